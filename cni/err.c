@@ -1,0 +1,118 @@
+/* cni/err.c: the error type that travels up the stack.
+ * Follows CNI 1.1 §4: code, msg, optional details; printed only by cni/skel. */
+#include "cni/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+int cni_err_set(struct cni_err *err, unsigned code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	msg = vfmt(fmt, ap);
+	va_end(ap);
+	cni_err_clear(err);
+	err->code = code;
+	err->msg = msg ? msg : strdup("out of memory");
+	return -1;
+}
+
+int cni_err_details(struct cni_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	free(err->details);
+	err->details = vfmt(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int cni_err_prefix(struct cni_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	char *prefix, *msg = NULL;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	prefix = vfmt(fmt, ap);
+	va_end(ap);
+	if (prefix && asprintf(&msg, "%s: %s", prefix, err->msg ? err->msg : "") >= 0) {
+		free(err->msg);
+		err->msg = msg;
+	}
+	free(prefix);
+	return -1;
+}
+
+void cni_err_move(struct cni_err *dst, struct cni_err *src)
+{
+	cni_err_clear(dst);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+void cni_err_clear(struct cni_err *err)
+{
+	if (!err)
+		return;
+	free(err->msg);
+	free(err->details);
+	memset(err, 0, sizeof(*err));
+}
+
+cJSON *cni_err_to_json(const struct cni_err *err, const char *cni_version)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	if (cni_version && *cni_version)
+		cJSON_AddStringToObject(o, "cniVersion", cni_version);
+	cJSON_AddNumberToObject(o, "code", err->code);
+	cJSON_AddStringToObject(o, "msg", err->msg ? err->msg : "");
+	if (err->details && *err->details)
+		cJSON_AddStringToObject(o, "details", err->details);
+	return o;
+}
+
+int cni_err_from_json(const char *text, struct cni_err *err)
+{
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	const cJSON *code, *msg, *details;
+	int ret = -1;
+
+	if (!cJSON_IsObject(o))
+		goto out;
+	code = cJSON_GetObjectItemCaseSensitive(o, "code");
+	msg = cJSON_GetObjectItemCaseSensitive(o, "msg");
+	details = cJSON_GetObjectItemCaseSensitive(o, "details");
+	if (!cJSON_IsNumber(code) || code->valuedouble < 0)
+		goto out;
+	cni_err_set(err, (unsigned)code->valuedouble, "%s",
+		    cJSON_IsString(msg) ? msg->valuestring : "");
+	if (cJSON_IsString(details) && *details->valuestring)
+		cni_err_details(err, "%s", details->valuestring);
+	ret = 0;
+out:
+	cJSON_Delete(o);
+	return ret;
+}

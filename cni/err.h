@@ -1,0 +1,60 @@
+/* cni/err.h: the one error type that travels up the stack (code, message, details).
+ * Follows CNI 1.1 §4 (error object) and libcni's extra codes 8 and 999. */
+#ifndef PLEXUS_CNI_ERR_H
+#define PLEXUS_CNI_ERR_H
+
+#include <cjson/cJSON.h>
+
+enum cni_code {
+	CNI_ERR_UNKNOWN = 0,
+	CNI_ERR_INCOMPATIBLE_VERSION = 1,
+	CNI_ERR_UNSUPPORTED_FIELD = 2,
+	CNI_ERR_UNKNOWN_CONTAINER = 3,
+	CNI_ERR_INVALID_ENV = 4,
+	CNI_ERR_IO = 5,
+	CNI_ERR_DECODE = 6,
+	CNI_ERR_INVALID_CONFIG = 7,
+	CNI_ERR_INVALID_NETNS = 8,
+	CNI_ERR_TRY_AGAIN = 11,
+	CNI_ERR_NOT_AVAILABLE = 50,
+	CNI_ERR_NOT_AVAILABLE_DEGRADED = 51,
+	CNI_ERR_INTERNAL = 999,
+};
+
+/* Caller-owned. Zero-initialise ({0}); cni_err_clear() frees the strings. */
+struct cni_err {
+	unsigned code;
+	char *msg;
+	char *details;
+};
+
+/* Sets code and msg (printf format); details cleared. Returns -1 so callers can
+ * `return cni_err_set(...)`. A previous message is replaced. */
+int cni_err_set(struct cni_err *err, unsigned code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sets details (printf format) without touching code or msg. Returns -1. */
+int cni_err_details(struct cni_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prefixes the message: "<prefix>: <old msg>". Returns -1. */
+int cni_err_prefix(struct cni_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Moves src into dst (dst cleared first, src left empty). */
+void cni_err_move(struct cni_err *dst, struct cni_err *src);
+
+void cni_err_clear(struct cni_err *err);
+
+/* True once an error has been set. */
+static inline int cni_err_isset(const struct cni_err *err)
+{
+	return err->msg != NULL;
+}
+
+/* The error object {"cniVersion", "code", "msg", "details"?}; NULL only on OOM. */
+cJSON *cni_err_to_json(const struct cni_err *err, const char *cni_version);
+
+/* Parses a plugin's error object. Returns 0 and fills err when the text is an error
+ * object with a numeric code, -1 otherwise (err untouched). */
+int cni_err_from_json(const char *text, struct cni_err *err);
+
+#endif

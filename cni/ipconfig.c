@@ -1,0 +1,510 @@
+/* cni/ipconfig.c: apply a result's addresses and routes to one link inside a netns (libnl-route).
+ * Follows containernetworking/plugins pkg/ipam ConfigureIface (CNI 1.1 §3.1, §6.1). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "cni/ipconfig.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
+
+#include "cni/netns.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct addr_plan {
+	const char *text; /* ips[].address as given, for messages */
+	struct nl_addr *local;
+};
+
+/* Present flags because 0 is a real table and scope (CNI 1.1 §7 point 3). */
+struct route_plan {
+	const char *dst_text;
+	const char *gw_text; /* the route's gw, or the ips[] gateway it defaulted to */
+	struct nl_addr *dst, *gw;
+	bool has_mtu, has_advmss, has_priority, has_table, has_scope;
+	uint32_t mtu, advmss, priority, table, scope;
+};
+
+/* Everything is parsed before entering the netns, so a bad result changes nothing. */
+struct plan {
+	const char *netns_path, *ifname;
+	struct addr_plan *addrs;
+	int n_addrs;
+	struct route_plan *routes;
+	int n_routes;
+	/* First gateway of each family among the applied ips[], for routes without gw. */
+	struct nl_addr *gw4, *gw6;
+	const char *gw4_text, *gw6_text;
+};
+
+/* The kernel's own answer to the last request: libnl folds errno values into its coarser
+ * NLE_* codes (ENETUNREACH becomes "Unspecific failure"), and drops the extended ack text. */
+struct nl_answer {
+	int errnum;
+	char *extack;
+};
+
+static const cJSON *get(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	/* libcni omits unset fields, but null is what other writers use for them. */
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
+/* Parses an IP (cidr false) or IP/prefix (cidr true) strictly: nl_addr_parse would also take
+ * MAC addresses, "default" and a bare IP where CNI requires CIDR form. Returns 0, -EINVAL or
+ * -ENOMEM. */
+static int parse_ip(const char *text, bool cidr, struct nl_addr **out)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *slash = strchr(text, '/');
+	unsigned long prefix;
+	int family, alen, ok;
+	char *ip, *end;
+
+	if (cidr != (slash != NULL))
+		return -EINVAL;
+	ip = strndup(text, slash ? (size_t)(slash - text) : strlen(text));
+	if (!ip)
+		return -ENOMEM;
+	family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	ok = inet_pton(family, ip, buf) == 1;
+	free(ip);
+	if (!ok)
+		return -EINVAL;
+	alen = family == AF_INET ? 4 : 16;
+	prefix = (unsigned long)alen * 8;
+	if (slash) {
+		if (!isdigit((unsigned char)slash[1]))
+			return -EINVAL;
+		prefix = strtoul(slash + 1, &end, 10);
+		if (*end || prefix > (unsigned long)alen * 8)
+			return -EINVAL;
+	}
+	*out = nl_addr_build(family, buf, alen);
+	if (!*out)
+		return -ENOMEM;
+	nl_addr_set_prefixlen(*out, (int)prefix);
+	return 0;
+}
+
+/* Reads an optional unsigned route field. Returns 0 (absent, or valid and stored) or -1 when
+ * present but not an integer in 0..max. */
+static int get_uint(const cJSON *obj, const char *key, double max, bool *has, uint32_t *val)
+{
+	const cJSON *v = get(obj, key);
+
+	*has = false;
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max ||
+	    v->valuedouble != (double)(uint32_t)v->valuedouble)
+		return -1;
+	*has = true;
+	*val = (uint32_t)v->valuedouble;
+	return 0;
+}
+
+/* Returns 1 when ips[i] is for ifname, 0 when it is for another interface, -1 with err set
+ * when its index points nowhere. */
+static int ip_is_for(const struct plan *p, const cJSON *ip, int i, const cJSON *interfaces,
+		     struct cni_err *err)
+{
+	int n = cJSON_GetArraySize(interfaces);
+	const cJSON *idx = get(ip, "interface");
+	const cJSON *name;
+
+	/* A delegated IPAM result has neither interfaces[] nor indexes: it is all for ifname. */
+	if (n == 0 || !idx)
+		return 1;
+	if (!cJSON_IsNumber(idx) || idx->valuedouble < 0 || idx->valuedouble >= n ||
+	    idx->valuedouble != (double)(int)idx->valuedouble)
+		return cni_err_set(
+		    err, CNI_ERR_INVALID_CONFIG,
+		    "interface \"%s\": ips[%d]: interface index is not one of the %d "
+		    "interfaces[]",
+		    p->ifname, i, n);
+	name = get(cJSON_GetArrayItem(interfaces, idx->valueint), "name");
+	return cJSON_IsString(name) && strcmp(name->valuestring, p->ifname) == 0;
+}
+
+static int bad_ip(const struct plan *p, int r, const char *what, const char *text,
+		  struct cni_err *err)
+{
+	if (r == -ENOMEM)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
+				   p->ifname);
+	return cni_err_set(err, CNI_ERR_INVALID_CONFIG, "interface \"%s\": %s \"%s\" is not valid",
+			   p->ifname, what, text);
+}
+
+static int plan_ips(struct plan *p, const cJSON *ips, const cJSON *interfaces, struct cni_err *err)
+{
+	const cJSON *ip, *address, *gateway;
+	struct addr_plan *a;
+	struct nl_addr *gw;
+	int i = 0, r;
+
+	p->addrs = calloc((size_t)cJSON_GetArraySize(ips) + 1, sizeof(*p->addrs));
+	if (!p->addrs)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
+				   p->ifname);
+	cJSON_ArrayForEach(ip, ips)
+	{
+		address = get(ip, "address");
+		if (!cJSON_IsString(address))
+			return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+					   "interface \"%s\": ips[%d] has no address", p->ifname,
+					   i);
+		r = ip_is_for(p, ip, i++, interfaces, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		a = &p->addrs[p->n_addrs++];
+		a->text = address->valuestring;
+		r = parse_ip(a->text, true, &a->local);
+		if (r < 0)
+			return bad_ip(p, r, "address", a->text, err);
+
+		gateway = get(ip, "gateway");
+		if (!gateway)
+			continue;
+		if (!cJSON_IsString(gateway))
+			return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+					   "interface \"%s\": gateway of %s is not a string",
+					   p->ifname, a->text);
+		r = parse_ip(gateway->valuestring, false, &gw);
+		if (r < 0)
+			return bad_ip(p, r, "gateway", gateway->valuestring, err);
+		if (nl_addr_get_family(gw) == AF_INET && !p->gw4) {
+			p->gw4 = gw;
+			p->gw4_text = gateway->valuestring;
+		} else if (nl_addr_get_family(gw) == AF_INET6 && !p->gw6) {
+			p->gw6 = gw;
+			p->gw6_text = gateway->valuestring;
+		} else {
+			nl_addr_put(gw);
+		}
+	}
+	return 0;
+}
+
+static int plan_route(struct plan *p, const cJSON *route, int i, struct cni_err *err)
+{
+	struct route_plan *rp = &p->routes[p->n_routes++];
+	const cJSON *dst = get(route, "dst"), *gw = get(route, "gw");
+	int r;
+
+	if (!cJSON_IsString(dst))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "interface \"%s\": routes[%d] has no dst", p->ifname, i);
+	rp->dst_text = dst->valuestring;
+	r = parse_ip(rp->dst_text, true, &rp->dst);
+	if (r < 0)
+		return bad_ip(p, r, "route dst", rp->dst_text, err);
+
+	if (gw && !cJSON_IsString(gw))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "interface \"%s\": gw of route %s is not a string", p->ifname,
+				   rp->dst_text);
+	if (gw) {
+		rp->gw_text = gw->valuestring;
+		r = parse_ip(rp->gw_text, false, &rp->gw);
+		if (r < 0)
+			return bad_ip(p, r, "route gw", rp->gw_text, err);
+		if (nl_addr_get_family(rp->gw) != nl_addr_get_family(rp->dst))
+			return cni_err_set(
+			    err, CNI_ERR_INVALID_CONFIG,
+			    "interface \"%s\": route %s via %s mixes address families", p->ifname,
+			    rp->dst_text, rp->gw_text);
+	} else if (nl_addr_get_family(rp->dst) == AF_INET && p->gw4) {
+		rp->gw = nl_addr_get(p->gw4);
+		rp->gw_text = p->gw4_text;
+	} else if (nl_addr_get_family(rp->dst) == AF_INET6 && p->gw6) {
+		rp->gw = nl_addr_get(p->gw6);
+		rp->gw_text = p->gw6_text;
+	}
+
+	if (get_uint(route, "mtu", UINT32_MAX, &rp->has_mtu, &rp->mtu) ||
+	    get_uint(route, "advmss", UINT32_MAX, &rp->has_advmss, &rp->advmss) ||
+	    get_uint(route, "priority", UINT32_MAX, &rp->has_priority, &rp->priority) ||
+	    get_uint(route, "table", UINT32_MAX, &rp->has_table, &rp->table) ||
+	    get_uint(route, "scope", UINT8_MAX, &rp->has_scope, &rp->scope))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "interface \"%s\": route %s: mtu, advmss, priority, table and "
+				   "scope must be unsigned integers (scope at most 255)",
+				   p->ifname, rp->dst_text);
+	return 0;
+}
+
+static int plan_build(struct plan *p, const cJSON *result, struct cni_err *err)
+{
+	const cJSON *interfaces, *ips, *routes, *route;
+	int i = 0;
+
+	if (!cJSON_IsObject(result))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "interface \"%s\": result is not a JSON object", p->ifname);
+	interfaces = get(result, "interfaces");
+	ips = get(result, "ips");
+	routes = get(result, "routes");
+	if ((interfaces && !cJSON_IsArray(interfaces)) || (ips && !cJSON_IsArray(ips)) ||
+	    (routes && !cJSON_IsArray(routes)))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "interface \"%s\": result interfaces, ips and routes must be "
+				   "arrays",
+				   p->ifname);
+	if (plan_ips(p, ips, interfaces, err) < 0)
+		return -1;
+
+	p->routes = calloc((size_t)cJSON_GetArraySize(routes) + 1, sizeof(*p->routes));
+	if (!p->routes)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
+				   p->ifname);
+	cJSON_ArrayForEach(route, routes)
+	{
+		if (plan_route(p, route, i++, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void plan_free(struct plan *p)
+{
+	int i;
+
+	for (i = 0; i < p->n_addrs; i++)
+		nl_addr_put(p->addrs[i].local);
+	for (i = 0; i < p->n_routes; i++) {
+		nl_addr_put(p->routes[i].dst);
+		nl_addr_put(p->routes[i].gw);
+	}
+	free(p->addrs);
+	free(p->routes);
+	nl_addr_put(p->gw4);
+	nl_addr_put(p->gw6);
+}
+
+/* Records the kernel's errno and extended-ack message, then lets libnl fail as usual. */
+static int on_nl_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	const struct nlmsghdr *hdr = (const void *)((const char *)e - NLMSG_HDRLEN);
+	struct nl_answer *ans = arg;
+	const struct nlattr *msg;
+	size_t off = sizeof(*e), total = hdr->nlmsg_len - NLMSG_HDRLEN;
+
+	(void)who;
+	ans->errnum = -e->error;
+	if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	/* Unless capped, the request we sent is echoed back before the attributes. */
+	if (!(hdr->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > NLMSG_HDRLEN)
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	off = NLMSG_ALIGN(off);
+	if (off >= total)
+		return NL_STOP;
+	msg = nla_find((const struct nlattr *)((const char *)e + off), (int)(total - off),
+		       NLMSGERR_ATTR_MSG);
+	if (msg && nla_len(msg) > 0) {
+		free(ans->extack);
+		ans->extack = strndup(nla_data(msg), (size_t)nla_len(msg));
+	}
+	return NL_STOP;
+}
+
+static void answer_reset(struct nl_answer *ans)
+{
+	free(ans->extack);
+	ans->extack = NULL;
+	ans->errnum = 0;
+}
+
+/* "interface "<ifname>": <what>: <kernel's strerror>", with the kernel's own explanation
+ * (extended ack) as details when it gave one. */
+static int __attribute__((format(printf, 5, 6)))
+nl_fail(const struct plan *p, const struct nl_answer *ans, int r, struct cni_err *err,
+	const char *fmt, ...)
+{
+	char *what = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": %s: %s", p->ifname, what ? what : fmt,
+		    ans->errnum ? strerror(ans->errnum) : nl_geterror(r));
+	free(what);
+	if (ans->extack)
+		cni_err_details(err, "%s", ans->extack);
+	return -1;
+}
+
+static int add_addr(const struct plan *p, struct nl_sock *sk, int ifindex,
+		    const struct addr_plan *a, struct nl_answer *ans, struct cni_err *err)
+{
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	int r;
+
+	answer_reset(ans);
+	if (!addr)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
+				   p->ifname);
+	rtnl_addr_set_ifindex(addr, ifindex);
+	r = rtnl_addr_set_local(addr, a->local);
+	/* EXCL: an address already there is an error, as in ConfigureIface. */
+	if (r == 0)
+		r = rtnl_addr_add(sk, addr, NLM_F_EXCL);
+	rtnl_addr_put(addr);
+	if (r < 0)
+		return nl_fail(p, ans, r, err, "add address %s", a->text);
+	return 0;
+}
+
+static int add_route(const struct plan *p, struct nl_sock *sk, int ifindex,
+		     const struct route_plan *rp, struct nl_answer *ans, struct cni_err *err)
+{
+	struct rtnl_route *route = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	int r;
+
+	answer_reset(ans);
+	if (!route || !nh) {
+		rtnl_route_put(route);
+		if (nh)
+			rtnl_route_nh_free(nh);
+		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
+				   p->ifname);
+	}
+	rtnl_route_nh_set_ifindex(nh, ifindex);
+	if (rp->gw)
+		rtnl_route_nh_set_gateway(nh, rp->gw);
+	rtnl_route_add_nexthop(route, nh); /* the route owns nh from here on */
+	rtnl_route_set_family(route, (uint8_t)nl_addr_get_family(rp->dst));
+	/* What `ip route add` and the Go reference plugins use. */
+	rtnl_route_set_protocol(route, RTPROT_BOOT);
+	r = rtnl_route_set_dst(route, rp->dst);
+	if (rp->has_table)
+		rtnl_route_set_table(route, rp->table);
+	if (rp->has_scope)
+		rtnl_route_set_scope(route, (uint8_t)rp->scope);
+	if (rp->has_priority)
+		rtnl_route_set_priority(route, rp->priority);
+	if (r == 0 && rp->has_mtu)
+		r = rtnl_route_set_metric(route, RTAX_MTU, rp->mtu);
+	if (r == 0 && rp->has_advmss)
+		r = rtnl_route_set_metric(route, RTAX_ADVMSS, rp->advmss);
+	if (r == 0)
+		r = rtnl_route_add(sk, route, NLM_F_EXCL);
+	rtnl_route_put(route);
+	/* The first route wins, like ConfigureIface: a duplicate is not an error. */
+	if (r == 0 || ans->errnum == EEXIST)
+		return 0;
+	return nl_fail(p, ans, r, err, "add route %s%s%s", rp->dst_text, rp->gw ? " via " : "",
+		       rp->gw ? rp->gw_text : "");
+}
+
+/* Runs inside the target netns: the socket must be created here, since a netlink socket
+ * talks to the namespace it was created in. */
+static int apply_in_netns(void *arg, struct cni_err *err)
+{
+	const struct plan *p = arg;
+	struct rtnl_link *link = NULL, *change = NULL;
+	struct nl_answer ans = { 0 };
+	struct nl_sock *sk;
+	int i, r, one = 1, ifindex, ret = -1;
+
+	sk = nl_socket_alloc();
+	change = rtnl_link_alloc();
+	if (!sk || !change) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory", p->ifname);
+		goto out;
+	}
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_fail(p, &ans, r, err, "open netlink socket");
+		goto out;
+	}
+	/* Best effort: older kernels simply give no extended ack text. */
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, on_nl_error, &ans);
+
+	r = rtnl_link_get_kernel(sk, 0, p->ifname, &link);
+	if (r < 0 && (ans.errnum == ENODEV || r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\" not found in netns %s",
+			    p->ifname, p->netns_path);
+		goto out;
+	}
+	if (r < 0) {
+		nl_fail(p, &ans, r, err, "look up link");
+		goto out;
+	}
+	ifindex = rtnl_link_get_ifindex(link);
+
+	rtnl_link_set_flags(change, IFF_UP);
+	answer_reset(&ans);
+	r = rtnl_link_change(sk, link, change, 0);
+	if (r < 0) {
+		nl_fail(p, &ans, r, err, "set link up");
+		goto out;
+	}
+	for (i = 0; i < p->n_addrs; i++) {
+		if (add_addr(p, sk, ifindex, &p->addrs[i], &ans, err) < 0)
+			goto out;
+	}
+	for (i = 0; i < p->n_routes; i++) {
+		if (add_route(p, sk, ifindex, &p->routes[i], &ans, err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	rtnl_link_put(change);
+	rtnl_link_put(link);
+	nl_socket_free(sk);
+	free(ans.extack);
+	return ret;
+}
+
+int cni_ipconfig_apply(const char *netns_path, const char *ifname, const cJSON *result,
+		       struct cni_err *err)
+{
+	struct plan p = { .netns_path = netns_path, .ifname = ifname };
+	int ret;
+
+	/* CNI 1.1 §7 point 8: reject, never truncate. */
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
+		return cni_err_set(err, CNI_ERR_INVALID_ENV,
+				   "interface name \"%s\" must be 1 to %d bytes",
+				   ifname ? ifname : "", IFNAMSIZ - 1);
+	ret = plan_build(&p, result, err);
+	if (ret == 0)
+		ret = cni_netns_do(netns_path, apply_in_netns, &p, err);
+	plan_free(&p);
+	return ret < 0 ? -1 : 0;
+}

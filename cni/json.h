@@ -1,0 +1,45 @@
+/* cni/json.h: JSON helpers over cJSON: Go-compatible printing and typed field access.
+ * Printing follows Go's encoding/json (what libcni sends): sorted map keys, HTML-safe escapes,
+ * shortest float form. Typed getters produce errors that name the key. */
+#ifndef PLEXUS_CNI_JSON_H
+#define PLEXUS_CNI_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+
+/* Prints item compactly as Go's json.Marshal would print the same value decoded into
+ * interface{}: object keys in byte order when sort_keys (else in tree order), strings escaped
+ * as Go does (<, >, & as \u003c..., U+2028/2029, invalid UTF-8 as \ufffd), numbers in Go's
+ * float64 form. Returns a malloc'd string or NULL on OOM. */
+char *cni_json_print_go(const cJSON *item, bool sort_keys);
+
+/* A plugin config as libcni's InjectConf marshals it: every object sorted, except the value of
+ * the top-level "prevResult" key, which is a typed result in Go and keeps its field order. */
+char *cni_json_print_conf(const cJSON *conf);
+
+/* Parses exactly len bytes (no NUL needed; embedded NULs rejected). Code 6 with the byte offset
+ * of the error; what names the input ("netconf", "annotation ..."). Nesting is limited by cJSON
+ * (CJSON_NESTING_LIMIT). Returns a new tree or NULL. */
+cJSON *cni_json_parse(const char *data, size_t len, const char *what, struct cni_err *err);
+
+/* Typed access to obj[key]. Absent (or JSON null) -> returns 0 and leaves *out alone.
+ * Present with the wrong type -> code 7 "<ctx>: \"<key>\" must be a <type>", returns -1.
+ * Strings are borrowed from the tree. */
+int cni_json_get_string(const cJSON *obj, const char *key, const char **out, const char *ctx,
+			struct cni_err *err);
+/* libcni's bools also accept the strings "true"/"false". */
+int cni_json_get_bool(const cJSON *obj, const char *key, bool *out, const char *ctx,
+		      struct cni_err *err);
+int cni_json_get_object(const cJSON *obj, const char *key, const cJSON **out, const char *ctx,
+			struct cni_err *err);
+int cni_json_get_array(const cJSON *obj, const char *key, const cJSON **out, const char *ctx,
+		       struct cni_err *err);
+
+/* Replaces (or adds) obj[key] with item, taking ownership of item. Returns 0 or -1 (OOM). */
+int cni_json_set(cJSON *obj, const char *key, cJSON *item);
+
+#endif

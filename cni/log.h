@@ -1,0 +1,36 @@
+/* cni/log.h: the one global: a logger with Multus's levels, to stderr and/or a file.
+ * Follows Multus pkg/logging: panic < error < verbose < debug; default panic, stderr on. */
+#ifndef PLEXUS_CNI_LOG_H
+#define PLEXUS_CNI_LOG_H
+
+#include <stdbool.h>
+
+enum cni_log_level {
+	CNI_LOG_PANIC = 0,
+	CNI_LOG_ERROR = 1,
+	CNI_LOG_VERBOSE = 2,
+	CNI_LOG_DEBUG = 3,
+};
+
+/* "panic"|"error"|"verbose"|"debug", case-insensitive; -1 for anything else. */
+int cni_log_level_parse(const char *s);
+
+/* Sets the level; stays at the previous one (and warns) for an unknown name, as Multus does. */
+void cni_log_set_level_name(const char *name);
+void cni_log_set_level(enum cni_log_level level);
+enum cni_log_level cni_log_get_level(void);
+void cni_log_set_stderr(bool on);
+/* Appends to path (created 0600). Returns 0 or -errno; a failure keeps logging to stderr. */
+int cni_log_set_file(const char *path);
+/* The request prefix, e.g. "[ns/pod/uid:net]" or "<containerID>:<ifname>"; copied. */
+void cni_log_set_prefix(const char *prefix);
+/* Closes the file and frees the prefix. */
+void cni_log_close(void);
+
+void cni_log(enum cni_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...)   cni_log(CNI_LOG_ERROR, __VA_ARGS__)
+#define log_verbose(...) cni_log(CNI_LOG_VERBOSE, __VA_ARGS__)
+#define log_debug(...)   cni_log(CNI_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,53 @@
+/* cni/skel.h: being a CNI plugin: read env and stdin, dispatch the verb, print one JSON document.
+ * Follows libcni pkg/skel (env per verb, version gates, error codes) and CNI 1.1 §1. */
+#ifndef PLEXUS_CNI_SKEL_H
+#define PLEXUS_CNI_SKEL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+#include "cni/spec.h"
+
+/* One invocation, as the runtime made it. Empty environment variables read as NULL. */
+struct cni_request {
+	enum cni_verb verb;
+	const char *container_id;
+	const char *netns;
+	const char *ifname;
+	const char *args_str;  /* CNI_ARGS as given */
+	const char *path;      /* CNI_PATH as given */
+	struct cni_args args;  /* CNI_ARGS parsed (IgnoreUnknown semantics left to the plugin) */
+	char *stdin_data;      /* NUL-terminated */
+	size_t stdin_len;
+	cJSON *conf;           /* stdin parsed; an object */
+	const char *cni_version; /* conf's cniVersion, "" when absent (meaning 0.1.0) */
+	const char *name;      /* conf's name, never NULL after validation (except VERSION) */
+};
+
+struct cni_plugin {
+	const char *about;                 /* printed to stderr on a bare run; may be NULL */
+	const char *const *versions;       /* supported, oldest first */
+	size_t nversions;
+	/* ADD fills *result (any version; skel converts it to the conf's cniVersion). */
+	int (*add)(const struct cni_request *req, cJSON **result, struct cni_err *err);
+	int (*del)(const struct cni_request *req, struct cni_err *err);
+	int (*check)(const struct cni_request *req, struct cni_err *err);
+	int (*gc)(const struct cni_request *req, struct cni_err *err);
+	int (*status)(const struct cni_request *req, struct cni_err *err);
+};
+
+/* Runs one invocation from the process environment and stdin, printing to out: the result or
+ * VERSION info on success (nothing for DEL/CHECK/GC/STATUS), one error object otherwise.
+ * Returns the exit status (0 or 1). A NULL callback answers with "unknown CNI_COMMAND". */
+int cni_skel_run(const struct cni_plugin *plugin, FILE *in, FILE *out);
+
+/* Reads a whole stream (any size). Returns a malloc'd NUL-terminated buffer or NULL. */
+char *cni_read_all(FILE *in, size_t *len);
+
+/* Prints an error object (with cniVersion when known) followed by a newline. */
+void cni_print_error(FILE *out, const struct cni_err *err, const char *cni_version);
+
+#endif

@@ -1,0 +1,74 @@
+/* delegates/cache.h: durable files: atomic writes, safe reads, and libcni's result cache.
+ * Follows libcni api.go cacheAdd/getCachedResult (kind cniCacheV1, results/<net>-<cid>-<if>). */
+#ifndef PLEXUS_DLG_CACHE_H
+#define PLEXUS_DLG_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+#include "cni/spec.h"
+
+/* mkdir -p with mode for every directory it creates (existing ones are left as they are, but
+ * must be directories, not symlinks). Returns 0 or -1 with err (code 5, naming the path). */
+int dlg_mkdir_p(const char *path, mode_t mode, struct cni_err *err);
+
+/* Writes path atomically and durably: a temporary file in the same directory opened
+ * O_EXCL|O_NOFOLLOW with mode, write, fsync, rename over path, fsync the directory. The parent
+ * directory must exist. A failure leaves no temporary file. Code 5 naming the path. */
+int dlg_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		     struct cni_err *err);
+
+/* Reads a regular file without following a symlink in the last component, up to max bytes
+ * (bigger is an error). Returns a malloc'd NUL-terminated buffer; NULL with errno ENOENT and
+ * err untouched when the file does not exist; NULL with err set (code 5) otherwise. */
+char *dlg_read_file(const char *path, size_t max, size_t *len, struct cni_err *err);
+
+/* Removes path; a missing file is success. Syncs the directory. Code 5 otherwise. */
+int dlg_remove_file(const char *path, struct cni_err *err);
+
+/* base64 (standard alphabet, padded), as Go encodes []byte in JSON. */
+char *dlg_base64_encode(const void *data, size_t len);
+/* Returns a malloc'd NUL-terminated buffer or NULL for invalid input. */
+char *dlg_base64_decode(const char *s, size_t *len);
+
+/* One libcni result cache entry (cniCacheV1). */
+struct dlg_cached {
+	char *path;           /* the file */
+	const char *container_id, *ifname, *network_name, *netns; /* borrowed from doc */
+	char *config;         /* decoded config bytes (NUL-terminated) or NULL */
+	size_t config_len;
+	const cJSON *cni_args;       /* [[k,v],...] or NULL */
+	const cJSON *capability_args; /* object or NULL */
+	const cJSON *result;  /* object or NULL */
+	cJSON *doc;           /* owned */
+};
+
+/* <cache_dir>/results/<net>-<cid>-<ifname> */
+char *dlg_cache_path(const char *cache_dir, const char *net, const char *container_id,
+		     const char *ifname);
+
+/* Writes an entry (dirs 0700, file 0600, atomic). args are the CNI_ARGS pairs. */
+int dlg_cache_write(const char *cache_dir, const char *net, const char *container_id,
+		    const char *ifname, const char *netns, const struct cni_kv *args,
+		    size_t nargs, const cJSON *cap_args, const char *config, size_t config_len,
+		    const cJSON *result, struct cni_err *err);
+
+/* Reads an entry. Returns 1 and fills out when present and valid, 0 when absent, -1 with err
+ * (code 5/6) when unreadable, unparsable or of the wrong kind. A legacy entry (a bare result)
+ * reads with only result set. */
+int dlg_cache_read(const char *cache_dir, const char *net, const char *container_id,
+		   const char *ifname, struct dlg_cached *out, struct cni_err *err);
+
+/* Every valid entry under <cache_dir>/results whose networkName is net (all when NULL).
+ * Unparsable files are skipped. Returns 0 and a malloc'd array (free with dlg_cached_free_all). */
+int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **out, size_t *n,
+		   struct cni_err *err);
+
+void dlg_cached_free(struct dlg_cached *c);
+void dlg_cached_free_all(struct dlg_cached *c, size_t n);
+
+#endif

@@ -1,0 +1,523 @@
+/* delegates/exec.c: run a plugin binary with posix_spawn and collect what it says.
+ * Follows libcni pkg/invoke RawExec and CNI spec §6.3 (stdin and stdout together, ETXTBSY retry). */
+#include "delegates/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK	     (64u << 10)
+#define TXTBSY_TRIES 5
+/* Without a pidfd the child's exit is noticed by polling waitpid this often. */
+#define REAP_TICK_MS 20
+
+struct stream {
+	int fd;
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+struct run {
+	const struct dlg_exec_req *req;
+	size_t max;
+	pid_t pid;
+	int pidfd;
+	int in_fd;
+	size_t in_off;
+	struct stream out;
+	struct stream err;
+	bool reaped;
+	int status;
+	struct timespec deadline;
+	bool has_deadline;
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Pipe ends must not land on 0..2: a dup2 onto the same number would keep FD_CLOEXEC in some
+ * libcs, and our caller may run with a standard fd closed. */
+static int lift_fd(int fd)
+{
+	int nfd;
+
+	if (fd > 2)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return nfd;
+}
+
+static int make_pipe(int p[2])
+{
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	p[0] = lift_fd(p[0]);
+	p[1] = lift_fd(p[1]);
+	if (p[0] < 0 || p[1] < 0) {
+		close_fd(&p[0]);
+		close_fd(&p[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	return 0;
+}
+
+static int64_t ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Makes room for want more bytes plus the NUL, growing geometrically so huge outputs stay
+ * linear, but never past the cap (+1 to see that it was crossed, +1 for the NUL). */
+static int stream_reserve(struct stream *s, size_t want, size_t max)
+{
+	size_t need = s->len + want + 1, ncap;
+	char *nbuf;
+
+	if (need <= s->cap)
+		return 0;
+	ncap = s->cap ? s->cap : CHUNK;
+	while (ncap < need)
+		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+	if (ncap > max + 2)
+		ncap = max + 2;
+	if (ncap < need)
+		ncap = need;
+	nbuf = realloc(s->buf, ncap);
+	if (!nbuf)
+		return -ENOMEM;
+	s->buf = nbuf;
+	s->cap = ncap;
+	return 0;
+}
+
+/* One read of at most limit bytes. Returns bytes read, 0 at EOF (fd closed), -EAGAIN when
+ * nothing is there, -EFBIG past the cap, or another -errno. */
+static ssize_t stream_read(struct stream *s, size_t max, size_t limit)
+{
+	size_t want = max + 1 - s->len;
+	ssize_t n;
+
+	if (want > limit)
+		want = limit;
+	if (stream_reserve(s, want, max) < 0)
+		return -ENOMEM;
+	do
+		n = read(s->fd, s->buf + s->len, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0) {
+		close_fd(&s->fd);
+		return 0;
+	}
+	s->len += (size_t)n;
+	s->buf[s->len] = '\0';
+	return s->len > max ? -EFBIG : n;
+}
+
+/* After the child is gone, take only what is already in the pipe: a grandchild may keep the
+ * write end open (and even keep writing), so reading to EOF could wait forever. */
+static int stream_drain(struct stream *s, size_t max)
+{
+	int avail = 0;
+	ssize_t n = 1;
+
+	if (s->fd < 0)
+		return 0;
+	if (ioctl(s->fd, FIONREAD, &avail) < 0)
+		avail = 0;
+	while (avail > 0 && s->fd >= 0) {
+		n = stream_read(s, max, (size_t)avail < CHUNK ? (size_t)avail : CHUNK);
+		if (n <= 0)
+			break;
+		avail -= (int)n;
+	}
+	close_fd(&s->fd);
+	return n == -EAGAIN || n > 0 ? 0 : (int)n;
+}
+
+/* The caller gets a string even when the stream said nothing (the buffer may exist from a
+ * read that only found EOF). */
+static int stream_finish(struct stream *s)
+{
+	if (!s->buf)
+		s->buf = malloc(1);
+	if (!s->buf)
+		return -ENOMEM;
+	s->buf[s->len] = '\0';
+	return 0;
+}
+
+static int reap(struct run *r, bool block)
+{
+	int status;
+	pid_t p;
+
+	if (r->reaped)
+		return 1;
+	do
+		p = waitpid(r->pid, &status, block ? 0 : WNOHANG);
+	while (p < 0 && errno == EINTR);
+	if (p < 0)
+		return -errno;
+	if (p == 0)
+		return 0;
+	r->reaped = true;
+	r->status = status;
+	return 1;
+}
+
+/* The child leads its own process group, so this also reaches its background children. */
+static void kill_group(struct run *r)
+{
+	if (!r->reaped)
+		kill(-r->pid, SIGKILL);
+}
+
+/* Returns 0, or -errno for a failure other than the child closing its stdin (EPIPE). */
+static int feed_stdin(struct run *r)
+{
+	const struct dlg_exec_req *req = r->req;
+	ssize_t n;
+
+	do
+		n = write(r->in_fd, req->input + r->in_off, req->input_len - r->in_off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		close_fd(&r->in_fd);
+		return errno == EPIPE ? 0 : -errno;
+	}
+	r->in_off += (size_t)n;
+	if (r->in_off == req->input_len)
+		close_fd(&r->in_fd);
+	return 0;
+}
+
+static int io_error(struct run *r, int e, const char *what, struct cni_err *err)
+{
+	if (e == -EFBIG)
+		return cni_err_set(err, CNI_ERR_IO, "output of %s exceeds %zu bytes", r->req->path,
+				   r->max);
+	return cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, r->req->path, strerror(-e));
+}
+
+/* The poll loop: feeds stdin, collects both outputs, and ends once the child is reaped. */
+static int pump(struct run *r, struct dlg_exec_res *res, struct cni_err *err)
+{
+	struct pollfd pfd[4];
+	int rc;
+
+	for (;;) {
+		int nfd = 0, timeout = -1, i_in = -1, i_out = -1, i_err = -1, i_pid = -1;
+
+		if (r->has_deadline) {
+			int64_t left = ms_until(&r->deadline);
+
+			if (left <= 0) {
+				kill_group(r);
+				res->timed_out = true;
+				rc = reap(r, true);
+				return rc < 0 ? io_error(r, rc, "waitpid", err) : 0;
+			}
+			timeout = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		if (r->pidfd < 0 && (timeout < 0 || timeout > REAP_TICK_MS))
+			timeout = REAP_TICK_MS;
+		if (r->in_fd >= 0) {
+			pfd[nfd] = (struct pollfd){ .fd = r->in_fd, .events = POLLOUT };
+			i_in = nfd++;
+		}
+		if (r->out.fd >= 0) {
+			pfd[nfd] = (struct pollfd){ .fd = r->out.fd, .events = POLLIN };
+			i_out = nfd++;
+		}
+		if (r->err.fd >= 0) {
+			pfd[nfd] = (struct pollfd){ .fd = r->err.fd, .events = POLLIN };
+			i_err = nfd++;
+		}
+		if (r->pidfd >= 0) {
+			pfd[nfd] = (struct pollfd){ .fd = r->pidfd, .events = POLLIN };
+			i_pid = nfd++;
+		}
+		if (poll(pfd, (nfds_t)nfd, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			return io_error(r, -errno, "poll for", err);
+		}
+		if (i_in >= 0 && pfd[i_in].revents) {
+			rc = feed_stdin(r);
+			if (rc < 0)
+				return io_error(r, rc, "write stdin of", err);
+		}
+		if (i_out >= 0 && pfd[i_out].revents) {
+			rc = (int)stream_read(&r->out, r->max, CHUNK);
+			if (rc < 0 && rc != -EAGAIN)
+				return io_error(r, rc, "read stdout of", err);
+		}
+		if (i_err >= 0 && pfd[i_err].revents) {
+			rc = (int)stream_read(&r->err, r->max, CHUNK);
+			if (rc < 0 && rc != -EAGAIN)
+				return io_error(r, rc, "read stderr of", err);
+		}
+		if (i_pid < 0 || pfd[i_pid].revents) {
+			rc = reap(r, false);
+			if (rc < 0)
+				return io_error(r, rc, "waitpid", err);
+			if (rc > 0)
+				return 0;
+		}
+	}
+}
+
+static int spawn(struct run *r, int in[2], int out[2], int errp[2], struct cni_err *err)
+{
+	static char *const empty_env[] = { NULL };
+	const struct dlg_exec_req *req = r->req;
+	char *const default_argv[] = { (char *)req->path, NULL };
+	char *const *argv = req->argv ? req->argv : default_argv;
+	char *const *envp = req->envp ? req->envp : empty_env;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int rc, tries = 0;
+
+	rc = posix_spawn_file_actions_init(&fa);
+	if (rc)
+		return cni_err_set(err, CNI_ERR_IO, "exec %s: %s", req->path, strerror(rc));
+	rc = posix_spawnattr_init(&attr);
+	if (rc) {
+		posix_spawn_file_actions_destroy(&fa);
+		return cni_err_set(err, CNI_ERR_IO, "exec %s: %s", req->path, strerror(rc));
+	}
+	/* dup2 clears FD_CLOEXEC on 0..2 only; every other pipe end closes itself at exec. */
+	rc = posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+	/* Our own mask and handlers (SIGPIPE blocked right now, say) are none of the plugin's
+	 * business; its own group lets a deadline kill whatever it started. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (!rc)
+		rc = posix_spawnattr_setflags(
+		    &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (!rc)
+		rc = posix_spawnattr_setpgroup(&attr, 0);
+	if (!rc)
+		rc = posix_spawnattr_setsigmask(&attr, &none);
+	if (!rc)
+		rc = posix_spawnattr_setsigdefault(&attr, &all);
+	while (!rc) {
+		rc = posix_spawn(&r->pid, req->path, &fa, &attr, argv, envp);
+		/* libcni: the binary may be in the middle of being installed; give it a moment. */
+		if (rc != ETXTBSY || tries++ == TXTBSY_TRIES)
+			break;
+		if (r->has_deadline && ms_until(&r->deadline) < 1000)
+			break;
+		sleep_ms(1000);
+		rc = 0;
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc)
+		return cni_err_set(err, CNI_ERR_IO, "exec %s: %s", req->path, strerror(rc));
+	return 0;
+}
+
+static void write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static int sigpipe_pending(void)
+{
+	sigset_t pend;
+
+	sigemptyset(&pend);
+	sigpending(&pend);
+	return sigismember(&pend, SIGPIPE);
+}
+
+/* A SIGPIPE we caused is thread-directed and was blocked: take it back so the caller never
+ * sees it, but leave one that was already pending before we started. */
+static void sigpipe_restore(const sigset_t *oldmask, bool was_pending)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t pipe_set;
+
+	if (!was_pending && sigpipe_pending()) {
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, oldmask, NULL);
+}
+
+int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cni_err *err)
+{
+	struct run r = { .req = req, .pid = -1, .pidfd = -1, .in_fd = -1 };
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	sigset_t pipe_set, oldmask;
+	bool was_pending;
+	int ret = -1, rc;
+
+	*res = (struct dlg_exec_res){ 0 };
+	r.out.fd = r.err.fd = -1;
+	if (!req || !req->path || !*req->path)
+		return cni_err_set(err, CNI_ERR_IO, "exec: no executable path given");
+	r.max = req->max_output ? req->max_output : DLG_EXEC_MAX_OUTPUT_DEFAULT;
+	/* The buffer holds max + 2 bytes (one to notice the overflow, one NUL). */
+	if (r.max > SIZE_MAX / 2)
+		r.max = SIZE_MAX / 2;
+	if (req->timeout_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+		r.deadline.tv_sec += req->timeout_ms / 1000;
+		r.deadline.tv_nsec += (long)(req->timeout_ms % 1000) * 1000000L;
+		if (r.deadline.tv_nsec >= 1000000000L) {
+			r.deadline.tv_sec++;
+			r.deadline.tv_nsec -= 1000000000L;
+		}
+		r.has_deadline = true;
+	}
+
+	/* Blocked only in this thread and only while we run, so writing to a child that quit
+	 * reading gives EPIPE instead of killing the caller. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	was_pending = sigpipe_pending();
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &oldmask);
+
+	if (make_pipe(in) < 0 || make_pipe(out) < 0 || make_pipe(errp) < 0) {
+		cni_err_set(err, CNI_ERR_IO, "exec %s: pipe: %s", req->path, strerror(errno));
+		goto out;
+	}
+	if (set_nonblock(in[1]) < 0 || set_nonblock(out[0]) < 0 || set_nonblock(errp[0]) < 0) {
+		cni_err_set(err, CNI_ERR_IO, "exec %s: fcntl: %s", req->path, strerror(errno));
+		goto out;
+	}
+	if (spawn(&r, in, out, errp, err) < 0)
+		goto out;
+
+	/* The child has its copies; ours would hide EOF. */
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&errp[1]);
+	r.in_fd = in[1];
+	r.out.fd = out[0];
+	r.err.fd = errp[0];
+	in[1] = out[0] = errp[0] = -1;
+	if (req->input_len == 0)
+		close_fd(&r.in_fd);
+	/* A pidfd wakes poll the moment the child exits; without one we fall back to a tick. */
+	r.pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
+
+	if (pump(&r, res, err) < 0)
+		goto out;
+	close_fd(&r.in_fd);
+	rc = stream_drain(&r.out, r.max);
+	if (!rc)
+		rc = stream_drain(&r.err, r.max);
+	if (rc < 0) {
+		io_error(&r, rc, "read output of", err);
+		goto out;
+	}
+	if (stream_finish(&r.out) < 0 || stream_finish(&r.err) < 0) {
+		cni_err_set(err, CNI_ERR_IO, "exec %s: out of memory", req->path);
+		goto out;
+	}
+
+	if (WIFSIGNALED(r.status)) {
+		res->signaled = true;
+		res->exit_code = 128 + WTERMSIG(r.status);
+	} else {
+		res->exit_code = WEXITSTATUS(r.status);
+	}
+	res->out = r.out.buf;
+	res->out_len = r.out.len;
+	res->errout = r.err.buf;
+	res->err_len = r.err.len;
+	r.out.buf = r.err.buf = NULL;
+	if (req->forward_stderr && res->err_len)
+		write_all(STDERR_FILENO, res->errout, res->err_len);
+	ret = 0;
+out:
+	if (r.pid > 0 && !r.reaped) {
+		kill_group(&r);
+		reap(&r, true);
+	}
+	close_fd(&r.pidfd);
+	close_fd(&r.in_fd);
+	close_fd(&r.out.fd);
+	close_fd(&r.err.fd);
+	for (int i = 0; i < 2; i++) {
+		close_fd(&in[i]);
+		close_fd(&out[i]);
+		close_fd(&errp[i]);
+	}
+	free(r.out.buf);
+	free(r.err.buf);
+	if (ret < 0)
+		dlg_exec_res_free(res);
+	sigpipe_restore(&oldmask, was_pending);
+	return ret;
+}
+
+void dlg_exec_res_free(struct dlg_exec_res *res)
+{
+	if (!res)
+		return;
+	free(res->out);
+	free(res->errout);
+	*res = (struct dlg_exec_res){ 0 };
+}

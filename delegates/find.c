@@ -1,0 +1,171 @@
+/* delegates/find.c: find a plugin binary by its CNI type in the CNI_PATH directories.
+ * Follows libcni pkg/invoke FindInPath (same error texts; CVE-2021-20206 name check). */
+#include "delegates/find.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool dir_empty(const char *dir)
+{
+	return !dir || !*dir;
+}
+
+/* Go's %q for the not-found message, so that it reads exactly like libcni's. */
+static void put_quoted(FILE *f, const char *s)
+{
+	static const char esc[] = "\a\b\f\n\r\t\v";
+	static const char letter[] = "abfnrtv";
+
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const char *e = strchr(esc, *p);
+
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (e)
+			fprintf(f, "\\%c", letter[e - esc]);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static int not_found(const char *type, const char *const *dirs, size_t ndirs, struct cni_err *err)
+{
+	char *list = NULL;
+	size_t len = 0;
+	bool first = true;
+	FILE *f = open_memstream(&list, &len);
+
+	if (!f)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "failed to find plugin");
+	fputs("failed to find plugin ", f);
+	put_quoted(f, type);
+	fputs(" in path [", f);
+	for (size_t i = 0; i < ndirs; i++) {
+		if (dir_empty(dirs[i]))
+			continue;
+		fprintf(f, "%s%s", first ? "" : " ", dirs[i]);
+		first = false;
+	}
+	fputc(']', f);
+	if (fclose(f) != 0 || !list) {
+		free(list);
+		return cni_err_set(err, CNI_ERR_INTERNAL, "failed to find plugin");
+	}
+	cni_err_set(err, CNI_ERR_INTERNAL, "%s", list);
+	free(list);
+	return -1;
+}
+
+/* dir/type without doubled slashes; a relative dir is taken from the current directory so
+ * the caller always gets the absolute path it will exec. */
+static char *join(const char *dir, const char *type)
+{
+	size_t dlen = strlen(dir);
+	char *cwd = NULL, *path = NULL;
+
+	while (dlen > 1 && dir[dlen - 1] == '/')
+		dlen--;
+	if (dir[0] != '/') {
+		cwd = getcwd(NULL, 0);
+		if (!cwd)
+			return NULL;
+	}
+	if (asprintf(&path, "%s%s%.*s%s%s", cwd ? cwd : "", cwd ? "/" : "", (int)dlen, dir,
+		     dir[dlen - 1] == '/' ? "" : "/", type) < 0)
+		path = NULL;
+	free(cwd);
+	return path;
+}
+
+/* Follows symlinks: a link to a plugin is a plugin, a directory named like one is not. */
+static bool is_executable_file(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	return (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) &&
+	       faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+}
+
+char *dlg_find(const char *type, const char *const *dirs, size_t ndirs, struct cni_err *err)
+{
+	size_t searched = 0;
+
+	if (!type || !*type) {
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "no plugin name provided");
+		return NULL;
+	}
+	/* A type is a file name, never a path: it must not walk out of the plugin dirs. */
+	if (strchr(type, '/') || strchr(type, '\\') || strstr(type, "..")) {
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "invalid plugin name: %s", type);
+		return NULL;
+	}
+	for (size_t i = 0; i < ndirs; i++) {
+		char *path;
+
+		if (dir_empty(dirs[i]))
+			continue;
+		searched++;
+		path = join(dirs[i], type);
+		if (!path) {
+			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory looking for plugin %s",
+				    type);
+			return NULL;
+		}
+		if (is_executable_file(path))
+			return path;
+		free(path);
+	}
+	if (!searched) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "no paths provided");
+		return NULL;
+	}
+	not_found(type, dirs, ndirs, err);
+	return NULL;
+}
+
+char **dlg_path_split(const char *path, size_t *n)
+{
+	size_t count = 0, cap = 1;
+	const char *p, *end;
+	char **dirs;
+
+	*n = 0;
+	for (p = path; p && *p; p++)
+		cap += *p == ':';
+	dirs = calloc(cap + 1, sizeof(*dirs));
+	if (!dirs)
+		return NULL;
+	for (p = path; p && *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		if (end == p)
+			continue;
+		dirs[count] = strndup(p, (size_t)(end - p));
+		if (!dirs[count]) {
+			dlg_path_free(dirs);
+			return NULL;
+		}
+		count++;
+	}
+	*n = count;
+	return dirs;
+}
+
+void dlg_path_free(char **dirs)
+{
+	if (!dirs)
+		return;
+	for (char **d = dirs; *d; d++)
+		free(*d);
+	free(dirs);
+}

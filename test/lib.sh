@@ -1,0 +1,75 @@
+# test/lib.sh: shared by the integration scripts: assertions, unique names, cleanup on every exit.
+# Each script sources it, defines tests as functions named t_*, and ends with `run_tests`.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+PLUGINS=${PLUGINS:-/usr/lib/cni}
+CNITOOL=$BUILD/test/tools/cnitool
+# Unique per script run: short (interface names have 15 bytes) and recognisable.
+TAG=${TAG:-$(printf 'p%04x' $((($$ + RANDOM) % 65536)))}
+WORK=$(mktemp -d "/tmp/plexus-it-$TAG.XXXXXX")
+PASSED=0 FAILED=0 SKIPPED=0
+CLEANUPS=()
+CURRENT=""
+
+cleanup_add() { CLEANUPS+=("$*"); }
+cleanup_run() {
+	local i
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true; done
+	CLEANUPS=()
+}
+trap 'cleanup_run; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+# netns_new NAME: creates /run/netns/NAME, removed at exit.
+netns_new() {
+	ip netns add "$1" || return 1
+	cleanup_add "ip netns del $1"
+	ip -n "$1" link set lo up
+}
+
+fail() {
+	echo "    FAIL: $*" >&2
+	return 1
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" == "$3" ] || fail "$1: got [$2], want [$3]"
+}
+
+# expect_contains WHAT HAYSTACK NEEDLE
+expect_contains() {
+	[[ "$2" == *"$3"* ]] || fail "$1: [$2] does not contain [$3]"
+}
+
+expect_not_contains() {
+	[[ "$2" != *"$3"* ]] || fail "$1: [$2] contains [$3]"
+}
+
+# jq-free JSON field access through Debian's python3.
+json_get() { # json_get JSON PYEXPR  (j is the parsed document)
+	/usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if not isinstance(v,str) else v)' "$1" "$2"
+}
+
+skip() {
+	echo "    SKIP: $*"
+	return 77
+}
+
+run_tests() {
+	local t rc
+	for t in $(declare -F | awk '{print $3}' | grep '^t_' ); do
+		if [ -n "${ONLY:-}" ] && [[ "$t" != *"$ONLY"* ]]; then continue; fi
+		CURRENT=$t
+		# each test in a subshell with errexit: its cleanups run when it exits, however
+		( trap cleanup_run EXIT; set -eu; "$t" ); rc=$?
+		case $rc in
+		0) PASSED=$((PASSED + 1)); echo "  ok   $t" ;;
+		77) SKIPPED=$((SKIPPED + 1)); echo "  skip $t" ;;
+		*) FAILED=$((FAILED + 1)); echo "  FAIL $t" ;;
+		esac
+	done
+	echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed, $SKIPPED skipped"
+	[ "$FAILED" -eq 0 ]
+}
