@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -483,4 +484,37 @@ void dlg_cached_free_all(struct dlg_cached *c, size_t n)
 	for (size_t i = 0; i < n; i++)
 		dlg_cached_free(&c[i]);
 	free(c);
+}
+
+int dlg_lock(const char *path, struct cni_err *err)
+{
+	for (;;) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return cni_err_set(err, CNI_ERR_IO, "lock %s: %s", path, strerror(errno));
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				int e = errno;
+
+				close(fd);
+				return cni_err_set(err, CNI_ERR_IO, "lock %s: %s", path, strerror(e));
+			}
+		}
+		/* the previous holder may have unlinked it: then lock the new file instead */
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+}
+
+void dlg_unlock(int fd, const char *path, bool remove)
+{
+	if (fd < 0)
+		return;
+	if (remove)
+		unlink(path);
+	close(fd);
 }

@@ -69,6 +69,14 @@ int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **o
 		   struct cni_err *err);
 
 void dlg_cached_free(struct dlg_cached *c);
+
+/* Takes an exclusive flock on path (created 0600, not following symlinks), waiting for another
+ * holder. Robust against a holder that removed the file: the lock is retaken until the locked
+ * inode is the one at path. Returns the fd or -1 with err (code 5). */
+int dlg_lock(const char *path, struct cni_err *err);
+
+/* Releases a lock from dlg_lock; with remove, unlinks path first (while still holding it). */
+void dlg_unlock(int fd, const char *path, bool remove);
 void dlg_cached_free_all(struct dlg_cached *c, size_t n);
 
 #endif

@@ -1,0 +1,67 @@
+/* meta/netconf.h: the plexus netconf: every key of Multus's thin-plugin netconf, with Multus's
+ * defaults and stricter type checks. Follows Multus pkg/types LoadNetConf (multus.md §1.1). */
+#ifndef PLEXUS_META_NETCONF_H
+#define PLEXUS_META_NETCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+
+#define META_DEFAULT_CONF_DIR "/etc/cni/multus/net.d"
+#define META_DEFAULT_CNI_DIR "/var/lib/cni/multus"
+#define META_DEFAULT_BIN_DIR "/opt/cni/bin"
+#define META_DEFAULT_NAMESPACE "kube-system"
+#define META_DEFAULT_READINESS_TIMEOUT_S 45
+#define META_DEFAULT_DELEGATE_TIMEOUT_S 120
+
+/* Strings are borrowed from root; arrays are owned NULL-terminated vectors of borrowed strings. */
+struct meta_netconf {
+	cJSON *root;
+	const char *name;
+	const char *cni_version;      /* "" when absent */
+	const char *kubeconfig;
+	const char *cluster_network;
+	const char **default_networks;
+	size_t ndefault_networks;
+	const cJSON *delegates;       /* array of conf/conflist objects, or NULL */
+	const char *conf_dir;
+	const char *cni_dir;
+	const char *bin_dir;
+	const char *log_file;
+	const char *log_level;
+	bool log_to_stderr;
+	const cJSON *log_options;
+	bool namespace_isolation;
+	char **global_namespaces;     /* owned strings: "a, b" split and trimmed; NULL when unset */
+	size_t nglobal_namespaces;
+	const char **system_namespaces;
+	size_t nsystem_namespaces;
+	const char *multus_namespace;
+	const char *readiness_file;
+	bool retry_delete_on_error;
+	const char *aux_chain_name;
+	const cJSON *capabilities;
+	const cJSON *runtime_config;
+	const cJSON *prev_result;
+	/* plexus extensions (unknown to Multus, ignored by it) */
+	int readiness_timeout_s;      /* readinessTimeoutSeconds */
+	int delegate_timeout_s;       /* delegateTimeoutSeconds */
+	const char *pod_resources_socket; /* podResourcesSocket */
+	const char *device_info_dir;  /* deviceInfoDir */
+};
+
+/* Parses and validates (code 6 for JSON, code 7 naming the key for a wrong type or value,
+ * including "at least one delegate/clusterNetwork must be specified"). Unknown keys are
+ * ignored. Returns 0 or -1; nc is zeroed on failure. */
+int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
+		       struct cni_err *err);
+
+void meta_netconf_free(struct meta_netconf *nc);
+
+/* Applies logFile, logLevel and logToStderr to the logger. */
+void meta_netconf_apply_logging(const struct meta_netconf *nc);
+
+#endif

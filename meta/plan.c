@@ -1,0 +1,421 @@
+/* meta/plan.c: build, check and serialise the attachment plan.
+ * Follows Multus: ifnames net<idx> count every delegate; CNI_ARGS and runtimeConfig as
+ * newCNIRuntimeConf/mergeCNIRuntimeConfig build them (multus.md §3.2). */
+#include "meta/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/config.h"
+#include "cni/json.h"
+#include "delegates/cache.h"
+#include "delegates/confdir.h"
+
+static int oom(struct cni_err *err)
+{
+	return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int meta_plan_add(struct meta_plan *plan, const char *config, size_t len,
+		  const char *ifname_request, struct cni_err *err)
+{
+	struct cni_conflist list;
+	struct meta_attachment *a, *grown;
+
+	if (cni_conflist_parse(config, len, &list, err) < 0)
+		return cni_err_prefix(err, "delegate %zu", plan->n);
+	if (cni_validate_network_name(list.name, err) < 0) {
+		cni_conflist_free(&list);
+		return cni_err_prefix(err, "delegate %zu", plan->n);
+	}
+	grown = realloc(plan->att, (plan->n + 1) * sizeof(*plan->att));
+	if (!grown) {
+		cni_conflist_free(&list);
+		return oom(err);
+	}
+	plan->att = grown;
+	a = &plan->att[plan->n];
+	memset(a, 0, sizeof(*a));
+	a->network = strdup(list.name);
+	a->status_name = strdup(list.name);
+	a->config = malloc(len + 1);
+	a->ifname_request = dup_or_null(ifname_request);
+	a->master = plan->n == 0;
+	cni_conflist_free(&list);
+	plan->n++;
+	if (!a->network || !a->status_name || !a->config || (ifname_request && !a->ifname_request))
+		return oom(err);
+	memcpy(a->config, config, len);
+	a->config[len] = '\0';
+	a->config_len = len;
+	return 0;
+}
+
+static int add_from_ref(struct meta_plan *plan, const char *ref, const char *conf_dir,
+			struct cni_err *err)
+{
+	struct cni_conflist list;
+	int ret;
+
+	if (dlg_confdir_load(ref, conf_dir, &list, err) < 0)
+		return -1;
+	ret = meta_plan_add(plan, list.bytes, list.len, NULL, err);
+	cni_conflist_free(&list);
+	return ret;
+}
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s && strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
+			 const struct meta_k8s_args *k8s, struct cni_err *err)
+{
+	if (nc->cluster_network && *nc->cluster_network) {
+		if (add_from_ref(plan, nc->cluster_network, nc->conf_dir, err) < 0)
+			return cni_err_prefix(err, "clusterNetwork \"%s\"", nc->cluster_network);
+		if (in_list(nc->system_namespaces, nc->nsystem_namespaces, k8s->pod_namespace))
+			return 0;
+		for (size_t i = 0; i < nc->ndefault_networks; i++)
+			if (add_from_ref(plan, nc->default_networks[i], nc->conf_dir, err) < 0)
+				return cni_err_prefix(err, "defaultNetworks \"%s\"",
+						      nc->default_networks[i]);
+		return 0;
+	}
+	const cJSON *d;
+
+	cJSON_ArrayForEach(d, nc->delegates)
+	{
+		/* the exact bytes as they will be executed are the delegate object printed */
+		char *bytes = cJSON_PrintUnformatted(d);
+		int ret;
+
+		if (!bytes)
+			return oom(err);
+		ret = meta_plan_add(plan, bytes, strlen(bytes), NULL, err);
+		free(bytes);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int push_arg(struct meta_attachment *a, const char *k, size_t klen, const char *v,
+		    size_t vlen)
+{
+	struct cni_kv *g = realloc(a->args, (a->nargs + 1) * sizeof(*a->args));
+
+	if (!g)
+		return -1;
+	a->args = g;
+	g[a->nargs].key = strndup(k, klen);
+	g[a->nargs].value = strndup(v, vlen);
+	a->nargs++;
+	return g[a->nargs - 1].key && g[a->nargs - 1].value ? 0 : -1;
+}
+
+/* Multus newCNIRuntimeConf: fixed K8S_* pairs, then every K=V of our own CNI_ARGS (SplitN on
+ * '=', malformed entries skipped): it fills a key already present with an empty value, and is
+ * appended otherwise, duplicates included. */
+static int build_args(struct meta_attachment *a, const char *env, const struct meta_k8s_args *k)
+{
+	const char *fixed[5][2] = { { "IgnoreUnknown", "true" },
+				    { "K8S_POD_NAMESPACE", k->pod_namespace },
+				    { "K8S_POD_NAME", k->pod_name },
+				    { "K8S_POD_INFRA_CONTAINER_ID", k->sandbox_id },
+				    { "K8S_POD_UID", k->pod_uid } };
+	const char *p = env;
+
+	for (int i = 0; i < 5; i++)
+		if (push_arg(a, fixed[i][0], strlen(fixed[i][0]), fixed[i][1], strlen(fixed[i][1])) < 0)
+			return -1;
+	while (p && *p) {
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+
+		if (eq) {
+			size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
+			bool filled = false;
+
+			for (size_t i = 0; i < a->nargs && vlen; i++) {
+				if (strlen(a->args[i].key) == klen && !strncmp(a->args[i].key, p, klen) &&
+				    !*a->args[i].value) {
+					char *v = strndup(eq + 1, vlen);
+
+					if (!v)
+						return -1;
+					free(a->args[i].value);
+					a->args[i].value = v;
+					filled = true;
+					break;
+				}
+			}
+			if (!filled && push_arg(a, p, klen, eq + 1, vlen) < 0)
+				return -1;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+/* Multus's RuntimeConfig understands only these keys; empty values are dropped. */
+static cJSON *runtime_cap_args(const cJSON *rc)
+{
+	static const char *const keys[] = { "portMappings", "bandwidth", "ips", "mac",
+					     "infinibandGUID", "deviceID", "CNIDeviceInfoFile" };
+	cJSON *out = cJSON_CreateObject();
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rc, keys[i]);
+
+		if (!v || cJSON_IsNull(v) || (cJSON_IsArray(v) && !v->child) ||
+		    (cJSON_IsString(v) && !*v->valuestring))
+			continue;
+		cJSON_AddItemToObject(out, keys[i], cJSON_Duplicate(v, true));
+	}
+	return out;
+}
+
+int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
+		     const char *cni_args_env, const struct meta_k8s_args *k8s,
+		     struct cni_err *err)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		struct meta_attachment *a = &plan->att[i];
+		char name[32];
+
+		free(a->ifname);
+		if (a->ifname_request)
+			a->ifname = strdup(a->ifname_request);
+		else if (a->master)
+			a->ifname = strdup(plan->ifname);
+		else {
+			snprintf(name, sizeof(name), "net%zu", i);
+			a->ifname = strdup(name);
+		}
+		if (!a->ifname)
+			return oom(err);
+		if (cni_validate_ifname(a->ifname, err) < 0)
+			return cni_err_prefix(err, "network \"%s\": interface \"%s\"",
+					      a->status_name, a->ifname);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(plan->att[j].ifname, a->ifname) == 0)
+				return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+						   "networks \"%s\" and \"%s\" both want interface "
+						   "\"%s\"", plan->att[j].status_name,
+						   a->status_name, a->ifname);
+		if (!a->args && build_args(a, cni_args_env, k8s) < 0)
+			return oom(err);
+		if (!a->cap_args) {
+			cJSON *cap = runtime_cap_args(nc->runtime_config);
+
+			if (!cap)
+				return oom(err);
+			if (!cap->child) {
+				cJSON_Delete(cap);
+				cap = NULL;
+			}
+			a->cap_args = cap;
+		}
+	}
+	return 0;
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+cJSON *meta_plan_to_json(const struct meta_plan *plan)
+{
+	cJSON *j = cJSON_CreateObject(), *arr;
+
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "kind", "plexusCacheV1");
+	add_str(j, "containerID", plan->container_id);
+	add_str(j, "netns", plan->netns);
+	add_str(j, "ifname", plan->ifname);
+	add_str(j, "cniVersion", plan->cni_version);
+	add_str(j, "podNamespace", plan->pod_namespace);
+	add_str(j, "podName", plan->pod_name);
+	add_str(j, "podUID", plan->pod_uid);
+	add_str(j, "sandboxID", plan->sandbox_id);
+	arr = cJSON_AddArrayToObject(j, "attachments");
+	for (size_t i = 0; arr && i < plan->n; i++) {
+		const struct meta_attachment *a = &plan->att[i];
+		cJSON *o = cJSON_CreateObject(), *args;
+		char *b64 = dlg_base64_encode(a->config, a->config_len);
+
+		if (!o || !b64) {
+			free(b64);
+			cJSON_Delete(o);
+			cJSON_Delete(j);
+			return NULL;
+		}
+		add_str(o, "network", a->network);
+		add_str(o, "statusName", a->status_name);
+		add_str(o, "ifname", a->ifname);
+		add_str(o, "ifnameRequest", a->ifname_request);
+		cJSON_AddBoolToObject(o, "master", a->master);
+		cJSON_AddStringToObject(o, "config", b64);
+		free(b64);
+		args = cJSON_AddArrayToObject(o, "cniArgs");
+		for (size_t k = 0; args && k < a->nargs; k++) {
+			const char *kv[2] = { a->args[k].key, a->args[k].value };
+
+			cJSON_AddItemToArray(args, cJSON_CreateStringArray(kv, 2));
+		}
+		if (a->cap_args)
+			cJSON_AddItemToObject(o, "capabilityArgs", cJSON_Duplicate(a->cap_args, true));
+		add_str(o, "deviceID", a->device_id);
+		add_str(o, "resourceName", a->resource_name);
+		add_str(o, "deviceInfoFile", a->devinfo_file);
+		if (a->gateways)
+			cJSON_AddItemToObject(o, "gateways", cJSON_Duplicate(a->gateways, true));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return j;
+}
+
+static int take_str(const cJSON *o, const char *k, char **out, bool required,
+		    struct cni_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			return cni_err_set(err, CNI_ERR_DECODE, "cache: missing \"%s\"", k);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return cni_err_set(err, CNI_ERR_DECODE, "cache: \"%s\" must be a string", k);
+	*out = strdup(v->valuestring);
+	return *out ? 0 : oom(err);
+}
+
+int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "kind");
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "attachments"), *o;
+
+	memset(plan, 0, sizeof(*plan));
+	if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "plexusCacheV1") != 0)
+		return cni_err_set(err, CNI_ERR_DECODE, "cache: not a plexusCacheV1 document");
+	if (!cJSON_IsArray(arr))
+		return cni_err_set(err, CNI_ERR_DECODE, "cache: \"attachments\" must be an array");
+	if (take_str(j, "containerID", &plan->container_id, true, err) < 0 ||
+	    take_str(j, "netns", &plan->netns, false, err) < 0 ||
+	    take_str(j, "ifname", &plan->ifname, true, err) < 0 ||
+	    take_str(j, "cniVersion", &plan->cni_version, false, err) < 0 ||
+	    take_str(j, "podNamespace", &plan->pod_namespace, false, err) < 0 ||
+	    take_str(j, "podName", &plan->pod_name, false, err) < 0 ||
+	    take_str(j, "podUID", &plan->pod_uid, false, err) < 0 ||
+	    take_str(j, "sandboxID", &plan->sandbox_id, false, err) < 0)
+		goto fail;
+	plan->att = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*plan->att));
+	if (!plan->att) {
+		oom(err);
+		goto fail;
+	}
+	cJSON_ArrayForEach(o, arr)
+	{
+		struct meta_attachment *a = &plan->att[plan->n++];
+		const cJSON *args = cJSON_GetObjectItemCaseSensitive(o, "cniArgs"), *kv;
+		const cJSON *cap = cJSON_GetObjectItemCaseSensitive(o, "capabilityArgs");
+		const cJSON *gw = cJSON_GetObjectItemCaseSensitive(o, "gateways");
+		char *b64 = NULL;
+
+		if (take_str(o, "network", &a->network, true, err) < 0 ||
+		    take_str(o, "statusName", &a->status_name, false, err) < 0 ||
+		    take_str(o, "ifname", &a->ifname, true, err) < 0 ||
+		    take_str(o, "ifnameRequest", &a->ifname_request, false, err) < 0 ||
+		    take_str(o, "config", &b64, true, err) < 0 ||
+		    take_str(o, "deviceID", &a->device_id, false, err) < 0 ||
+		    take_str(o, "resourceName", &a->resource_name, false, err) < 0 ||
+		    take_str(o, "deviceInfoFile", &a->devinfo_file, false, err) < 0)
+			goto fail;
+		a->master = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "master"));
+		a->config = dlg_base64_decode(b64, &a->config_len);
+		free(b64);
+		if (!a->config) {
+			cni_err_set(err, CNI_ERR_DECODE, "cache: config of \"%s\" is not base64",
+				    a->network);
+			goto fail;
+		}
+		cJSON_ArrayForEach(kv, args)
+		{
+			const cJSON *k = cJSON_GetArrayItem(kv, 0), *v = cJSON_GetArrayItem(kv, 1);
+
+			if (!cJSON_IsString(k) || !cJSON_IsString(v)) {
+				cni_err_set(err, CNI_ERR_DECODE, "cache: bad cniArgs of \"%s\"",
+					    a->network);
+				goto fail;
+			}
+			if (push_arg(a, k->valuestring, strlen(k->valuestring), v->valuestring,
+				     strlen(v->valuestring)) < 0) {
+				oom(err);
+				goto fail;
+			}
+		}
+		if (cJSON_IsObject(cap))
+			a->cap_args = cJSON_Duplicate(cap, true);
+		if (cJSON_IsArray(gw))
+			a->gateways = cJSON_Duplicate(gw, true);
+		if (!a->status_name)
+			a->status_name = strdup(a->network);
+	}
+	return 0;
+fail:
+	meta_plan_free(plan);
+	return -1;
+}
+
+void meta_plan_free(struct meta_plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		struct meta_attachment *a = &plan->att[i];
+
+		free(a->network);
+		free(a->status_name);
+		free(a->ifname);
+		free(a->ifname_request);
+		free(a->config);
+		for (size_t k = 0; k < a->nargs; k++) {
+			free(a->args[k].key);
+			free(a->args[k].value);
+		}
+		free(a->args);
+		cJSON_Delete(a->cap_args);
+		free(a->device_id);
+		free(a->resource_name);
+		free(a->devinfo_file);
+		cJSON_Delete(a->gateways);
+	}
+	free(plan->att);
+	free(plan->container_id);
+	free(plan->netns);
+	free(plan->ifname);
+	free(plan->cni_version);
+	free(plan->pod_namespace);
+	free(plan->pod_name);
+	free(plan->pod_uid);
+	free(plan->sandbox_id);
+	memset(plan, 0, sizeof(*plan));
+}

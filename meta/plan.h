@@ -1,0 +1,72 @@
+/* meta/plan.h: the attachment plan: which delegate runs on which interface with which runtime
+ * requests. Everything is validated while the plan is built, before anything runs; the plan is
+ * what the per-container cache stores, so DEL needs nothing else. Follows Multus §3.1-3.2. */
+#ifndef PLEXUS_META_PLAN_H
+#define PLEXUS_META_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+#include "cni/spec.h"
+#include "meta/netconf.h"
+
+struct meta_attachment {
+	char *network;       /* the delegate's CNI network name (for logs and errors) */
+	char *status_name;   /* network-status name: "ns/nad", or the CNI name for static ones */
+	char *ifname;
+	char *ifname_request; /* explicit interface request, or NULL */
+	bool master;
+	char *config;        /* the conf or conflist bytes exactly as executed */
+	size_t config_len;
+	struct cni_kv *args; /* CNI_ARGS pairs sent to the delegate */
+	size_t nargs;
+	cJSON *cap_args;     /* capability args for runtimeConfig (NULL for none) */
+	char *device_id;     /* allocated device (PCI address), or NULL */
+	char *resource_name;
+	char *devinfo_file;  /* CNIDeviceInfoFile given to the delegate, or NULL */
+	cJSON *gateways;     /* default-route request (array of IP strings), or NULL */
+};
+
+struct meta_plan {
+	char *container_id;
+	char *netns;
+	char *ifname;        /* the runtime's CNI_IFNAME */
+	char *cni_version;   /* the plexus netconf's */
+	char *pod_namespace, *pod_name, *pod_uid, *sandbox_id;
+	struct meta_attachment *att;
+	size_t n;
+};
+
+/* The K8S_* values from CNI_ARGS (absent ones are ""). */
+struct meta_k8s_args {
+	const char *pod_namespace, *pod_name, *pod_uid, *sandbox_id;
+};
+
+/* Appends an attachment for config bytes (conf or conflist, parsed and checked here: code 7
+ * naming the network on failure). The plan takes copies. */
+int meta_plan_add(struct meta_plan *plan, const char *config, size_t len,
+		  const char *ifname_request, struct cni_err *err);
+
+/* Static delegates of the netconf: `delegates` (the first is the cluster network), or
+ * clusterNetwork followed by defaultNetworks (skipped for pods in systemNamespaces), each
+ * resolved from confDir, a directory or a file. */
+int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
+			 const struct meta_k8s_args *k8s, struct cni_err *err);
+
+/* Names every interface (master: CNI_IFNAME; explicit requests; otherwise net<idx> where idx
+ * counts every attachment), rejects invalid names and collisions between any two attachments,
+ * and builds each delegate's CNI_ARGS and capability args as Multus does. */
+int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
+		     const char *cni_args_env, const struct meta_k8s_args *k8s,
+		     struct cni_err *err);
+
+/* The plan as cached, and back. */
+cJSON *meta_plan_to_json(const struct meta_plan *plan);
+int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err);
+
+void meta_plan_free(struct meta_plan *plan);
+
+#endif
