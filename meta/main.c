@@ -51,8 +51,9 @@ static const char *arg_or_empty(const struct cni_request *req, const char *k)
 
 static void ctx_free(struct ctx *c)
 {
+	/* the lock file goes too: dlg_lock copes with a holder that removed it */
 	if (c->lock_fd >= 0)
-		dlg_unlock(c->lock_fd, c->lock_file, false);
+		dlg_unlock(c->lock_fd, c->lock_file, true);
 	meta_netconf_free(&c->nc);
 	free(c->path);
 	dlg_path_free(c->cni_path);
@@ -256,12 +257,23 @@ static int build_plan(const struct ctx *c, struct meta_plan *plan, struct cni_er
 		if (cni_conflist_parse(plan->att[i].config, plan->att[i].config_len, &list, err) < 0)
 			return -1;
 		v = *list.cni_version ? list.cni_version : plan->cni_version;
-		if (list.is_list && *v && !cni_version_supported(v)) {
+		if (*v && !cni_version_supported(v)) {
 			cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
 				    "network \"%s\": unsupported cniVersion \"%s\"",
 				    plan->att[i].network, v);
 			cni_conflist_free(&list);
 			return -1;
+		}
+		/* every plugin binary must be there (and be a plain name) before anything runs */
+		for (size_t k = 0; k < list.nplugins; k++) {
+			char *bin = dlg_find(cni_plugin_type(list.plugins[k]), c->path, c->npath, err);
+
+			if (!bin) {
+				cni_err_prefix(err, "network \"%s\"", plan->att[i].network);
+				cni_conflist_free(&list);
+				return -1;
+			}
+			free(bin);
 		}
 		cni_conflist_free(&list);
 	}
@@ -412,8 +424,6 @@ done:
 			cni_err_clear(&e);
 		}
 	}
-	dlg_unlock(c.lock_fd, c.lock_file, remove_cache);
-	c.lock_fd = -1;
 out:
 	meta_plan_free(&plan);
 	ctx_free(&c);

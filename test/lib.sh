@@ -7,7 +7,8 @@ PLUGINS=${PLUGINS:-/usr/lib/cni}
 CNITOOL=$BUILD/test/tools/cnitool
 # Unique per script run: short (interface names have 15 bytes) and recognisable.
 TAG=${TAG:-$(printf 'p%04x' $((($$ + RANDOM) % 65536)))}
-WORK=$(mktemp -d "/tmp/plexus-it-$TAG.XXXXXX")
+WORKROOT=$(mktemp -d "/tmp/plexus-it-$TAG.XXXXXX")
+WORK=$WORKROOT
 PASSED=0 FAILED=0 SKIPPED=0
 CLEANUPS=()
 CURRENT=""
@@ -18,7 +19,7 @@ cleanup_run() {
 	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true; done
 	CLEANUPS=()
 }
-trap 'cleanup_run; rm -rf "$WORK"' EXIT
+trap 'cleanup_run; rm -rf "$WORKROOT"' EXIT
 trap 'exit 130' INT TERM
 
 # netns_new NAME: creates /run/netns/NAME, removed at exit.
@@ -26,6 +27,11 @@ netns_new() {
 	ip netns add "$1" || return 1
 	cleanup_add "ip netns del $1"
 	ip -n "$1" link set lo up
+}
+
+# links_in NETNS: how many interfaces besides lo
+links_in() {
+	ip -n "$1" -o link show | awk -F': ' '$2 != "lo"' | wc -l
 }
 
 fail() {
@@ -63,7 +69,10 @@ run_tests() {
 		if [ -n "${ONLY:-}" ] && [[ "$t" != *"$ONLY"* ]]; then continue; fi
 		CURRENT=$t
 		# each test in a subshell with errexit: its cleanups run when it exits, however
-		( trap cleanup_run EXIT; set -eu; "$t" ); rc=$?
+		# and a scratch directory of its own
+		( WORK=$WORKROOT/$t; mkdir -p "$WORK"; trap cleanup_run EXIT
+		  trap 'echo "    FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
+		  set -eEu; "$t" ); rc=$?
 		case $rc in
 		0) PASSED=$((PASSED + 1)); echo "  ok   $t" ;;
 		77) SKIPPED=$((SKIPPED + 1)); echo "  skip $t" ;;
