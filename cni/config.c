@@ -64,8 +64,7 @@ static char *choose_version(const char *version, const cJSON *versions)
 	return strdup(best);
 }
 
-int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out,
-		       struct cni_err *err)
+int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out, struct cni_err *err)
 {
 	const cJSON *plugins = NULL, *versions = NULL, *v;
 	const char *version = NULL;
@@ -90,16 +89,21 @@ int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out,
 	out->is_list = cJSON_HasObjectItem(out->root, "plugins");
 
 	if (cni_json_get_string(out->root, "name", &out->name, "network configuration", err) < 0 ||
-	    cni_json_get_string(out->root, "cniVersion", &version, "network configuration", err) < 0 ||
-	    cni_json_get_bool(out->root, "disableCheck", &out->disable_check, "network configuration", err) < 0 ||
-	    cni_json_get_bool(out->root, "disableGC", &out->disable_gc, "network configuration", err) < 0 ||
-	    cni_json_get_array(out->root, "cniVersions", &versions, "network configuration", err) < 0)
+	    cni_json_get_string(out->root, "cniVersion", &version, "network configuration", err) <
+		0 ||
+	    cni_json_get_bool(out->root, "disableCheck", &out->disable_check,
+			      "network configuration", err) < 0 ||
+	    cni_json_get_bool(out->root, "disableGC", &out->disable_gc, "network configuration",
+			      err) < 0 ||
+	    cni_json_get_array(out->root, "cniVersions", &versions, "network configuration", err) <
+		0)
 		goto fail;
 	cJSON_ArrayForEach(v, versions)
 	{
 		if (!cJSON_IsString(v)) {
-			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
-				    "network configuration: \"cniVersions\" must be an array of strings");
+			cni_err_set(
+			    err, CNI_ERR_INVALID_CONFIG,
+			    "network configuration: \"cniVersions\" must be an array of strings");
 			goto fail;
 		}
 	}
@@ -123,10 +127,12 @@ int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out,
 	}
 
 	if (!out->name) {
-		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "error parsing configuration list: no name");
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+			    "error parsing configuration list: no name");
 		goto fail;
 	}
-	if (cni_json_get_array(out->root, "plugins", &plugins, "network configuration list", err) < 0)
+	if (cni_json_get_array(out->root, "plugins", &plugins, "network configuration list", err) <
+	    0)
 		goto fail;
 	if (!plugins || cJSON_GetArraySize(plugins) == 0) {
 		cni_err_set(err, CNI_ERR_INVALID_CONFIG,
@@ -193,9 +199,8 @@ cJSON *cni_plugin_runtime_config(const cJSON *plugin, const cJSON *cap_args)
 	return rc;
 }
 
-char *cni_conflist_plugin_stdin(const struct cni_conflist *list, size_t i,
-				const cJSON *prev_result, const cJSON *cap_args,
-				const cJSON *extra, struct cni_err *err)
+char *cni_conflist_plugin_stdin(const struct cni_conflist *list, size_t i, const cJSON *prev_result,
+				const cJSON *cap_args, const cJSON *extra, struct cni_err *err)
 {
 	const char *name = list->name ? list->name : "";
 	cJSON *conf, *rc;

@@ -13,12 +13,12 @@
 
 /* A network: a conflist, or a legacy single conf seen as a one-plugin list. */
 struct cni_conflist {
-	cJSON *root;           /* owned parse of bytes */
-	char *bytes;           /* owned copy of the raw bytes, exactly as given */
+	cJSON *root; /* owned parse of bytes */
+	char *bytes; /* owned copy of the raw bytes, exactly as given */
 	size_t len;
-	bool is_list;          /* false for a legacy conf (root is the one plugin) */
-	const char *name;      /* borrowed from root; may be NULL for a conf without name */
-	char *cni_version;     /* owned: the version chosen (highest of cniVersion + cniVersions
+	bool is_list;	   /* false for a legacy conf (root is the one plugin) */
+	const char *name;  /* borrowed from root; may be NULL for a conf without name */
+	char *cni_version; /* owned: the version chosen (highest of cniVersion + cniVersions
 				* that this code supports; cniVersion as written otherwise) */
 	bool disable_check;
 	bool disable_gc;
@@ -32,8 +32,7 @@ struct cni_conflist {
  * array of objects each with a non-empty string "type", capabilities an object of booleans,
  * ipam an object with a string type (code 7, the message names the plugin index and key).
  * Returns 0 or -1 with err set; out is zeroed on failure. */
-int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out,
-		       struct cni_err *err);
+int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out, struct cni_err *err);
 
 void cni_conflist_free(struct cni_conflist *list);
 
@@ -49,8 +48,7 @@ cJSON *cni_plugin_runtime_config(const cJSON *plugin, const cJSON *cap_args);
  * capability is supplied; printed as Go prints it (cni_json_print_conf). Extra top-level keys
  * (e.g. cni.dev/valid-attachments for GC) may be passed in extra (copied in, may be NULL).
  * Returns a malloc'd NUL-terminated string or NULL with err set. */
-char *cni_conflist_plugin_stdin(const struct cni_conflist *list, size_t i,
-				const cJSON *prev_result, const cJSON *cap_args,
-				const cJSON *extra, struct cni_err *err);
+char *cni_conflist_plugin_stdin(const struct cni_conflist *list, size_t i, const cJSON *prev_result,
+				const cJSON *cap_args, const cJSON *extra, struct cni_err *err);
 
 #endif

@@ -31,10 +31,11 @@ struct cni_err {
 /* Sets code and msg (printf format); details cleared. Returns -1 so callers can
  * `return cni_err_set(...)`. A previous message is replaced. */
 int cni_err_set(struct cni_err *err, unsigned code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Sets details (printf format) without touching code or msg. Returns -1. */
-int cni_err_details(struct cni_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cni_err_details(struct cni_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Prefixes the message: "<prefix>: <old msg>". Returns -1. */
 int cni_err_prefix(struct cni_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -133,7 +133,7 @@ static void put_string(struct sbuf *b, const char *str)
 		}
 		s++;
 		continue;
-unicode:
+	unicode:
 		snprintf(esc, sizeof(esc), "\\u00%c%c", hex[*s >> 4], hex[*s & 0xf]);
 		sb_str(b, esc);
 		s++;
@@ -324,12 +324,13 @@ cJSON *cni_json_parse(const char *data, size_t len, const char *what, struct cni
 		return NULL;
 	}
 	/* trailing garbage after the document (whitespace is fine) */
-	while (end && end < data + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+	while (end && end < data + len &&
+	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
 		end++;
 	if (end && end < data + len) {
 		cJSON_Delete(root);
-		cni_err_set(err, CNI_ERR_DECODE, "%s: invalid JSON at byte %zu: trailing data", what,
-			    (size_t)(end - data));
+		cni_err_set(err, CNI_ERR_DECODE, "%s: invalid JSON at byte %zu: trailing data",
+			    what, (size_t)(end - data));
 		return NULL;
 	}
 	return root;
@@ -372,8 +373,8 @@ int cni_json_get_bool(const cJSON *obj, const char *key, bool *out, const char *
 		*out = cJSON_IsTrue(v);
 		return 0;
 	}
-	if (cJSON_IsString(v) && (strcmp(v->valuestring, "true") == 0 ||
-				  strcmp(v->valuestring, "false") == 0)) {
+	if (cJSON_IsString(v) &&
+	    (strcmp(v->valuestring, "true") == 0 || strcmp(v->valuestring, "false") == 0)) {
 		*out = strcmp(v->valuestring, "true") == 0;
 		return 0;
 	}

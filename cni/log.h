@@ -29,8 +29,8 @@ void cni_log_close(void);
 
 void cni_log(enum cni_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_error(...)   cni_log(CNI_LOG_ERROR, __VA_ARGS__)
+#define log_error(...)	 cni_log(CNI_LOG_ERROR, __VA_ARGS__)
 #define log_verbose(...) cni_log(CNI_LOG_VERBOSE, __VA_ARGS__)
-#define log_debug(...)   cni_log(CNI_LOG_DEBUG, __VA_ARGS__)
+#define log_debug(...)	 cni_log(CNI_LOG_DEBUG, __VA_ARGS__)
 
 #endif

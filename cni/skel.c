@@ -143,14 +143,16 @@ static int prepare(const struct cni_plugin *p, struct cni_request *req, FILE *in
 	req->stdin_data = cni_read_all(in, &req->stdin_len);
 	if (!req->stdin_data)
 		return cni_err_set(err, CNI_ERR_IO, "error reading from stdin");
-	req->conf = cni_json_parse(req->stdin_data, req->stdin_len, "error unmarshalling network config", err);
+	req->conf = cni_json_parse(req->stdin_data, req->stdin_len,
+				   "error unmarshalling network config", err);
 	if (!req->conf)
 		return -1;
 	if (!cJSON_IsObject(req->conf))
 		return cni_err_set(err, CNI_ERR_DECODE,
 				   "error unmarshalling network config: not a JSON object");
 	req->cni_version = "";
-	if (cni_json_get_string(req->conf, "cniVersion", &req->cni_version, "network config", err) < 0) {
+	if (cni_json_get_string(req->conf, "cniVersion", &req->cni_version, "network config", err) <
+	    0) {
 		err->code = CNI_ERR_DECODE;
 		return -1;
 	}
@@ -160,8 +162,9 @@ static int prepare(const struct cni_plugin *p, struct cni_request *req, FILE *in
 
 		cni_version_cmp(v, "0.1.0", &bad);
 		if (bad)
-			return cni_err_set(err, CNI_ERR_DECODE,
-					   "decoding version from network config: invalid version \"%s\"", v);
+			return cni_err_set(
+			    err, CNI_ERR_DECODE,
+			    "decoding version from network config: invalid version \"%s\"", v);
 		char list[128] = "";
 
 		for (size_t i = 0; i < p->nversions && strlen(list) + 12 < sizeof(list); i++) {
@@ -175,7 +178,8 @@ static int prepare(const struct cni_plugin *p, struct cni_request *req, FILE *in
 	if (req->verb == CNI_VERB_CHECK && !cni_version_ge(v, "0.4.0"))
 		return cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
 				   "config version does not allow CHECK");
-	if ((req->verb == CNI_VERB_GC || req->verb == CNI_VERB_STATUS) && !cni_version_ge(v, "1.1.0"))
+	if ((req->verb == CNI_VERB_GC || req->verb == CNI_VERB_STATUS) &&
+	    !cni_version_ge(v, "1.1.0"))
 		return cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
 				   "config version does not allow %s", cni_verb_name(req->verb));
 	req->name = NULL;
@@ -212,7 +216,8 @@ int cni_skel_run(const struct cni_plugin *p, FILE *in, FILE *out)
 	req.path = env("CNI_PATH");
 
 	if (!cmd) {
-		cni_err_set(&err, CNI_ERR_INVALID_ENV, "required env variables [CNI_COMMAND] missing");
+		cni_err_set(&err, CNI_ERR_INVALID_ENV,
+			    "required env variables [CNI_COMMAND] missing");
 		goto out;
 	}
 	if (req.verb == CNI_VERB_VERSION)
@@ -270,7 +275,8 @@ out:
 	if (cni_err_isset(&err)) {
 		log_error("%s failed: %s%s%s", cmd ? cmd : "(no CNI_COMMAND)", err.msg,
 			  err.details ? ": " : "", err.details ? err.details : "");
-		cni_print_error(out, &err, req.cni_version && *req.cni_version ? req.cni_version : NULL);
+		cni_print_error(out, &err,
+				req.cni_version && *req.cni_version ? req.cni_version : NULL);
 		rc = 1;
 	} else {
 		rc = 0;

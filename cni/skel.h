@@ -17,19 +17,19 @@ struct cni_request {
 	const char *container_id;
 	const char *netns;
 	const char *ifname;
-	const char *args_str;  /* CNI_ARGS as given */
-	const char *path;      /* CNI_PATH as given */
-	struct cni_args args;  /* CNI_ARGS parsed (IgnoreUnknown semantics left to the plugin) */
-	char *stdin_data;      /* NUL-terminated */
+	const char *args_str; /* CNI_ARGS as given */
+	const char *path;     /* CNI_PATH as given */
+	struct cni_args args; /* CNI_ARGS parsed (IgnoreUnknown semantics left to the plugin) */
+	char *stdin_data;     /* NUL-terminated */
 	size_t stdin_len;
-	cJSON *conf;           /* stdin parsed; an object */
+	cJSON *conf;		 /* stdin parsed; an object */
 	const char *cni_version; /* conf's cniVersion, "" when absent (meaning 0.1.0) */
-	const char *name;      /* conf's name, never NULL after validation (except VERSION) */
+	const char *name;	 /* conf's name, never NULL after validation (except VERSION) */
 };
 
 struct cni_plugin {
-	const char *about;                 /* printed to stderr on a bare run; may be NULL */
-	const char *const *versions;       /* supported, oldest first */
+	const char *about;	     /* printed to stderr on a bare run; may be NULL */
+	const char *const *versions; /* supported, oldest first */
 	size_t nversions;
 	/* ADD fills *result (any version; skel converts it to the conf's cniVersion). */
 	int (*add)(const struct cni_request *req, cJSON **result, struct cni_err *err);

@@ -8,12 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const cni_versions[] = { "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
+const char *const cni_versions[] = {
+	"0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"
+};
 const size_t cni_nversions = sizeof(cni_versions) / sizeof(cni_versions[0]);
 
 static const char *const verb_names[] = {
-	[CNI_VERB_NONE] = "", [CNI_VERB_ADD] = "ADD", [CNI_VERB_DEL] = "DEL",
-	[CNI_VERB_CHECK] = "CHECK", [CNI_VERB_GC] = "GC", [CNI_VERB_STATUS] = "STATUS",
+	[CNI_VERB_NONE] = "",		[CNI_VERB_ADD] = "ADD", [CNI_VERB_DEL] = "DEL",
+	[CNI_VERB_CHECK] = "CHECK",	[CNI_VERB_GC] = "GC",	[CNI_VERB_STATUS] = "STATUS",
 	[CNI_VERB_VERSION] = "VERSION",
 };
 
@@ -124,7 +126,8 @@ int cni_validate_network_name(const char *name, struct cni_err *err)
 	if (!name || !*name)
 		return cni_err_set(err, CNI_ERR_INVALID_CONFIG, "missing network name:");
 	if (!valid_name_chars(name)) {
-		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "invalid characters found in network name");
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+			    "invalid characters found in network name");
 		return cni_err_details(err, "%s", name);
 	}
 	return 0;
@@ -169,9 +172,20 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
 static bool is_unicode_space(uint32_t c)
 {
 	switch (c) {
-	case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-	case 0x85: case 0xa0: case 0x1680: case 0x2028: case 0x2029: case 0x202f:
-	case 0x205f: case 0x3000:
+	case '\t':
+	case '\n':
+	case '\v':
+	case '\f':
+	case '\r':
+	case ' ':
+	case 0x85:
+	case 0xa0:
+	case 0x1680:
+	case 0x2028:
+	case 0x2029:
+	case 0x202f:
+	case 0x205f:
+	case 0x3000:
 		return true;
 	default:
 		return c >= 0x2000 && c <= 0x200a;
@@ -195,8 +209,9 @@ int cni_validate_ifname(const char *ifname, struct cni_err *err)
 
 		p += utf8_next(p, &cp);
 		if (cp == '/' || cp == ':' || is_unicode_space(cp))
-			return cni_err_set(err, CNI_ERR_INVALID_ENV,
-					   "interface name contains / or : or whitespace characters");
+			return cni_err_set(
+			    err, CNI_ERR_INVALID_ENV,
+			    "interface name contains / or : or whitespace characters");
 	}
 	return 0;
 }
@@ -228,8 +243,8 @@ int cni_args_parse(const char *s, struct cni_args *out, struct cni_err *err)
 		len = end ? (size_t)(end - pair) : strlen(pair);
 		eq = memchr(pair, '=', len);
 		if (!eq || memchr(eq + 1, '=', len - (size_t)(eq - pair) - 1)) {
-			cni_err_set(err, CNI_ERR_INVALID_ENV, "ARGS: invalid pair \"%.*s\"", (int)len,
-				    pair);
+			cni_err_set(err, CNI_ERR_INVALID_ENV, "ARGS: invalid pair \"%.*s\"",
+				    (int)len, pair);
 			goto fail;
 		}
 		kv = realloc(out->kv, (out->n + 1) * sizeof(*kv));
@@ -248,7 +263,8 @@ int cni_args_parse(const char *s, struct cni_args *out, struct cni_err *err)
 		if (strcmp(kv[out->n - 1].key, "IgnoreUnknown") == 0 &&
 		    parse_bool_text(kv[out->n - 1].value, &out->ignore_unknown) < 0) {
 			cni_err_set(err, CNI_ERR_INVALID_ENV,
-				    "ARGS: error parsing value of pair \"%.*s\": boolean unmarshal error: invalid input %s",
+				    "ARGS: error parsing value of pair \"%.*s\": boolean unmarshal "
+				    "error: invalid input %s",
 				    (int)len, pair, kv[out->n - 1].value);
 			goto fail;
 		}
@@ -261,8 +277,7 @@ fail:
 	return -1;
 }
 
-int cni_args_check_known(const struct cni_args *args, const char *const *known,
-			 struct cni_err *err)
+int cni_args_check_known(const struct cni_args *args, const char *const *known, struct cni_err *err)
 {
 	size_t unknown = 0, len = 0;
 	char *list, *p;

@@ -81,8 +81,8 @@ static int sync_dir_of(const char *path)
 	return ret;
 }
 
-int dlg_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		     struct cni_err *err)
+static int write_tmp_rename(const char *path, const void *data, size_t len, mode_t mode,
+			    bool durable, struct cni_err *err)
 {
 	char *tmp = NULL;
 	int fd = -1, e;
@@ -93,7 +93,7 @@ int dlg_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		goto fail;
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -102,22 +102,30 @@ int dlg_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	if (sync_dir_of(path) < 0)
-		goto fail_synced;
 	free(tmp);
+	if (durable && sync_dir_of(path) < 0)
+		return cni_err_set(err, CNI_ERR_IO, "sync directory of %s: %s", path,
+				   strerror(errno));
 	return 0;
 fail:
 	e = errno;
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	cni_err_set(err, CNI_ERR_IO, "write %s: %s", path, strerror(e));
 	free(tmp);
-	return -1;
-fail_synced:
-	cni_err_set(err, CNI_ERR_IO, "sync directory of %s: %s", path, strerror(errno));
-	free(tmp);
-	return -1;
+	return cni_err_set(err, CNI_ERR_IO, "write %s: %s", path, strerror(e));
+}
+
+int dlg_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		     struct cni_err *err)
+{
+	return write_tmp_rename(path, data, len, mode, true, err);
+}
+
+int dlg_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+		      struct cni_err *err)
+{
+	return write_tmp_rename(path, data, len, mode, false, err);
 }
 
 char *dlg_read_file(const char *path, size_t max, size_t *len, struct cni_err *err)
@@ -147,7 +155,8 @@ char *dlg_read_file(const char *path, size_t max, size_t *len, struct cni_err *e
 			char *p;
 
 			if (cap > max + 1) {
-				cni_err_set(err, CNI_ERR_IO, "%s: larger than %zu bytes", path, max);
+				cni_err_set(err, CNI_ERR_IO, "%s: larger than %zu bytes", path,
+					    max);
 				goto fail;
 			}
 			p = realloc(buf, cap * 2);
@@ -192,7 +201,7 @@ int dlg_remove_file(const char *path, struct cni_err *err)
 			return 0;
 		return cni_err_set(err, CNI_ERR_IO, "remove %s: %s", path, strerror(errno));
 	}
-	sync_dir_of(path);
+	/* not synced: a removal lost in a power cut brings back a cache whose DEL is idempotent */
 	return 0;
 }
 
@@ -248,8 +257,8 @@ char *dlg_base64_decode(const char *s, size_t *len)
 		int v[4];
 
 		for (int k = 0; k < 4; k++) {
-			bool pad_ok = i + 4 == n && k >= 2 && s[i + k] == '=' &&
-				      (k == 3 || s[i + 3] == '=');
+			bool pad_ok =
+			    i + 4 == n && k >= 2 && s[i + k] == '=' && (k == 3 || s[i + 3] == '=');
 
 			v[k] = pad_ok ? 0 : b64_val(s[i + k]);
 			if (v[k] < 0)
@@ -282,8 +291,8 @@ char *dlg_cache_path(const char *cache_dir, const char *net, const char *contain
 }
 
 int dlg_cache_write(const char *cache_dir, const char *net, const char *container_id,
-		    const char *ifname, const char *netns, const struct cni_kv *args,
-		    size_t nargs, const cJSON *cap_args, const char *config, size_t config_len,
+		    const char *ifname, const char *netns, const struct cni_kv *args, size_t nargs,
+		    const cJSON *cap_args, const char *config, size_t config_len,
 		    const cJSON *result, struct cni_err *err)
 {
 	cJSON *doc = cJSON_CreateObject(), *a;
@@ -322,7 +331,8 @@ int dlg_cache_write(const char *cache_dir, const char *net, const char *containe
 		goto oom;
 	if (dlg_mkdir_p(dir, 0700, err) < 0)
 		goto out;
-	ret = dlg_write_atomic(path, text, strlen(text), 0600, err);
+	/* libcni's own WriteFile is not synced either; losing it only costs DEL its prevResult */
+	ret = dlg_write_replace(path, text, strlen(text), 0600, err);
 	goto out;
 oom:
 	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
@@ -499,7 +509,8 @@ int dlg_lock(const char *path, struct cni_err *err)
 				int e = errno;
 
 				close(fd);
-				return cni_err_set(err, CNI_ERR_IO, "lock %s: %s", path, strerror(e));
+				return cni_err_set(err, CNI_ERR_IO, "lock %s: %s", path,
+						   strerror(e));
 			}
 		}
 		/* the previous holder may have unlinked it: then lock the new file instead */

@@ -22,12 +22,18 @@ int dlg_mkdir_p(const char *path, mode_t mode, struct cni_err *err);
 int dlg_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		     struct cni_err *err);
 
+/* Like dlg_write_atomic, but without the fsyncs: readers see the old or the new content,
+ * never a mix, yet a power cut may lose the file. For state whose loss is tolerated (libcni's
+ * result cache: DEL goes on without prevResult). Code 5 naming the path. */
+int dlg_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+		      struct cni_err *err);
+
 /* Reads a regular file without following a symlink in the last component, up to max bytes
  * (bigger is an error). Returns a malloc'd NUL-terminated buffer; NULL with errno ENOENT and
  * err untouched when the file does not exist; NULL with err set (code 5) otherwise. */
 char *dlg_read_file(const char *path, size_t max, size_t *len, struct cni_err *err);
 
-/* Removes path; a missing file is success. Syncs the directory. Code 5 otherwise. */
+/* Removes path; a missing file is success. Not synced (see cache.c). Code 5 otherwise. */
 int dlg_remove_file(const char *path, struct cni_err *err);
 
 /* base64 (standard alphabet, padded), as Go encodes []byte in JSON. */
@@ -37,14 +43,14 @@ char *dlg_base64_decode(const char *s, size_t *len);
 
 /* One libcni result cache entry (cniCacheV1). */
 struct dlg_cached {
-	char *path;           /* the file */
+	char *path;						  /* the file */
 	const char *container_id, *ifname, *network_name, *netns; /* borrowed from doc */
-	char *config;         /* decoded config bytes (NUL-terminated) or NULL */
+	char *config; /* decoded config bytes (NUL-terminated) or NULL */
 	size_t config_len;
-	const cJSON *cni_args;       /* [[k,v],...] or NULL */
+	const cJSON *cni_args;	      /* [[k,v],...] or NULL */
 	const cJSON *capability_args; /* object or NULL */
-	const cJSON *result;  /* object or NULL */
-	cJSON *doc;           /* owned */
+	const cJSON *result;	      /* object or NULL */
+	cJSON *doc;		      /* owned */
 };
 
 /* <cache_dir>/results/<net>-<cid>-<ifname> */
@@ -53,8 +59,8 @@ char *dlg_cache_path(const char *cache_dir, const char *net, const char *contain
 
 /* Writes an entry (dirs 0700, file 0600, atomic). args are the CNI_ARGS pairs. */
 int dlg_cache_write(const char *cache_dir, const char *net, const char *container_id,
-		    const char *ifname, const char *netns, const struct cni_kv *args,
-		    size_t nargs, const cJSON *cap_args, const char *config, size_t config_len,
+		    const char *ifname, const char *netns, const struct cni_kv *args, size_t nargs,
+		    const cJSON *cap_args, const char *config, size_t config_len,
 		    const cJSON *result, struct cni_err *err);
 
 /* Reads an entry. Returns 1 and fills out when present and valid, 0 when absent, -1 with err

@@ -176,16 +176,18 @@ int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_dat
 		/* libcni pluginErr: stdout is the error object; else stderr; else nothing. */
 		if (res.out_len == 0) {
 			if (res.err_len == 0)
-				cni_err_set(err, CNI_ERR_INTERNAL,
-					    "netplugin failed with no error message: exit status %d",
-					    res.exit_code);
+				cni_err_set(
+				    err, CNI_ERR_INTERNAL,
+				    "netplugin failed with no error message: exit status %d",
+				    res.exit_code);
 			else
 				cni_err_set(err, CNI_ERR_INTERNAL, "netplugin failed: \"%s\"",
 					    res.errout);
 		} else if (cni_err_from_json(res.out, err) < 0) {
-			cni_err_set(err, CNI_ERR_INTERNAL,
-				    "netplugin failed but error parsing its diagnostic message \"%s\"",
-				    res.out);
+			cni_err_set(
+			    err, CNI_ERR_INTERNAL,
+			    "netplugin failed but error parsing its diagnostic message \"%s\"",
+			    res.out);
 		}
 		cni_err_prefix(err, "plugin %s failed (%s)", desc, verb_word(verb));
 		goto out;
@@ -202,9 +204,8 @@ out:
 	return ret;
 }
 
-static int run_one(const char *verb, const struct cni_conflist *list, size_t i,
-		   const cJSON *prev, const cJSON *extra, const struct dlg_rt *rt, char **out,
-		   struct cni_err *err)
+static int run_one(const char *verb, const struct cni_conflist *list, size_t i, const cJSON *prev,
+		   const cJSON *extra, const struct dlg_rt *rt, char **out, struct cni_err *err)
 {
 	char *in = cni_conflist_plugin_stdin(list, i, prev, rt->cap_args, extra, err);
 	int ret;
@@ -235,8 +236,8 @@ cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct 
 		if (next) {
 			/* libcni decodes the result into its typed struct and re-encodes it: that is
 			 * what later plugins see as prevResult and what gets cached. */
-			cJSON *typed = cni_result_convert(next, cni_result_version(next, list->cni_version),
-							  err);
+			cJSON *typed = cni_result_convert(
+			    next, cni_result_version(next, list->cni_version), err);
 
 			cJSON_Delete(next);
 			next = typed;
@@ -278,7 +279,8 @@ static cJSON *cached_result(const struct cni_conflist *list, const struct dlg_rt
 		return NULL;
 	found = dlg_cache_read(rt->cache_dir, list->name, rt->container_id, rt->ifname, &c, &e);
 	if (found < 0) {
-		char *path = dlg_cache_path(rt->cache_dir, list->name, rt->container_id, rt->ifname);
+		char *path =
+		    dlg_cache_path(rt->cache_dir, list->name, rt->container_id, rt->ifname);
 
 		log_error("dropping unreadable cached result: %s", e.msg);
 		if (path)
@@ -324,7 +326,8 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 	}
 	cJSON_Delete(cached);
 	if (rt->cache_dir && list->name && rt->container_id && rt->ifname) {
-		char *path = dlg_cache_path(rt->cache_dir, list->name, rt->container_id, rt->ifname);
+		char *path =
+		    dlg_cache_path(rt->cache_dir, list->name, rt->container_id, rt->ifname);
 		struct cni_err e = { 0 };
 
 		if (path)
@@ -335,17 +338,18 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 	return 0;
 }
 
-int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt,
-	      const cJSON *prev_result, struct cni_err *err)
+int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *prev_result,
+	      struct cni_err *err)
 {
 	cJSON *cached = NULL;
 	const cJSON *prev = prev_result;
 	int ret = 0;
 
 	if (!cni_version_ge(list->cni_version, "0.4.0"))
-		return cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
-				   "configuration version \"%s\" does not support the CHECK command",
-				   list->cni_version);
+		return cni_err_set(
+		    err, CNI_ERR_INCOMPATIBLE_VERSION,
+		    "configuration version \"%s\" does not support the CHECK command",
+		    list->cni_version);
 	if (list->disable_check)
 		return 0;
 	if (!prev) {
@@ -446,7 +450,8 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 			      valid ? cJSON_Duplicate(valid, true) : cJSON_CreateArray());
 	for (size_t i = 0; i < list->nplugins; i++) {
 		struct cni_err one = { 0 };
-		struct dlg_rt gc_rt = { .path = rt->path, .npath = rt->npath,
+		struct dlg_rt gc_rt = { .path = rt->path,
+					.npath = rt->npath,
 					.timeout_ms = rt->timeout_ms };
 
 		/* GC and STATUS carry no per-attachment runtime data */
@@ -459,7 +464,9 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 
 int dlg_status(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err)
 {
-	struct dlg_rt st_rt = { .path = rt->path, .npath = rt->npath, .timeout_ms = rt->timeout_ms };
+	struct dlg_rt st_rt = { .path = rt->path,
+				.npath = rt->npath,
+				.timeout_ms = rt->timeout_ms };
 
 	if (!cni_version_ge(list->cni_version, "1.1.0"))
 		return 0;

@@ -18,11 +18,11 @@ struct dlg_rt {
 	const char *ifname;
 	const struct cni_kv *args; /* CNI_ARGS pairs, sent as "K=V;K=V" */
 	size_t nargs;
-	const char *const *path;   /* plugin directories in search order (CNI_PATH) */
+	const char *const *path; /* plugin directories in search order (CNI_PATH) */
 	size_t npath;
-	const cJSON *cap_args;     /* capability args for runtimeConfig; NULL for none */
-	int timeout_ms;            /* per plugin exec; <= 0 for none */
-	const char *cache_dir;     /* libcni result cache root; NULL to keep no cache */
+	const cJSON *cap_args; /* capability args for runtimeConfig; NULL for none */
+	int timeout_ms;	       /* per plugin exec; <= 0 for none */
+	const char *cache_dir; /* libcni result cache root; NULL to keep no cache */
 };
 
 /* The environment libcni gives a plugin: ours with CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS,
@@ -48,8 +48,8 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 	    struct cni_err *err);
 
 /* CHECK (0.4.0 or later; nothing when disableCheck) with the cached result as prevResult. */
-int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt,
-	      const cJSON *prev_result, struct cni_err *err);
+int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *prev_result,
+	      struct cni_err *err);
 
 /* GC: nothing when disableGC; DEL of every cached attachment of this network not in valid
  * ([{"containerID","ifname"}...]), then GC to every plugin (1.1.0 or later) with

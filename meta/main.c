@@ -29,18 +29,20 @@ struct ctx {
 	const struct cni_request *req;
 	struct meta_netconf nc;
 	struct meta_k8s_args k8s;
-	const char **path;  /* binDir, then CNI_PATH */
+	const char **path; /* binDir, then CNI_PATH */
 	char **cni_path;
 	size_t npath;
-	char *state_dir;    /* <cniDir>/plexus */
-	char *cache_file;   /* <state_dir>/<containerID> */
+	char *state_dir;  /* <cniDir>/plexus */
+	char *cache_file; /* <state_dir>/<containerID> */
 	char *lock_file;
 	int lock_fd;
-	char prefix[512];   /* "[ns/name/uid]" */
+	char prefix[512]; /* "[ns/name/uid]" */
 };
 
-static const char *const k8s_arg_names[] = { "IP", "MAC", "K8S_POD_NAME", "K8S_POD_NAMESPACE",
-					     "K8S_POD_INFRA_CONTAINER_ID", "K8S_POD_UID", NULL };
+static const char *const k8s_arg_names[] = {
+	"IP",	       "MAC", "K8S_POD_NAME", "K8S_POD_NAMESPACE", "K8S_POD_INFRA_CONTAINER_ID",
+	"K8S_POD_UID", NULL
+};
 
 static const char *arg_or_empty(const struct cni_request *req, const char *k)
 {
@@ -124,7 +126,8 @@ static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
 	return cni_err_set(err, CNI_ERR_TRY_AGAIN,
 			   "have you checked that your default network is ready? still waiting "
 			   "for readinessindicatorfile @ %s. pollimmediate error: timed out "
-			   "waiting for the condition", nc->readiness_file);
+			   "waiting for the condition",
+			   nc->readiness_file);
 }
 
 struct ifcheck {
@@ -254,7 +257,8 @@ static int build_plan(const struct ctx *c, struct meta_plan *plan, struct cni_er
 		struct cni_conflist list;
 		const char *v;
 
-		if (cni_conflist_parse(plan->att[i].config, plan->att[i].config_len, &list, err) < 0)
+		if (cni_conflist_parse(plan->att[i].config, plan->att[i].config_len, &list, err) <
+		    0)
 			return -1;
 		v = *list.cni_version ? list.cni_version : plan->cni_version;
 		if (*v && !cni_version_supported(v)) {
@@ -266,7 +270,8 @@ static int build_plan(const struct ctx *c, struct meta_plan *plan, struct cni_er
 		}
 		/* every plugin binary must be there (and be a plain name) before anything runs */
 		for (size_t k = 0; k < list.nplugins; k++) {
-			char *bin = dlg_find(cni_plugin_type(list.plugins[k]), c->path, c->npath, err);
+			char *bin =
+			    dlg_find(cni_plugin_type(list.plugins[k]), c->path, c->npath, err);
 
 			if (!bin) {
 				cni_err_prefix(err, "network \"%s\"", plan->att[i].network);
@@ -312,7 +317,8 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		struct ifcheck ic = { plan.att[i].ifname, false };
 
 		if (cni_netns_do(req->netns, ifname_lookup, &ic, err) < 0) {
-			cni_err_prefix(err, "validateIfName: no net namespace %s found", req->netns);
+			cni_err_prefix(err, "validateIfName: no net namespace %s found",
+				       req->netns);
 			goto out;
 		}
 		if (ic.exists) {
@@ -330,9 +336,11 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		cJSON *res = NULL;
 
 		if (run_attachment("ADD", &c, &plan, i, &res, err) < 0) {
-			cni_err_prefix(err, "%s: [%s/%s/%s:%s]: error adding container to network "
-				       "\"%s\"", "plexus", c.k8s.pod_namespace, c.k8s.pod_name,
-				       c.k8s.pod_uid, plan.att[i].network, plan.att[i].network);
+			cni_err_prefix(err,
+				       "%s: [%s/%s/%s:%s]: error adding container to network "
+				       "\"%s\"",
+				       "plexus", c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
+				       plan.att[i].network, plan.att[i].network);
 			rollback(&c, &plan, i);
 			goto out;
 		}
@@ -405,7 +413,8 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 		meta_plan_free(&plan);
 		if (build_plan(&c, &plan, &e) < 0) {
 			log_error("no cache for %s and the netconf gives nothing to delete (%s): "
-				  "nothing to do", req->container_id, e.msg);
+				  "nothing to do",
+				  req->container_id, e.msg);
 			cni_err_clear(&e);
 			ret = 0;
 			goto done;
@@ -472,7 +481,8 @@ static int cmd_status(const struct cni_request *req, struct cni_err *err)
 	if (c.nc.readiness_file && *c.nc.readiness_file && access(c.nc.readiness_file, F_OK) < 0) {
 		cni_err_set(err, CNI_ERR_NOT_AVAILABLE,
 			    "have you checked that your default network is ready? "
-			    "readinessindicatorfile %s is absent", c.nc.readiness_file);
+			    "readinessindicatorfile %s is absent",
+			    c.nc.readiness_file);
 		goto out;
 	}
 	/* the cluster network answers for us */
@@ -488,7 +498,6 @@ out:
 	ctx_free(&c);
 	return ret;
 }
-
 
 static const cJSON *valid_attachments(const cJSON *conf)
 {
@@ -668,11 +677,13 @@ static int cmd_gc(const struct cni_request *req, struct cni_err *err)
 	for (size_t i = 0; i < nnets; i++) {
 		struct cni_conflist list;
 		struct cni_err e = { 0 };
-		struct dlg_rt rt = { .path = c.path, .npath = c.npath,
+		struct dlg_rt rt = { .path = c.path,
+				     .npath = c.npath,
 				     .timeout_ms = c.nc.delegate_timeout_s * 1000,
 				     .cache_dir = c.nc.cni_dir };
 
-		if (!nets[i].config || cni_conflist_parse(nets[i].config, nets[i].len, &list, &e) < 0) {
+		if (!nets[i].config ||
+		    cni_conflist_parse(nets[i].config, nets[i].len, &list, &e) < 0) {
 			join_err(err, &e);
 			continue;
 		}
@@ -694,8 +705,8 @@ out:
 
 static const struct cni_plugin plexus = {
 	.about = "plexus: a Multus-compatible CNI meta-plugin",
-	.versions = (const char *const[]){ "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0",
-					  "1.1.0" },
+	.versions =
+	    (const char *const[]){ "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" },
 	.nversions = 7,
 	.add = cmd_add,
 	.del = cmd_del,

@@ -59,7 +59,8 @@ static int split_namespaces(const char *list, struct meta_netconf *nc, struct cn
 			len--;
 		if (len) {
 			if (nc->nglobal_namespaces == cap) {
-				char **g = realloc(nc->global_namespaces, (cap * 2 + 1) * sizeof(char *));
+				char **g =
+				    realloc(nc->global_namespaces, (cap * 2 + 1) * sizeof(char *));
 
 				if (!g)
 					return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
@@ -102,13 +103,13 @@ static int check_chain_name(const char *s, struct cni_err *err)
 		cni_err_clear(&e);
 		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 				   CTX ": \"auxiliaryCNIChainName\" %s does not match "
-				   "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", s);
+				       "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$",
+				   s);
 	}
 	return 0;
 }
 
-int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
-		       struct cni_err *err)
+int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, struct cni_err *err)
 {
 	const char *global = NULL;
 	cJSON *root;
@@ -119,7 +120,8 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
 		return -1;
 	nc->root = root;
 	if (!cJSON_IsObject(root)) {
-		cni_err_set(err, CNI_ERR_DECODE, "LoadNetConf: failed to load netconf: not an object");
+		cni_err_set(err, CNI_ERR_DECODE,
+			    "LoadNetConf: failed to load netconf: not an object");
 		goto fail;
 	}
 	nc->cni_version = "";
@@ -137,7 +139,8 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
 	    cni_json_get_string(root, "cniVersion", &nc->cni_version, CTX, err) < 0 ||
 	    cni_json_get_string(root, "kubeconfig", &nc->kubeconfig, CTX, err) < 0 ||
 	    cni_json_get_string(root, "clusterNetwork", &nc->cluster_network, CTX, err) < 0 ||
-	    string_array(root, "defaultNetworks", &nc->default_networks, &nc->ndefault_networks, err) < 0 ||
+	    string_array(root, "defaultNetworks", &nc->default_networks, &nc->ndefault_networks,
+			 err) < 0 ||
 	    cni_json_get_array(root, "delegates", &nc->delegates, CTX, err) < 0 ||
 	    cni_json_get_string(root, "confDir", &nc->conf_dir, CTX, err) < 0 ||
 	    cni_json_get_string(root, "cniDir", &nc->cni_dir, CTX, err) < 0 ||
@@ -148,17 +151,21 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
 	    cni_json_get_object(root, "logOptions", &nc->log_options, CTX, err) < 0 ||
 	    cni_json_get_bool(root, "namespaceIsolation", &nc->namespace_isolation, CTX, err) < 0 ||
 	    cni_json_get_string(root, "globalNamespaces", &global, CTX, err) < 0 ||
-	    string_array(root, "systemNamespaces", &nc->system_namespaces, &nc->nsystem_namespaces, err) < 0 ||
+	    string_array(root, "systemNamespaces", &nc->system_namespaces, &nc->nsystem_namespaces,
+			 err) < 0 ||
 	    cni_json_get_string(root, "multusNamespace", &nc->multus_namespace, CTX, err) < 0 ||
-	    cni_json_get_string(root, "readinessindicatorfile", &nc->readiness_file, CTX, err) < 0 ||
-	    cni_json_get_bool(root, "retryDeleteOnError", &nc->retry_delete_on_error, CTX, err) < 0 ||
+	    cni_json_get_string(root, "readinessindicatorfile", &nc->readiness_file, CTX, err) <
+		0 ||
+	    cni_json_get_bool(root, "retryDeleteOnError", &nc->retry_delete_on_error, CTX, err) <
+		0 ||
 	    cni_json_get_string(root, "auxiliaryCNIChainName", &nc->aux_chain_name, CTX, err) < 0 ||
 	    cni_json_get_object(root, "capabilities", &nc->capabilities, CTX, err) < 0 ||
 	    cni_json_get_object(root, "runtimeConfig", &nc->runtime_config, CTX, err) < 0 ||
 	    cni_json_get_object(root, "prevResult", &nc->prev_result, CTX, err) < 0 ||
 	    get_int(root, "readinessTimeoutSeconds", 0, 3600, &nc->readiness_timeout_s, err) < 0 ||
 	    get_int(root, "delegateTimeoutSeconds", 1, 3600, &nc->delegate_timeout_s, err) < 0 ||
-	    cni_json_get_string(root, "podResourcesSocket", &nc->pod_resources_socket, CTX, err) < 0 ||
+	    cni_json_get_string(root, "podResourcesSocket", &nc->pod_resources_socket, CTX, err) <
+		0 ||
 	    cni_json_get_string(root, "deviceInfoDir", &nc->device_info_dir, CTX, err) < 0)
 		goto fail;
 
@@ -173,7 +180,8 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
 	}
 	if (global && split_namespaces(global, nc, err) < 0)
 		goto fail;
-	if (nc->aux_chain_name && *nc->aux_chain_name && check_chain_name(nc->aux_chain_name, err) < 0)
+	if (nc->aux_chain_name && *nc->aux_chain_name &&
+	    check_chain_name(nc->aux_chain_name, err) < 0)
 		goto fail;
 	if (nc->prev_result) {
 		/* Multus converts prevResult to its result model; a bad one is fatal */

@@ -10,23 +10,23 @@
 
 #include "cni/err.h"
 
-#define META_DEFAULT_CONF_DIR "/etc/cni/multus/net.d"
-#define META_DEFAULT_CNI_DIR "/var/lib/cni/multus"
-#define META_DEFAULT_BIN_DIR "/opt/cni/bin"
-#define META_DEFAULT_NAMESPACE "kube-system"
+#define META_DEFAULT_CONF_DIR		 "/etc/cni/multus/net.d"
+#define META_DEFAULT_CNI_DIR		 "/var/lib/cni/multus"
+#define META_DEFAULT_BIN_DIR		 "/opt/cni/bin"
+#define META_DEFAULT_NAMESPACE		 "kube-system"
 #define META_DEFAULT_READINESS_TIMEOUT_S 45
-#define META_DEFAULT_DELEGATE_TIMEOUT_S 120
+#define META_DEFAULT_DELEGATE_TIMEOUT_S	 120
 
 /* Strings are borrowed from root; arrays are owned NULL-terminated vectors of borrowed strings. */
 struct meta_netconf {
 	cJSON *root;
 	const char *name;
-	const char *cni_version;      /* "" when absent */
+	const char *cni_version; /* "" when absent */
 	const char *kubeconfig;
 	const char *cluster_network;
 	const char **default_networks;
 	size_t ndefault_networks;
-	const cJSON *delegates;       /* array of conf/conflist objects, or NULL */
+	const cJSON *delegates; /* array of conf/conflist objects, or NULL */
 	const char *conf_dir;
 	const char *cni_dir;
 	const char *bin_dir;
@@ -35,7 +35,7 @@ struct meta_netconf {
 	bool log_to_stderr;
 	const cJSON *log_options;
 	bool namespace_isolation;
-	char **global_namespaces;     /* owned strings: "a, b" split and trimmed; NULL when unset */
+	char **global_namespaces; /* owned strings: "a, b" split and trimmed; NULL when unset */
 	size_t nglobal_namespaces;
 	const char **system_namespaces;
 	size_t nsystem_namespaces;
@@ -47,17 +47,16 @@ struct meta_netconf {
 	const cJSON *runtime_config;
 	const cJSON *prev_result;
 	/* plexus extensions (unknown to Multus, ignored by it) */
-	int readiness_timeout_s;      /* readinessTimeoutSeconds */
-	int delegate_timeout_s;       /* delegateTimeoutSeconds */
+	int readiness_timeout_s;	  /* readinessTimeoutSeconds */
+	int delegate_timeout_s;		  /* delegateTimeoutSeconds */
 	const char *pod_resources_socket; /* podResourcesSocket */
-	const char *device_info_dir;  /* deviceInfoDir */
+	const char *device_info_dir;	  /* deviceInfoDir */
 };
 
 /* Parses and validates (code 6 for JSON, code 7 naming the key for a wrong type or value,
  * including "at least one delegate/clusterNetwork must be specified"). Unknown keys are
  * ignored. Returns 0 or -1; nc is zeroed on failure. */
-int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
-		       struct cni_err *err);
+int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, struct cni_err *err);
 
 void meta_netconf_free(struct meta_netconf *nc);
 

@@ -137,7 +137,8 @@ static int build_args(struct meta_attachment *a, const char *env, const struct m
 	const char *p = env;
 
 	for (int i = 0; i < 5; i++)
-		if (push_arg(a, fixed[i][0], strlen(fixed[i][0]), fixed[i][1], strlen(fixed[i][1])) < 0)
+		if (push_arg(a, fixed[i][0], strlen(fixed[i][0]), fixed[i][1],
+			     strlen(fixed[i][1])) < 0)
 			return -1;
 	while (p && *p) {
 		const char *end = strchr(p, ';');
@@ -149,8 +150,8 @@ static int build_args(struct meta_attachment *a, const char *env, const struct m
 			bool filled = false;
 
 			for (size_t i = 0; i < a->nargs && vlen; i++) {
-				if (strlen(a->args[i].key) == klen && !strncmp(a->args[i].key, p, klen) &&
-				    !*a->args[i].value) {
+				if (strlen(a->args[i].key) == klen &&
+				    !strncmp(a->args[i].key, p, klen) && !*a->args[i].value) {
 					char *v = strndup(eq + 1, vlen);
 
 					if (!v)
@@ -174,8 +175,10 @@ static int build_args(struct meta_attachment *a, const char *env, const struct m
 /* Multus's RuntimeConfig understands only these keys; empty values are dropped. */
 static cJSON *runtime_cap_args(const cJSON *rc)
 {
-	static const char *const keys[] = { "portMappings", "bandwidth", "ips", "mac",
-					     "infinibandGUID", "deviceID", "CNIDeviceInfoFile" };
+	static const char *const keys[] = {
+		"portMappings", "bandwidth",	    "ips", "mac", "infinibandGUID",
+		"deviceID",	"CNIDeviceInfoFile"
+	};
 	cJSON *out = cJSON_CreateObject();
 
 	if (!out)
@@ -192,8 +195,7 @@ static cJSON *runtime_cap_args(const cJSON *rc)
 }
 
 int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
-		     const char *cni_args_env, const struct meta_k8s_args *k8s,
-		     struct cni_err *err)
+		     const char *cni_args_env, const struct meta_k8s_args *k8s, struct cni_err *err)
 {
 	for (size_t i = 0; i < plan->n; i++) {
 		struct meta_attachment *a = &plan->att[i];
@@ -217,8 +219,9 @@ int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
 			if (strcmp(plan->att[j].ifname, a->ifname) == 0)
 				return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 						   "networks \"%s\" and \"%s\" both want interface "
-						   "\"%s\"", plan->att[j].status_name,
-						   a->status_name, a->ifname);
+						   "\"%s\"",
+						   plan->att[j].status_name, a->status_name,
+						   a->ifname);
 		if (!a->args && build_args(a, cni_args_env, k8s) < 0)
 			return oom(err);
 		if (!a->cap_args) {
@@ -283,7 +286,8 @@ cJSON *meta_plan_to_json(const struct meta_plan *plan)
 			cJSON_AddItemToArray(args, cJSON_CreateStringArray(kv, 2));
 		}
 		if (a->cap_args)
-			cJSON_AddItemToObject(o, "capabilityArgs", cJSON_Duplicate(a->cap_args, true));
+			cJSON_AddItemToObject(o, "capabilityArgs",
+					      cJSON_Duplicate(a->cap_args, true));
 		add_str(o, "deviceID", a->device_id);
 		add_str(o, "resourceName", a->resource_name);
 		add_str(o, "deviceInfoFile", a->devinfo_file);
@@ -294,8 +298,7 @@ cJSON *meta_plan_to_json(const struct meta_plan *plan)
 	return j;
 }
 
-static int take_str(const cJSON *o, const char *k, char **out, bool required,
-		    struct cni_err *err)
+static int take_str(const cJSON *o, const char *k, char **out, bool required, struct cni_err *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 

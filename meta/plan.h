@@ -14,27 +14,27 @@
 #include "meta/netconf.h"
 
 struct meta_attachment {
-	char *network;       /* the delegate's CNI network name (for logs and errors) */
-	char *status_name;   /* network-status name: "ns/nad", or the CNI name for static ones */
+	char *network;	   /* the delegate's CNI network name (for logs and errors) */
+	char *status_name; /* network-status name: "ns/nad", or the CNI name for static ones */
 	char *ifname;
 	char *ifname_request; /* explicit interface request, or NULL */
 	bool master;
-	char *config;        /* the conf or conflist bytes exactly as executed */
+	char *config; /* the conf or conflist bytes exactly as executed */
 	size_t config_len;
 	struct cni_kv *args; /* CNI_ARGS pairs sent to the delegate */
 	size_t nargs;
-	cJSON *cap_args;     /* capability args for runtimeConfig (NULL for none) */
-	char *device_id;     /* allocated device (PCI address), or NULL */
+	cJSON *cap_args; /* capability args for runtimeConfig (NULL for none) */
+	char *device_id; /* allocated device (PCI address), or NULL */
 	char *resource_name;
-	char *devinfo_file;  /* CNIDeviceInfoFile given to the delegate, or NULL */
-	cJSON *gateways;     /* default-route request (array of IP strings), or NULL */
+	char *devinfo_file; /* CNIDeviceInfoFile given to the delegate, or NULL */
+	cJSON *gateways;    /* default-route request (array of IP strings), or NULL */
 };
 
 struct meta_plan {
 	char *container_id;
 	char *netns;
-	char *ifname;        /* the runtime's CNI_IFNAME */
-	char *cni_version;   /* the plexus netconf's */
+	char *ifname;	   /* the runtime's CNI_IFNAME */
+	char *cni_version; /* the plexus netconf's */
 	char *pod_namespace, *pod_name, *pod_uid, *sandbox_id;
 	struct meta_attachment *att;
 	size_t n;

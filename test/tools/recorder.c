@@ -16,7 +16,7 @@ static int record(const struct cni_request *req, const char *verb, struct cni_er
 	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(req->conf, "recordDir");
 	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(req->conf, "failOn");
 	static const char *const vars[] = { "CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS",
-					    "CNI_IFNAME",  "CNI_ARGS",        "CNI_PATH" };
+					    "CNI_IFNAME",  "CNI_ARGS",	      "CNI_PATH" };
 	struct timespec ts;
 	cJSON *o, *env;
 	char *path = NULL, *text;

@@ -121,23 +121,27 @@ START_TEST(result_cache_round_trip_in_libcni_format)
 	struct cni_kv args[] = { { "IgnoreUnknown", "1" }, { "K8S_POD_NAME", "p" } };
 	const char *conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"plugins\":[]}";
 	cJSON *cap = cJSON_Parse("{\"mac\":\"c2:00:00:00:00:01\"}");
-	cJSON *res = cJSON_Parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.1.1.2/24\"}]}");
+	cJSON *res =
+	    cJSON_Parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.1.1.2/24\"}]}");
 	struct dlg_cached c;
 	char *path, *text;
 	size_t len;
 
 	ck_assert_int_eq(dlg_cache_write(dir, "net", "c1", "eth0", "/run/netns/x", args, 2, cap,
-					 conf, strlen(conf), res, &err), 0);
+					 conf, strlen(conf), res, &err),
+			 0);
 	path = dlg_cache_path(dir, "net", "c1", "eth0");
 	text = dlg_read_file(path, 1 << 20, &len, &err);
-	ck_assert_json_eq(text, "{\"kind\":\"cniCacheV1\",\"containerId\":\"c1\",\"config\":"
-				"\"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoibmV0IiwicGx1Z2lucyI6W119\","
-				"\"ifName\":\"eth0\",\"networkName\":\"net\",\"netns\":\"/run/netns/x\","
-				"\"cniArgs\":[[\"IgnoreUnknown\",\"1\"],[\"K8S_POD_NAME\",\"p\"]],"
-				"\"capabilityArgs\":{\"mac\":\"c2:00:00:00:00:01\"},\"result\":"
-				"{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.1.1.2/24\"}]}}");
+	ck_assert_json_eq(text,
+			  "{\"kind\":\"cniCacheV1\",\"containerId\":\"c1\",\"config\":"
+			  "\"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoibmV0IiwicGx1Z2lucyI6W119\","
+			  "\"ifName\":\"eth0\",\"networkName\":\"net\",\"netns\":\"/run/netns/x\","
+			  "\"cniArgs\":[[\"IgnoreUnknown\",\"1\"],[\"K8S_POD_NAME\",\"p\"]],"
+			  "\"capabilityArgs\":{\"mac\":\"c2:00:00:00:00:01\"},\"result\":"
+			  "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.1.1.2/24\"}]}}");
 	/* libcni's field order, so a diff against a libcni-written file is clean */
-	ck_assert_ptr_nonnull(strstr(text, "{\"kind\":\"cniCacheV1\",\"containerId\":\"c1\",\"config\":"));
+	ck_assert_ptr_nonnull(
+	    strstr(text, "{\"kind\":\"cniCacheV1\",\"containerId\":\"c1\",\"config\":"));
 	free(text);
 	ck_assert_int_eq(dlg_cache_read(dir, "net", "c1", "eth0", &c, &err), 1);
 	ck_assert_str_eq(c.config, conf);
@@ -158,9 +162,12 @@ START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 	char path[160];
 	size_t n;
 
-	ck_assert_int_eq(dlg_cache_write(dir, "a", "c1", "eth0", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
-	ck_assert_int_eq(dlg_cache_write(dir, "a", "c2", "net1", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
-	ck_assert_int_eq(dlg_cache_write(dir, "b", "c1", "eth0", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
+	ck_assert_int_eq(
+	    dlg_cache_write(dir, "a", "c1", "eth0", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
+	ck_assert_int_eq(
+	    dlg_cache_write(dir, "a", "c2", "net1", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
+	ck_assert_int_eq(
+	    dlg_cache_write(dir, "b", "c1", "eth0", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
 	snprintf(path, sizeof(path), "%s/results/junk", dir);
 	ck_assert_int_eq(dlg_write_atomic(path, "not json", 8, 0600, &err), 0);
 	ck_assert_int_eq(dlg_cache_list(dir, "a", &all, &n, &err), 0);

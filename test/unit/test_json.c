@@ -10,7 +10,8 @@ static void expect_go(const char *in, bool sort, const char *want)
 
 	ck_assert_msg(j != NULL, "input does not parse: %s", in);
 	got = cni_json_print_go(j, sort);
-	ck_assert_msg(strcmp(got, want) == 0, "print_go(%s)\n  got:  %s\n  want: %s", in, got, want);
+	ck_assert_msg(strcmp(got, want) == 0, "print_go(%s)\n  got:  %s\n  want: %s", in, got,
+		      want);
 	free(got);
 	cJSON_Delete(j);
 }
@@ -36,7 +37,8 @@ END_TEST
 
 START_TEST(invalid_utf8_becomes_replacement_char)
 {
-	cJSON *s = cJSON_CreateString("a\xff" "b\xc3");
+	cJSON *s = cJSON_CreateString("a\xff"
+				      "b\xc3");
 	char *got = cni_json_print_go(s, true);
 
 	ck_assert_str_eq(got, "\"a\\ufffdb\\ufffd\"");
@@ -48,8 +50,7 @@ END_TEST
 START_TEST(numbers_as_go_float64)
 {
 	expect_go("[0,1,-1,1.5,-0.25,100,1500]", true, "[0,1,-1,1.5,-0.25,100,1500]");
-	expect_go("[1e20,1e21,123456789.125]", true,
-		  "[100000000000000000000,1e+21,123456789.125]");
+	expect_go("[1e20,1e21,123456789.125]", true, "[100000000000000000000,1e+21,123456789.125]");
 	expect_go("[0.000001,1e-7,1.5e-10,2.5e300]", true, "[0.000001,1e-7,1.5e-10,2.5e+300]");
 	expect_go("[12345678901234567890]", true, "[12345678901234567000]");
 	expect_go("[4294967296,9007199254740993]", true, "[4294967296,9007199254740992]");

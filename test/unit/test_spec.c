@@ -14,8 +14,12 @@ static void expect_err(int rc, struct cni_err *err, unsigned code, const char *m
 START_TEST(container_id_accepts_libcni_charset)
 {
 	struct cni_err err = { 0 };
-	static const char *ok[] = { "a", "0", "Z9", "abc-def_ghi.jkl", "a..", "a-", "a_",
-				    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" };
+	static const char *ok[] = {
+		"a",   "0",
+		"Z9",  "abc-def_ghi.jkl",
+		"a..", "a-",
+		"a_",  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		ck_assert_msg(cni_validate_container_id(ok[i], &err) == 0, "rejected %s", ok[i]);
@@ -74,15 +78,19 @@ START_TEST(ifname_boundaries)
 	expect_err(cni_validate_ifname("a\tb", &err), &err, 4,
 		   "interface name contains / or : or whitespace characters");
 	/* U+00A0 NO-BREAK SPACE and U+3000 are whitespace to Go */
-	expect_err(cni_validate_ifname("a\xc2\xa0" "b", &err), &err, 4,
-		   "interface name contains / or : or whitespace characters");
+	expect_err(cni_validate_ifname("a\xc2\xa0"
+				       "b",
+				       &err),
+		   &err, 4, "interface name contains / or : or whitespace characters");
 	expect_err(cni_validate_ifname("a\xe3\x80\x80", &err), &err, 4,
 		   "interface name contains / or : or whitespace characters");
 	/* 15 bytes of UTF-8 are fine, 16 are not, whatever the rune count */
-	ck_assert_int_eq(cni_validate_ifname("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x",
-					     &err), 0);
-	expect_err(cni_validate_ifname("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
-				       &err), &err, 4, "interface name is too long");
+	ck_assert_int_eq(
+	    cni_validate_ifname("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x", &err),
+	    0);
+	expect_err(cni_validate_ifname(
+		       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", &err),
+		   &err, 4, "interface name is too long");
 }
 END_TEST
 
@@ -128,7 +136,8 @@ START_TEST(cni_args_kubernetes_form)
 
 	ck_assert_int_eq(cni_args_parse("IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;"
 					"K8S_POD_INFRA_CONTAINER_ID=abc;K8S_POD_UID=1-2-3",
-					&a, &err), 0);
+					&a, &err),
+			 0);
 	ck_assert_uint_eq(a.n, 5);
 	ck_assert(a.ignore_unknown);
 	ck_assert_str_eq(cni_args_get(&a, "K8S_POD_UID"), "1-2-3");
@@ -160,8 +169,7 @@ START_TEST(cni_args_edge_cases)
 	cni_args_free(&a);
 	ck_assert_int_eq(cni_args_parse("IgnoreUnknown=0;X=1", &a, &err), 0);
 	ck_assert(!a.ignore_unknown);
-	expect_err(cni_args_check_known(&a, known, &err), &err, 4,
-		   "ARGS: unknown args [\"X=1\"]");
+	expect_err(cni_args_check_known(&a, known, &err), &err, 4, "ARGS: unknown args [\"X=1\"]");
 	cni_args_free(&a);
 	ck_assert_int_eq(cni_args_parse("IgnoreUnknown=yes", &a, &err), -1);
 	ck_assert_uint_eq(err.code, 4);
