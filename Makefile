@@ -4,7 +4,7 @@
 CC        ?= gcc
 BUILD     ?= build
 SAN       ?=
-PKGS      := libcjson libnl-3.0 libnl-route-3.0 libnl-genl-3.0
+PKGS      := libcjson libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -18,13 +18,14 @@ LDFLAGS   += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
 
-LIB_SRC   := $(wildcard cni/*.c delegates/*.c)
+# Everything but the mains is one static library, so unit tests reach every module.
+LIB_SRC   := $(wildcard cni/*.c delegates/*.c k8s/*.c) $(filter-out meta/main.c,$(wildcard meta/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libplexus.a
 
 # A binary exists once its main.c does.
 BINS      := $(if $(wildcard meta/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov)
-META_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard meta/*.c))
+META_OBJ  := $(BUILD)/meta/main.o
 SRIOV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sriov/*.c))
 
 UNIT_SRC  := $(wildcard test/unit/test_*.c)
@@ -53,6 +54,11 @@ bin/sriov: $(SRIOV_OBJ) $(LIB)
 
 $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+# The sriov suites test the plugin's own modules: link them (all but main) and libpci too.
+SRIOV_MOD_OBJ := $(filter-out $(BUILD)/sriov/main.o,$(SRIOV_OBJ))
+$(BUILD)/test/unit/test_sriov_%: $(BUILD)/test/unit/test_sriov_%.o $(SRIOV_MOD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(SRIOV_MOD_OBJ) $(LIB) $(PKG_LIBS) -lpci $(CHECK_LIBS)
 
 $(BUILD)/test/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)

@@ -185,7 +185,14 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, st
 		goto fail;
 	if (nc->prev_result) {
 		/* Multus converts prevResult to its result model; a bad one is fatal */
-		cJSON *conv = cni_result_convert(nc->prev_result, "1.0.0", err);
+		/* read in the netconf's version when it names none, as Multus does */
+		cJSON *prev = cJSON_Duplicate(nc->prev_result, true), *conv = NULL;
+
+		if (prev && !cJSON_HasObjectItem(prev, "cniVersion"))
+			cJSON_AddStringToObject(prev, "cniVersion", nc->cni_version);
+		if (prev)
+			conv = cni_result_convert(prev, "1.0.0", err);
+		cJSON_Delete(prev);
 
 		if (!conv) {
 			cni_err_prefix(err, CTX ": prevResult");
