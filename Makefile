@@ -12,6 +12,9 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
+ifeq ($(SAN),fuzz)
+CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+endif
 ifeq ($(SAN),1)
 CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
@@ -33,7 +36,7 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TOOL_SRC  := $(wildcard test/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 
-.PHONY: all check unit unit-asan integration hwtest deps lint clean demo bench tools noop
+.PHONY: all check unit unit-asan integration hwtest deps lint clean demo bench tools noop fuzz
 all: $(BINS) $(LIB) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -79,6 +82,15 @@ $(BUILD)/noop:
 $(BUILD)/libcni-driver: test/compat/libcni-driver.go
 	@mkdir -p $(BUILD)/gocache
 	$(GOENV) go build -o $@ $<
+
+# libFuzzer harnesses (clang, ASan+UBSan), one per parser: `make fuzz FUZZ_SECONDS=N`.
+FUZZ_SRC  := $(wildcard test/fuzz/fuzz_*.c)
+build-fuzz/test/fuzz/%: build-fuzz/test/fuzz/%.o build-fuzz/libplexus.a
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+fuzz:
+	$(MAKE) BUILD=build-fuzz SAN=fuzz CC=clang $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/test/fuzz/%)
+	test/fuzz/run
 
 unit: $(UNIT_BIN)
 	test/run-unit $(BUILD)
