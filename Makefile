@@ -36,7 +36,7 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TOOL_SRC  := $(wildcard test/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 
-.PHONY: all check unit unit-asan integration hwtest deps lint clean demo bench tools noop fuzz
+.PHONY: all check unit unit-asan integration hwtest deps lint clean demo bench tools noop fuzz valgrind
 all: $(BINS) $(LIB) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -102,6 +102,12 @@ unit-asan:
 
 integration: all noop
 	test/run-integration
+
+# The integration suites with the product binaries under valgrind memcheck.
+MEMCHECK_CMD := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+valgrind: all noop
+	MEMCHECK="$(MEMCHECK_CMD)" test/run-integration test/integration/plexus.sh
 
 check: deps
 	$(MAKE) all noop $(UNIT_BIN)

@@ -5,6 +5,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 PLUGINS=${PLUGINS:-/usr/lib/cni}
 CNITOOL=$BUILD/test/tools/cnitool
+# `make valgrind` runs the product binaries under memcheck: any error or leak fails the call.
+MEMCHECK=${MEMCHECK:-}
 # Unique per script run: short (interface names have 15 bytes) and recognisable.
 TAG=${TAG:-$(printf 'p%04x' $((($$ + RANDOM) % 65536)))}
 WORKROOT=$(mktemp -d "/tmp/plexus-it-$TAG.XXXXXX")
