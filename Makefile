@@ -103,6 +103,10 @@ unit-asan:
 integration: all noop
 	test/run-integration
 
+# The hardware lane: a QEMU guest with an emulated 82576 (docs/HARDWARE.md); fails if it cannot run.
+hwtest: all
+	HW_REQUIRE=1 test/hw/run
+
 # The integration suites with the product binaries under valgrind memcheck.
 MEMCHECK_CMD := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect

@@ -68,9 +68,8 @@ void cni_print_error(FILE *out, const struct cni_err *err, const char *cni_versi
 /* Environment the spec requires per verb (CNI 1.1 §1.2); CNI_PATH is optional but for GC. */
 static int check_env(struct cni_request *req, struct cni_err *err)
 {
-	const char *missing[6];
+	const char *missing[3];
 	size_t n = 0;
-	char list[128] = "";
 
 	switch (req->verb) {
 	case CNI_VERB_ADD:
@@ -97,12 +96,9 @@ static int check_env(struct cni_request *req, struct cni_err *err)
 	}
 	if (!n)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(list, ",");
-		strcat(list, missing[i]);
-	}
-	return cni_err_set(err, CNI_ERR_INVALID_ENV, "required env variables [%s] missing", list);
+	return cni_err_set(err, CNI_ERR_INVALID_ENV, "required env variables [%s%s%s%s%s] missing",
+			   missing[0], n > 1 ? "," : "", n > 1 ? missing[1] : "", n > 2 ? "," : "",
+			   n > 2 ? missing[2] : "");
 }
 
 static bool plugin_supports(const struct cni_plugin *p, const char *v)
@@ -165,15 +161,18 @@ static int prepare(const struct cni_plugin *p, struct cni_request *req, FILE *in
 			return cni_err_set(
 			    err, CNI_ERR_DECODE,
 			    "decoding version from network config: invalid version \"%s\"", v);
-		char list[128] = "";
+		char *list = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&list, &len);
 
-		for (size_t i = 0; i < p->nversions && strlen(list) + 12 < sizeof(list); i++) {
-			strcat(list, i ? " \"" : "\"");
-			strcat(list, p->versions[i]);
-			strcat(list, "\"");
-		}
+		for (size_t i = 0; f && i < p->nversions; i++)
+			fprintf(f, "%s\"%s\"", i ? " " : "", p->versions[i]);
+		if (f)
+			fclose(f);
 		cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION, "incompatible CNI versions");
-		return cni_err_details(err, "config is \"%s\", plugin supports [%s]", v, list);
+		cni_err_details(err, "config is \"%s\", plugin supports [%s]", v, list ? list : "");
+		free(list);
+		return -1;
 	}
 	if (req->verb == CNI_VERB_CHECK && !cni_version_ge(v, "0.4.0"))
 		return cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,

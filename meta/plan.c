@@ -392,7 +392,7 @@ fail:
 
 void meta_plan_free(struct meta_plan *plan)
 {
-	for (size_t i = 0; i < plan->n; i++) {
+	for (size_t i = 0; plan->att && i < plan->n; i++) {
 		struct meta_attachment *a = &plan->att[i];
 
 		free(a->network);

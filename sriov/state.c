@@ -1,0 +1,536 @@
+/* sriov/state.c: the per-attachment state file, the allocation record and the per-VF lock.
+ * Follows sriov-cni's cache and pci_allocator, plus sriov.md §7.3 (write before changing). */
+#include "sriov/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/netns.h"
+#include "delegates/cache.h"
+#include "sriov/conf.h"
+#include "sriov/pci.h"
+
+#define STATE_MAX (1u << 20)
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} attr_names[] = {
+	{ SRIOV_VF_VLAN, "vlan" },   { SRIOV_VF_MAC, "mac" },
+	{ SRIOV_VF_RATE, "rate" },   { SRIOV_VF_SPOOFCHK, "spoofchk" },
+	{ SRIOV_VF_TRUST, "trust" }, { SRIOV_VF_LINK_STATE, "link_state" },
+};
+
+char *sriov_state_path(const char *dir, const char *container_id, const char *ifname)
+{
+	char *p;
+
+	return asprintf(&p, "%s/%s-%s", dir, container_id, ifname) < 0 ? NULL : p;
+}
+
+static cJSON *vf_to_json(const struct sriov_vf_state *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	char mac[18];
+
+	sriov_mac_format(v->mac, mac);
+	cJSON_AddStringToObject(o, "mac", mac);
+	cJSON_AddNumberToObject(o, "vlan", v->vlan);
+	cJSON_AddNumberToObject(o, "qos", v->qos);
+	cJSON_AddNumberToObject(o, "proto", v->proto);
+	cJSON_AddNumberToObject(o, "spoofchk", v->spoofchk);
+	cJSON_AddNumberToObject(o, "trust", v->trust);
+	cJSON_AddNumberToObject(o, "linkState", v->link_state);
+	cJSON_AddNumberToObject(o, "minTxRate", v->min_rate);
+	cJSON_AddNumberToObject(o, "maxTxRate", v->max_rate);
+	return o;
+}
+
+static void add_str(cJSON *o, const char *key, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(o, key, s);
+}
+
+char *sriov_state_to_json(const struct sriov_state *st)
+{
+	cJSON *o = cJSON_CreateObject(), *attrs;
+	char mac[18], *s;
+
+	if (!o)
+		return NULL;
+	add_str(o, "containerID", st->container_id);
+	add_str(o, "ifname", st->ifname);
+	add_str(o, "netns", st->netns);
+	add_str(o, "network", st->network);
+	add_str(o, "deviceID", st->device_id);
+	add_str(o, "pfName", st->pf_name);
+	cJSON_AddNumberToObject(o, "vfIndex", st->vf_index);
+	cJSON_AddBoolToObject(o, "dpdkMode", st->dpdk);
+	if (!st->dpdk) {
+		sriov_mac_format(st->host.mac, mac);
+		cJSON_AddStringToObject(o, "hostIfname", st->host.name);
+		cJSON_AddStringToObject(o, "hostMac", mac);
+		cJSON_AddNumberToObject(o, "hostMtu", st->host.mtu);
+		cJSON_AddBoolToObject(o, "hostUp", st->host.up);
+	}
+	cJSON_AddItemToObject(o, "orig", vf_to_json(&st->orig));
+	cJSON_AddItemToObject(o, "want", vf_to_json(&st->want));
+	attrs = cJSON_AddArrayToObject(o, "pfAttrs");
+	for (size_t i = 0; attrs && i < sizeof(attr_names) / sizeof(*attr_names); i++)
+		if (st->pf_mask & attr_names[i].bit)
+			cJSON_AddItemToArray(attrs, cJSON_CreateString(attr_names[i].name));
+	if (st->has_mac) {
+		sriov_mac_format(st->mac, mac);
+		cJSON_AddStringToObject(o, "mac", mac);
+	}
+	add_str(o, "deviceInfoFile", st->device_info_file);
+	cJSON_AddBoolToObject(o, "deviceInfoCreated", st->device_info_created);
+	cJSON_AddBoolToObject(o, "delFailed", st->del_failed);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* Field readers that turn any mismatch into one "not a state" error. */
+struct reader {
+	const cJSON *o;
+	bool bad;
+	const char *what;
+};
+
+static char *rd_str(struct reader *r, const char *key, bool required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->o, key);
+	char *s;
+
+	if (!v && !required)
+		return NULL;
+	if (!cJSON_IsString(v) || !(s = strdup(v->valuestring))) {
+		r->bad = true;
+		r->what = r->what ? r->what : key;
+		return NULL;
+	}
+	return s;
+}
+
+static double rd_num(struct reader *r, const char *key, double min, double max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > max) {
+		r->bad = true;
+		r->what = r->what ? r->what : key;
+		return 0;
+	}
+	return v->valuedouble;
+}
+
+static bool rd_bool(struct reader *r, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->o, key);
+
+	if (v && !cJSON_IsBool(v)) {
+		r->bad = true;
+		r->what = r->what ? r->what : key;
+	}
+	return cJSON_IsTrue(v);
+}
+
+static void rd_mac(struct reader *r, const char *key, unsigned char mac[6])
+{
+	char *s = rd_str(r, key, true);
+
+	if (s && sriov_mac_parse(s, mac) < 0) {
+		r->bad = true;
+		r->what = r->what ? r->what : key;
+	}
+	free(s);
+}
+
+static void rd_vf(struct reader *parent, const char *key, struct sriov_vf_state *v)
+{
+	struct reader r = { .o = cJSON_GetObjectItemCaseSensitive(parent->o, key) };
+
+	if (!cJSON_IsObject(r.o)) {
+		parent->bad = true;
+		parent->what = parent->what ? parent->what : key;
+		return;
+	}
+	rd_mac(&r, "mac", v->mac);
+	v->vlan = (unsigned)rd_num(&r, "vlan", 0, 4095);
+	v->qos = (unsigned)rd_num(&r, "qos", 0, 7);
+	v->proto = (uint16_t)rd_num(&r, "proto", 0, 65535);
+	v->spoofchk = (int)rd_num(&r, "spoofchk", -1, 1);
+	v->trust = (int)rd_num(&r, "trust", -1, 1);
+	v->link_state = (unsigned)rd_num(&r, "linkState", 0, 2);
+	v->min_rate = (uint32_t)rd_num(&r, "minTxRate", 0, UINT32_MAX);
+	v->max_rate = (uint32_t)rd_num(&r, "maxTxRate", 0, UINT32_MAX);
+	if (r.bad) {
+		parent->bad = true;
+		parent->what = parent->what ? parent->what : r.what;
+	}
+}
+
+static void rd_attrs(struct reader *r, unsigned *mask)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(r->o, "pfAttrs"), *e;
+
+	*mask = 0;
+	if (!cJSON_IsArray(a)) {
+		r->bad = true;
+		r->what = r->what ? r->what : "pfAttrs";
+		return;
+	}
+	cJSON_ArrayForEach(e, a)
+	{
+		bool known = false;
+
+		for (size_t i = 0;
+		     cJSON_IsString(e) && i < sizeof(attr_names) / sizeof(*attr_names); i++)
+			if (strcmp(e->valuestring, attr_names[i].name) == 0) {
+				*mask |= attr_names[i].bit;
+				known = true;
+			}
+		if (!known) {
+			r->bad = true;
+			r->what = r->what ? r->what : "pfAttrs";
+		}
+	}
+}
+
+static void rd_host(struct reader *r, struct sriov_link *h)
+{
+	char *name = rd_str(r, "hostIfname", true);
+
+	if (name && (strlen(name) == 0 || strlen(name) >= sizeof(h->name))) {
+		r->bad = true;
+		r->what = r->what ? r->what : "hostIfname";
+	} else if (name) {
+		strcpy(h->name, name);
+	}
+	free(name);
+	rd_mac(r, "hostMac", h->mac);
+	h->mtu = (unsigned)rd_num(r, "hostMtu", 0, 1 << 20);
+	h->up = rd_bool(r, "hostUp");
+}
+
+int sriov_state_from_json(const char *text, struct sriov_state *st, struct cni_err *err)
+{
+	cJSON *o = cJSON_Parse(text);
+	struct reader r = { .o = o };
+	char *mac;
+
+	memset(st, 0, sizeof(*st));
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return cni_err_set(err, CNI_ERR_DECODE, "sriov state: not a JSON object");
+	}
+	st->container_id = rd_str(&r, "containerID", true);
+	st->ifname = rd_str(&r, "ifname", true);
+	st->netns = rd_str(&r, "netns", false);
+	st->network = rd_str(&r, "network", true);
+	st->device_id = rd_str(&r, "deviceID", true);
+	st->pf_name = rd_str(&r, "pfName", true);
+	st->vf_index = (unsigned)rd_num(&r, "vfIndex", 0, 65535);
+	st->dpdk = rd_bool(&r, "dpdkMode");
+	if (!st->dpdk)
+		rd_host(&r, &st->host);
+	rd_vf(&r, "orig", &st->orig);
+	rd_vf(&r, "want", &st->want);
+	rd_attrs(&r, &st->pf_mask);
+	mac = rd_str(&r, "mac", false);
+	if (mac && sriov_mac_parse(mac, st->mac) == 0)
+		st->has_mac = true;
+	else if (mac)
+		r.bad = true;
+	free(mac);
+	st->device_info_file = rd_str(&r, "deviceInfoFile", false);
+	st->device_info_created = rd_bool(&r, "deviceInfoCreated");
+	st->del_failed = rd_bool(&r, "delFailed");
+	cJSON_Delete(o);
+	if (!r.bad && st->device_id && sriov_pci_addr_valid(st->device_id))
+		return 0;
+	cni_err_set(err, CNI_ERR_DECODE, "sriov state: bad or missing \"%s\"",
+		    r.what ? r.what : "deviceID");
+	sriov_state_free(st);
+	return -1;
+}
+
+int sriov_state_dirs(const char *dir, struct cni_err *err)
+{
+	char *lock_dir;
+	int r;
+
+	if (asprintf(&lock_dir, "%s/pci/vf_lock", dir) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	r = dlg_mkdir_p(lock_dir, 0700, err);
+	free(lock_dir);
+	return r;
+}
+
+int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_err *err)
+{
+	char *path = sriov_state_path(dir, st->container_id, st->ifname);
+	char *text = sriov_state_to_json(st);
+	int r = -1;
+
+	if (!path || !text)
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	else
+		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
+	free(path);
+	free(text);
+	return r;
+}
+
+int sriov_state_load_path(const char *path, struct sriov_state *st, struct cni_err *err)
+{
+	size_t len;
+	char *text = dlg_read_file(path, STATE_MAX, &len, err);
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (!text)
+		return errno == ENOENT && !cni_err_isset(err) ? 0 : -1;
+	r = sriov_state_from_json(text, st, err);
+	free(text);
+	if (r < 0)
+		return cni_err_prefix(err, "%s", path);
+	return 1;
+}
+
+int sriov_state_load(const char *dir, const char *container_id, const char *ifname,
+		     struct sriov_state *st, struct cni_err *err)
+{
+	char *path = sriov_state_path(dir, container_id, ifname);
+	int r;
+
+	if (!path)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	r = sriov_state_load_path(path, st, err);
+	free(path);
+	return r;
+}
+
+int sriov_state_remove(const char *dir, const char *container_id, const char *ifname,
+		       struct cni_err *err)
+{
+	char *path = sriov_state_path(dir, container_id, ifname);
+	int r;
+
+	if (!path)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	r = dlg_remove_file(path, err);
+	free(path);
+	return r;
+}
+
+int sriov_state_list(const char *dir, char ***paths, size_t *n, struct cni_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0;
+
+	*paths = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT
+			   ? 0
+			   : cni_err_set(err, CNI_ERR_IO, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		char *p;
+
+		if (e->d_type != DT_REG || !strchr(e->d_name, '-') || e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			char **grown = realloc(*paths, (cap = cap ? cap * 2 : 8) * sizeof(**paths));
+
+			if (!grown)
+				goto oom;
+			*paths = grown;
+		}
+		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0)
+			goto oom;
+		(*paths)[(*n)++] = p;
+	}
+	closedir(d);
+	return 0;
+oom:
+	closedir(d);
+	sriov_state_paths_free(*paths, *n);
+	*paths = NULL;
+	*n = 0;
+	return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+}
+
+void sriov_state_paths_free(char **paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+void sriov_state_free(struct sriov_state *st)
+{
+	free(st->container_id);
+	free(st->ifname);
+	free(st->netns);
+	free(st->network);
+	free(st->device_id);
+	free(st->pf_name);
+	free(st->device_info_file);
+	memset(st, 0, sizeof(*st));
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms, struct cni_err *err)
+{
+	char *path;
+	int fd, waited = 0;
+
+	if (asprintf(&path, "%s/pci/vf_lock/%s.lock", dir, pci) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		cni_err_set(err, CNI_ERR_IO, "open lock %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms) {
+			cni_err_set(err, CNI_ERR_TRY_AGAIN,
+				    "time out while waiting to acquire exclusive lock on [%s]",
+				    path);
+			close(fd);
+			free(path);
+			return -1;
+		}
+		sleep_ms(10);
+		waited += 10;
+	}
+	free(path);
+	return fd;
+}
+
+static char *alloc_path(const char *dir, const char *pci)
+{
+	char *p;
+
+	return asprintf(&p, "%s/pci/%s", dir, pci) < 0 ? NULL : p;
+}
+
+int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a, struct cni_err *err)
+{
+	char *path = alloc_path(dir, pci), *text;
+	cJSON *o;
+	size_t len;
+
+	memset(a, 0, sizeof(*a));
+	if (!path)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	text = dlg_read_file(path, STATE_MAX, &len, err);
+	free(path);
+	if (!text)
+		return errno == ENOENT && !cni_err_isset(err) ? 0 : -1;
+	o = cJSON_Parse(text);
+	if (cJSON_IsObject(o)) {
+		struct reader r = { .o = o };
+
+		a->netns = rd_str(&r, "netns", false);
+		a->container_id = rd_str(&r, "containerID", false);
+		a->ifname = rd_str(&r, "ifname", false);
+	} else {
+		/* sriov-cni's record: the netns path alone. */
+		text[strcspn(text, "\n")] = '\0';
+		a->netns = strdup(text);
+	}
+	cJSON_Delete(o);
+	free(text);
+	return 1;
+}
+
+void sriov_alloc_free(struct sriov_alloc *a)
+{
+	free(a->netns);
+	free(a->container_id);
+	free(a->ifname);
+	memset(a, 0, sizeof(*a));
+}
+
+int sriov_alloc_check(const char *dir, const char *pci, struct cni_err *err)
+{
+	struct sriov_alloc a;
+	int r = sriov_alloc_read(dir, pci, &a, err);
+
+	if (r <= 0)
+		return r;
+	if (a.netns && cni_netns_exists(a.netns)) {
+		cni_err_set(err, CNI_ERR_TRY_AGAIN, "pci address %s is already allocated", pci);
+		cni_err_details(err, "held by container %s (netns %s)",
+				a.container_id ? a.container_id : "(unknown)", a.netns);
+		sriov_alloc_free(&a);
+		return -1;
+	}
+	sriov_alloc_free(&a);
+	return sriov_alloc_remove(dir, pci, err);
+}
+
+bool sriov_alloc_is_ours(const struct sriov_alloc *a, const char *container_id, const char *ifname,
+			 const char *netns)
+{
+	if (a->container_id)
+		return strcmp(a->container_id, container_id) == 0 &&
+		       (!a->ifname || strcmp(a->ifname, ifname) == 0);
+	return !a->netns || !netns || strcmp(a->netns, netns) == 0;
+}
+
+int sriov_alloc_write(const char *dir, const char *pci, const char *netns, const char *container_id,
+		      const char *ifname, struct cni_err *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *path = alloc_path(dir, pci), *text;
+	int r = -1;
+
+	add_str(o, "netns", netns);
+	add_str(o, "containerID", container_id);
+	add_str(o, "ifname", ifname);
+	text = o ? cJSON_PrintUnformatted(o) : NULL;
+	if (!path || !text)
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	else
+		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
+	cJSON_Delete(o);
+	free(path);
+	free(text);
+	return r;
+}
+
+int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err)
+{
+	char *path = alloc_path(dir, pci);
+	int r;
+
+	if (!path)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	r = dlg_remove_file(path, err);
+	free(path);
+	return r;
+}
