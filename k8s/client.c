@@ -1,0 +1,706 @@
+/* k8s/client.c: Kubernetes REST over libcurl, loaded with dlopen on the first request only.
+ * Follows ARCHITECTURE.md (libcurl costs ~3 ms and 6 MB per exec: only API paths pay for it). */
+#include "k8s/client.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Types and constants only: no libcurl symbol is referenced, so nothing links against it. */
+#define CURL_DISABLE_TYPECHECK
+#include <curl/curl.h>
+
+#include "cni/json.h"
+#include "cni/log.h"
+
+#define LIBCURL_SONAME	   "libcurl.so.4"
+#define REPLY_MAX	   (16u << 20)
+#define BACKOFF_CAP_MS	   1000
+#define DEFAULT_ATTEMPT_MS 2500
+#define DEFAULT_BUDGET_MS  5000
+#define DEFAULT_ATTEMPTS   8
+#define DEFAULT_BACKOFF_MS 100
+
+/* The handful of libcurl entry points used. Process-wide, like a linked library would be: it
+ * is never dlclose'd, because libcurl's TLS backend registers exit handlers. */
+static struct {
+	void *dl;
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *h);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} lc;
+
+struct k8s_client {
+	char *server;
+	char *ca, *cert, *key;
+	size_t ca_len, cert_len, key_len;
+	char *auth; /* "Authorization: Bearer <token>" or NULL; secret */
+	bool insecure;
+	struct k8s_client_opts opts;
+	CURL *h; /* created on the first request, reused for every later one */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct buf {
+	char *p;
+	size_t n, cap;
+	bool too_big;
+};
+
+struct reply {
+	long status;
+	struct buf body;
+	long retry_after_s; /* -1 when absent */
+};
+
+bool k8s_client_curl_loaded(void)
+{
+	return lc.dl != NULL;
+}
+
+static int load_curl(struct cni_err *err)
+{
+	void *dl;
+
+	if (lc.dl)
+		return 0;
+	dl = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return cni_err_set(err, CNI_ERR_IO, "cannot load %s: %s", LIBCURL_SONAME,
+				   dlerror());
+#define SYM(field, name)                                                                           \
+	do {                                                                                       \
+		*(void **)&lc.field = dlsym(dl, name);                                             \
+		if (!lc.field) {                                                                   \
+			cni_err_set(err, CNI_ERR_IO, "%s has no %s", LIBCURL_SONAME, name);        \
+			goto fail;                                                                 \
+		}                                                                                  \
+	} while (0)
+	SYM(global_init, "curl_global_init");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(easy_strerror, "curl_easy_strerror");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+#undef SYM
+	if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		cni_err_set(err, CNI_ERR_IO, "%s: curl_global_init failed", LIBCURL_SONAME);
+		goto fail;
+	}
+	lc.dl = dl;
+	return 0;
+fail:
+	memset(&lc, 0, sizeof(lc));
+	dlclose(dl);
+	return -1;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static char *memdup(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+static void wipe_free(char *p, size_t len)
+{
+	if (p) {
+		explicit_bzero(p, len);
+		free(p);
+	}
+}
+
+struct k8s_client *k8s_client_new(const struct k8s_creds *creds, const struct k8s_client_opts *opts,
+				  struct cni_err *err)
+{
+	struct k8s_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		goto oom;
+	if (opts)
+		c->opts = *opts;
+	if (c->opts.attempt_timeout_ms <= 0)
+		c->opts.attempt_timeout_ms = DEFAULT_ATTEMPT_MS;
+	if (c->opts.budget_ms <= 0)
+		c->opts.budget_ms = DEFAULT_BUDGET_MS;
+	if (c->opts.max_attempts <= 0)
+		c->opts.max_attempts = DEFAULT_ATTEMPTS;
+	if (c->opts.backoff_ms <= 0)
+		c->opts.backoff_ms = DEFAULT_BACKOFF_MS;
+	c->insecure = creds->insecure;
+	c->server = strdup(creds->server ? creds->server : "");
+	if (!c->server)
+		goto oom;
+	if (creds->ca && !(c->ca = memdup(creds->ca, c->ca_len = creds->ca_len)))
+		goto oom;
+	if (creds->cert && !(c->cert = memdup(creds->cert, c->cert_len = creds->cert_len)))
+		goto oom;
+	if (creds->key && !(c->key = memdup(creds->key, c->key_len = creds->key_len)))
+		goto oom;
+	if (creds->token && asprintf(&c->auth, "Authorization: Bearer %s", creds->token) < 0) {
+		c->auth = NULL;
+		goto oom;
+	}
+	return c;
+oom:
+	k8s_client_free(c);
+	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	return NULL;
+}
+
+void k8s_client_free(struct k8s_client *c)
+{
+	if (!c)
+		return;
+	if (c->h)
+		lc.easy_cleanup(c->h);
+	free(c->server);
+	free(c->ca);
+	free(c->cert);
+	wipe_free(c->key, c->key_len);
+	if (c->auth)
+		wipe_free(c->auth, strlen(c->auth));
+	free(c);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+	size_t n = size * nmemb;
+
+	if (b->n + n + 1 > REPLY_MAX) {
+		b->too_big = true;
+		return 0;
+	}
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *g;
+
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		g = realloc(b->p, cap);
+		if (!g)
+			return 0;
+		b->p = g;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, data, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+/* Only Retry-After matters; a new status line (a retried or redirected exchange) resets it. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct reply *r = arg;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+		r->retry_after_s = -1;
+	if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		char tmp[32];
+		size_t len = n - 12 < sizeof(tmp) - 1 ? n - 12 : sizeof(tmp) - 1;
+		char *end;
+		long v;
+
+		memcpy(tmp, data + 12, len);
+		tmp[len] = '\0';
+		v = strtol(tmp, &end, 10);
+		if (end != tmp && v >= 0)
+			r->retry_after_s = v;
+	}
+	return n;
+}
+
+#define SETOPT(opt, val)                                                                           \
+	do {                                                                                       \
+		CURLcode rc_ = lc.easy_setopt(c->h, opt, val);                                     \
+		if (rc_ != CURLE_OK)                                                               \
+			return cni_err_set(err, CNI_ERR_IO, "libcurl: cannot set %s: %s", #opt,    \
+					   lc.easy_strerror(rc_));                                 \
+	} while (0)
+
+/* Options that stay the same for every request of this client: set once, so the connection
+ * (and its TLS session) is reused by later requests. */
+static int handle_init(struct k8s_client *c, struct cni_err *err)
+{
+	struct curl_blob blob;
+	bool https = strncmp(c->server, "https://", 8) == 0;
+
+	if (load_curl(err) < 0)
+		return -1;
+	c->h = lc.easy_init();
+	if (!c->h)
+		return cni_err_set(err, CNI_ERR_IO, "libcurl: curl_easy_init failed");
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_ERRORBUFFER, c->errbuf);
+	SETOPT(CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(CURLOPT_USERAGENT, "plexus");
+	SETOPT(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+	if (c->ca) {
+		/* Like client-go: the configured CA alone, not the system store besides it. */
+		SETOPT(CURLOPT_CAINFO, (char *)NULL);
+		SETOPT(CURLOPT_CAPATH, (char *)NULL);
+		blob =
+		    (struct curl_blob){ .data = c->ca, .len = c->ca_len, .flags = CURL_BLOB_COPY };
+		SETOPT(CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (c->cert) {
+		blob = (struct curl_blob){ .data = c->cert,
+					   .len = c->cert_len,
+					   .flags = CURL_BLOB_COPY };
+		SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
+		SETOPT(CURLOPT_SSLCERT_BLOB, &blob);
+		blob = (struct curl_blob){ .data = c->key,
+					   .len = c->key_len,
+					   .flags = CURL_BLOB_COPY };
+		SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+		SETOPT(CURLOPT_SSLKEY_BLOB, &blob);
+	}
+	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+	return 0;
+}
+
+/* One exchange. Returns the CURLcode; the reply is filled as far as it got. */
+static CURLcode attempt(struct k8s_client *c, const char *method, const char *url,
+			const struct curl_slist *headers, const char *body, long timeout_ms,
+			struct reply *r)
+{
+	CURLcode rc;
+
+	free(r->body.p);
+	memset(r, 0, sizeof(*r));
+	r->retry_after_s = -1;
+	c->errbuf[0] = '\0';
+	lc.easy_setopt(c->h, CURLOPT_URL, url);
+	lc.easy_setopt(c->h, CURLOPT_HTTPHEADER, headers);
+	lc.easy_setopt(c->h, CURLOPT_WRITEDATA, &r->body);
+	lc.easy_setopt(c->h, CURLOPT_HEADERDATA, r);
+	lc.easy_setopt(c->h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	lc.easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	if (body) {
+		lc.easy_setopt(c->h, CURLOPT_POST, 1L);
+		lc.easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+		lc.easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		lc.easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
+	} else {
+		lc.easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
+		lc.easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") ? method : NULL);
+	}
+	rc = lc.easy_perform(c->h);
+	if (rc == CURLE_OK)
+		lc.easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &r->status);
+	return rc;
+}
+
+static bool transient_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool transient_status(long status)
+{
+	return status == 429 || status == 500 || status == 503;
+}
+
+static const char *reason_phrase(long status)
+{
+	static const struct {
+		long code;
+		const char *text;
+	} t[] = {
+		{ 400, "Bad Request" },
+		{ 401, "Unauthorized" },
+		{ 403, "Forbidden" },
+		{ 404, "Not Found" },
+		{ 405, "Method Not Allowed" },
+		{ 406, "Not Acceptable" },
+		{ 409, "Conflict" },
+		{ 410, "Gone" },
+		{ 413, "Request Entity Too Large" },
+		{ 415, "Unsupported Media Type" },
+		{ 422, "Unprocessable Entity" },
+		{ 429, "Too Many Requests" },
+		{ 500, "Internal Server Error" },
+		{ 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].code == status)
+			return t[i].text;
+	return "HTTP error";
+}
+
+/* The server's words: Status.message when the body is a Kubernetes Status, else the start of
+ * the body with anything unprintable replaced (a proxy's HTML page, say). */
+static char *status_message(const struct buf *b)
+{
+	cJSON *j = b->n ? cJSON_ParseWithLength(b->p, b->n) : NULL;
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "kind");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	char *out;
+
+	if (cJSON_IsString(kind) && strcmp(kind->valuestring, "Status") == 0 &&
+	    cJSON_IsString(msg) && msg->valuestring[0]) {
+		out = strdup(msg->valuestring);
+		cJSON_Delete(j);
+		return out;
+	}
+	cJSON_Delete(j);
+	if (!b->n)
+		return NULL;
+	out = memdup(b->p, b->n < 200 ? b->n : 200);
+	for (char *p = out; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = ' ';
+	return out;
+}
+
+/* Fills err for a failed attempt (without the retry suffix). */
+static void describe(struct k8s_client *c, const char *method, const char *what, CURLcode rc,
+		     const struct reply *r, struct cni_err *err)
+{
+	if (rc != CURLE_OK) {
+		if (r->body.too_big)
+			cni_err_set(err, CNI_ERR_IO, "%s %s: reply bigger than %u bytes", method,
+				    what, REPLY_MAX);
+		else
+			cni_err_set(err, CNI_ERR_IO, "%s %s: %s", method, what,
+				    c->errbuf[0] ? c->errbuf : lc.easy_strerror(rc));
+	} else {
+		char *m = status_message(&r->body);
+
+		if (m)
+			cni_err_set(err, CNI_ERR_IO, "%s %s: %ld %s: %s", method, what, r->status,
+				    reason_phrase(r->status), m);
+		else
+			cni_err_set(err, CNI_ERR_IO, "%s %s: %ld %s", method, what, r->status,
+				    reason_phrase(r->status));
+		free(m);
+	}
+}
+
+/* The last transient failure stands for the whole call; code 11 tells the runtime to retry. */
+static void give_up(struct cni_err *err, int attempts, long elapsed)
+{
+	char *m = NULL;
+
+	err->code = CNI_ERR_TRY_AGAIN;
+	if (asprintf(&m, "%s (gave up after %d attempts in %ld ms)", err->msg, attempts, elapsed) >=
+	    0) {
+		free(err->msg);
+		err->msg = m;
+	}
+}
+
+int k8s_request(struct k8s_client *c, const char *method, const char *path, const char *what,
+		const char *content_type, const char *body, bool retry, cJSON **out,
+		struct cni_err *err)
+{
+	struct curl_slist *headers = NULL, *h;
+	struct reply r = { .retry_after_s = -1 };
+	struct cni_err last = { 0 }; /* the latest failed attempt; err only sees the final one */
+	char *url = NULL, *ct = NULL;
+	long start = now_ms(), backoff = c->opts.backoff_ms;
+	int attempts = 0, ret = -1;
+
+	if (out)
+		*out = NULL;
+	if (!c->h && handle_init(c, err) < 0) {
+		if (c->h)
+			lc.easy_cleanup(c->h);
+		c->h = NULL;
+		return -1;
+	}
+	if (asprintf(&url, "%s%s", c->server, path) < 0 ||
+	    (content_type && asprintf(&ct, "Content-Type: %s", content_type) < 0)) {
+		url = ct = NULL;
+		goto oom;
+	}
+	/* "Expect:" stops libcurl's 100-continue round trip for bigger bodies. */
+	if (!(headers = lc.slist_append(NULL, "Accept: application/json")) ||
+	    !(h = lc.slist_append(headers, "Expect:")))
+		goto oom;
+	if ((ct && !(h = lc.slist_append(headers, ct))) ||
+	    (c->auth && !(h = lc.slist_append(headers, c->auth))))
+		goto oom;
+	for (;;) {
+		long left = c->opts.budget_ms - (now_ms() - start), wait, elapsed;
+		long tmo = c->opts.attempt_timeout_ms < left ? c->opts.attempt_timeout_ms : left;
+		CURLcode rc;
+
+		attempts++;
+		rc = attempt(c, method, url, headers, body, tmo > 0 ? tmo : 1, &r);
+		if (rc == CURLE_OK && r.status >= 200 && r.status < 300) {
+			if (out && r.body.n) {
+				*out = cni_json_parse(r.body.p, r.body.n, what, err);
+				if (!*out) {
+					cni_err_prefix(err, "%s %s", method, what);
+					goto out;
+				}
+			}
+			ret = 0;
+			goto out;
+		}
+		describe(c, method, what, rc, &r, &last);
+		if (rc == CURLE_OK && r.status == 404) {
+			ret = -ENOENT;
+			cni_err_move(err, &last);
+			goto out;
+		}
+		if (!retry || !(rc == CURLE_OK ? transient_status(r.status) : transient_curl(rc))) {
+			cni_err_move(err, &last);
+			goto out;
+		}
+		wait = backoff;
+		if (rc == CURLE_OK && r.retry_after_s >= 0 && r.retry_after_s * 1000 > wait)
+			wait = r.retry_after_s * 1000;
+		elapsed = now_ms() - start;
+		if (attempts >= c->opts.max_attempts || elapsed + wait >= c->opts.budget_ms) {
+			give_up(&last, attempts, elapsed);
+			cni_err_move(err, &last);
+			goto out;
+		}
+		log_verbose("%s %s: attempt %d failed (%s); retrying in %ld ms", method, what,
+			    attempts, last.msg, wait);
+		sleep_ms(wait);
+		backoff = backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS;
+	}
+oom:
+	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+out:
+	cni_err_clear(&last);
+	lc.slist_free_all(headers);
+	free(r.body.p);
+	free(url);
+	free(ct);
+	return ret;
+}
+
+bool k8s_valid_subdomain(const char *s)
+{
+	size_t n = s ? strlen(s) : 0, label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!alnum && ch != '-')
+			return false;
+		if (label == 0 && !alnum)
+			return false;
+		label++;
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+static int check_names(const char *kind, const char *ns, const char *name, struct cni_err *err)
+{
+	if (!k8s_valid_subdomain(ns))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "%s: namespace \"%.64s\" is not a valid Kubernetes name", kind,
+				   ns ? ns : "");
+	if (!k8s_valid_subdomain(name))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "%s: name \"%.64s\" is not a valid Kubernetes name", kind,
+				   name ? name : "");
+	return 0;
+}
+
+static int get_object(struct k8s_client *c, const char *fmt, const char *kind, const char *ns,
+		      const char *name, cJSON **obj, struct cni_err *err)
+{
+	char *path = NULL, *what = NULL;
+	int ret;
+
+	*obj = NULL;
+	if (check_names(kind, ns, name, err) < 0)
+		return -1;
+	if (asprintf(&path, fmt, ns, name) < 0 || asprintf(&what, "%s/%s/%s", kind, ns, name) < 0) {
+		free(path);
+		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	}
+	ret = k8s_request(c, "GET", path, what, NULL, NULL, true, obj, err);
+	if (ret == 0 && !*obj)
+		ret = cni_err_set(err, CNI_ERR_IO, "GET %s: empty reply", what);
+	free(path);
+	free(what);
+	return ret;
+}
+
+int k8s_get_pod(struct k8s_client *c, const char *ns, const char *name, cJSON **pod,
+		struct cni_err *err)
+{
+	return get_object(c, "/api/v1/namespaces/%s/pods/%s", "pods", ns, name, pod, err);
+}
+
+int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **nad,
+		struct cni_err *err)
+{
+	return get_object(
+	    c, "/apis/k8s.cni.cncf.io/v1/namespaces/%s/network-attachment-definitions/%s",
+	    "network-attachment-definitions", ns, name, nad, err);
+}
+
+int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *name,
+			      const cJSON *annotations, struct cni_err *err)
+{
+	cJSON *patch = NULL, *meta, *copy;
+	char *path = NULL, *what = NULL, *body = NULL;
+	const cJSON *a;
+	int ret = -1;
+
+	if (check_names("pods", ns, name, err) < 0)
+		return -1;
+	if (!cJSON_IsObject(annotations))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "PATCH pods/%s/%s: annotations must be an object", ns, name);
+	cJSON_ArrayForEach(a, annotations)
+	{
+		if (!cJSON_IsString(a) && !cJSON_IsNull(a))
+			return cni_err_set(
+			    err, CNI_ERR_INVALID_CONFIG,
+			    "PATCH pods/%s/%s: annotation \"%s\" must be a string or "
+			    "null",
+			    ns, name, a->string);
+	}
+	patch = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(patch, "metadata");
+	copy = cJSON_Duplicate(annotations, 1);
+	if (!meta || !copy || !cJSON_AddItemToObject(meta, "annotations", copy)) {
+		cJSON_Delete(copy);
+		goto oom;
+	}
+	body = cni_json_print_go(patch, false);
+	if (!body || asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name) < 0 ||
+	    asprintf(&what, "pods/%s/%s/status", ns, name) < 0)
+		goto oom;
+	ret = k8s_request(c, "PATCH", path, what, "application/merge-patch+json", body, true, NULL,
+			  err);
+	goto out;
+oom:
+	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+out:
+	cJSON_Delete(patch);
+	free(body);
+	free(path);
+	free(what);
+	return ret;
+}
+
+int k8s_post_event(struct k8s_client *c, const struct k8s_event *ev, struct cni_err *err)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32], *name = NULL, *path = NULL, *body = NULL;
+	const char *component = ev->component ? ev->component : "plexus";
+	cJSON *e = NULL, *meta, *inv, *src;
+	int ret = -1;
+
+	if (check_names("events", ev->namespace, ev->pod_name, err) < 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* client-go's recorder names events <object>.<unix nanoseconds in hex>. */
+	if (asprintf(&name, "%s.%llx", ev->pod_name,
+		     (unsigned long long)ts.tv_sec * 1000000000ull +
+			 (unsigned long long)ts.tv_nsec) < 0 ||
+	    asprintf(&path, "/api/v1/namespaces/%s/events", ev->namespace) < 0) {
+		name = path = NULL;
+		goto oom;
+	}
+	e = cJSON_CreateObject();
+	if (!e || !cJSON_AddStringToObject(e, "apiVersion", "v1") ||
+	    !cJSON_AddStringToObject(e, "kind", "Event") ||
+	    !(meta = cJSON_AddObjectToObject(e, "metadata")) ||
+	    !cJSON_AddStringToObject(meta, "name", name) ||
+	    !cJSON_AddStringToObject(meta, "namespace", ev->namespace) ||
+	    !(inv = cJSON_AddObjectToObject(e, "involvedObject")) ||
+	    !cJSON_AddStringToObject(inv, "apiVersion", "v1") ||
+	    !cJSON_AddStringToObject(inv, "kind", "Pod") ||
+	    !cJSON_AddStringToObject(inv, "name", ev->pod_name) ||
+	    !cJSON_AddStringToObject(inv, "namespace", ev->namespace) ||
+	    (ev->pod_uid && ev->pod_uid[0] && !cJSON_AddStringToObject(inv, "uid", ev->pod_uid)) ||
+	    !cJSON_AddStringToObject(e, "reason", ev->reason ? ev->reason : "") ||
+	    !cJSON_AddStringToObject(e, "message", ev->message ? ev->message : "") ||
+	    !cJSON_AddStringToObject(e, "type", ev->type ? ev->type : "Normal") ||
+	    !(src = cJSON_AddObjectToObject(e, "source")) ||
+	    !cJSON_AddStringToObject(src, "component", component) ||
+	    !cJSON_AddStringToObject(e, "firstTimestamp", stamp) ||
+	    !cJSON_AddStringToObject(e, "lastTimestamp", stamp) ||
+	    !cJSON_AddNumberToObject(e, "count", 1) ||
+	    !cJSON_AddStringToObject(e, "reportingComponent", component))
+		goto oom;
+	body = cni_json_print_go(e, false);
+	if (!body)
+		goto oom;
+	ret = k8s_request(c, "POST", path, "events", "application/json", body, false, NULL, err);
+	goto out;
+oom:
+	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+out:
+	cJSON_Delete(e);
+	free(name);
+	free(path);
+	free(body);
+	return ret;
+}

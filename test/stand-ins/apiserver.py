@@ -1,0 +1,457 @@
+#!/usr/bin/python3
+# test/stand-ins/apiserver.py: a TEST STAND-IN for kube-apiserver, not a Kubernetes API server.
+# Speaks the real wire format for what plexus uses (pods, pods/status, NADs, events; Status
+# error bodies; RFC 7386 merge patch) over HTTPS with its own CA, with fault injection and a
+# request log so tests can count requests and connections. Python stdlib + the openssl CLI.
+#
+# Usage: apiserver.py --dir DIR [--fixture FILE] [--parent-pid PID] [--max-lifetime S]
+#   DIR gets the certificates (generated when missing): ca.crt, server.{crt,key},
+#   client.{crt,key} (CN=plexus-client), other-ca.crt (a CA the server does not use), and
+#   requests.log (one JSON object per API request: seq, conn, method, path, status, user).
+#   Once listening it prints one line to stdout: "listening https://127.0.0.1:PORT".
+#   It binds 127.0.0.1 only, and exits when the parent process goes away or after
+#   --max-lifetime seconds (default 600).
+#
+# Fixture (JSON): {"tokens": {"<token>": "<user>"}, "forbidden": ["<user>"],
+#                  "pods": [<Pod>...], "nads": [<NetworkAttachmentDefinition>...]}
+# Client certificates signed by the CA authenticate as their CN.
+#
+# Control endpoints (no authentication, not logged; tests only):
+#   POST   /_standin/faults   {"latency_ms": N, "status": 503, "count": N, "retry_after": S,
+#                              "drop": N}  -> the next N API requests get that status (a
+#                              Kubernetes Status body), the next "drop" ones are answered by a
+#                              connection reset; latency applies until changed. {} clears.
+#   POST   /_standin/objects  a Pod or NAD object (or a list): created or replaced
+#   GET    /_standin/objects/{pods|network-attachment-definitions|events}/NS[/NAME]
+#   DELETE /_standin/objects/{pods|network-attachment-definitions}/NS/NAME
+#   GET    /_standin/requests the request log as a JSON list;  POST /_standin/reset-log
+import argparse
+import copy
+import http.server
+import itertools
+import json
+import os
+import re
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+GROUP = "k8s.cni.cncf.io"
+NAD_RES = "network-attachment-definitions"
+
+
+def gen_certs(d):
+    """A CA, a server certificate for 127.0.0.1/localhost, a client certificate, and an
+    unrelated CA for wrong-CA tests. ECDSA P-256: fast to generate."""
+    if os.path.exists(os.path.join(d, "client.crt")):
+        return
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, cwd=d,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", ca + ".key", "-out", ca + ".crt", "-days", "2", "-subj",
+            "/CN=stand-in " + ca)
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    with open(os.path.join(d, "client.ext"), "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    for name, subj in (("server", "/CN=stand-in apiserver"),
+                       ("client", "/O=system:nodes/CN=plexus-client")):
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".csr", "-subj", subj)
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", name + ".ext", "-out", name + ".crt")
+
+
+def status_body(code, reason, message, details=None):
+    s = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+         "message": message, "reason": reason, "code": code}
+    if details:
+        s["details"] = details
+    return s
+
+
+def merge_patch(target, patch):
+    """RFC 7386."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if not isinstance(target, dict):
+        target = {}
+    out = dict(target)
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+class State:
+    def __init__(self, fixture):
+        self.lock = threading.RLock()  # replies are logged while it is held
+        self.tokens = fixture.get("tokens", {})
+        self.forbidden = set(fixture.get("forbidden", []))
+        self.objects = {"pods": {}, NAD_RES: {}, "events": {}}
+        self.rv = itertools.count(1000)
+        for p in fixture.get("pods", []):
+            self.put("pods", p)
+        for n in fixture.get("nads", []):
+            self.put(NAD_RES, n)
+        self.faults = {}
+        self.log = []
+        self.seq = itertools.count(1)
+
+    def put(self, res, obj):
+        md = obj.setdefault("metadata", {})
+        md.setdefault("namespace", "default")
+        md.setdefault("uid", str(uuid.uuid4()))
+        md["resourceVersion"] = str(next(self.rv))
+        self.objects[res][(md["namespace"], md["name"])] = obj
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "plexus-apiserver-stand-in"
+    timeout = 60  # idle keep-alive connections end, so their threads do too
+
+    def log_message(self, fmt, *args):
+        pass
+
+    # -- plumbing -----------------------------------------------------------------------
+    def setup(self):
+        super().setup()
+        self.conn_id = next(self.server.conn_ids)
+
+    def record(self, code):
+        """Logs the pending API request before its reply leaves, so that a test reading the
+        log right after getting the reply always finds it."""
+        entry, self.pending = self.pending, None
+        if entry is None:
+            return
+        entry["status"] = code
+        st = self.server.state
+        with st.lock:
+            st.log.append(entry)
+            with open(self.server.log_path, "a") as lf:
+                lf.write(json.dumps(entry) + "\n")
+
+    def reply(self, code, obj, extra=None):
+        self.record(code)
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def fail(self, code, reason, message, details=None, extra=None):
+        self.reply(code, status_body(code, reason, message, details), extra)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > (3 << 20):
+            raise ValueError("request entity too large")
+        return self.rfile.read(n) if n else b""
+
+    def user(self):
+        st = self.server.state
+        cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+        if cert:
+            for rdn in cert.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        return v
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return st.tokens.get(auth[7:])
+        return None
+
+    def reset_connection(self):
+        # SO_LINGER 0: close with a TCP RST, which the client sees as "connection reset".
+        sock = self.connection
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    # -- dispatch -----------------------------------------------------------------------
+    def handle_one_request(self):
+        self.pending = None
+        super().handle_one_request()
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def dispatch(self, method):
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/_standin/"):
+            return self.control(method, path)
+        st = self.server.state
+        with st.lock:
+            f = st.faults
+            latency = f.get("latency_ms", 0)
+            drop = f.get("drop", 0) > 0
+            if drop:
+                f["drop"] -= 1
+            burst = None
+            if not drop and f.get("count", 0) > 0:
+                f["count"] -= 1
+                burst = (f.get("status", 503), f.get("retry_after"))
+            seq = next(st.seq)
+        try:
+            body = self.body()
+        except ValueError:
+            body, burst = b"", (413, None)
+        if latency:
+            time.sleep(latency / 1000.0)
+        user = None if (drop or burst) else self.user()
+        self.pending = {"seq": seq, "conn": self.conn_id, "method": method, "path": path,
+                        "status": 0, "user": user}
+        if drop:
+            self.record(0)
+            self.reset_connection()
+        elif burst:
+            code, retry_after = burst
+            reasons = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+                       413: "RequestEntityTooLarge"}
+            extra = {"Retry-After": str(retry_after)} if retry_after is not None else None
+            self.fail(code, reasons.get(code, "InternalError"),
+                      "injected fault: %d" % code, extra=extra)
+        else:
+            self.api(method, path, body, user)
+
+    def api(self, method, path, body, user):
+        st = self.server.state
+        if user is None:
+            return self.fail(401, "Unauthorized", "Unauthorized")
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(pods|events)(?:/([^/]+))?(/status)?", path)
+        g = re.fullmatch(r"/apis/k8s\.cni\.cncf\.io/v1/namespaces/([^/]+)/"
+                         r"network-attachment-definitions(?:/([^/]+))?", path)
+        if m:
+            ns, res, name, sub = m.groups()
+        elif g:
+            (ns, name), res, sub = g.groups(), NAD_RES, None
+        elif path in ("/healthz", "/readyz", "/livez"):
+            return self.reply(200, "ok")
+        else:
+            return self.fail(404, "NotFound", "the server could not find the requested resource")
+        verb = {"GET": "get" if name else "list", "POST": "create", "PATCH": "patch",
+                "PUT": "update", "DELETE": "delete"}[method]
+        group = GROUP if res == NAD_RES else ""
+        resource = res + (sub or "")
+        kind_txt = res if res != NAD_RES else NAD_RES + "." + GROUP
+        if user in st.forbidden:
+            what = ('%s "%s" is forbidden' % (kind_txt, name)) if name else \
+                ("%s is forbidden" % kind_txt)
+            return self.fail(403, "Forbidden",
+                             '%s: User "%s" cannot %s resource "%s" in API group "%s" in the '
+                             'namespace "%s"' % (what, user, verb, resource, group, ns),
+                             {"name": name or "", "group": group, "kind": res})
+        if res == "events" and method == "POST" and not name:
+            return self.create_event(ns, body)
+        if not name:
+            if method != "GET":
+                return self.fail(405, "MethodNotAllowed", "the server does not allow this method")
+            with st.lock:
+                items = [o for (n, _), o in st.objects[res].items() if n == ns]
+            return self.reply(200, {"kind": "List", "apiVersion": "v1", "items": items,
+                                    "metadata": {"resourceVersion": ""}})
+        key = (ns, name)
+        with st.lock:
+            obj = st.objects[res].get(key)
+            if obj is None:
+                details = {"name": name, "kind": res}
+                if group:
+                    details["group"] = group
+                return self.fail(404, "NotFound", '%s "%s" not found' % (kind_txt, name),
+                                 details)
+            if method == "GET":
+                return self.reply(200, obj)
+            if method == "DELETE":
+                del st.objects[res][key]
+                return self.reply(200, status_body(200, "", "")
+                                  | {"status": "Success", "details": {"name": name,
+                                                                      "kind": res}})
+            if res != "pods":
+                return self.fail(405, "MethodNotAllowed", "the server does not allow this method")
+            try:
+                doc = json.loads(body or b"null")
+            except ValueError as e:
+                return self.fail(400, "BadRequest", "error decoding patch: %s" % e)
+            if method == "PATCH":
+                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+                if ctype != "application/merge-patch+json":
+                    return self.fail(415, "UnsupportedMediaType",
+                                     'the body of the request was in an unknown format - '
+                                     'accepted media types include: '
+                                     'application/merge-patch+json')
+                if not isinstance(doc, dict):
+                    return self.fail(400, "BadRequest", "patch must be a JSON object")
+                rv = (doc.get("metadata") or {}).get("resourceVersion")
+                if rv is not None and rv != obj["metadata"]["resourceVersion"]:
+                    return self.conflict(name)
+                # The status subresource keeps the spec; the main resource keeps the status.
+                keep = "spec" if sub else "status"
+                new = merge_patch(obj, doc)
+                new[keep] = copy.deepcopy(obj.get(keep))
+                if new[keep] is None:
+                    del new[keep]
+            else:  # PUT: a full replace, with the optimistic-concurrency check
+                if not isinstance(doc, dict) or doc.get("metadata", {}).get(
+                        "resourceVersion") != obj["metadata"]["resourceVersion"]:
+                    return self.conflict(name)
+                new = doc
+            for k in ("name", "namespace", "uid"):
+                new.setdefault("metadata", {})[k] = obj["metadata"][k]
+            st.put("pods", new)
+            return self.reply(200, new)
+
+    def conflict(self, name):
+        return self.fail(409, "Conflict",
+                         'Operation cannot be fulfilled on pods "%s": the object has been '
+                         'modified; please apply your changes to the latest version and try '
+                         'again' % name, {"name": name, "kind": "pods"})
+
+    def create_event(self, ns, body):
+        st = self.server.state
+        try:
+            ev = json.loads(body)
+        except ValueError as e:
+            return self.fail(400, "BadRequest", "error decoding event: %s" % e)
+        md = ev.setdefault("metadata", {})
+        if not md.get("name"):
+            md["name"] = md.get("generateName", "event.") + uuid.uuid4().hex[:5]
+        md["namespace"] = ns
+        with st.lock:
+            st.put("events", ev)
+        return self.reply(201, ev)
+
+    # -- control ------------------------------------------------------------------------
+    def control(self, method, path):
+        st = self.server.state
+        try:
+            body = self.body()
+            doc = json.loads(body) if body else None
+        except ValueError as e:
+            return self.fail(400, "BadRequest", str(e))
+        parts = path.split("/")[2:]
+        with st.lock:
+            if parts == ["faults"] and method == "POST":
+                st.faults = dict(doc or {})
+                return self.reply(200, st.faults)
+            if parts == ["requests"] and method == "GET":
+                return self.reply(200, st.log)
+            if parts == ["reset-log"] and method == "POST":
+                st.log = []
+                open(self.server.log_path, "w").close()
+                return self.reply(200, {})
+            if parts == ["objects"] and method == "POST":
+                for obj in doc if isinstance(doc, list) else [doc]:
+                    res = "pods" if obj.get("kind") == "Pod" else NAD_RES
+                    st.put(res, obj)
+                return self.reply(200, {})
+            if len(parts) in (3, 4) and parts[0] == "objects" and parts[1] in st.objects:
+                res, ns = parts[1], parts[2]
+                if len(parts) == 3 and method == "GET":
+                    return self.reply(200, [o for (n, _), o in st.objects[res].items()
+                                            if n == ns])
+                if len(parts) == 4:
+                    obj = st.objects[res].get((ns, parts[3]))
+                    if method == "GET" and obj is not None:
+                        return self.reply(200, obj)
+                    if method == "DELETE" and obj is not None:
+                        del st.objects[res][(ns, parts[3])]
+                        return self.reply(200, {})
+                    return self.fail(404, "NotFound", "no such object")
+        return self.fail(404, "NotFound", "no such control endpoint")
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, ctx, state, log_path):
+        self.ctx = ctx
+        self.state = state
+        self.log_path = log_path
+        self.conn_ids = itertools.count(1)
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs in the connection's thread, not in accept().
+        try:
+            request.settimeout(30)
+            tls = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+
+def watchdog(parent, deadline):
+    while True:
+        if time.monotonic() > deadline or (parent and os.getppid() != parent):
+            os._exit(0)
+        if parent:
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+        time.sleep(0.2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="kube-apiserver TEST STAND-IN")
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--fixture")
+    ap.add_argument("--parent-pid", type=int, default=os.getppid())
+    ap.add_argument("--max-lifetime", type=float, default=600)
+    a = ap.parse_args()
+    threading.Thread(target=watchdog, args=(a.parent_pid, time.monotonic() + a.max_lifetime),
+                     daemon=True).start()
+    gen_certs(a.dir)
+    fixture = {}
+    if a.fixture:
+        with open(a.fixture) as f:
+            fixture = json.load(f)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(a.dir, "server.crt"), os.path.join(a.dir, "server.key"))
+    ctx.load_verify_locations(os.path.join(a.dir, "ca.crt"))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    log_path = os.path.join(a.dir, "requests.log")
+    open(log_path, "w").close()
+    srv = Server(ctx, State(fixture), log_path)
+    print("listening https://127.0.0.1:%d" % srv.server_address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
