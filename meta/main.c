@@ -20,6 +20,8 @@
 #include "delegates/cache.h"
 #include "delegates/find.h"
 #include "delegates/invoke.h"
+#include "meta/cli.h"
+#include "meta/kube.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
 
@@ -36,7 +38,8 @@ struct ctx {
 	char *cache_file; /* <state_dir>/<containerID> */
 	char *lock_file;
 	int lock_fd;
-	char prefix[512]; /* "[ns/name/uid]" */
+	struct meta_kube kube; /* the API, when configured */
+	char prefix[512];      /* "[ns/name/uid]" */
 };
 
 static const char *const k8s_arg_names[] = {
@@ -56,6 +59,7 @@ static void ctx_free(struct ctx *c)
 	/* the lock file goes too: dlg_lock copes with a holder that removed it */
 	if (c->lock_fd >= 0)
 		dlg_unlock(c->lock_fd, c->lock_file, true);
+	meta_kube_close(&c->kube);
 	meta_netconf_free(&c->nc);
 	free(c->path);
 	dlg_path_free(c->cni_path);
@@ -248,10 +252,14 @@ static int plan_init(const struct ctx *c, struct meta_plan *plan, struct cni_err
 }
 
 /* The whole plan, checked: delegates that parse, networks we can speak to, interfaces free. */
-static int build_plan(const struct ctx *c, struct meta_plan *plan, struct cni_err *err)
+static int build_plan(struct ctx *c, struct meta_plan *plan, struct cni_err *err)
 {
-	if (plan_init(c, plan, err) < 0 || meta_plan_add_static(plan, &c->nc, &c->k8s, err) < 0 ||
-	    meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0)
+	if (plan_init(c, plan, err) < 0 ||
+	    meta_plan_add_static(plan, &c->nc, &c->k8s, &c->kube, err) < 0)
+		return -1;
+	if (c->kube.pod && meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0)
+		return -1;
+	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0)
 		return -1;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct cni_conflist list;
@@ -297,17 +305,76 @@ static void rollback(const struct ctx *c, const struct meta_plan *plan, size_t u
 	}
 }
 
+/* Multus: once every delegate succeeded, network-status goes to the pod; a failure here never
+ * fails the ADD (the networks are attached), it is logged. */
+static void write_status(struct ctx *c, const struct meta_plan *plan, cJSON *const *results)
+{
+	struct cni_err e = { 0 };
+	cJSON *statuses = cJSON_CreateArray();
+	int ret;
+
+	for (size_t i = 0; statuses && i < plan->n; i++) {
+		if (!results[i])
+			continue;
+		if (k8s_network_status_append(statuses, plan->att[i].status_name,
+					      plan->att[i].master, results[i], NULL, &e) < 0) {
+			log_error("network-status of %s: %s", plan->att[i].status_name, e.msg);
+			cni_err_clear(&e);
+		}
+	}
+	ret = statuses ? meta_kube_write_status(&c->kube, &c->k8s, statuses, &e) : -1;
+	if (ret == 1)
+		log_error("pod %s/%s is gone; network-status not written", c->k8s.pod_namespace,
+			  c->k8s.pod_name);
+	else if (ret < 0)
+		log_error("writing network-status: %s", e.msg ? e.msg : "out of memory");
+	cni_err_clear(&e);
+	cJSON_Delete(statuses);
+}
+
+/* The API's view of the pod for ADD: 1 with the pod, 0 when no API or no pod name, -1 error;
+ * *gone set when the API says the pod does not exist. */
+static int fetch_pod(struct ctx *c, bool *gone, struct cni_err *err)
+{
+	int found;
+
+	*gone = false;
+	if (meta_kube_open(&c->kube, &c->nc, NULL, err) < 0)
+		return -1;
+	if (!c->kube.client || !*c->k8s.pod_name)
+		return 0;
+	found = meta_kube_get_pod(&c->kube, &c->k8s, err);
+	if (found < 0)
+		return cni_err_prefix(err, "error getting pod");
+	*gone = found == 0;
+	return found;
+}
+
 static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err *err)
 {
 	struct meta_plan plan = { 0 };
+	cJSON **results = NULL;
 	struct ctx c;
-	cJSON *master = NULL;
 	size_t i;
+	bool gone;
 	int ret = -1;
 
 	if (ctx_init(req, &c, err) < 0)
 		goto out;
 	if (wait_readiness(&c.nc, err) < 0)
+		goto out;
+	if (fetch_pod(&c, &gone, err) < 0)
+		goto out;
+	if (gone) {
+		/* Multus: a pod the API does not know gets an empty result so the runtime can
+		 * clean up; nothing is attached */
+		log_error("pod %s/%s not found: returning an empty result", c.k8s.pod_namespace,
+			  c.k8s.pod_name);
+		*result = meta_kube_empty_result(c.nc.cni_version, req->ifname, req->netns);
+		ret = *result ? 0 : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (c.kube.pod && k8s_pod_check_uid(c.kube.pod, c.k8s.pod_uid, err) < 0)
 		goto out;
 	if (build_plan(&c, &plan, err) < 0)
 		goto out;
@@ -329,32 +396,38 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 			goto out;
 		}
 	}
+	results = calloc(plan.n + 1, sizeof(*results));
+	if (!results) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
 	/* durable before the first delegate runs: a crash from here on is undone by DEL */
 	if (write_cache(&c, &plan, err) < 0)
 		goto out;
 	for (i = 0; i < plan.n; i++) {
-		cJSON *res = NULL;
-
-		if (run_attachment("ADD", &c, &plan, i, &res, err) < 0) {
+		if (run_attachment("ADD", &c, &plan, i, &results[i], err) < 0) {
 			cni_err_prefix(err,
 				       "%s: [%s/%s/%s:%s]: error adding container to network "
 				       "\"%s\"",
 				       "plexus", c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
-				       plan.att[i].network, plan.att[i].network);
+				       plan.att[i].status_name, plan.att[i].network);
 			rollback(&c, &plan, i);
 			goto out;
 		}
 		log_verbose("added %s on %s", plan.att[i].status_name, plan.att[i].ifname);
-		if (plan.att[i].master && !master)
-			master = res;
-		else
-			cJSON_Delete(res);
 	}
-	*result = master;
-	master = NULL;
+	if (c.kube.pod)
+		write_status(&c, &plan, results);
+	for (i = 0; i < plan.n && !*result; i++)
+		if (plan.att[i].master) {
+			*result = results[i];
+			results[i] = NULL;
+		}
 	ret = 0;
 out:
-	cJSON_Delete(master);
+	for (i = 0; results && i < plan.n; i++)
+		cJSON_Delete(results[i]);
+	free(results);
 	meta_plan_free(&plan);
 	ctx_free(&c);
 	return ret;
@@ -409,8 +482,17 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 	}
 	if (found <= 0) {
 		struct cni_err e = { 0 };
+		bool gone;
 
 		meta_plan_free(&plan);
+		/* no cache: the API (when there is one) tells which networks the pod had */
+		if (fetch_pod(&c, &gone, &e) < 0) {
+			log_error("DEL without cache: %s", e.msg);
+			cni_err_clear(&e);
+		} else if (c.kube.pod && k8s_pod_check_uid(c.kube.pod, c.k8s.pod_uid, &e) < 0) {
+			log_error("DEL: %s; deleting the pod's networks anyway", e.msg);
+			cni_err_clear(&e);
+		}
 		if (build_plan(&c, &plan, &e) < 0) {
 			log_error("no cache for %s and the netconf gives nothing to delete (%s): "
 				  "nothing to do",
@@ -488,7 +570,8 @@ static int cmd_status(const struct cni_request *req, struct cni_err *err)
 	/* the cluster network answers for us */
 	memset(&plan, 0, sizeof(plan));
 	plan.cni_version = strdup(c.nc.cni_version);
-	if (meta_plan_add_static(&plan, &c.nc, &c.k8s, err) < 0 || plan.n == 0)
+	if (meta_kube_open(&c.kube, &c.nc, NULL, err) < 0 ||
+	    meta_plan_add_static(&plan, &c.nc, &c.k8s, &c.kube, err) < 0 || plan.n == 0)
 		goto out;
 	plan.ifname = strdup("");
 	plan.container_id = strdup("");
@@ -664,7 +747,8 @@ static int cmd_gc(const struct cni_request *req, struct cni_err *err)
 		closedir(d);
 	/* the netconf's own networks get GC too, even with no attachment left */
 	plan.cni_version = strdup(c.nc.cni_version);
-	if (meta_plan_add_static(&plan, &c.nc, &c.k8s, err) == 0) {
+	if (meta_kube_open(&c.kube, &c.nc, NULL, err) == 0 &&
+	    meta_plan_add_static(&plan, &c.nc, &c.k8s, &c.kube, err) == 0) {
 		for (size_t i = 0; i < plan.n; i++)
 			gc_net_get(&nets, &nnets, &plan.att[i]);
 	} else {
@@ -715,9 +799,14 @@ static const struct cni_plugin plexus = {
 	.status = cmd_status,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	int rc = cni_skel_run(&plexus, stdin, stdout);
+	int rc;
+
+	/* a runtime runs plugins without arguments; an operator runs subcommands */
+	if (argc > 1)
+		return meta_cli_main(argc, argv);
+	rc = cni_skel_run(&plexus, stdin, stdout);
 
 	cni_log_close();
 	return rc;

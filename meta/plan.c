@@ -11,6 +11,7 @@
 #include "cni/json.h"
 #include "delegates/cache.h"
 #include "delegates/confdir.h"
+#include "meta/kube.h"
 
 static int oom(struct cni_err *err)
 {
@@ -57,13 +58,42 @@ int meta_plan_add(struct meta_plan *plan, const char *config, size_t len,
 	return 0;
 }
 
-static int add_from_ref(struct meta_plan *plan, const char *ref, const char *conf_dir,
-			struct cni_err *err)
+static int add_from_ref(struct meta_plan *plan, const struct meta_netconf *nc, const char *ref,
+			struct meta_kube *kube, struct cni_err *err)
 {
 	struct cni_conflist list;
 	int ret;
 
-	if (dlg_confdir_load(ref, conf_dir, &list, err) < 0)
+	if (kube && kube->client && !strchr(ref, '/')) {
+		struct k8s_nad_config nad;
+		struct cni_err e = { 0 };
+		int found = meta_kube_nad(kube, nc->multus_namespace, ref, nc->conf_dir, &nad, &e);
+
+		if (found < 0) {
+			cni_err_move(err, &e);
+			return -1;
+		}
+		cni_err_clear(&e);
+		if (found) {
+			ret = meta_plan_add(plan, nad.config, nad.len, NULL, err);
+			if (ret == 0) {
+				struct meta_attachment *a = &plan->att[plan->n - 1];
+
+				free(a->status_name);
+				a->status_name = NULL;
+				if (asprintf(&a->status_name, "%s/%s", nc->multus_namespace, ref) <
+				    0)
+					a->status_name = NULL;
+				a->resource_name = nad.resource_name;
+				nad.resource_name = NULL;
+				if (!a->status_name)
+					ret = oom(err);
+			}
+			k8s_nad_config_free(&nad);
+			return ret;
+		}
+	}
+	if (dlg_confdir_load(ref, nc->conf_dir, &list, err) < 0)
 		return -1;
 	ret = meta_plan_add(plan, list.bytes, list.len, NULL, err);
 	cni_conflist_free(&list);
@@ -79,15 +109,16 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 }
 
 int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
-			 const struct meta_k8s_args *k8s, struct cni_err *err)
+			 const struct meta_k8s_args *k8s, struct meta_kube *kube,
+			 struct cni_err *err)
 {
 	if (nc->cluster_network && *nc->cluster_network) {
-		if (add_from_ref(plan, nc->cluster_network, nc->conf_dir, err) < 0)
+		if (add_from_ref(plan, nc, nc->cluster_network, kube, err) < 0)
 			return cni_err_prefix(err, "clusterNetwork \"%s\"", nc->cluster_network);
 		if (in_list(nc->system_namespaces, nc->nsystem_namespaces, k8s->pod_namespace))
 			return 0;
 		for (size_t i = 0; i < nc->ndefault_networks; i++)
-			if (add_from_ref(plan, nc->default_networks[i], nc->conf_dir, err) < 0)
+			if (add_from_ref(plan, nc, nc->default_networks[i], kube, err) < 0)
 				return cni_err_prefix(err, "defaultNetworks \"%s\"",
 						      nc->default_networks[i]);
 		return 0;
@@ -169,11 +200,16 @@ static int build_args(struct meta_attachment *a, const char *env, const struct m
 			break;
 		p = end + 1;
 	}
+	/* per-network requests, last, as Multus adds them */
+	if (a->mac_request && push_arg(a, "MAC", 3, a->mac_request, strlen(a->mac_request)) < 0)
+		return -1;
+	if (a->ip_request && push_arg(a, "IP", 2, a->ip_request, strlen(a->ip_request)) < 0)
+		return -1;
 	return 0;
 }
 
 /* Multus's RuntimeConfig understands only these keys; empty values are dropped. */
-static cJSON *runtime_cap_args(const cJSON *rc)
+cJSON *meta_runtime_cap_args(const cJSON *rc)
 {
 	static const char *const keys[] = {
 		"portMappings", "bandwidth",	    "ips", "mac", "infinibandGUID",
@@ -225,7 +261,7 @@ int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
 		if (!a->args && build_args(a, cni_args_env, k8s) < 0)
 			return oom(err);
 		if (!a->cap_args) {
-			cJSON *cap = runtime_cap_args(nc->runtime_config);
+			cJSON *cap = meta_runtime_cap_args(nc->runtime_config);
 
 			if (!cap)
 				return oom(err);
@@ -409,6 +445,8 @@ void meta_plan_free(struct meta_plan *plan)
 		free(a->device_id);
 		free(a->resource_name);
 		free(a->devinfo_file);
+		free(a->mac_request);
+		free(a->ip_request);
 		cJSON_Delete(a->gateways);
 	}
 	free(plan->att);

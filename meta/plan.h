@@ -27,6 +27,8 @@ struct meta_attachment {
 	char *device_id; /* allocated device (PCI address), or NULL */
 	char *resource_name;
 	char *devinfo_file; /* CNIDeviceInfoFile given to the delegate, or NULL */
+	char *mac_request;  /* sent as MAC=<mac> in CNI_ARGS, or NULL */
+	char *ip_request;   /* sent as IP=<ip,ip> in CNI_ARGS, or NULL */
 	cJSON *gateways;    /* default-route request (array of IP strings), or NULL */
 };
 
@@ -50,11 +52,16 @@ struct meta_k8s_args {
 int meta_plan_add(struct meta_plan *plan, const char *config, size_t len,
 		  const char *ifname_request, struct cni_err *err);
 
+struct meta_kube;
+
 /* Static delegates of the netconf: `delegates` (the first is the cluster network), or
  * clusterNetwork followed by defaultNetworks (skipped for pods in systemNamespaces), each
- * resolved from confDir, a directory or a file. */
+ * resolved as a NAD in multusNamespace when kube has an API client and the name has no '/',
+ * otherwise (or when there is no such NAD) from confDir, a directory or a file. kube may be
+ * NULL. */
 int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
-			 const struct meta_k8s_args *k8s, struct cni_err *err);
+			 const struct meta_k8s_args *k8s, struct meta_kube *kube,
+			 struct cni_err *err);
 
 /* Names every interface (master: CNI_IFNAME; explicit requests; otherwise net<idx> where idx
  * counts every attachment), rejects invalid names and collisions between any two attachments,
@@ -62,6 +69,11 @@ int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
 int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
 		     const char *cni_args_env, const struct meta_k8s_args *k8s,
 		     struct cni_err *err);
+
+/* The capability args Multus takes from the runtime's runtimeConfig: only the keys it knows
+ * (portMappings, bandwidth, ips, mac, infinibandGUID, deviceID, CNIDeviceInfoFile), empty
+ * values dropped. A new object, possibly empty; NULL on OOM. */
+cJSON *meta_runtime_cap_args(const cJSON *runtime_config);
 
 /* The plan as cached, and back. */
 cJSON *meta_plan_to_json(const struct meta_plan *plan);

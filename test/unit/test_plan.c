@@ -23,7 +23,7 @@ static int build(const char *nc_text, const char *ifname, const char *cni_args,
 	memset(plan, 0, sizeof(*plan));
 	plan->ifname = strdup(ifname);
 	plan->cni_version = strdup("1.0.0");
-	ret = meta_plan_add_static(plan, &nc, &k8s, err);
+	ret = meta_plan_add_static(plan, &nc, &k8s, NULL, err);
 	if (ret == 0)
 		ret = meta_plan_finish(plan, &nc, cni_args, &k8s, err);
 	meta_netconf_free(&nc);
@@ -72,7 +72,7 @@ START_TEST(explicit_request_colliding_with_automatic_name_is_refused)
 
 	netconf("{\"delegates\":[" D("a") "]}", &nc);
 	plan.ifname = strdup("eth0");
-	ck_assert_int_eq(meta_plan_add_static(&plan, &nc, &k8s, &err), 0);
+	ck_assert_int_eq(meta_plan_add_static(&plan, &nc, &k8s, NULL, &err), 0);
 	ck_assert_int_eq(meta_plan_add(&plan, D("x"), strlen(D("x")), "net2", &err), 0);
 	ck_assert_int_eq(meta_plan_add(&plan, D("y"), strlen(D("y")), NULL, &err), 0);
 	/* y is third: it would be net2 too (annotation "x@net2,y") */
@@ -92,7 +92,7 @@ START_TEST(invalid_requested_ifname_is_refused_with_code_4)
 
 	netconf("{\"delegates\":[" D("a") "]}", &nc);
 	plan.ifname = strdup("eth0");
-	ck_assert_int_eq(meta_plan_add_static(&plan, &nc, &k8s, &err), 0);
+	ck_assert_int_eq(meta_plan_add_static(&plan, &nc, &k8s, NULL, &err), 0);
 	ck_assert_int_eq(meta_plan_add(&plan, D("x"), strlen(D("x")), "a-very-long-ifname", &err),
 			 0);
 	ck_assert_int_eq(meta_plan_finish(&plan, &nc, NULL, &k8s, &err), -1);
@@ -154,7 +154,7 @@ START_TEST(empty_k8s_values_are_filled_from_cni_args)
 
 	netconf("{\"delegates\":[" D("a") "]}", &nc);
 	plan.ifname = strdup("eth0");
-	ck_assert_int_eq(meta_plan_add_static(&plan, &nc, &empty, &err), 0);
+	ck_assert_int_eq(meta_plan_add_static(&plan, &nc, &empty, NULL, &err), 0);
 	ck_assert_int_eq(meta_plan_finish(&plan, &nc, "K8S_POD_UID=u2", &empty, &err), 0);
 	s = args_string(&plan.att[0]);
 	ck_assert_str_eq(s, "IgnoreUnknown=true;K8S_POD_NAMESPACE=;K8S_POD_NAME=;"

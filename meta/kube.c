@@ -1,0 +1,337 @@
+/* meta/kube.c: the pod, its network selections and NADs, and network-status, for one call.
+ * Follows Multus pkg/k8sclient: default-network replaces the cluster network, selections are
+ * appended in order, namespace isolation, cni-args merged into args.cni (multus.md §2, §3.1). */
+#include "meta/kube.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/json.h"
+#include "cni/log.h"
+#include "k8s/kubeconfig.h"
+
+int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const char *sa_dir,
+		   struct cni_err *err)
+{
+	struct k8s_creds creds;
+	int found;
+
+	memset(k, 0, sizeof(*k));
+	found = k8s_creds_load(nc->kubeconfig, sa_dir, &creds, err);
+	if (found <= 0)
+		return found;
+	k->client = k8s_client_new(&creds, NULL, err);
+	k8s_creds_free(&creds);
+	if (!k->client)
+		return -1;
+	k->nads = cJSON_CreateObject();
+	return k->nads ? 0 : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+}
+
+void meta_kube_close(struct meta_kube *k)
+{
+	k8s_client_free(k->client);
+	cJSON_Delete(k->pod);
+	cJSON_Delete(k->nads);
+	memset(k, 0, sizeof(*k));
+}
+
+int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a, struct cni_err *err)
+{
+	int ret;
+
+	if (!k->client || !*a->pod_namespace || !*a->pod_name)
+		return 0;
+	ret = k8s_get_pod(k->client, a->pod_namespace, a->pod_name, &k->pod, err);
+	if (ret == -ENOENT) {
+		log_verbose("%s", err->msg);
+		cni_err_clear(err);
+		return 0;
+	}
+	return ret < 0 ? -1 : 1;
+}
+
+int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const char *conf_dir,
+		  struct k8s_nad_config *out, struct cni_err *err)
+{
+	char key[600];
+	cJSON *nad;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(key, sizeof(key), "%.253s/%.253s", ns, name);
+	nad = cJSON_GetObjectItemCaseSensitive(k->nads, key);
+	if (!nad) {
+		cJSON *got = NULL;
+
+		ret = k8s_get_nad(k->client, ns, name, &got, err);
+		if (ret < 0 && ret != -ENOENT)
+			return -1;
+		got = got ? got : cJSON_CreateNull();
+		if (!got || !cJSON_AddItemToObject(k->nads, key, got)) {
+			cJSON_Delete(got);
+			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		}
+		nad = got;
+	}
+	if (cJSON_IsNull(nad))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "cannot find a network-attachment-definition (%s) in namespace "
+				   "(%s)",
+				   name, ns) +
+		       1;
+	cni_err_clear(err);
+	return k8s_nad_delegate_config(nad, conf_dir, out, err) < 0 ? -1 : 1;
+}
+
+/* Multus addCNIArgsInConfig: the element's cni-args go into args.cni of the conf, or of every
+ * plugin of a conflist; the annotation's values win. */
+static char *merge_cni_args(const char *config, size_t len, const cJSON *cni_args,
+			    struct cni_err *err)
+{
+	cJSON *root = cni_json_parse(config, len, "delegate config", err), *list, *p;
+	char *out = NULL;
+
+	if (!root)
+		return NULL;
+	list = cJSON_GetObjectItemCaseSensitive(root, "plugins");
+	for (p = cJSON_IsArray(list) ? list->child : root; p;
+	     p = cJSON_IsArray(list) ? p->next : NULL) {
+		cJSON *args = cJSON_GetObjectItemCaseSensitive(p, "args"), *cni;
+		const cJSON *kv;
+
+		if (!cJSON_IsObject(args)) {
+			args = cJSON_CreateObject();
+			if (!args || cni_json_set(p, "args", args) < 0)
+				goto oom;
+		}
+		cni = cJSON_GetObjectItemCaseSensitive(args, "cni");
+		if (!cJSON_IsObject(cni)) {
+			cni = cJSON_CreateObject();
+			if (!cni || cni_json_set(args, "cni", cni) < 0)
+				goto oom;
+		}
+		cJSON_ArrayForEach(kv, cni_args)
+		{
+			if (cni_json_set(cni, kv->string, cJSON_Duplicate(kv, true)) < 0)
+				goto oom;
+		}
+	}
+	out = cni_json_print_go(root, true);
+	if (!out)
+		goto oom;
+	cJSON_Delete(root);
+	return out;
+oom:
+	cJSON_Delete(root);
+	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	return NULL;
+}
+
+static char *join_ips(const cJSON *ips)
+{
+	size_t len = 1;
+	const cJSON *ip;
+	char *s;
+
+	cJSON_ArrayForEach(ip, ips) len += strlen(ip->valuestring) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	cJSON_ArrayForEach(ip, ips)
+	{
+		if (*s)
+			strcat(s, ",");
+		strcat(s, ip->valuestring);
+	}
+	return s;
+}
+
+/* One selection element as an attachment appended to the plan (or replacing the master). */
+static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, struct meta_kube *k,
+			 const struct k8s_net_selection *sel, bool master, struct cni_err *err)
+{
+	struct k8s_nad_config nad;
+	struct meta_attachment *a;
+	char *config = NULL;
+	size_t len;
+	int found;
+
+	found = meta_kube_nad(k, sel->namespace, sel->name, nc->conf_dir, &nad, err);
+	if (found <= 0)
+		return -1;
+	config = nad.config;
+	len = nad.len;
+	if (sel->cni_args) {
+		config = merge_cni_args(nad.config, nad.len, sel->cni_args, err);
+		if (!config)
+			goto fail;
+		len = strlen(config);
+	}
+	if (master) {
+		/* the cluster network is replaced; the new one is master, on CNI_IFNAME */
+		struct meta_plan one = { 0 };
+
+		if (meta_plan_add(&one, config, len, sel->ifname, err) < 0) {
+			meta_plan_free(&one);
+			goto fail;
+		}
+		a = &plan->att[0];
+		free(a->network);
+		free(a->config);
+		free(a->ifname_request);
+		a->network = one.att[0].network;
+		a->config = one.att[0].config;
+		a->config_len = one.att[0].config_len;
+		a->ifname_request = one.att[0].ifname_request;
+		one.att[0].network = one.att[0].config = one.att[0].ifname_request = NULL;
+		meta_plan_free(&one);
+	} else {
+		if (meta_plan_add(plan, config, len, sel->ifname, err) < 0)
+			goto fail;
+		a = &plan->att[plan->n - 1];
+		a->master = false;
+		/* Multus mergeCNIRuntimeConfig: the runtime's, then this network's requests */
+		a->cap_args = meta_runtime_cap_args(nc->runtime_config);
+		if (a->cap_args) {
+			cJSON *req = k8s_net_selection_cap_args(sel, NULL), *c;
+
+			cJSON_ArrayForEach(c, req)
+			    cni_json_set(a->cap_args, c->string, cJSON_Duplicate(c, true));
+			cJSON_Delete(req);
+			if (!a->cap_args->child) {
+				cJSON_Delete(a->cap_args);
+				a->cap_args = NULL;
+			}
+		}
+		if (sel->mac && !(a->mac_request = strdup(sel->mac)))
+			goto oom;
+		if (sel->ips && cJSON_GetArraySize(sel->ips) > 0 &&
+		    !(a->ip_request = join_ips(sel->ips)))
+			goto oom;
+		if (sel->default_route &&
+		    !(a->gateways = cJSON_Duplicate(sel->default_route, true)))
+			goto oom;
+	}
+	free(a->status_name);
+	a->status_name = NULL;
+	if (asprintf(&a->status_name, "%s/%s", sel->namespace, sel->name) < 0) {
+		a->status_name = NULL;
+		goto oom;
+	}
+	free(a->resource_name);
+	a->resource_name = nad.resource_name;
+	nad.resource_name = NULL;
+	if (config != nad.config)
+		free(config);
+	k8s_nad_config_free(&nad);
+	return 0;
+oom:
+	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+fail:
+	if (config != nad.config)
+		free(config);
+	k8s_nad_config_free(&nad);
+	return -1;
+}
+
+static int isolation(const struct meta_netconf *nc, const char *pod_ns, const char *target,
+		     struct cni_err *err)
+{
+	if (!nc->namespace_isolation)
+		return 0;
+	return k8s_check_namespace_isolation(pod_ns, target,
+					     (const char *const *)nc->global_namespaces,
+					     nc->nglobal_namespaces, err);
+}
+
+int meta_kube_add_pod_networks(struct meta_plan *plan, const struct meta_netconf *nc,
+			       struct meta_kube *k, const struct meta_k8s_args *a,
+			       struct cni_err *err)
+{
+	const char *def = k8s_object_annotation(k->pod, K8S_ANNOT_DEFAULT_NETWORK);
+	const char *nets = k8s_object_annotation(k->pod, K8S_ANNOT_NETWORKS);
+	struct k8s_net_selections sels = { 0 };
+	int ret = -1;
+
+	if (def && *def) {
+		struct k8s_net_selection sel;
+
+		if (k8s_parse_default_network(def, nc->multus_namespace, &sel, err) < 0)
+			return -1;
+		/* isolation covers this annotation too: own namespace, global ones, or the
+		 * administrator's multusNamespace where default networks live */
+		if (strcmp(sel.namespace, nc->multus_namespace) != 0 &&
+		    isolation(nc, a->pod_namespace, sel.namespace, err) < 0) {
+			cni_err_prefix(err, "annotation \"%s\"", K8S_ANNOT_DEFAULT_NETWORK);
+			k8s_net_selection_free(&sel);
+			return -1;
+		}
+		ret = plan->n ? add_selection(plan, nc, k, &sel, true, err) : -1;
+		if (!plan->n)
+			cni_err_set(err, CNI_ERR_INVALID_CONFIG, "no cluster network to replace");
+		k8s_net_selection_free(&sel);
+		if (ret < 0)
+			return cni_err_prefix(err, "annotation \"%s\"", K8S_ANNOT_DEFAULT_NETWORK);
+	}
+	if (k8s_parse_networks(nets, K8S_ANNOT_NETWORKS, a->pod_namespace, &sels, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sels.n; i++) {
+		if (isolation(nc, a->pod_namespace, sels.el[i].namespace, err) < 0 ||
+		    add_selection(plan, nc, k, &sels.el[i], false, err) < 0) {
+			cni_err_prefix(err, "annotation \"%s\": element %zu", K8S_ANNOT_NETWORKS,
+				       i);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	k8s_net_selections_free(&sels);
+	return ret;
+}
+
+int meta_kube_write_status(struct meta_kube *k, const struct meta_k8s_args *a,
+			   const cJSON *statuses, struct cni_err *err)
+{
+	char *value = k8s_network_status_render(statuses);
+	cJSON *ann = cJSON_CreateObject();
+	int ret = -1;
+
+	if (!value || !ann) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	cJSON_AddStringToObject(ann, K8S_ANNOT_NETWORK_STATUS, value);
+	ret = k8s_patch_pod_annotations(k->client, a->pod_namespace, a->pod_name, ann, err);
+	if (ret == -ENOENT)
+		ret = 1;
+	else if (ret < 0)
+		ret = -1;
+out:
+	free(value);
+	cJSON_Delete(ann);
+	return ret;
+}
+
+cJSON *meta_kube_empty_result(const char *cni_version, const char *ifname, const char *netns)
+{
+	cJSON *r = cJSON_CreateObject(), *ifs, *ips, *i, *ip;
+
+	if (!r)
+		return NULL;
+	cJSON_AddStringToObject(r, "cniVersion", *cni_version ? cni_version : "1.0.0");
+	ifs = cJSON_AddArrayToObject(r, "interfaces");
+	i = cJSON_CreateObject();
+	cJSON_AddStringToObject(i, "name", ifname);
+	cJSON_AddStringToObject(i, "sandbox", netns ? netns : "");
+	cJSON_AddItemToArray(ifs, i);
+	ips = cJSON_AddArrayToObject(r, "ips");
+	ip = cJSON_CreateObject();
+	cJSON_AddStringToObject(ip, "address", "0.0.0.0/0");
+	cJSON_AddStringToObject(ip, "gateway", "0.0.0.0");
+	cJSON_AddNumberToObject(ip, "interface", 0);
+	cJSON_AddItemToArray(ips, ip);
+	return r;
+}

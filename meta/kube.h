@@ -1,0 +1,57 @@
+/* meta/kube.h: what plexus asks Kubernetes during one invocation: the pod, its network
+ * selections, the NADs they name, and the network-status written back. Follows Multus
+ * pkg/k8sclient (multus.md §2, §3.1) with one GET per distinct NAD and one PATCH per ADD. */
+#ifndef PLEXUS_META_KUBE_H
+#define PLEXUS_META_KUBE_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+#include "k8s/annotations.h"
+#include "k8s/client.h"
+#include "meta/netconf.h"
+#include "meta/plan.h"
+
+struct meta_kube {
+	struct k8s_client *client; /* NULL: no API configured (no kubeconfig, not in a cluster) */
+	cJSON *pod;		   /* the pod once fetched, or NULL */
+	cJSON *nads;		   /* "ns/name" -> NAD object or null (not found), per invocation */
+};
+
+/* Loads credentials afresh (kubeconfig, else the in-cluster service account, else no API:
+ * client stays NULL) and creates the client; libcurl is loaded only by a first request.
+ * sa_dir NULL means the standard service-account directory. */
+int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const char *sa_dir,
+		   struct cni_err *err);
+void meta_kube_close(struct meta_kube *k);
+
+/* GET the pod named by K8S_POD_NAMESPACE/K8S_POD_NAME. Returns 1 (k->pod set), 0 when the
+ * API says it does not exist, -1 with err. */
+int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a, struct cni_err *err);
+
+/* The delegate config of NAD ns/name (GET once per invocation). Returns 1 with out filled, 0
+ * when not found (err says so), -1 with err. */
+int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const char *conf_dir,
+		  struct k8s_nad_config *out, struct cni_err *err);
+
+/* From the fetched pod: v1.multus-cni.io/default-network replaces the cluster network (the
+ * first attachment), then every element of k8s.v1.cni.cncf.io/networks is appended, each with
+ * its NAD, namespace isolation, requests (interface, ips, mac, infiniband-guid, portMappings,
+ * bandwidth, cni-args, default-route, deviceID) and resourceName. Errors (code 7) name the
+ * annotation, the element and the NAD; a NAD that does not exist is "cannot find a
+ * network-attachment-definition (name) in namespace (ns)". */
+int meta_kube_add_pod_networks(struct meta_plan *plan, const struct meta_netconf *nc,
+			       struct meta_kube *k, const struct meta_k8s_args *a,
+			       struct cni_err *err);
+
+/* PATCHes k8s.v1.cni.cncf.io/network-status onto the pod. Returns 0, 1 when the pod is gone
+ * (not an error for ADD), -1 with err. */
+int meta_kube_write_status(struct meta_kube *k, const struct meta_k8s_args *a,
+			   const cJSON *statuses, struct cni_err *err);
+
+/* Multus's answer to an ADD for a pod the API does not know: one interface, 0.0.0.0/0. */
+cJSON *meta_kube_empty_result(const char *cni_version, const char *ifname, const char *netns);
+
+#endif

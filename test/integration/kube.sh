@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# test/integration/kube.sh: plexus inside a "cluster": pods, network selection annotations,
+# NetworkAttachmentDefinitions and network-status through the kube-apiserver STAND-IN
+# (test/stand-ins/apiserver.py: real paths, TLS, tokens, Status errors, merge patch, faults),
+# with Debian's real CNI plugins in real network namespaces.
+. "$(dirname "$0")/../lib.sh"
+
+PLEXUS=$ROOT/bin/plexus
+STANDIN=$ROOT/test/stand-ins/apiserver.py
+RECORDER=$BUILD/test/tools/recorder
+
+# api_start: a stand-in with the fixture $WORK/fixture.json; sets API and writes $WORK/kubeconfig
+api_start() {
+	mkdir -p "$WORK/api"
+	/usr/bin/python3 -u "$STANDIN" --dir "$WORK/api" --fixture "$WORK/fixture.json" \
+		--max-lifetime 300 >"$WORK/api/out" 2>"$WORK/api/err" &
+	local i
+	API_PID=$!
+	cleanup_add "kill $API_PID"
+	for i in $(seq 1 100); do
+		grep -q listening "$WORK/api/out" 2>/dev/null && break
+		sleep 0.1
+	done
+	API=$(awk '/listening/{print $2}' "$WORK/api/out")
+	[ -n "$API" ] || fail "stand-in did not start: $(cat "$WORK/api/err")"
+	cat >"$WORK/kubeconfig" <<EOF2
+apiVersion: v1
+kind: Config
+current-context: test
+contexts:
+- name: test
+  context: {cluster: stand-in, user: plexus}
+clusters:
+- name: stand-in
+  cluster: {server: "$API", certificate-authority: $WORK/api/ca.crt}
+users:
+- name: plexus
+  user: {token: secret-token-1234}
+EOF2
+}
+
+api() { # METHOD PATH [BODY]
+	if [ -n "${3:-}" ]; then
+		printf '%s' "$3" >"$WORK/api/body"
+		curl -sS --cacert "$WORK/api/ca.crt" -X "$1" -H 'Content-Type: application/json' --data-binary @"$WORK/api/body" "$API$2"
+	else
+		curl -sS --cacert "$WORK/api/ca.crt" -X "$1" "$API$2"
+	fi
+}
+
+requests() { api GET /_standin/requests; }
+count_requests() { # METHOD PATH-SUBSTRING -> count in the log
+	requests | /usr/bin/python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"]==sys.argv[1] and sys.argv[2] in r["path"]))' "$1" "$2"
+}
+
+nad() { # NAMESPACE NAME CONFIG-JSON [RESOURCE]
+	/usr/bin/python3 -c 'import json,sys
+o={"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition","metadata":{"name":sys.argv[2],"namespace":sys.argv[1]},"spec":{"config":sys.argv[3]}}
+if len(sys.argv)>4: o["metadata"]["annotations"]={"k8s.v1.cni.cncf.io/resourceName":sys.argv[4]}
+print(json.dumps(o))' "$@"
+}
+
+pod() { # NAMESPACE NAME UID ANNOTATIONS-JSON
+	echo "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$2\",\"namespace\":\"$1\",\"uid\":\"$3\",\"annotations\":$4},\"spec\":{\"nodeName\":\"n1\"}}"
+}
+
+bridge_conf() { # NAME BRIDGE SUBNET
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"type\":\"bridge\",\"bridge\":\"$2\",\"isGateway\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"$3\"}]]}}"
+}
+
+netconf() { # EXTRA-KEYS
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"plexus-net\",\"type\":\"plexus\",\"kubeconfig\":\"$WORK/kubeconfig\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"confDir\":\"$WORK/conf\",\"delegates\":[$(bridge_conf cluster ${TAG}c0 10.236.0.0/24)]${1:+,$1}}"
+}
+
+plexus() { # VERB NETNS CID NS POD UID
+	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=$4;K8S_POD_NAME=$5;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=$6" \
+	$MEMCHECK "$PLEXUS"
+}
+
+setup() {
+	mkdir -p "$WORK/bin" "$WORK/conf" "$WORK/ipam"
+	cleanup_add "ip link del ${TAG}c0; ip link del ${TAG}c1; ip link del ${TAG}c2"
+	ip link add ${TAG}mv type veth peer name ${TAG}mp
+	cleanup_add "ip link del ${TAG}mv"
+	ip link set ${TAG}mv up
+	ip link set ${TAG}mp up
+	local macvlan="{\"cniVersion\":\"1.0.0\",\"type\":\"macvlan\",\"master\":\"${TAG}mv\",\"mode\":\"bridge\",\"capabilities\":{\"ips\":true,\"mac\":true},\"ipam\":{\"type\":\"static\",\"capabilities\":{\"ips\":true}}}"
+	{
+		echo '{"tokens":{"secret-token-1234":"system:serviceaccount:kube-system:plexus"},"pods":[],"nads":['
+		nad ns1 blue "$(bridge_conf blue ${TAG}c1 10.236.1.0/24)"; echo ,
+		nad ns1 green "$(bridge_conf green ${TAG}c2 10.236.2.0/24)"; echo ,
+		nad ns1 mv "$macvlan"; echo ,
+		nad ns2 other "$(bridge_conf other ${TAG}c1 10.236.1.0/24)"; echo ,
+		nad default shared "$(bridge_conf shared ${TAG}c2 10.236.2.0/24)"; echo ,
+		nad kube-system alt-cluster "$(bridge_conf alt ${TAG}c1 10.236.3.0/24)"
+		echo ']}'
+	} >"$WORK/fixture.json"
+	api_start
+}
+
+netstatus() { # NS POD -> the annotation value
+	api GET /_standin/objects/pods/$1/$2 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"].get("annotations",{}).get("k8s.v1.cni.cncf.io/network-status",""))'
+}
+
+expect_nothing_left() { # NETNS
+	[ "$(links_in $1)" -eq 0 ] || fail "interfaces left in $1: $(ip -n $1 -br link)"
+	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "reservations left"
+	[ -z "$(find "$WORK/cni" -type f 2>/dev/null)" ] || fail "cache left: $(find "$WORK/cni" -type f)"
+}
+
+t_annotation_networks_attach_and_network_status_is_written() {
+	local ns=${TAG}a out st
+	setup
+	netns_new $ns
+	api POST /_standin/objects "$(pod ns1 p1 uid-1 '{"k8s.v1.cni.cncf.io/networks":"blue, ns1/green@data0"}')" >/dev/null
+	api POST /_standin/reset-log >/dev/null
+	netconf >"$WORK/nc.json"
+	out=$(plexus ADD $ns c1 ns1 p1 uid-1 <"$WORK/nc.json")
+	expect_eq "result is the cluster network's" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.236.0.2/24
+	expect_contains "net1 from NAD blue" "$(ip -n $ns -4 -br addr show net1)" 10.236.1.2/24
+	expect_contains "data0 from NAD green@data0" "$(ip -n $ns -4 -br addr show data0)" 10.236.2.2/24
+	st=$(netstatus ns1 p1)
+	expect_eq "entries" "$(json_get "$st" '[e["name"] for e in j]')" '["cluster", "ns1/blue", "ns1/green"]'
+	expect_eq "default" "$(json_get "$st" '[e.get("default",False) for e in j]')" '[true, false, false]'
+	expect_eq "interfaces" "$(json_get "$st" '[e["interface"] for e in j]')" '["eth0", "net1", "data0"]'
+	expect_eq "ips without prefix" "$(json_get "$st" 'j[1]["ips"]')" '["10.236.1.2"]'
+	expect_contains "Multus layout" "$st" $'[{\n    "name": "cluster",'
+	# one GET of the pod, one per distinct NAD, one PATCH, over one connection
+	expect_eq "pod GETs" "$(count_requests GET /pods/p1)" 1
+	expect_eq "NAD GETs" "$(count_requests GET /network-attachment-definitions/)" 2
+	expect_eq "PATCHes" "$(count_requests PATCH /pods/p1)" 1
+	expect_eq "connections" "$(requests | /usr/bin/python3 -c 'import json,sys; print(len({r["conn"] for r in json.load(sys.stdin)}))')" 1
+	# DEL answers from the cache: no API call at all
+	api POST /_standin/reset-log >/dev/null
+	plexus DEL $ns c1 ns1 p1 uid-1 <"$WORK/nc.json"
+	expect_eq "API calls on DEL" "$(requests | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 0
+	expect_nothing_left $ns
+}
+
+t_json_annotation_requests_reach_the_delegate() {
+	local ns=${TAG}j out
+	setup
+	netns_new $ns
+	api POST /_standin/objects "$(pod ns1 p2 uid-2 '{"k8s.v1.cni.cncf.io/networks":"[{\"name\":\"mv\",\"interface\":\"fast0\",\"ips\":[\"10.236.9.7/24\"],\"mac\":\"c2:00:00:00:09:07\"}]"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	plexus ADD $ns c2 ns1 p2 uid-2 <"$WORK/nc.json" >/dev/null
+	expect_contains "requested IP" "$(ip -n $ns -4 -br addr show fast0)" 10.236.9.7/24
+	expect_contains "requested MAC" "$(ip -n $ns link show fast0)" c2:00:00:00:09:07
+	plexus DEL $ns c2 ns1 p2 uid-2 <"$WORK/nc.json"
+	expect_nothing_left $ns
+}
+
+t_cni_args_and_runtime_requests_as_multus_sends_them() {
+	local ns=${TAG}r out rec
+	setup
+	netns_new $ns
+	cp "$RECORDER" "$WORK/bin/recorder"
+	mkdir -p "$WORK/rec"
+	api POST /_standin/objects "$(nad ns1 rec "{\"cniVersion\":\"1.1.0\",\"name\":\"rec\",\"type\":\"recorder\",\"recordDir\":\"$WORK/rec\",\"capabilities\":{\"mac\":true,\"ips\":true,\"portMappings\":true},\"args\":{\"cni\":{\"keep\":\"nad\",\"over\":\"nad\"}}}")" >/dev/null
+	api POST /_standin/objects "$(pod ns1 p3 uid-3 '{"k8s.v1.cni.cncf.io/networks":"[{\"name\":\"rec\",\"ips\":[\"10.1.1.1/24\",\"10.1.1.2\"],\"mac\":\"c2:00:00:00:00:03\",\"cni-args\":{\"over\":\"pod\",\"new\":1}}]"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	plexus ADD $ns c3 ns1 p3 uid-3 <"$WORK/nc.json" >/dev/null
+	rec=$(cat "$WORK"/rec/*-ADD-net1)
+	out=$(json_get "$rec" 'j["env"]["CNI_ARGS"]')
+	expect_eq "CNI_ARGS" "$out" "IgnoreUnknown=true;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p3;K8S_POD_INFRA_CONTAINER_ID=c3;K8S_POD_UID=uid-3;IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p3;K8S_POD_INFRA_CONTAINER_ID=c3;K8S_POD_UID=uid-3;MAC=c2:00:00:00:00:03;IP=10.1.1.1/24,10.1.1.2"
+	out=$(json_get "$rec" 'json.loads(j["stdin"])["runtimeConfig"]')
+	expect_eq "runtimeConfig" "$out" '{"ips": ["10.1.1.1/24", "10.1.1.2"], "mac": "c2:00:00:00:00:03"}'
+	out=$(json_get "$rec" 'json.loads(j["stdin"])["args"]["cni"]')
+	expect_eq "cni-args merged, the pod wins" "$out" '{"keep": "nad", "new": 1, "over": "pod"}'
+	plexus DEL $ns c3 ns1 p3 uid-3 <"$WORK/nc.json"
+	expect_nothing_left $ns
+}
+
+t_pod_not_found_gets_multus_empty_result() {
+	local ns=${TAG}n out
+	setup
+	netns_new $ns
+	netconf >"$WORK/nc.json"
+	out=$(plexus ADD $ns c4 ns1 ghost uid-4 <"$WORK/nc.json") || fail "ADD failed: $out"
+	expect_eq "empty result" "$(json_get "$out" 'j["ips"][0]["address"]')" 0.0.0.0/0
+	expect_eq "nothing attached" "$(links_in $ns)" 0
+	plexus DEL $ns c4 ns1 ghost uid-4 <"$WORK/nc.json"
+	expect_nothing_left $ns
+}
+
+t_uid_mismatch_fails_add_but_not_static_pods() {
+	local ns=${TAG}u out
+	setup
+	netns_new $ns
+	api POST /_standin/objects "$(pod ns1 p5 uid-5 '{}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	out=$(plexus ADD $ns c5 ns1 p5 uid-OLD <"$WORK/nc.json") && fail "UID mismatch accepted"
+	expect_contains "message" "$out" 'expected pod UID \"uid-OLD\" but got \"uid-5\"'
+	expect_eq "nothing attached" "$(links_in $ns)" 0
+	api POST /_standin/objects "$(pod ns1 p5 uid-5 '{"kubernetes.io/config.source":"file"}')" >/dev/null
+	plexus ADD $ns c5 ns1 p5 uid-mirror <"$WORK/nc.json" >/dev/null
+	plexus DEL $ns c5 ns1 p5 uid-mirror <"$WORK/nc.json"
+	expect_nothing_left $ns
+}
+
+t_hostile_annotations_are_refused_before_anything_runs() {
+	local ns=${TAG}h out v
+	setup
+	netns_new $ns
+	netconf >"$WORK/nc.json"
+	for v in 'blue/../../etc' '../blue' 'Blue' 'blue@eth0/x' 'blue@a-very-long-ifname' \
+		'[{"name":"blue","ips":["nope"]}]' '[{"name":"blue","mac":"zz"}]' '{"name":"blue"}' \
+		'[{"name":"blue","interface":7}]' '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["' \
+		"$(printf 'blue\x01')" 'a/b/c'; do
+		api POST /_standin/objects "$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p6","namespace":"ns1","uid":"u6","annotations":{"k8s.v1.cni.cncf.io/networks":sys.argv[1]}}}))' "$v")" >/dev/null
+		out=$(plexus ADD $ns c6 ns1 p6 u6 <"$WORK/nc.json") && fail "accepted annotation [$v]"
+		expect_eq "code for [$v]" "$(json_get "$out" 'j["code"]')" 7
+		expect_contains "names the annotation for [$v]" "$out" 'k8s.v1.cni.cncf.io/networks'
+		expect_eq "nothing attached for [$v]" "$(links_in $ns)" 0
+	done
+	out=$(/usr/bin/python3 -c 'print("x"*300000)')
+	api POST /_standin/objects "$(pod ns1 p6 u6 "{\"k8s.v1.cni.cncf.io/networks\":\"$out\"}")" >/dev/null
+	out=$(plexus ADD $ns c6 ns1 p6 u6 <"$WORK/nc.json") && fail "accepted a huge annotation"
+	expect_nothing_left $ns
+}
+
+t_missing_nad_names_the_network() {
+	local ns=${TAG}m out
+	setup
+	netns_new $ns
+	api POST /_standin/objects "$(pod ns1 p7 u7 '{"k8s.v1.cni.cncf.io/networks":"blue,nosuch"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	out=$(plexus ADD $ns c7 ns1 p7 u7 <"$WORK/nc.json") && fail "missing NAD accepted"
+	expect_contains "message" "$out" "cannot find a network-attachment-definition (nosuch) in namespace (ns1)"
+	expect_nothing_left $ns
+}
+
+t_namespace_isolation() {
+	local ns=${TAG}i out
+	setup
+	netns_new $ns
+	netconf '"namespaceIsolation":true' >"$WORK/nc.json"
+	api POST /_standin/objects "$(pod ns1 p8 u8 '{"k8s.v1.cni.cncf.io/networks":"ns2/other"}')" >/dev/null
+	out=$(plexus ADD $ns c8 ns1 p8 u8 <"$WORK/nc.json") && fail "cross-namespace NAD accepted"
+	expect_contains "message" "$out" "namespace isolation"
+	expect_nothing_left $ns
+	# default is the implicit global namespace; its own namespace is fine
+	api POST /_standin/objects "$(pod ns1 p8 u8 '{"k8s.v1.cni.cncf.io/networks":"default/shared,blue"}')" >/dev/null
+	plexus ADD $ns c8 ns1 p8 u8 <"$WORK/nc.json" >/dev/null
+	plexus DEL $ns c8 ns1 p8 u8 <"$WORK/nc.json"
+	expect_nothing_left $ns
+	# the default-network annotation cannot be used to reach another tenant's namespace
+	api POST /_standin/objects "$(pod ns1 p8 u8 '{"v1.multus-cni.io/default-network":"ns2/other"}')" >/dev/null
+	out=$(plexus ADD $ns c8 ns1 p8 u8 <"$WORK/nc.json") && fail "default-network bypassed isolation"
+	expect_contains "message" "$out" "namespace isolation"
+	expect_nothing_left $ns
+}
+
+t_default_network_annotation_and_nad_cluster_network() {
+	local ns=${TAG}d out st
+	setup
+	netns_new $ns
+	api POST /_standin/objects "$(pod ns1 p9 u9 '{"v1.multus-cni.io/default-network":"alt-cluster"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	plexus ADD $ns c9 ns1 p9 u9 <"$WORK/nc.json" >/dev/null
+	expect_contains "eth0 from kube-system/alt-cluster" "$(ip -n $ns -4 -br addr show eth0)" 10.236.3.
+	st=$(netstatus ns1 p9)
+	expect_eq "status name" "$(json_get "$st" 'j[0]["name"]')" kube-system/alt-cluster
+	plexus DEL $ns c9 ns1 p9 u9 <"$WORK/nc.json"
+	expect_nothing_left $ns
+	# clusterNetwork naming a NAD in multusNamespace
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"p\",\"type\":\"plexus\",\"kubeconfig\":\"$WORK/kubeconfig\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"confDir\":\"$WORK/conf\",\"clusterNetwork\":\"alt-cluster\"}" >"$WORK/nc2.json"
+	api POST /_standin/objects "$(pod ns1 p9 u9 '{}')" >/dev/null
+	plexus ADD $ns c9 ns1 p9 u9 <"$WORK/nc2.json" >/dev/null
+	expect_contains "eth0 from the NAD clusterNetwork" "$(ip -n $ns -4 -br addr show eth0)" 10.236.3.
+	plexus DEL $ns c9 ns1 p9 u9 <"$WORK/nc2.json"
+	expect_nothing_left $ns
+}
+
+t_del_without_cache_rebuilds_from_the_api_and_with_cache_needs_no_api() {
+	local ns=${TAG}x
+	setup
+	netns_new $ns
+	api POST /_standin/objects "$(pod ns1 p10 u10 '{"k8s.v1.cni.cncf.io/networks":"blue"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	plexus ADD $ns c10 ns1 p10 u10 <"$WORK/nc.json" >/dev/null
+	rm -f "$WORK/cni/plexus/c10"
+	plexus DEL $ns c10 ns1 p10 u10 <"$WORK/nc.json"
+	expect_nothing_left $ns
+	# the API down: DEL from the cache still succeeds
+	plexus ADD $ns c10 ns1 p10 u10 <"$WORK/nc.json" >/dev/null
+	kill $API_PID
+	wait $API_PID 2>/dev/null || true
+	plexus DEL $ns c10 ns1 p10 u10 <"$WORK/nc.json"
+	expect_nothing_left $ns
+}
+
+t_pod_deleted_during_add_does_not_fail_it() {
+	local ns=${TAG}g
+	setup
+	netns_new $ns
+	# a delegate that deletes the pod from the API in the middle of the ADD
+	printf '#!/bin/sh\ncurl -sk -X DELETE %s/_standin/objects/pods/ns1/p11 >/dev/null\nexec /usr/lib/cni/bridge\n' "$API" >"$WORK/bin/deleter"
+	chmod +x "$WORK/bin/deleter"
+	api POST /_standin/objects "$(nad ns1 del "{\"cniVersion\":\"1.0.0\",\"name\":\"del\",\"type\":\"deleter\",\"bridge\":\"${TAG}c1\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.236.4.0/24\"}]]}}")" >/dev/null
+	api POST /_standin/objects "$(pod ns1 p11 u11 '{"k8s.v1.cni.cncf.io/networks":"del"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	plexus ADD $ns c11 ns1 p11 u11 <"$WORK/nc.json" >/dev/null
+	ip -n $ns link show net1 >/dev/null || fail "net1 missing"
+	plexus DEL $ns c11 ns1 p11 u11 <"$WORK/nc.json"
+	expect_nothing_left $ns
+}
+
+t_api_errors_are_clear_and_transient_ones_retried() {
+	local ns=${TAG}e out
+	setup
+	netns_new $ns
+	api POST /_standin/objects "$(pod ns1 p12 u12 '{"k8s.v1.cni.cncf.io/networks":"blue"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	api POST /_standin/faults '{"status":503,"count":3}' >/dev/null
+	plexus ADD $ns c12 ns1 p12 u12 <"$WORK/nc.json" >/dev/null
+	plexus DEL $ns c12 ns1 p12 u12 <"$WORK/nc.json"
+	sed -i 's/secret-token-1234/wrong-token-5678/' "$WORK/kubeconfig"
+	out=$(plexus ADD $ns c12 ns1 p12 u12 <"$WORK/nc.json") && fail "bad token accepted"
+	expect_contains "Unauthorized" "$out" "401 Unauthorized"
+	expect_not_contains "token never shown" "$out" "wrong-token-5678"
+	expect_nothing_left $ns
+}
+
+run_tests
