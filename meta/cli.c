@@ -1,0 +1,109 @@
+/* meta/cli.c: plexus's operator subcommands, dispatched when bin/plexus has arguments (a
+ * runtime never passes any). Exit status: 0 done, 1 an error (one line on stderr), 2 usage. */
+#include "meta/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/spec.h"
+#include "meta/genconfig.h"
+#include "meta/install.h"
+#include "meta/list.h"
+#include "meta/version.h"
+
+struct command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+	void (*usage)(FILE *out);
+};
+
+static const struct command commands[] = {
+	{ "generate-config", "wrap the primary CNI config into 00-plexus.conflist, kubeconfig",
+	  meta_genconfig_cmd, meta_genconfig_usage },
+	{ "install", "copy the binaries into the CNI bin dir atomically", meta_install_cmd,
+	  meta_install_usage },
+	{ "list", "what plexus attached on this node (table or JSON)", meta_list_cmd,
+	  meta_list_usage },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fputs("Usage: plexus                     (run by a container runtime: CNI_COMMAND etc.)\n"
+	      "       plexus COMMAND [OPTION]...\n"
+	      "       plexus --version | --help | help COMMAND\n"
+	      "\n"
+	      "plexus is a Multus-compatible CNI meta-plugin. Without arguments it is the plugin\n"
+	      "(ADD, DEL, CHECK, GC, STATUS, VERSION). The commands are for operators:\n"
+	      "\n",
+	      out);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-17s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "  -v, --version     version, CNI versions supported, build information\n"
+	      "  -h, --help        this help; COMMAND --help for a command's options\n"
+	      "\n"
+	      "See plexus(1).\n",
+	      out);
+}
+
+static void version(void)
+{
+	printf("plexus %s%s%s\n", PLEXUS_VERSION, *PLEXUS_GIT_DESCRIBE ? " " : "",
+	       PLEXUS_GIT_DESCRIBE);
+	fputs("CNI spec versions:", stdout);
+	for (size_t i = 0; i < cni_nversions; i++)
+		printf(" %s", cni_versions[i]);
+	printf("\nbuilt with: "
+#ifdef __clang__
+	       "clang "
+#else
+	       "gcc "
+#endif
+	       "%s, cJSON %s\n",
+	       __VERSION__, cJSON_Version());
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int meta_cli_main(int argc, char **argv)
+{
+	const char *arg = argv[1];
+	const struct command *cmd;
+
+	if (strcmp(arg, "--version") == 0 || strcmp(arg, "-v") == 0 ||
+	    strcmp(arg, "version") == 0) {
+		version();
+		return 0;
+	}
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 ||
+	    (strcmp(arg, "help") == 0 && argc == 2)) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(arg, "help") == 0) {
+		cmd = find(argv[2]);
+		if (!cmd) {
+			fprintf(stderr, "plexus: no command \"%s\" (see plexus --help)\n", argv[2]);
+			return 2;
+		}
+		cmd->usage(stdout);
+		return 0;
+	}
+	cmd = find(arg);
+	if (!cmd) {
+		fprintf(stderr, "plexus: unknown command \"%s\" (see plexus --help)\n", arg);
+		return 2;
+	}
+	return cmd->run(argc - 1, argv + 1);
+}

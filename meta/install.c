@@ -1,0 +1,218 @@
+/* meta/install.c: `plexus install`: bin/plexus and bin/sriov into the CNI bin dir, atomically.
+ * Written then renamed, never in place: no "text file busy", no half-written binary (§6.2). */
+#include "meta/install.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "delegates/cache.h"
+
+#define BIN_MAX_BYTES (512u << 20)
+
+/* The binaries plexus installs, as the runtime finds them by CNI type. */
+static const char *const binaries[] = { "plexus", "sriov" };
+
+/* True when path holds exactly data with mode 0755 (a symlink is never "the same"). */
+static bool same_file(const char *path, const char *data, size_t len)
+{
+	struct cni_err ignored = { 0 };
+	size_t old_len = 0;
+	struct stat st;
+	char *old;
+	bool same;
+
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0755 ||
+	    (size_t)st.st_size != len)
+		return false;
+	old = dlg_read_file(path, BIN_MAX_BYTES, &old_len, &ignored);
+	same = old && old_len == len && memcmp(old, data, len) == 0;
+	cni_err_clear(&ignored);
+	free(old);
+	return same;
+}
+
+int meta_install_file(const char *src, const char *dir, const char *name, FILE *report,
+		      struct cni_err *err)
+{
+	char real[PATH_MAX], *dst = NULL, *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	int ret = -1;
+
+	/* the source may be reached through symlinks (a packaged layout); read what they name */
+	if (!realpath(src, real))
+		return cni_err_set(err, CNI_ERR_IO, "%s: %s", src, strerror(errno));
+	if (stat(real, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
+		return cni_err_set(err, CNI_ERR_IO, "%s: not an executable file", src);
+	data = dlg_read_file(real, BIN_MAX_BYTES, &len, err);
+	if (!data) {
+		if (!cni_err_isset(err))
+			cni_err_set(err, CNI_ERR_IO, "%s: %s", src, strerror(ENOENT));
+		return -1;
+	}
+	if (len == 0) {
+		cni_err_set(err, CNI_ERR_IO, "%s is empty: refusing to install it", src);
+		goto out;
+	}
+	if (asprintf(&dst, "%s/%s", dir, name) < 0) {
+		dst = NULL;
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (same_file(dst, data, len)) {
+		if (report)
+			fprintf(report, "unchanged %s\n", dst);
+		ret = 0;
+		goto out;
+	}
+	if (dlg_write_atomic(dst, data, len, 0755, err) < 0)
+		goto out;
+	if (report)
+		fprintf(report, "installed %s (from %s)\n", dst, real);
+	ret = 1;
+out:
+	free(data);
+	free(dst);
+	return ret;
+}
+
+void meta_install_usage(FILE *out)
+{
+	fputs("Usage: plexus install [OPTION]...\n"
+	      "Copy the plexus and sriov binaries into the host's CNI bin dir atomically (write a\n"
+	      "temporary file, fsync, chmod 0755, rename): a running plugin is never half-written\n"
+	      "and \"text file busy\" cannot happen. Identical files are left alone.\n"
+	      "\n"
+	      "  --bin-dir DIR    the CNI bin dir (" META_INSTALL_BIN_DIR ")\n"
+	      "  --from DIR       where the binaries are (default: next to this plexus)\n"
+	      "  -h, --help       this help\n"
+	      "\n"
+	      "Exit status: 0 installed or up to date, 1 an error, 2 usage.\n"
+	      "See plexus-install(1).\n",
+	      out);
+}
+
+static const struct option install_options[] = {
+	{ "bin-dir", required_argument, NULL, 'b' },
+	{ "from", required_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("plexus install: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see plexus install --help)\n", stderr);
+	return 2;
+}
+
+static char *self_dir(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return strdup(*exe ? exe : "/");
+}
+
+int meta_install_cmd(int argc, char **argv)
+{
+	const char *bin_dir = META_INSTALL_BIN_DIR;
+	struct cni_err err = { 0 };
+	char *from = NULL;
+	struct stat st;
+	size_t found = 0;
+	int c, ret = 1;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", install_options, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			bin_dir = optarg;
+			break;
+		case 'f':
+			free(from);
+			from = strdup(optarg);
+			break;
+		case 'h':
+			free(from);
+			meta_install_usage(stdout);
+			return 0;
+		case ':':
+			free(from);
+			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
+		default:
+			free(from);
+			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		free(from);
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	}
+	if (!*bin_dir || (from && !*from)) {
+		free(from);
+		return usage_error("%s", "an option has an empty value");
+	}
+	if (!from && !(from = self_dir())) {
+		fprintf(stderr, "plexus install: cannot tell where this binary is: give --from\n");
+		return 1;
+	}
+	if (stat(from, &st) < 0) {
+		cni_err_set(&err, CNI_ERR_IO, "--from %s: %s", from, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cni_err_set(&err, CNI_ERR_IO, "--from %s: not a directory", from);
+		goto fail;
+	}
+	/* hosts where /opt/cni/bin is a symlink to the real directory are common */
+	if ((stat(bin_dir, &st) < 0 || !S_ISDIR(st.st_mode)) &&
+	    dlg_mkdir_p(bin_dir, 0755, &err) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(binaries) / sizeof(binaries[0]); i++) {
+		char *src = NULL;
+		int r;
+
+		if (asprintf(&src, "%s/%s", from, binaries[i]) < 0) {
+			cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+			goto fail;
+		}
+		if (access(src, F_OK) < 0) {
+			free(src);
+			continue;
+		}
+		found++;
+		r = meta_install_file(src, bin_dir, binaries[i], stdout, &err);
+		free(src);
+		if (r < 0)
+			goto fail;
+	}
+	if (!found) {
+		cni_err_set(&err, CNI_ERR_IO, "no plexus or sriov binary in %s", from);
+		goto fail;
+	}
+	ret = 0;
+	goto out;
+fail:
+	fprintf(stderr, "plexus install: %s\n", err.msg);
+out:
+	cni_err_clear(&err);
+	free(from);
+	return ret;
+}

@@ -1,0 +1,23 @@
+/* meta/install.h: `plexus install`: the binaries into the host's CNI bin dir, atomically.
+ * Replaces Multus's init-container cp, which fails with "text file busy" (multus.md §6 item 2). */
+#ifndef PLEXUS_META_INSTALL_H
+#define PLEXUS_META_INSTALL_H
+
+#include <stdio.h>
+
+#include "cni/err.h"
+
+#define META_INSTALL_BIN_DIR "/opt/cni/bin"
+
+/* Installs the executable src as <dir>/<name>: a temporary file in dir, written, fsync'd,
+ * mode 0755, renamed over the target (a running copy keeps its old inode), dir fsync'd. A
+ * target with the same bytes and mode 0755 is left alone. Reports "installed"/"unchanged" to
+ * report (may be NULL). Returns 1 installed, 0 unchanged, -1 with err (code 5 naming the file). */
+int meta_install_file(const char *src, const char *dir, const char *name, FILE *report,
+		      struct cni_err *err);
+
+/* `plexus install ARGS`: argv[0] is "install". Returns the exit status. */
+int meta_install_cmd(int argc, char **argv);
+void meta_install_usage(FILE *out);
+
+#endif

@@ -1,0 +1,376 @@
+/* meta/list.c: `plexus list`: the caches of <cniDir>/plexus as a table or JSON.
+ * Reads only (no locks: caches are replaced atomically); a bad cache is a row, not a crash. */
+#include "meta/list.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/config.h"
+#include "cni/json.h"
+#include "delegates/cache.h"
+#include "meta/netconf.h"
+#include "meta/plan.h"
+
+#define CACHE_MAX_BYTES (16u << 20)
+#define SHORT_ID	12
+
+static int by_bytes(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Cache files are named by container ID; locks and temporaries have a '.' in their name. */
+static int is_cache_name(const struct dirent *de)
+{
+	return de->d_name[0] != '.' && !strchr(de->d_name, '.');
+}
+
+static void add_opt_str(cJSON *o, const char *key, const char *value)
+{
+	if (value && *value)
+		cJSON_AddStringToObject(o, key, value);
+}
+
+static cJSON *attachment_json(const struct meta_attachment *a)
+{
+	cJSON *o = cJSON_CreateObject(), *types = cJSON_CreateArray();
+	struct cni_conflist list;
+	struct cni_err err = { 0 };
+
+	if (!o || !types) {
+		cJSON_Delete(o);
+		cJSON_Delete(types);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "ifname", a->ifname);
+	cJSON_AddStringToObject(o, "network", a->network);
+	add_opt_str(o, "statusName", a->status_name);
+	cJSON_AddBoolToObject(o, "master", a->master);
+	if (cni_conflist_parse(a->config, a->config_len, &list, &err) == 0) {
+		for (size_t k = 0; k < list.nplugins; k++)
+			cJSON_AddItemToArray(types,
+					     cJSON_CreateString(cni_plugin_type(list.plugins[k])));
+		cni_conflist_free(&list);
+	} else {
+		cJSON_AddStringToObject(o, "error", err.msg);
+	}
+	cni_err_clear(&err);
+	cJSON_AddItemToObject(o, "types", types);
+	add_opt_str(o, "deviceID", a->device_id);
+	add_opt_str(o, "resourceName", a->resource_name);
+	add_opt_str(o, "deviceInfoFile", a->devinfo_file);
+	return o;
+}
+
+static cJSON *container_json(const char *dir, const char *name)
+{
+	struct meta_plan plan = { 0 };
+	struct cni_err err = { 0 };
+	cJSON *o = cJSON_CreateObject(), *j = NULL, *atts;
+	char *path = NULL, *text = NULL;
+	size_t len = 0;
+
+	if (!o || asprintf(&path, "%s/%s", dir, name) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "containerID", name);
+	cJSON_AddStringToObject(o, "file", path);
+	errno = 0;
+	text = dlg_read_file(path, CACHE_MAX_BYTES, &len, &err);
+	if (!text) {
+		if (!cni_err_isset(&err)) {
+			/* deleted by a DEL since the directory was read: not attached any more */
+			cJSON_Delete(o);
+			o = NULL;
+		}
+		goto out;
+	}
+	j = cni_json_parse(text, len, path, &err);
+	if (!j)
+		goto out;
+	if (meta_plan_from_json(j, &plan, &err) < 0) {
+		cni_err_prefix(&err, "%s", path);
+		goto out;
+	}
+	add_opt_str(o, "podNamespace", plan.pod_namespace);
+	add_opt_str(o, "podName", plan.pod_name);
+	add_opt_str(o, "podUID", plan.pod_uid);
+	add_opt_str(o, "sandboxID", plan.sandbox_id);
+	add_opt_str(o, "netns", plan.netns);
+	add_opt_str(o, "ifname", plan.ifname);
+	add_opt_str(o, "cniVersion", plan.cni_version);
+	atts = cJSON_AddArrayToObject(o, "attachments");
+	for (size_t i = 0; atts && i < plan.n; i++)
+		cJSON_AddItemToArray(atts, attachment_json(&plan.att[i]));
+out:
+	if (o && cni_err_isset(&err))
+		cJSON_AddStringToObject(o, "error", err.msg);
+	cni_err_clear(&err);
+	meta_plan_free(&plan);
+	cJSON_Delete(j);
+	free(text);
+	free(path);
+	return o;
+}
+
+cJSON *meta_list_collect(const char *cni_dir, struct cni_err *err)
+{
+	struct dirent **names = NULL;
+	cJSON *doc = NULL, *arr;
+	char *dir = NULL;
+	int n;
+
+	if (asprintf(&dir, "%s/plexus", cni_dir) < 0) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	n = scandir(dir, &names, is_cache_name, by_bytes);
+	if (n < 0 && errno != ENOENT) {
+		cni_err_set(err, CNI_ERR_IO, "plexus cache dir %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	doc = cJSON_CreateObject();
+	arr = doc ? cJSON_AddArrayToObject(doc, "containers") : NULL;
+	if (!arr) {
+		cJSON_Delete(doc);
+		doc = NULL;
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		cJSON *c = arr ? container_json(dir, names[i]->d_name) : NULL;
+
+		if (c)
+			cJSON_AddItemToArray(arr, c);
+		free(names[i]);
+	}
+	free(names);
+out:
+	free(dir);
+	return doc;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : "-";
+}
+
+#define NCOLS 7
+
+struct table {
+	char *(*rows)[NCOLS];
+	size_t n;
+	int width[NCOLS];
+};
+
+/* Takes ownership of the strings. A row's last cell is not padded, so it does not widen its
+ * column (an error message spans the rest of the row). */
+static void table_row(struct table *t, char *cells[NCOLS])
+{
+	char *(*g)[NCOLS] = realloc(t->rows, (t->n + 1) * sizeof(*t->rows));
+	int last = NCOLS - 1;
+
+	if (!g) {
+		for (int c = 0; c < NCOLS; c++)
+			free(cells[c]);
+		return;
+	}
+	t->rows = g;
+	while (last > 0 && !cells[last])
+		last--;
+	for (int c = 0; c < NCOLS; c++) {
+		int w;
+
+		t->rows[t->n][c] = cells[c];
+		w = c < last && cells[c] ? (int)strlen(cells[c]) : 0;
+		if (w > t->width[c])
+			t->width[c] = w;
+	}
+	t->n++;
+}
+
+static char *join_types(const cJSON *types)
+{
+	const cJSON *t;
+	char *out = NULL;
+
+	cJSON_ArrayForEach(t, types)
+	{
+		char *next = NULL;
+
+		if (!cJSON_IsString(t))
+			continue;
+		if (asprintf(&next, "%s%s%s", out ? out : "", out ? "," : "", t->valuestring) < 0)
+			break;
+		free(out);
+		out = next;
+	}
+	return out ? out : strdup("-");
+}
+
+void meta_list_table(const cJSON *doc, bool no_trunc, FILE *out)
+{
+	static const char *const head[NCOLS] = { "CONTAINER", "POD",  "NETNS", "IFNAME",
+						 "NETWORK",   "TYPE", "DEVICE" };
+	struct table t = { 0 };
+	const cJSON *c;
+	char *cells[NCOLS];
+
+	for (int i = 0; i < NCOLS; i++)
+		cells[i] = strdup(head[i]);
+	table_row(&t, cells);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "containers"))
+	{
+		const cJSON *atts = cJSON_GetObjectItemCaseSensitive(c, "attachments"), *a;
+		const char *error =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "error"));
+		const char *ns = str(c, "podNamespace"), *pod = str(c, "podName");
+		char *id = strdup(str(c, "containerID"));
+		bool first = true;
+
+		if (id && !no_trunc && strlen(id) > SHORT_ID)
+			id[SHORT_ID] = '\0';
+		if (error) {
+			cells[0] = id;
+			cells[1] = NULL;
+			if (asprintf(&cells[2], "(unreadable cache: %s)", error) < 0)
+				cells[2] = NULL;
+			for (int i = 3; i < NCOLS; i++)
+				cells[i] = NULL;
+			table_row(&t, cells);
+			continue;
+		}
+		cells[0] = id;
+		if (asprintf(&cells[1], "%s/%s", ns, pod) < 0)
+			cells[1] = NULL;
+		cells[2] = strdup(str(c, "netns"));
+		if (!cJSON_GetArraySize(atts)) {
+			for (int i = 3; i < NCOLS; i++)
+				cells[i] = strdup("-");
+			table_row(&t, cells);
+			continue;
+		}
+		cJSON_ArrayForEach(a, atts)
+		{
+			if (!first)
+				cells[0] = cells[1] = cells[2] = NULL;
+			first = false;
+			cells[3] = strdup(str(a, "ifname"));
+			cells[4] = strdup(str(a, "statusName"));
+			cells[5] = join_types(cJSON_GetObjectItemCaseSensitive(a, "types"));
+			cells[6] = strdup(str(a, "deviceID"));
+			table_row(&t, cells);
+		}
+	}
+	for (size_t r = 0; r < t.n; r++) {
+		int last = NCOLS - 1;
+
+		/* no trailing blanks: a row ends at its last non-empty cell */
+		while (last > 0 && !t.rows[r][last])
+			last--;
+		for (int col = 0; col <= last; col++) {
+			const char *s = t.rows[r][col] ? t.rows[r][col] : "";
+
+			if (col == last)
+				fprintf(out, "%s\n", s);
+			else
+				fprintf(out, "%-*s  ", t.width[col], s);
+			free(t.rows[r][col]);
+		}
+		for (int col = last + 1; col < NCOLS; col++)
+			free(t.rows[r][col]);
+	}
+	free(t.rows);
+}
+
+void meta_list_usage(FILE *out)
+{
+	fputs("Usage: plexus list [OPTION]...\n"
+	      "Show what plexus attached on this node, from its caches (CNI-DIR/plexus/*): each\n"
+	      "container with its pod and netns, and per attachment the interface, the network,\n"
+	      "the delegate plugin type(s) and the device (VF PCI address).\n"
+	      "\n"
+	      "  --cni-dir DIR    plexus's cniDir (" META_DEFAULT_CNI_DIR ")\n"
+	      "  --json           JSON instead of a table\n"
+	      "  --no-trunc       full container IDs in the table\n"
+	      "  -h, --help       this help\n"
+	      "\n"
+	      "A cache that cannot be read is listed with its error. Exit status: 0 listed (also\n"
+	      "when a cache is unreadable), 1 the cache dir cannot be read, 2 usage.\n"
+	      "See plexus-list(1).\n",
+	      out);
+}
+
+static const struct option list_options[] = {
+	{ "cni-dir", required_argument, NULL, 'd' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "no-trunc", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("plexus list: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see plexus list --help)\n", stderr);
+	return 2;
+}
+
+int meta_list_cmd(int argc, char **argv)
+{
+	const char *cni_dir = META_DEFAULT_CNI_DIR;
+	struct cni_err err = { 0 };
+	bool json = false, no_trunc = false;
+	cJSON *doc;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", list_options, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			cni_dir = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			no_trunc = true;
+			break;
+		case 'h':
+			meta_list_usage(stdout);
+			return 0;
+		case ':':
+			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (!*cni_dir)
+		return usage_error("%s", "--cni-dir has an empty value");
+	doc = meta_list_collect(cni_dir, &err);
+	if (!doc) {
+		fprintf(stderr, "plexus list: %s\n", err.msg);
+		cni_err_clear(&err);
+		return 1;
+	}
+	if (json) {
+		char *text = cJSON_Print(doc);
+
+		if (text)
+			puts(text);
+		free(text);
+	} else {
+		meta_list_table(doc, no_trunc, stdout);
+	}
+	cJSON_Delete(doc);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* meta/list.h: `plexus list`: what plexus attached on this node, read from its caches
+ * (<cniDir>/plexus/<containerID>, the plan ADD wrote before running anything). */
+#ifndef PLEXUS_META_LIST_H
+#define PLEXUS_META_LIST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+
+/* {"containers":[...]} sorted by container ID: each {"containerID", "file", "podNamespace",
+ * "podName", "podUID", "sandboxID", "netns", "ifname", "cniVersion", "attachments":[{"ifname",
+ * "network", "statusName", "master", "types":[...], "deviceID"?, "resourceName"?,
+ * "deviceInfoFile"?}]}, or {"containerID", "file", "error"} for a cache that cannot be read
+ * or parsed. A missing <cni_dir>/plexus is an empty list; a directory that cannot be read is
+ * NULL with err (code 5 naming it). */
+cJSON *meta_list_collect(const char *cni_dir, struct cni_err *err);
+
+/* The table: one row per attachment; container IDs cut to 12 characters unless no_trunc. */
+void meta_list_table(const cJSON *doc, bool no_trunc, FILE *out);
+
+/* `plexus list ARGS`: argv[0] is "list". Returns the exit status. */
+int meta_list_cmd(int argc, char **argv);
+void meta_list_usage(FILE *out);
+
+#endif
