@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/hw/lib.sh: sourced by every test/hw/suite/*.sh: test/lib.sh's conventions (t_* functions,
 # run_tests, cleanup_add, expect_*) plus the test bed that test/hw/guest-run exports and VF helpers.
 #
@@ -22,38 +23,35 @@ hw_vf_driver() {
 	return 0
 }
 # hw_vf_info N: the PF's "vf N" line of `ip link show`, as a user reads it
-hw_vf_info() { ip link show "$HW_PF" | grep -E "^ +vf $1 " | sed -E 's/^ +//'; }
+hw_vf_info() {
+	local l
+	while IFS= read -r l; do
+		[[ $l =~ ^\ +vf\ $1\  ]] && echo "${l#"${l%%vf *}"}" && return 0
+	done < <(ip link show "$HW_PF")
+	return 1
+}
 
 # hw_vf_state N: everything the suite may change about VF N, on one line: the PF-side settings
-# (rtnetlink IFLA_VF_*), the bound driver, the VF netdev's name here and its admin state.
+# (as `ip link show <pf>` reports them), the bound driver, the VF netdev here and its admin state.
+# Pure bash: a python3 start costs most of a second in the TCG guest.
 hw_vf_state() {
-	local nd up=0
+	local l nd up=0 out=""
+	l=$(hw_vf_info "$1") || { echo "no vf $1 on $HW_PF" >&2; return 1; }
+	field() { # field NAME REGEX DEFAULT
+		if [[ $l =~ $2 ]]; then out+="$1=${BASH_REMATCH[1]} "; else out+="$1=$3 "; fi
+	}
+	field mac 'link/ether ([0-9a-f:]+)' -
+	field vlan ', vlan ([0-9]+)' 0
+	field qos ', qos ([0-9]+)' 0
+	field proto 'vlan protocol ([0-9a-zA-Z.]+)' 802.1Q
+	field max_tx_rate 'max_tx_rate ([0-9]+)Mbps' 0
+	field min_tx_rate 'min_tx_rate ([0-9]+)Mbps' 0
+	field spoofchk 'spoof checking (on|off)' -
+	field trust 'trust (on|off)' -
+	field link_state 'link-state ([a-z]+)' -
 	nd=$(hw_vf_netdev "$1")
-	[ -n "$nd" ] && ip -o link show "$nd" | grep -q '[<,]UP[,>]' && up=1
-	ip -j link show dev "$HW_PF" | /usr/bin/python3 -c '
-import json, sys
-vf = int(sys.argv[1])
-info = [v for v in json.load(sys.stdin)[0].get("vfinfo_list", []) if v.get("vf") == vf]
-if not info:
-    sys.exit("no vf %d on the PF" % vf)
-v = info[0]
-vl = (v.get("vlan_list") or [{}])[0]
-rate = v.get("rate", {})
-out = [
-    "mac=" + v.get("address", "-"),
-    "vlan=%s" % vl.get("vlan", v.get("vlan", 0)),
-    "qos=%s" % vl.get("qos", v.get("qos", 0)),
-    "proto=%s" % vl.get("protocol", "802.1Q"),
-    "max_tx_rate=%s" % v.get("max_tx_rate", rate.get("max_tx", 0)),
-    "min_tx_rate=%s" % v.get("min_tx_rate", rate.get("min_tx", 0)),
-]
-for k in ("spoofchk", "trust"):
-    if k in v:
-        out.append("%s=%s" % (k, "on" if v[k] else "off"))
-out.append("link_state=%s" % v.get("link_state", "-"))
-print(" ".join(out), end="")
-' "$1" || return 1
-	echo " driver=$(hw_vf_driver "$1") netdev=${nd:--} up=$up"
+	[ -n "$nd" ] && [[ $(ip -o link show "$nd") =~ [\<,]UP[,\>] ]] && up=1
+	echo "${out}driver=$(hw_vf_driver "$1") netdev=${nd:--} up=$up"
 }
 
 # hw_vf_bind N DRIVER: binds VF N to DRIVER (empty: unbound) through driver_override
@@ -91,7 +89,7 @@ hw_vf_restore() {
 	args+=(vlan "${s[vlan]}" qos "${s[qos]}")
 	[ "${s[proto]}" = 802.1ad ] && args+=(proto 802.1ad)
 	args+=(max_tx_rate "${s[max_tx_rate]}" min_tx_rate "${s[min_tx_rate]}")
-	for k in spoofchk trust; do [ -n "${s[$k]:-}" ] && args+=("$k" "${s[$k]}"); done
+	for k in spoofchk trust; do [ "${s[$k]}" != - ] && args+=("$k" "${s[$k]}"); done
 	ip link set "$HW_PF" "${args[@]}" || return 1
 	v=$(hw_vf_state "$1")
 	if [ "${s[link_state]}" != - ] && [[ "$v" != *"link_state=${s[link_state]} "* ]]; then
@@ -108,6 +106,17 @@ source "$HW_ROOT/test/lib.sh"
 hw_restore_at_exit() {
 	local i
 	for i in "$@"; do cleanup_add "hw_vf_restore $i"; done
+}
+
+# hw_wait_carrier NETNS DEV: waits up to 15 s for DEV's carrier (NETNS "" is this one); an igbvf
+# link comes up about 3 s after `ip link set up` under TCG
+hw_wait_carrier() {
+	local n
+	for ((n = 0; n < 150; n++)); do
+		ip ${1:+-n "$1"} -o link show "$2" | grep -q 'LOWER_UP' && return 0
+		sleep 0.1
+	done
+	fail "${1:+$1: }$2 has no carrier after 15 s"
 }
 
 # expect_fail WHAT WANT_ERR COMMAND...: COMMAND must fail and say WANT_ERR on stderr

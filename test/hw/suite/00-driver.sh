@@ -83,17 +83,20 @@ t_igb_rejects_vlan_proto_8021ad_with_eprotonosupport_and_keeps_the_vf() {
 	expect_eq "vf 0 after the refusal" "$(hw_vf_state 0)" "$before"
 }
 
-t_untrusted_vf_cannot_override_the_admin_mac_but_a_trusted_one_can() {
+t_an_up_vf_takes_the_admin_mac_and_only_trusted_may_change_it() {
 	need_igb
 	hw_restore_at_exit 0
 	local nd
 	nd=$(hw_vf_netdev 0)
 	ip link set "$HW_PF" vf 0 mac 02:00:00:00:00:20
+	ip link set "$nd" up
+	hw_wait_carrier "" "$nd"
+	expect_contains "$nd once up" "$(ip link show "$nd")" "link/ether 02:00:00:00:00:20"
 	expect_fail "untrusted $nd address" "Cannot assign requested address" \
 		ip link set "$nd" address 02:00:00:00:00:21
 	ip link set "$HW_PF" vf 0 trust on
 	ip link set "$nd" address 02:00:00:00:00:21
-	expect_contains "$nd" "$(ip link show "$nd")" "link/ether 02:00:00:00:00:21"
+	expect_contains "trusted $nd" "$(ip link show "$nd")" "link/ether 02:00:00:00:00:21"
 	expect_contains "vf 0" "$(hw_vf_info 0)" "link/ether 02:00:00:00:00:21"
 }
 
@@ -131,6 +134,8 @@ t_two_vfs_in_two_netns_ping_each_other() {
 	ip -n "$b" addr add 192.0.2.2/24 dev net1
 	ip -n "$a" link set net1 up
 	ip -n "$b" link set net1 up
+	hw_wait_carrier "$a" net1
+	hw_wait_carrier "$b" net1
 	local out
 	out=$(ip netns exec "$a" ping -c 3 -i 0.2 -w 20 192.0.2.2) || fail "ping: $out"
 	expect_contains "ping 192.0.2.2 from $a" "$out" "3 received"
@@ -152,12 +157,14 @@ t_vf_binds_to_vfio_pci_and_back() {
 }
 
 t_restore_returns_a_changed_vf_to_its_state_before_the_suite() {
-	hw_restore_at_exit 4
-	ip link set "$HW_PF" vf 4 mac 02:00:00:00:00:40 vlan 42 qos 1 spoofchk off trust on max_tx_rate 50
-	ip link set "$(hw_vf_netdev 4)" name hwtmp4
-	expect_not_contains "vf 4 changed" "$(hw_vf_state 4)" "$(cat "$HW_STATE/vf4")"
-	hw_vf_restore 4
-	expect_eq "vf 4 restored" "$(hw_vf_state 4)" "$(cat "$HW_STATE/vf4")"
+	local i=$((HW_NUMVFS - 1))
+	hw_restore_at_exit $i
+	ip link set "$HW_PF" vf $i mac 02:00:00:00:00:40 vlan 42 qos 1 spoofchk off trust on max_tx_rate 50
+	ip link set "$(hw_vf_netdev $i)" name hwtmp$i
+	ip link set hwtmp$i up
+	expect_not_contains "vf $i changed" "$(hw_vf_state $i)" "$(cat "$HW_STATE/vf$i")"
+	hw_vf_restore $i
+	expect_eq "vf $i restored" "$(hw_vf_state $i)" "$(cat "$HW_STATE/vf$i")"
 }
 
 run_tests
