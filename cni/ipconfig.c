@@ -508,3 +508,114 @@ int cni_ipconfig_apply(const char *netns_path, const char *ifname, const cJSON *
 	plan_free(&p);
 	return ret < 0 ? -1 : 0;
 }
+
+struct default_route {
+	const char *netns_path, *ifname;
+	int family;
+	struct nl_addr *gw;
+	const char *gw_text;
+};
+
+struct route_del {
+	struct nl_sock *sk;
+	int ifindex, failed;
+};
+
+static void del_if_default(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *r = (struct rtnl_route *)obj;
+	struct route_del *d = arg;
+	struct nl_addr *dst = rtnl_route_get_dst(r);
+	struct rtnl_nexthop *nh;
+
+	if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst) != 0))
+		return;
+	nh = rtnl_route_nexthop_n(r, 0);
+	if (!nh || rtnl_route_nh_get_ifindex(nh) != d->ifindex)
+		return;
+	if (rtnl_route_delete(d->sk, r, 0) < 0)
+		d->failed++;
+}
+
+static int default_route_in_netns(void *arg, struct cni_err *err)
+{
+	const struct default_route *dr = arg;
+	struct plan p = { .netns_path = dr->netns_path, .ifname = dr->ifname };
+	struct nl_cache *cache = NULL;
+	struct nl_answer ans = { 0 };
+	struct route_del d = { 0 };
+	struct nl_sock *sk;
+	int r, ret = -1, one = 1;
+
+	sk = nl_socket_alloc();
+	if (!sk)
+		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
+				   dr->ifname);
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_fail(&p, &ans, r, err, "open netlink socket");
+		goto out;
+	}
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, on_nl_error, &ans);
+	d.sk = sk;
+	d.ifindex = (int)if_nametoindex(dr->ifname);
+	if (!d.ifindex) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\" not found in netns %s",
+			    dr->ifname, dr->netns_path);
+		goto out;
+	}
+	r = rtnl_route_alloc_cache(sk, dr->family, 0, &cache);
+	if (r < 0) {
+		nl_fail(&p, &ans, r, err, "list routes");
+		goto out;
+	}
+	nl_cache_foreach(cache, del_if_default, &d);
+	if (d.failed) {
+		cni_err_set(err, CNI_ERR_INTERNAL,
+			    "interface \"%s\": cannot delete its default route", dr->ifname);
+		goto out;
+	}
+	if (dr->gw) {
+		struct route_plan rp = { 0 };
+		struct nl_addr *any = NULL;
+
+		if (nl_addr_parse(dr->family == AF_INET ? "0.0.0.0/0" : "::/0", dr->family, &any) <
+		    0) {
+			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			goto out;
+		}
+		rp.dst = any;
+		rp.dst_text = dr->family == AF_INET ? "0.0.0.0/0" : "::/0";
+		rp.gw = dr->gw;
+		rp.gw_text = dr->gw_text;
+		r = add_route(&p, sk, d.ifindex, &rp, &ans, err);
+		nl_addr_put(any);
+		if (r < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	nl_cache_free(cache);
+	nl_socket_free(sk);
+	free(ans.extack);
+	return ret;
+}
+
+int cni_ipconfig_set_default_route(const char *netns_path, const char *ifname, int family,
+				   const char *gw, struct cni_err *err)
+{
+	struct default_route dr = { netns_path, ifname, family, NULL, gw };
+	int ret;
+
+	if (gw && (parse_ip(gw, false, &dr.gw) < 0 || nl_addr_get_family(dr.gw) != family)) {
+		nl_addr_put(dr.gw);
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "interface \"%s\": default route gateway \"%s\" is not an IPv%d "
+				   "address",
+				   ifname, gw, family == AF_INET ? 4 : 6);
+	}
+	ret = cni_netns_do(netns_path, default_route_in_netns, &dr, err);
+	nl_addr_put(dr.gw);
+	return ret;
+}

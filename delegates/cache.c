@@ -481,6 +481,30 @@ int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **o
 	return 0;
 }
 
+int dlg_cache_set_result(const char *cache_dir, const char *net, const char *container_id,
+			 const char *ifname, const cJSON *result, struct cni_err *err)
+{
+	struct dlg_cached c;
+	char *text = NULL;
+	int found, ret = -1;
+
+	found = dlg_cache_read(cache_dir, net, container_id, ifname, &c, err);
+	if (found <= 0)
+		return found == 0 ? cni_err_set(err, CNI_ERR_IO, "no cached result for %s-%s-%s",
+						net, container_id, ifname)
+				  : -1;
+	if (cni_json_set(c.doc, "result", cJSON_Duplicate(result, true)) < 0 ||
+	    !(text = cni_json_print_go(c.doc, false))) {
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	ret = dlg_write_replace(c.path, text, strlen(text), 0600, err);
+out:
+	free(text);
+	dlg_cached_free(&c);
+	return ret;
+}
+
 void dlg_cached_free(struct dlg_cached *c)
 {
 	free(c->path);

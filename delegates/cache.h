@@ -63,6 +63,11 @@ int dlg_cache_write(const char *cache_dir, const char *net, const char *containe
 		    const cJSON *cap_args, const char *config, size_t config_len,
 		    const cJSON *result, struct cni_err *err);
 
+/* Replaces the result of an existing entry (a meta-plugin that edits what its delegate set up,
+ * such as default routes, keeps prevResult truthful). Returns 0, or -1 with err (code 5/6). */
+int dlg_cache_set_result(const char *cache_dir, const char *net, const char *container_id,
+			 const char *ifname, const cJSON *result, struct cni_err *err);
+
 /* Reads an entry. Returns 1 and fills out when present and valid, 0 when absent, -1 with err
  * (code 5/6) when unreadable, unparsable or of the wrong kind. A legacy entry (a bare result)
  * reads with only result set. */

@@ -2,6 +2,7 @@
  * Follows Multus's thin plugin (multus.md §3) with a durable cache written before anything runs,
  * full rollback, DEL that never needs the API, and results in the netconf's cniVersion. */
 #include <errno.h>
+#include <sys/socket.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <dirent.h>
 
 #include "cni/config.h"
+#include "cni/ipconfig.h"
 #include "cni/json.h"
 #include "cni/log.h"
 #include "cni/netns.h"
@@ -21,6 +23,7 @@
 #include "delegates/find.h"
 #include "delegates/invoke.h"
 #include "meta/cli.h"
+#include "meta/defroute.h"
 #include "meta/kube.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
@@ -259,7 +262,8 @@ static int build_plan(struct ctx *c, struct meta_plan *plan, struct cni_err *err
 		return -1;
 	if (c->kube.pod && meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0)
 		return -1;
-	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0)
+	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
+	    meta_defroute_check(plan, err) < 0)
 		return -1;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct cni_conflist list;
@@ -303,6 +307,41 @@ static void rollback(const struct ctx *c, const struct meta_plan *plan, size_t u
 				  plan->att[i].ifname, e.msg);
 		cni_err_clear(&e);
 	}
+}
+
+/* default-route: after attachment i's ADD, its default routes follow the pod's requests, in the
+ * netns and in the cached result (prevResult stays truthful for CHECK and DEL). */
+static int apply_default_route(const struct ctx *c, const struct meta_plan *plan, size_t i,
+			       cJSON *result, struct cni_err *err)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	const struct meta_attachment *a = &plan->att[i];
+	bool changed = false;
+
+	if (!cJSON_GetObjectItemCaseSensitive(result, "interfaces") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ips") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ip4") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ip6"))
+		return 0;
+	for (size_t f = 0; f < 2; f++) {
+		const char *gw;
+		bool filter;
+
+		meta_defroute_for(plan, i, families[f], &gw, &filter);
+		if (!gw && !filter)
+			continue;
+		if (cni_ipconfig_set_default_route(c->req->netns, a->ifname, families[f], gw, err) <
+			0 ||
+		    meta_defroute_result(result, families[f], gw) < 0)
+			return cni_err_isset(err)
+				   ? -1
+				   : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		changed = true;
+	}
+	if (changed && dlg_cache_set_result(c->nc.cni_dir, a->network, plan->container_id,
+					    a->ifname, result, err) < 0)
+		return -1;
+	return 0;
 }
 
 /* Multus: once every delegate succeeded, network-status goes to the pod; a failure here never
@@ -405,7 +444,8 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	if (write_cache(&c, &plan, err) < 0)
 		goto out;
 	for (i = 0; i < plan.n; i++) {
-		if (run_attachment("ADD", &c, &plan, i, &results[i], err) < 0) {
+		if (run_attachment("ADD", &c, &plan, i, &results[i], err) < 0 ||
+		    apply_default_route(&c, &plan, i, results[i], err) < 0) {
 			cni_err_prefix(err,
 				       "%s: [%s/%s/%s:%s]: error adding container to network "
 				       "\"%s\"",

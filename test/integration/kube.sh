@@ -323,4 +323,31 @@ t_api_errors_are_clear_and_transient_ones_retried() {
 	expect_nothing_left $ns
 }
 
+t_default_route_follows_the_request_and_an_empty_list_keeps_eth0s() {
+	local ns=${TAG}r st
+	setup
+	netns_new $ns
+	# the cluster network installs a default route via eth0
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"plexus-net\",\"type\":\"plexus\",\"kubeconfig\":\"$WORK/kubeconfig\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"delegates\":[{\"cniVersion\":\"1.0.0\",\"name\":\"cluster\",\"type\":\"bridge\",\"bridge\":\"${TAG}c0\",\"isDefaultGateway\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.236.0.0/24\"}]]}}]}" >"$WORK/nc.json"
+	api POST /_standin/objects "$(pod ns1 p13 u13 '{"k8s.v1.cni.cncf.io/networks":"[{\"name\":\"blue\",\"default-route\":[\"10.236.1.1\"]}]"}')" >/dev/null
+	plexus ADD $ns c13 ns1 p13 u13 <"$WORK/nc.json" >/dev/null
+	expect_eq "default route moved to net1" "$(ip -n $ns -4 route show default)" "default via 10.236.1.1 dev net1 "
+	st=$(netstatus ns1 p13)
+	expect_eq "gateway in network-status" "$(json_get "$st" 'j[1].get("gateway")')" '["10.236.1.1"]'
+	expect_eq "eth0 lost its gateway" "$(json_get "$st" 'j[0].get("gateway")')" 'null'
+	plexus CHECK $ns c13 ns1 p13 u13 <"$WORK/nc.json" || fail "CHECK failed after the route change"
+	plexus DEL $ns c13 ns1 p13 u13 <"$WORK/nc.json"
+	expect_nothing_left $ns
+	# Multus #1011: "default-route": [] must not strip eth0's default route
+	api POST /_standin/objects "$(pod ns1 p13 u13 '{"k8s.v1.cni.cncf.io/networks":"[{\"name\":\"blue\",\"default-route\":[]}]"}')" >/dev/null
+	plexus ADD $ns c13 ns1 p13 u13 <"$WORK/nc.json" >/dev/null
+	expect_contains "eth0 keeps its default route" "$(ip -n $ns -4 route show default)" "dev eth0"
+	plexus DEL $ns c13 ns1 p13 u13 <"$WORK/nc.json"
+	# two IPv4 gateways: refused before anything runs
+	api POST /_standin/objects "$(pod ns1 p13 u13 '{"k8s.v1.cni.cncf.io/networks":"[{\"name\":\"blue\",\"default-route\":[\"10.236.1.1\"]},{\"name\":\"green\",\"default-route\":[\"10.236.2.1\"]}]"}')" >/dev/null
+	st=$(plexus ADD $ns c13 ns1 p13 u13 <"$WORK/nc.json") && fail "ECMP accepted"
+	expect_contains "ECMP" "$st" "does not support ECMP for default-route"
+	expect_nothing_left $ns
+}
+
 run_tests
