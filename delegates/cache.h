@@ -82,9 +82,12 @@ int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **o
 void dlg_cached_free(struct dlg_cached *c);
 
 /* Takes an exclusive flock on path (created 0600, not following symlinks), waiting for another
- * holder. Robust against a holder that removed the file: the lock is retaken until the locked
- * inode is the one at path. Returns the fd or -1 with err (code 5). */
-int dlg_lock(const char *path, struct cni_err *err);
+ * holder at most timeout_ms (<= 0: as long as it takes; then code 11 "... is busy"). Robust
+ * against a holder that removed the file: the lock is retaken until the locked inode is the one
+ * at path. With inherit, the descriptor stays open across exec, so the plugins spawned while it
+ * is held hold it too: when the caller is killed mid-operation, the next operation on the same
+ * lock still waits for the orphaned plugin to finish. Returns the fd or -1 with err. */
+int dlg_lock(const char *path, int timeout_ms, bool inherit, struct cni_err *err);
 
 /* Releases a lock from dlg_lock; with remove, unlinks path first (while still holding it). */
 void dlg_unlock(int fd, const char *path, bool remove);

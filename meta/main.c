@@ -110,7 +110,9 @@ static int lock_container(struct ctx *c, struct cni_err *err)
 {
 	if (dlg_mkdir_p(c->state_dir, 0700, err) < 0)
 		return -1;
-	c->lock_fd = dlg_lock(c->lock_file, err);
+	/* inherited by the delegates: if plexus is killed mid-ADD, the runtime's DEL still waits
+	 * for an orphaned delegate to finish instead of racing it */
+	c->lock_fd = dlg_lock(c->lock_file, c->nc.delegate_timeout_s * 1000 + 10000, true, err);
 	return c->lock_fd < 0 ? -1 : 0;
 }
 
@@ -678,7 +680,7 @@ static void gc_container(const struct ctx *base, const char *cid, struct cni_err
 	if (asprintf(&c.cache_file, "%s/%s", base->state_dir, cid) < 0 ||
 	    asprintf(&c.lock_file, "%s/%s.lock", base->state_dir, cid) < 0)
 		goto out;
-	fd = dlg_lock(c.lock_file, &one);
+	fd = dlg_lock(c.lock_file, base->nc.delegate_timeout_s * 1000 + 10000, true, &one);
 	if (fd < 0)
 		goto out;
 	if (read_cache(&c, &plan, &one) > 0) {

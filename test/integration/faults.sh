@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# test/integration/faults.sh: plexus when things go wrong, with real plugins and namespaces: a
+# delegate that crashes, prints garbage or floods its output; plexus killed at random points
+# of ADD; a full or read-only cache filesystem; the API stand-in down, slow, throttling,
+# conflicting or dropping connections. Every case ends with nothing left behind.
+# KILL_SEEDS (default 12) sets how many random kill -9 points are tried.
+. "$(dirname "$0")/../lib.sh"
+
+PLEXUS=$ROOT/bin/plexus
+STANDIN=$ROOT/test/stand-ins/apiserver.py
+
+plexus() { # VERB NETNS CID < netconf
+	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=${POD:-pod-$3};K8S_POD_UID=${UID_ARG:-}" \
+	$MEMCHECK "$PLEXUS"
+}
+
+bridge_conf() { # NAME BRIDGE SUBNET
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"type\":\"bridge\",\"bridge\":\"$2\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"$3\"}]]}}"
+}
+
+netconf() { # DELEGATES [EXTRA]
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"plexus-net\",\"type\":\"plexus\",\"cniDir\":\"${CNIDIR:-$WORK/cni}\",\"binDir\":\"$WORK/bin\",\"delegates\":[$1]${2:+,$2}}"
+}
+
+setup() {
+	mkdir -p "$WORK/bin" "$WORK/ipam"
+	cleanup_add "ip link del ${TAG}f0; ip link del ${TAG}f1"
+}
+
+expect_clean() { # NETNS
+	[ "$(links_in $1)" -eq 0 ] || fail "interfaces left in $1: $(ip -n $1 -br link)"
+	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "reservations left: $(find "$WORK/ipam" -name '10.*')"
+	[ -z "$(find "${CNIDIR:-$WORK/cni}" -type f 2>/dev/null)" ] || fail "cache left: $(find "${CNIDIR:-$WORK/cni}" -type f)"
+}
+
+# bad_delegate NAME SCRIPT-BODY: a plugin that misbehaves on ADD and behaves on DEL
+bad_delegate() {
+	printf '#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ]; then\n%s\nfi\nexit 0\n' "$2" >"$WORK/bin/$1"
+	chmod +x "$WORK/bin/$1"
+}
+
+misbehaving_delegate_is_rolled_back() { # SCRIPT-BODY EXPECTED-TEXT
+	local ns=${TAG}m out
+	setup
+	netns_new $ns
+	bad_delegate bad "$1"
+	netconf "$(bridge_conf cluster ${TAG}f0 10.237.0.0/24),$(bridge_conf second ${TAG}f1 10.237.1.0/24),{\"cniVersion\":\"1.0.0\",\"name\":\"bad\",\"type\":\"bad\"}" >"$WORK/nc.json"
+	out=$(plexus ADD $ns cm <"$WORK/nc.json") && fail "ADD succeeded"
+	expect_contains "error" "$out" "$2"
+	expect_contains "names the network" "$out" 'network \"bad\"'
+	[ "$(links_in $ns)" -eq 0 ] || fail "rollback left interfaces"
+	plexus DEL $ns cm <"$WORK/nc.json"
+	expect_clean $ns
+}
+
+t_delegate_that_crashes() { misbehaving_delegate_is_rolled_back 'kill -SEGV $$' "netplugin failed with no error message"; }
+t_delegate_that_prints_garbage() { misbehaving_delegate_is_rolled_back 'echo "this is not JSON {"; exit 0' "not valid JSON"; }
+t_delegate_that_floods_its_output() { misbehaving_delegate_is_rolled_back 'head -c 80000000 /dev/zero | tr "\\0" x; exit 0' "exceeds"; }
+t_delegate_that_exits_1_with_stderr_only() { misbehaving_delegate_is_rolled_back 'echo "boom on stderr" >&2; exit 1' "boom on stderr"; }
+
+t_kill_9_at_random_points_of_add_then_del_leaves_nothing() {
+	local ns=${TAG}k seed pid delay
+	setup
+	netns_new $ns
+	ip link add ${TAG}kv type veth peer name ${TAG}kp
+	cleanup_add "ip link del ${TAG}kv"
+	ip link set ${TAG}kv up
+	ip link set ${TAG}kp up
+	netconf "$(bridge_conf cluster ${TAG}f0 10.237.2.0/24),{\"cniVersion\":\"1.0.0\",\"name\":\"mv\",\"type\":\"macvlan\",\"master\":\"${TAG}kv\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.237.3.0/24\"}]]}},{\"cniVersion\":\"0.4.0\",\"name\":\"chain\",\"plugins\":[$(bridge_conf x ${TAG}f1 10.237.4.0/24),{\"type\":\"tuning\",\"mtu\":1300}]}" >"$WORK/nc.json"
+	for seed in $(seq 1 "${KILL_SEEDS:-12}"); do
+		RANDOM=$seed
+		delay=$((RANDOM % 60))
+		plexus ADD $ns ck$seed <"$WORK/nc.json" >/dev/null 2>&1 &
+		pid=$!
+		sleep "0.0$(printf '%02d' $delay)"
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		# the runtime always follows with DEL; it waits for any orphaned delegate
+		plexus DEL $ns ck$seed <"$WORK/nc.json" || fail "DEL after kill at ${delay}0 ms failed"
+		expect_clean $ns
+	done
+}
+
+t_full_cache_filesystem_fails_add_cleanly() {
+	local ns=${TAG}s out
+	setup
+	netns_new $ns
+	mkdir -p "$WORK/full"
+	mount -t tmpfs -o size=16k tmpfs "$WORK/full"
+	cleanup_add "umount $WORK/full"
+	head -c 16384 /dev/zero >"$WORK/full/filler" 2>/dev/null || true
+	CNIDIR=$WORK/full/cni netconf "$(bridge_conf cluster ${TAG}f0 10.237.5.0/24)" >"$WORK/nc.json"
+	out=$(plexus ADD $ns cs <"$WORK/nc.json") && fail "ADD succeeded on a full filesystem"
+	expect_eq "I/O error code" "$(json_get "$out" 'j["code"]')" 5
+	[ "$(links_in $ns)" -eq 0 ] || fail "interfaces attached without a cache"
+	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "reservation without a cache"
+	CNIDIR=$WORK/full/cni plexus DEL $ns cs <"$WORK/nc.json"
+}
+
+t_read_only_cache_directory_fails_add_cleanly() {
+	local ns=${TAG}o out
+	setup
+	netns_new $ns
+	mkdir -p "$WORK/ro/cni/plexus"
+	mount --bind "$WORK/ro" "$WORK/ro"
+	mount -o remount,bind,ro "$WORK/ro"
+	cleanup_add "umount $WORK/ro"
+	CNIDIR=$WORK/ro/cni netconf "$(bridge_conf cluster ${TAG}f0 10.237.6.0/24)" >"$WORK/nc.json"
+	out=$(plexus ADD $ns co <"$WORK/nc.json") && fail "ADD succeeded on a read-only cache"
+	expect_contains "names the path" "$out" "$WORK/ro/cni/plexus"
+	[ "$(links_in $ns)" -eq 0 ] || fail "interfaces attached without a cache"
+	CNIDIR=$WORK/ro/cni plexus DEL $ns co <"$WORK/nc.json" || true
+	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "reservation without a cache"
+}
+
+api_start() {
+	mkdir -p "$WORK/api"
+	echo '{"tokens":{"tok":"u"},"pods":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"ns1","uid":"u1","annotations":{}}}],"nads":[]}' >"$WORK/fixture.json"
+	/usr/bin/python3 -u "$STANDIN" --dir "$WORK/api" --fixture "$WORK/fixture.json" --max-lifetime 300 >"$WORK/api/out" 2>/dev/null &
+	API_PID=$!
+	cleanup_add "kill $API_PID"
+	for _ in $(seq 1 100); do grep -q listening "$WORK/api/out" 2>/dev/null && break; sleep 0.1; done
+	API=$(awk '/listening/{print $2}' "$WORK/api/out")
+	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: tok}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+}
+
+faults() { curl -sS --cacert "$WORK/api/ca.crt" -X POST -H 'Content-Type: application/json' -d "$1" "$API/_standin/faults" >/dev/null; }
+
+t_api_faults_never_leave_half_an_attachment() {
+	local ns=${TAG}a out
+	setup
+	netns_new $ns
+	api_start
+	netconf "$(bridge_conf cluster ${TAG}f0 10.237.7.0/24)" "\"kubeconfig\":\"$WORK/kubeconfig\"" >"$WORK/nc.json"
+	export POD=p1 UID_ARG=u1
+	# throttling, server errors and dropped connections are retried: ADD succeeds
+	for f in '{"status":429,"count":2,"retry_after":0}' '{"status":500,"count":2}' '{"drop":2}'; do
+		faults "$f"
+		plexus ADD $ns ca <"$WORK/nc.json" >/dev/null || fail "ADD failed with fault $f"
+		plexus DEL $ns ca <"$WORK/nc.json"
+		expect_clean $ns
+	done
+	# a conflict on the status PATCH fails nothing: the networks are attached
+	faults '{"status":409,"count":2}'
+	out=$(plexus ADD $ns ca <"$WORK/nc.json" 2>/dev/null) || true
+	faults '{}'
+	plexus DEL $ns ca <"$WORK/nc.json"
+	expect_clean $ns
+	# slower than the retry budget: ADD fails cleanly, code 11 (try again)
+	faults '{"latency_ms":3000}'
+	out=$(plexus ADD $ns ca <"$WORK/nc.json") && fail "ADD succeeded against a stalled API"
+	expect_eq "try again" "$(json_get "$out" 'j["code"]')" 11
+	faults '{"latency_ms":0}'
+	expect_clean $ns
+	# the API down: ADD fails cleanly
+	kill $API_PID
+	wait $API_PID 2>/dev/null || true
+	out=$(plexus ADD $ns ca <"$WORK/nc.json") && fail "ADD succeeded without the API"
+	expect_contains "names the call" "$out" "GET pods/ns1/p1"
+	plexus DEL $ns ca <"$WORK/nc.json"
+	expect_clean $ns
+}
+
+run_tests
