@@ -4,7 +4,7 @@
 CC        ?= gcc
 BUILD     ?= build
 SAN       ?=
-PKGS      := libcjson libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1
+PKGS      := libcjson libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1 libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -19,11 +19,14 @@ ifeq ($(SAN),1)
 CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
 endif
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 
 # Everything but the mains is one static library, so unit tests reach every module.
 LIB_SRC   := $(wildcard cni/*.c delegates/*.c k8s/*.c) $(filter-out meta/main.c,$(wildcard meta/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# protobuf-c code generated at build time from the .proto files (kubelet's pod-resources API).
+PROTO_SRC := $(wildcard k8s/*.proto)
+GEN_OBJ   := $(PROTO_SRC:%.proto=$(BUILD)/gen/%.pb-c.o)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 LIB       := $(BUILD)/libplexus.a
 
 # A binary exists once its main.c does.
@@ -42,6 +45,17 @@ all: $(BINS) $(LIB) $(TOOL_BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=. --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# A module that includes a generated header needs it before it compiles; keep what is generated.
+$(BUILD)/k8s/podresources.o: $(BUILD)/gen/k8s/podresources.pb-c.h
+.SECONDARY: $(GEN_OBJ:%.o=%.c) $(GEN_OBJ:%.o=%.h)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -107,11 +121,20 @@ integration: all noop
 hwtest: all
 	HW_REQUIRE=1 test/hw/run
 
-# The integration suites with the product binaries under valgrind memcheck.
+# The integration suites with the product binaries under valgrind memcheck. Its reports go to
+# files (a plugin's stderr is part of what the tests check); any error or leak fails the call
+# (exit 99) and the reports with errors are printed.
 MEMCHECK_CMD := valgrind -q --error-exitcode=99 --leak-check=full \
-	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+	--log-file=$(CURDIR)/build/valgrind/vg.%p.log
 valgrind: all noop
-	MEMCHECK="$(MEMCHECK_CMD)" test/run-integration test/integration/plexus.sh
+	rm -rf build/valgrind && mkdir -p build/valgrind
+	MEMCHECK="$(MEMCHECK_CMD)" test/run-integration test/integration/plexus.sh \
+		test/integration/kube.sh; rc=$$?; \
+	for f in build/valgrind/*.log; do \
+		grep -qE 'ERROR SUMMARY: [1-9]|definitely lost|Invalid|uninitialised' "$$f" && cat "$$f"; \
+	done; \
+	echo "valgrind: $$(ls build/valgrind | wc -l) plexus runs under memcheck"; exit $$rc
 
 check: deps
 	$(MAKE) all noop $(UNIT_BIN)
@@ -133,6 +156,64 @@ demo: deps
 
 bench: all
 	scripts/bench
+
+# Binaries that run on a node without libnl, cJSON, libcurl, libpci or libyaml, in $(DIST):
+# every library with a Debian .a (libnl, libyaml) is linked statically; the others (cJSON,
+# libpci) and libcurl (dlopen()ed as libcurl.so.4) are copied with their dependency closure
+# into $(DIST)/plexus-lib, found through DT_RPATH $$ORIGIN/plexus-lib. DT_RPATH, not RUNPATH:
+# it also serves the dependencies of the dlopen()ed libcurl. glibc stays the node's.
+DIST        := $(BUILD)/dist
+DIST_LIBDIR := plexus-lib
+DIST_LDFLAGS = -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/$(DIST_LIBDIR)' -Wl,--as-needed
+DIST_LIBS    = -Wl,--start-group $(foreach l,$(patsubst -l%,%,$(filter -l%,$(PKG_LIBS) -lpci)),$(if \
+	$(findstring /,$(shell $(CC) -print-file-name=lib$(l).a)),-l:lib$(l).a,-l$(l))) \
+	-Wl,--end-group -lpthread -lm -ldl
+# glibc's own libraries: never bundled (they must match the node's libc.so.6)
+DIST_GLIBC  := ^(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libmvec|libBrokenLocale|libnss_[a-z]+|ld-linux[-a-z0-9_]*)\.so
+
+.PHONY: dist image
+dist: $(DIST)/plexus $(DIST)/sriov
+	@set -e; lib=$(DIST)/$(DIST_LIBDIR); rm -rf "$$lib" "$$lib.new"; mkdir -p "$$lib.new"; \
+	curl=$$($(CC) -print-file-name=libcurl.so.4); \
+	[ -f "$$curl" ] || { echo "make dist: no libcurl.so.4 (scripts/deps installs libcurl4)" >&2; exit 1; }; \
+	deps=$$(ldd $(DIST)/plexus $(DIST)/sriov "$$curl"); \
+	if echo "$$deps" | grep -q 'not found'; then echo "$$deps" >&2; exit 1; fi; \
+	cp -L "$$curl" "$$lib.new/libcurl.so.4"; \
+	echo "$$deps" | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
+	while read -r name path; do \
+		echo "$$name" | grep -Eq '$(DIST_GLIBC)' || cp -L "$$path" "$$lib.new/$$name"; \
+	done; \
+	chmod 0644 "$$lib.new"/*; mv "$$lib.new" "$$lib"; \
+	echo "$(DIST): plexus sriov $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
+
+$(DIST)/plexus: $(META_OBJ) $(LIB)
+	@mkdir -p $(DIST)
+	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $^ $(DIST_LIBS)
+
+$(DIST)/sriov: $(SRIOV_OBJ) $(LIB)
+	@mkdir -p $(DIST)
+	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $^ $(DIST_LIBS)
+
+# The DaemonSet's image (deploy/daemonset.yaml), FROM scratch: the dist tree in
+# /usr/libexec/plexus, plus the glibc files it needs, assembled in $(BUILD)/image/rootfs.
+# Built with podman; nothing is pulled.
+PLEXUS_IMAGE_VERSION := $(shell sed -n 's/^\#define PLEXUS_VERSION "\(.*\)"/\1/p' meta/version.h)
+IMAGE ?= localhost/plexus:$(PLEXUS_IMAGE_VERSION)
+image: dist
+	@set -e; ctx=$(BUILD)/image; r=$$ctx/rootfs; rm -rf "$$ctx"; \
+	mkdir -p "$$r/usr/libexec/plexus" "$$r/tmp"; chmod 1777 "$$r/tmp"; \
+	cp -a $(DIST)/plexus $(DIST)/sriov $(DIST)/$(DIST_LIBDIR) "$$r/usr/libexec/plexus/"; \
+	interp=$$(readelf -l $(DIST)/plexus | sed -n 's/.*interpreter: \(.*\)]/\1/p'); \
+	mkdir -p "$$r$$(dirname "$$interp")"; cp -L "$$interp" "$$r$$interp"; \
+	for f in $(DIST)/plexus $(DIST)/sriov $(DIST)/$(DIST_LIBDIR)/*; do \
+		LD_LIBRARY_PATH=$(DIST)/$(DIST_LIBDIR) ldd "$$f"; \
+	done | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
+	while read -r name path; do \
+		case "$$path" in */$(DIST_LIBDIR)/*) continue;; esac; \
+		mkdir -p "$$r$$(dirname "$$path")"; cp -L "$$path" "$$r$$path"; \
+	done; \
+	podman build --pull=never -q -f $(CURDIR)/Containerfile -t $(IMAGE) "$$ctx" >/dev/null; \
+	echo "image $(IMAGE): $$(du -sh "$$r" | cut -f1) ($$(cd "$$r" && find . -type f | wc -l) files)"
 
 clean:
 	rm -rf build build-asan build-fuzz bin
