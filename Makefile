@@ -147,7 +147,7 @@ lint:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -I. $$(git ls-files '*.c')
-	clang-tidy --quiet $$(git ls-files 'cni/*.c' 'delegates/*.c' 'meta/*.c' 'sriov/*.c') -- \
+	clang-tidy --quiet $$(git ls-files 'cni/*.c' 'delegates/*.c' 'meta/*.c' 'sriov/*.c' 'k8s/*.c') -- \
 		$(ALL_CFLAGS)
 
 demo: deps

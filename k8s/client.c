@@ -2,7 +2,6 @@
  * Follows ARCHITECTURE.md (libcurl costs ~3 ms and 6 MB per exec: only API paths pay for it). */
 #include "k8s/client.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,35 +9,16 @@
 #include <string.h>
 #include <time.h>
 
-/* Types and constants only: no libcurl symbol is referenced, so nothing links against it. */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-
 #include "cni/json.h"
 #include "cni/log.h"
+#include "k8s/curl.h"
 
-#define LIBCURL_SONAME	   "libcurl.so.4"
 #define REPLY_MAX	   (16u << 20)
 #define BACKOFF_CAP_MS	   1000
 #define DEFAULT_ATTEMPT_MS 2500
 #define DEFAULT_BUDGET_MS  5000
 #define DEFAULT_ATTEMPTS   8
 #define DEFAULT_BACKOFF_MS 100
-
-/* The handful of libcurl entry points used. Process-wide, like a linked library would be: it
- * is never dlclose'd, because libcurl's TLS backend registers exit handlers. */
-static struct {
-	void *dl;
-	CURLcode (*global_init)(long flags);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
-	CURLcode (*easy_perform)(CURL *h);
-	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-	void (*easy_cleanup)(CURL *h);
-	const char *(*easy_strerror)(CURLcode code);
-	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-	void (*slist_free_all)(struct curl_slist *l);
-} lc;
 
 struct k8s_client {
 	char *server;
@@ -65,47 +45,7 @@ struct reply {
 
 bool k8s_client_curl_loaded(void)
 {
-	return lc.dl != NULL;
-}
-
-static int load_curl(struct cni_err *err)
-{
-	void *dl;
-
-	if (lc.dl)
-		return 0;
-	dl = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!dl)
-		return cni_err_set(err, CNI_ERR_IO, "cannot load %s: %s", LIBCURL_SONAME,
-				   dlerror());
-#define SYM(field, name)                                                                           \
-	do {                                                                                       \
-		*(void **)&lc.field = dlsym(dl, name);                                             \
-		if (!lc.field) {                                                                   \
-			cni_err_set(err, CNI_ERR_IO, "%s has no %s", LIBCURL_SONAME, name);        \
-			goto fail;                                                                 \
-		}                                                                                  \
-	} while (0)
-	SYM(global_init, "curl_global_init");
-	SYM(easy_init, "curl_easy_init");
-	SYM(easy_setopt, "curl_easy_setopt");
-	SYM(easy_perform, "curl_easy_perform");
-	SYM(easy_getinfo, "curl_easy_getinfo");
-	SYM(easy_cleanup, "curl_easy_cleanup");
-	SYM(easy_strerror, "curl_easy_strerror");
-	SYM(slist_append, "curl_slist_append");
-	SYM(slist_free_all, "curl_slist_free_all");
-#undef SYM
-	if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		cni_err_set(err, CNI_ERR_IO, "%s: curl_global_init failed", LIBCURL_SONAME);
-		goto fail;
-	}
-	lc.dl = dl;
-	return 0;
-fail:
-	memset(&lc, 0, sizeof(lc));
-	dlclose(dl);
-	return -1;
+	return k8s_curl_loaded();
 }
 
 static long now_ms(void)
@@ -186,7 +126,7 @@ void k8s_client_free(struct k8s_client *c)
 	if (!c)
 		return;
 	if (c->h)
-		lc.easy_cleanup(c->h);
+		k8s_curl.easy_cleanup(c->h);
 	free(c->server);
 	free(c->ca);
 	free(c->cert);
@@ -248,10 +188,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 
 #define SETOPT(opt, val)                                                                           \
 	do {                                                                                       \
-		CURLcode rc_ = lc.easy_setopt(c->h, opt, val);                                     \
+		CURLcode rc_ = k8s_curl.easy_setopt(c->h, opt, val);                               \
 		if (rc_ != CURLE_OK)                                                               \
 			return cni_err_set(err, CNI_ERR_IO, "libcurl: cannot set %s: %s", #opt,    \
-					   lc.easy_strerror(rc_));                                 \
+					   k8s_curl.easy_strerror(rc_));                           \
 	} while (0)
 
 /* Options that stay the same for every request of this client: set once, so the connection
@@ -261,9 +201,9 @@ static int handle_init(struct k8s_client *c, struct cni_err *err)
 	struct curl_blob blob;
 	bool https = strncmp(c->server, "https://", 8) == 0;
 
-	if (load_curl(err) < 0)
+	if (k8s_curl_load(err) < 0)
 		return -1;
-	c->h = lc.easy_init();
+	c->h = k8s_curl.easy_init();
 	if (!c->h)
 		return cni_err_set(err, CNI_ERR_IO, "libcurl: curl_easy_init failed");
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -310,24 +250,26 @@ static CURLcode attempt(struct k8s_client *c, const char *method, const char *ur
 	memset(r, 0, sizeof(*r));
 	r->retry_after_s = -1;
 	c->errbuf[0] = '\0';
-	lc.easy_setopt(c->h, CURLOPT_URL, url);
-	lc.easy_setopt(c->h, CURLOPT_HTTPHEADER, headers);
-	lc.easy_setopt(c->h, CURLOPT_WRITEDATA, &r->body);
-	lc.easy_setopt(c->h, CURLOPT_HEADERDATA, r);
-	lc.easy_setopt(c->h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	lc.easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	k8s_curl.easy_setopt(c->h, CURLOPT_URL, url);
+	k8s_curl.easy_setopt(c->h, CURLOPT_HTTPHEADER, headers);
+	k8s_curl.easy_setopt(c->h, CURLOPT_WRITEDATA, &r->body);
+	k8s_curl.easy_setopt(c->h, CURLOPT_HEADERDATA, r);
+	k8s_curl.easy_setopt(c->h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	k8s_curl.easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	if (body) {
-		lc.easy_setopt(c->h, CURLOPT_POST, 1L);
-		lc.easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
-		lc.easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-		lc.easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
+		k8s_curl.easy_setopt(c->h, CURLOPT_POST, 1L);
+		k8s_curl.easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+		k8s_curl.easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		k8s_curl.easy_setopt(c->h, CURLOPT_CUSTOMREQUEST,
+				     strcmp(method, "POST") ? method : NULL);
 	} else {
-		lc.easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
-		lc.easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") ? method : NULL);
+		k8s_curl.easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
+		k8s_curl.easy_setopt(c->h, CURLOPT_CUSTOMREQUEST,
+				     strcmp(method, "GET") ? method : NULL);
 	}
-	rc = lc.easy_perform(c->h);
+	rc = k8s_curl.easy_perform(c->h);
 	if (rc == CURLE_OK)
-		lc.easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &r->status);
+		k8s_curl.easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &r->status);
 	return rc;
 }
 
@@ -416,7 +358,7 @@ static void describe(struct k8s_client *c, const char *method, const char *what,
 				    what, REPLY_MAX);
 		else
 			cni_err_set(err, CNI_ERR_IO, "%s %s: %s", method, what,
-				    c->errbuf[0] ? c->errbuf : lc.easy_strerror(rc));
+				    c->errbuf[0] ? c->errbuf : k8s_curl.easy_strerror(rc));
 	} else {
 		char *m = status_message(&r->body);
 
@@ -458,7 +400,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		*out = NULL;
 	if (!c->h && handle_init(c, err) < 0) {
 		if (c->h)
-			lc.easy_cleanup(c->h);
+			k8s_curl.easy_cleanup(c->h);
 		c->h = NULL;
 		return -1;
 	}
@@ -468,11 +410,11 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		goto oom;
 	}
 	/* "Expect:" stops libcurl's 100-continue round trip for bigger bodies. */
-	if (!(headers = lc.slist_append(NULL, "Accept: application/json")) ||
-	    !(h = lc.slist_append(headers, "Expect:")))
+	if (!(headers = k8s_curl.slist_append(NULL, "Accept: application/json")) ||
+	    !(h = k8s_curl.slist_append(headers, "Expect:")))
 		goto oom;
-	if ((ct && !(h = lc.slist_append(headers, ct))) ||
-	    (c->auth && !(h = lc.slist_append(headers, c->auth))))
+	if ((ct && !(h = k8s_curl.slist_append(headers, ct))) ||
+	    (c->auth && !(h = k8s_curl.slist_append(headers, c->auth))))
 		goto oom;
 	for (;;) {
 		long left = c->opts.budget_ms - (now_ms() - start), wait, elapsed;
@@ -520,7 +462,7 @@ oom:
 	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
 out:
 	cni_err_clear(&last);
-	lc.slist_free_all(headers);
+	k8s_curl.slist_free_all(headers);
 	free(r.body.p);
 	free(url);
 	free(ct);

@@ -1,0 +1,54 @@
+/* k8s/curl.c: the one dlopen of libcurl in the process (see k8s/curl.h).
+ * Follows docs/DESIGN.md: libcurl costs ~3 ms and 6 MB per exec, so only API paths load it. */
+#include "k8s/curl.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+struct k8s_curl_api k8s_curl;
+
+bool k8s_curl_loaded(void)
+{
+	return k8s_curl.dl != NULL;
+}
+
+int k8s_curl_load(struct cni_err *err)
+{
+	struct k8s_curl_api *lc = &k8s_curl;
+	void *dl;
+
+	if (lc->dl)
+		return 0;
+	dl = dlopen(K8S_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return cni_err_set(err, CNI_ERR_IO, "cannot load %s: %s", K8S_CURL_SONAME,
+				   dlerror());
+#define SYM(field, name)                                                                           \
+	do {                                                                                       \
+		*(void **)&lc->field = dlsym(dl, name);                                            \
+		if (!lc->field) {                                                                  \
+			cni_err_set(err, CNI_ERR_IO, "%s has no %s", K8S_CURL_SONAME, name);       \
+			goto fail;                                                                 \
+		}                                                                                  \
+	} while (0)
+	SYM(global_init, "curl_global_init");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(easy_strerror, "curl_easy_strerror");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+#undef SYM
+	if (lc->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		cni_err_set(err, CNI_ERR_IO, "%s: curl_global_init failed", K8S_CURL_SONAME);
+		goto fail;
+	}
+	lc->dl = dl;
+	return 0;
+fail:
+	memset(lc, 0, sizeof(*lc));
+	dlclose(dl);
+	return -1;
+}

@@ -1,0 +1,44 @@
+/* k8s/curl.h: libcurl loaded with dlopen on first use, shared by every k8s/ module that talks
+ * HTTP (the API client, the kubelet pod-resources client). Follows docs/DESIGN.md: the plugin
+ * binary has no NEEDED entry for libcurl, so only paths that make a request pay for loading it. */
+#ifndef PLEXUS_K8S_CURL_H
+#define PLEXUS_K8S_CURL_H
+
+#include <stdbool.h>
+
+/* Types and constants only: no libcurl symbol is referenced, so nothing links against it. */
+#define CURL_DISABLE_TYPECHECK
+#include <curl/curl.h>
+
+#include "cni/err.h"
+
+#define K8S_CURL_SONAME "libcurl.so.4"
+
+/* The libcurl entry points plexus uses. Process-wide, like a linked library would be: it is
+ * never dlclose'd, because libcurl's TLS backend registers exit handlers. Members are valid
+ * only after k8s_curl_load() has returned 0. */
+struct k8s_curl_api {
+	void *dl;
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *h);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+};
+
+extern struct k8s_curl_api k8s_curl;
+
+/* Loads libcurl.so.4, resolves every member and runs curl_global_init, once per process (not
+ * thread-safe: plexus is single-threaded). Returns 0, or -1 with code 5: "cannot load
+ * libcurl.so.4: <dlerror>", "libcurl.so.4 has no <symbol>" or "...: curl_global_init failed";
+ * after a failure the next call tries again. */
+int k8s_curl_load(struct cni_err *err);
+
+/* True once this process has loaded libcurl. */
+bool k8s_curl_loaded(void);
+
+#endif
