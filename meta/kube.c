@@ -10,6 +10,7 @@
 
 #include "cni/json.h"
 #include "cni/log.h"
+#include "k8s/deviceinfo.h"
 #include "k8s/kubeconfig.h"
 
 int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const char *sa_dir,
@@ -33,6 +34,7 @@ int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const cha
 void meta_kube_close(struct meta_kube *k)
 {
 	k8s_client_free(k->client);
+	k8s_devmap_free(k->devices);
 	cJSON_Delete(k->pod);
 	cJSON_Delete(k->nads);
 	memset(k, 0, sizeof(*k));
@@ -199,7 +201,9 @@ static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, 
 			cJSON *req = k8s_net_selection_cap_args(sel, NULL), *c;
 
 			cJSON_ArrayForEach(c, req)
-			    cni_json_set(a->cap_args, c->string, cJSON_Duplicate(c, true));
+			{
+				cni_json_set(a->cap_args, c->string, cJSON_Duplicate(c, true));
+			}
 			cJSON_Delete(req);
 			if (!a->cap_args->child) {
 				cJSON_Delete(a->cap_args);
@@ -207,6 +211,8 @@ static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, 
 			}
 		}
 		if (sel->mac && !(a->mac_request = strdup(sel->mac)))
+			goto oom;
+		if (sel->device_id && !(a->device_id = strdup(sel->device_id)))
 			goto oom;
 		if (sel->ips && cJSON_GetArraySize(sel->ips) > 0 &&
 		    !(a->ip_request = join_ips(sel->ips)))
@@ -290,6 +296,65 @@ int meta_kube_add_pod_networks(struct meta_plan *plan, const struct meta_netconf
 out:
 	k8s_net_selections_free(&sels);
 	return ret;
+}
+
+int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *nc,
+			     struct meta_kube *k, const struct meta_k8s_args *a,
+			     struct cni_err *err)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		struct meta_attachment *at = &plan->att[i];
+		struct k8s_podres_opts opts = { .socket = nc->pod_resources_socket };
+		const char *id = NULL;
+		char *conf;
+
+		if (!at->resource_name)
+			continue;
+		if (!k->devices &&
+		    k8s_podres_get(&opts, a->pod_namespace, a->pod_name, a->pod_uid, &k->devices,
+				   err) < 0)
+			return cni_err_prefix(err, "network \"%s\": resource \"%s\"",
+					      at->status_name, at->resource_name);
+		if (k8s_devmap_assign(k->devices, at->resource_name, at->status_name, &id, err) < 0)
+			return -1;
+		conf = k8s_inject_device_id(at->config, at->config_len, id, err);
+		if (!conf)
+			return cni_err_prefix(err, "network \"%s\"", at->status_name);
+		free(at->config);
+		at->config = conf;
+		at->config_len = strlen(conf);
+		free(at->device_id);
+		at->device_id = strdup(id);
+		if (!at->device_id)
+			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		if (!at->master) {
+			if (!at->cap_args && !(at->cap_args = cJSON_CreateObject()))
+				return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_json_set(at->cap_args, "deviceID", cJSON_CreateString(id));
+		}
+	}
+	return 0;
+}
+
+int meta_kube_devinfo_paths(struct meta_plan *plan, const struct meta_netconf *nc,
+			    struct cni_err *err)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		struct meta_attachment *at = &plan->att[i];
+
+		if (!at->device_id || at->master)
+			continue;
+		free(at->devinfo_file);
+		at->devinfo_file = k8s_devinfo_cni_path(nc->device_info_dir, at->status_name,
+							plan->container_id, at->ifname, err);
+		if (!at->devinfo_file)
+			return cni_err_prefix(err, "network \"%s\"", at->status_name);
+		if (!at->cap_args && !(at->cap_args = cJSON_CreateObject()))
+			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_json_set(at->cap_args, "CNIDeviceInfoFile",
+			     cJSON_CreateString(at->devinfo_file));
+	}
+	return 0;
 }
 
 int meta_kube_write_status(struct meta_kube *k, const struct meta_k8s_args *a,

@@ -11,6 +11,7 @@
 #include "cni/err.h"
 #include "k8s/annotations.h"
 #include "k8s/client.h"
+#include "k8s/podresources.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
 
@@ -18,6 +19,7 @@ struct meta_kube {
 	struct k8s_client *client; /* NULL: no API configured (no kubeconfig, not in a cluster) */
 	cJSON *pod;		   /* the pod once fetched, or NULL */
 	cJSON *nads;		   /* "ns/name" -> NAD object or null (not found), per invocation */
+	struct k8s_devmap *devices; /* the pod's devices from kubelet, fetched once when needed */
 };
 
 /* Loads credentials afresh (kubeconfig, else the in-cluster service account, else no API:
@@ -45,6 +47,20 @@ int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const c
 int meta_kube_add_pod_networks(struct meta_plan *plan, const struct meta_netconf *nc,
 			       struct meta_kube *k, const struct meta_k8s_args *a,
 			       struct cni_err *err);
+
+/* Devices for every attachment whose NAD names a resource (k8s.v1.cni.cncf.io/resourceName):
+ * kubelet's pod-resources (podResourcesSocket) is asked once; the k-th attachment of a resource
+ * gets its k-th device, which is injected as "deviceID" and "pciBusID" into the delegate config
+ * (every plugin of a conflist) and, for a secondary network, into its runtimeConfig. A resource
+ * without a device for an attachment is an error naming the resource and the network. */
+int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *nc,
+			     struct meta_kube *k, const struct meta_k8s_args *a,
+			     struct cni_err *err);
+
+/* After interface names are known: CNIDeviceInfoFile for every secondary attachment with a
+ * device (Multus's name: <deviceInfoDir>/cni/<network>-<containerID>_<ifname>). */
+int meta_kube_devinfo_paths(struct meta_plan *plan, const struct meta_netconf *nc,
+			    struct cni_err *err);
 
 /* PATCHes k8s.v1.cni.cncf.io/network-status onto the pod. Returns 0, 1 when the pod is gone
  * (not an error for ADD), -1 with err. */

@@ -24,6 +24,7 @@
 #include "delegates/invoke.h"
 #include "meta/cli.h"
 #include "meta/defroute.h"
+#include "k8s/deviceinfo.h"
 #include "meta/kube.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
@@ -188,11 +189,25 @@ static int run_attachment(const char *verb, const struct ctx *c, const struct me
 	}
 	rt_for(c, plan, a, &rt);
 	log_verbose("%s %s on %s (network \"%s\")", verb, a->status_name, a->ifname, a->network);
+	if (strcmp(verb, "ADD") == 0 && a->devinfo_file && a->resource_name) {
+		/* device-info spec §4: the device plugin's file becomes the CNI file */
+		char *dp = k8s_devinfo_dp_path(c->nc.device_info_dir, a->resource_name, a->device_id,
+					       err);
+
+		if (!dp || k8s_devinfo_copy(dp, a->devinfo_file, err) < 0) {
+			free(dp);
+			cni_conflist_free(&list);
+			return -1;
+		}
+		free(dp);
+	}
 	if (strcmp(verb, "ADD") == 0) {
 		*res = dlg_add(&list, &rt, err);
 		ret = *res ? 0 : -1;
 	} else if (strcmp(verb, "DEL") == 0) {
 		ret = dlg_del(&list, &rt, NULL, err);
+		if (ret == 0 && a->devinfo_file)
+			ret = k8s_devinfo_remove(a->devinfo_file, err);
 	} else if (strcmp(verb, "CHECK") == 0) {
 		ret = dlg_check(&list, &rt, NULL, err);
 	} else if (strcmp(verb, "STATUS") == 0) {
@@ -262,10 +277,11 @@ static int build_plan(struct ctx *c, struct meta_plan *plan, struct cni_err *err
 	if (plan_init(c, plan, err) < 0 ||
 	    meta_plan_add_static(plan, &c->nc, &c->k8s, &c->kube, err) < 0)
 		return -1;
-	if (c->kube.pod && meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0)
+	if (c->kube.pod && (meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0 ||
+			    meta_kube_assign_devices(plan, &c->nc, &c->kube, &c->k8s, err) < 0))
 		return -1;
 	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
-	    meta_defroute_check(plan, err) < 0)
+	    meta_kube_devinfo_paths(plan, &c->nc, err) < 0 || meta_defroute_check(plan, err) < 0)
 		return -1;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct cni_conflist list;
@@ -357,11 +373,19 @@ static void write_status(struct ctx *c, const struct meta_plan *plan, cJSON *con
 	for (size_t i = 0; statuses && i < plan->n; i++) {
 		if (!results[i])
 			continue;
+		cJSON *devinfo = NULL;
+
+		if (plan->att[i].devinfo_file &&
+		    k8s_devinfo_read(plan->att[i].devinfo_file, &devinfo, &e) < 0) {
+			log_error("device-info of %s: %s", plan->att[i].status_name, e.msg);
+			cni_err_clear(&e);
+		}
 		if (k8s_network_status_append(statuses, plan->att[i].status_name,
-					      plan->att[i].master, results[i], NULL, &e) < 0) {
+					      plan->att[i].master, results[i], devinfo, &e) < 0) {
 			log_error("network-status of %s: %s", plan->att[i].status_name, e.msg);
 			cni_err_clear(&e);
 		}
+		cJSON_Delete(devinfo);
 	}
 	ret = statuses ? meta_kube_write_status(&c->kube, &c->k8s, statuses, &e) : -1;
 	if (ret == 1)
