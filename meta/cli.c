@@ -8,9 +8,11 @@
 #include <cjson/cJSON.h>
 
 #include "cni/spec.h"
+#include "meta/daemon.h"
 #include "meta/genconfig.h"
 #include "meta/install.h"
 #include "meta/list.h"
+#include "meta/validate.h"
 #include "meta/version.h"
 
 struct command {
@@ -27,6 +29,10 @@ static const struct command commands[] = {
 	  meta_install_usage },
 	{ "list", "what plexus attached on this node (table or JSON)", meta_list_cmd,
 	  meta_list_usage },
+	{ "daemon", "the DaemonSet entrypoint: install, then generate-config --watch",
+	  meta_daemon_cmd, meta_daemon_usage },
+	{ "validate", "check a netconf, NADs and a pod offline, as ADD would", meta_validate_cmd,
+	  meta_validate_usage },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

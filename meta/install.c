@@ -1,7 +1,10 @@
 /* meta/install.c: `plexus install`: bin/plexus and bin/sriov into the CNI bin dir, atomically.
- * Written then renamed, never in place: no "text file busy", no half-written binary (§6.2). */
+ * Written then renamed, never in place: no "text file busy", no half-written binary (§6.2).
+ * A build from `make dist` has its libraries in plexus-lib/ next to the binaries (found through
+ * the binaries' $ORIGIN rpath): they are installed first, the same way. */
 #include "meta/install.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,8 +21,8 @@
 /* The binaries plexus installs, as the runtime finds them by CNI type. */
 static const char *const binaries[] = { "plexus", "sriov" };
 
-/* True when path holds exactly data with mode 0755 (a symlink is never "the same"). */
-static bool same_file(const char *path, const char *data, size_t len)
+/* True when path holds exactly data with mode (a symlink is never "the same"). */
+static bool same_file(const char *path, const char *data, size_t len, mode_t mode)
 {
 	struct cni_err ignored = { 0 };
 	size_t old_len = 0;
@@ -27,7 +30,7 @@ static bool same_file(const char *path, const char *data, size_t len)
 	char *old;
 	bool same;
 
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0755 ||
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != mode ||
 	    (size_t)st.st_size != len)
 		return false;
 	old = dlg_read_file(path, BIN_MAX_BYTES, &old_len, &ignored);
@@ -37,8 +40,8 @@ static bool same_file(const char *path, const char *data, size_t len)
 	return same;
 }
 
-int meta_install_file(const char *src, const char *dir, const char *name, FILE *report,
-		      struct cni_err *err)
+static int install_one(const char *src, const char *dir, const char *name, mode_t mode,
+		       FILE *report, struct cni_err *err)
 {
 	char real[PATH_MAX], *dst = NULL, *data = NULL;
 	size_t len = 0;
@@ -48,8 +51,10 @@ int meta_install_file(const char *src, const char *dir, const char *name, FILE *
 	/* the source may be reached through symlinks (a packaged layout); read what they name */
 	if (!realpath(src, real))
 		return cni_err_set(err, CNI_ERR_IO, "%s: %s", src, strerror(errno));
-	if (stat(real, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
-		return cni_err_set(err, CNI_ERR_IO, "%s: not an executable file", src);
+	if (stat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    ((mode & S_IXUSR) && !(st.st_mode & S_IXUSR)))
+		return cni_err_set(err, CNI_ERR_IO, "%s: not %s file", src,
+				   (mode & S_IXUSR) ? "an executable" : "a regular");
 	data = dlg_read_file(real, BIN_MAX_BYTES, &len, err);
 	if (!data) {
 		if (!cni_err_isset(err))
@@ -65,13 +70,13 @@ int meta_install_file(const char *src, const char *dir, const char *name, FILE *
 		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (same_file(dst, data, len)) {
+	if (same_file(dst, data, len, mode)) {
 		if (report)
 			fprintf(report, "unchanged %s\n", dst);
 		ret = 0;
 		goto out;
 	}
-	if (dlg_write_atomic(dst, data, len, 0755, err) < 0)
+	if (dlg_write_atomic(dst, data, len, mode, err) < 0)
 		goto out;
 	if (report)
 		fprintf(report, "installed %s (from %s)\n", dst, real);
@@ -82,12 +87,74 @@ out:
 	return ret;
 }
 
+int meta_install_file(const char *src, const char *dir, const char *name, FILE *report,
+		      struct cni_err *err)
+{
+	return install_one(src, dir, name, 0755, report, err);
+}
+
+static int not_hidden(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+int meta_install_libs(const char *from, const char *bin_dir, FILE *report, struct cni_err *err)
+{
+	char *src_dir = NULL, *dst_dir = NULL;
+	struct dirent **names = NULL;
+	struct stat st;
+	int n = 0, ret = -1;
+
+	if (asprintf(&src_dir, "%s/%s", from, META_INSTALL_LIB_DIR) < 0 ||
+	    asprintf(&dst_dir, "%s/%s", bin_dir, META_INSTALL_LIB_DIR) < 0) {
+		src_dir = dst_dir = NULL;
+		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (stat(src_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		ret = 0; /* a build without bundled libraries */
+		goto out;
+	}
+	n = scandir(src_dir, &names, not_hidden, alphasort);
+	if (n < 0) {
+		n = 0;
+		cni_err_set(err, CNI_ERR_IO, "%s: %s", src_dir, strerror(errno));
+		goto out;
+	}
+	if ((stat(dst_dir, &st) < 0 || !S_ISDIR(st.st_mode)) && dlg_mkdir_p(dst_dir, 0755, err) < 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		char *src = NULL;
+		int r;
+
+		if (asprintf(&src, "%s/%s", src_dir, names[i]->d_name) < 0) {
+			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			goto out;
+		}
+		r = install_one(src, dst_dir, names[i]->d_name, 0644, report, err);
+		free(src);
+		if (r < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(src_dir);
+	free(dst_dir);
+	return ret;
+}
+
 void meta_install_usage(FILE *out)
 {
 	fputs("Usage: plexus install [OPTION]...\n"
 	      "Copy the plexus and sriov binaries into the host's CNI bin dir atomically (write a\n"
 	      "temporary file, fsync, chmod 0755, rename): a running plugin is never half-written\n"
-	      "and \"text file busy\" cannot happen. Identical files are left alone.\n"
+	      "and \"text file busy\" cannot happen. Identical files are left alone. The bundled\n"
+	      "libraries of a `make dist` build (" META_INSTALL_LIB_DIR
+	      "/ next to the binaries) go\n"
+	      "to BIN-DIR/" META_INSTALL_LIB_DIR "/ first.\n"
 	      "\n"
 	      "  --bin-dir DIR    the CNI bin dir (" META_INSTALL_BIN_DIR ")\n"
 	      "  --from DIR       where the binaries are (default: next to this plexus)\n"
@@ -184,6 +251,9 @@ int meta_install_cmd(int argc, char **argv)
 	/* hosts where /opt/cni/bin is a symlink to the real directory are common */
 	if ((stat(bin_dir, &st) < 0 || !S_ISDIR(st.st_mode)) &&
 	    dlg_mkdir_p(bin_dir, 0755, &err) < 0)
+		goto fail;
+	/* libraries first: a new binary never runs without the libraries it was built with */
+	if (meta_install_libs(from, bin_dir, stdout, &err) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(binaries) / sizeof(binaries[0]); i++) {
 		char *src = NULL;

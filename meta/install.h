@@ -8,6 +8,8 @@
 #include "cni/err.h"
 
 #define META_INSTALL_BIN_DIR "/opt/cni/bin"
+/* The bundled libraries of a `make dist` build, next to the binaries (rpath $ORIGIN/...). */
+#define META_INSTALL_LIB_DIR "plexus-lib"
 
 /* Installs the executable src as <dir>/<name>: a temporary file in dir, written, fsync'd,
  * mode 0755, renamed over the target (a running copy keeps its old inode), dir fsync'd. A
@@ -15,6 +17,11 @@
  * report (may be NULL). Returns 1 installed, 0 unchanged, -1 with err (code 5 naming the file). */
 int meta_install_file(const char *src, const char *dir, const char *name, FILE *report,
 		      struct cni_err *err);
+
+/* Installs every file of <from>/plexus-lib (when that directory exists) into
+ * <bin_dir>/plexus-lib, each as meta_install_file does but with mode 0644. Returns 0 or -1 with
+ * err. */
+int meta_install_libs(const char *from, const char *bin_dir, FILE *report, struct cni_err *err);
 
 /* `plexus install ARGS`: argv[0] is "install". Returns the exit status. */
 int meta_install_cmd(int argc, char **argv);
