@@ -550,9 +550,10 @@ int dlg_lock(const char *path, int timeout_ms, bool inherit, struct cni_err *err
 			}
 			close(fd);
 			if (e == EWOULDBLOCK)
-				return cni_err_set(err, CNI_ERR_TRY_AGAIN,
-						   "%s is busy: another operation has held it for %d ms",
-						   path, timeout_ms);
+				return cni_err_set(
+				    err, CNI_ERR_TRY_AGAIN,
+				    "%s is busy: another operation has held it for %d ms", path,
+				    timeout_ms);
 			return cni_err_set(err, CNI_ERR_IO, "lock %s: %s", path, strerror(e));
 		}
 		/* the previous holder may have unlinked it: then lock the new file instead */

@@ -310,9 +310,8 @@ int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *
 
 		if (!at->resource_name)
 			continue;
-		if (!k->devices &&
-		    k8s_podres_get(&opts, a->pod_namespace, a->pod_name, a->pod_uid, &k->devices,
-				   err) < 0)
+		if (!k->devices && k8s_podres_get(&opts, a->pod_namespace, a->pod_name, a->pod_uid,
+						  &k->devices, err) < 0)
 			return cni_err_prefix(err, "network \"%s\": resource \"%s\"",
 					      at->status_name, at->resource_name);
 		if (k8s_devmap_assign(k->devices, at->resource_name, at->status_name, &id, err) < 0)

@@ -191,8 +191,8 @@ static int run_attachment(const char *verb, const struct ctx *c, const struct me
 	log_verbose("%s %s on %s (network \"%s\")", verb, a->status_name, a->ifname, a->network);
 	if (strcmp(verb, "ADD") == 0 && a->devinfo_file && a->resource_name) {
 		/* device-info spec §4: the device plugin's file becomes the CNI file */
-		char *dp = k8s_devinfo_dp_path(c->nc.device_info_dir, a->resource_name, a->device_id,
-					       err);
+		char *dp =
+		    k8s_devinfo_dp_path(c->nc.device_info_dir, a->resource_name, a->device_id, err);
 
 		if (!dp || k8s_devinfo_copy(dp, a->devinfo_file, err) < 0) {
 			free(dp);

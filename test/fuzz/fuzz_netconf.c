@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct meta_plan plan = { 0 };
 
 		plan.ifname = strdup("eth0");
-		if (!nc.cluster_network && meta_plan_add_static(&plan, &nc, &k8s, NULL, &err) == 0 &&
+		if (!nc.cluster_network &&
+		    meta_plan_add_static(&plan, &nc, &k8s, NULL, &err) == 0 &&
 		    meta_plan_finish(&plan, &nc, "A=1;B=2=3;junk", &k8s, &err) == 0) {
 			cJSON *j = meta_plan_to_json(&plan);
 			struct meta_plan back;
