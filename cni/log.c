@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +19,9 @@ static struct {
 	bool to_stderr;
 	int fd;
 	char *prefix;
-} logger = { CNI_LOG_PANIC, true, -1, NULL };
+	long long max_bytes;
+	int max_backups, max_age_days;
+} logger = { CNI_LOG_PANIC, true, -1, NULL, 0, 0, 0 };
 
 static const char *const level_names[] = { "panic", "error", "verbose", "debug" };
 
@@ -59,10 +62,54 @@ void cni_log_set_stderr(bool on)
 	logger.to_stderr = on;
 }
 
+void cni_log_set_rotation(long long max_bytes, int max_backups, int max_age_days)
+{
+	logger.max_bytes = max_bytes;
+	logger.max_backups = max_backups;
+	logger.max_age_days = max_age_days;
+}
+
+static void rotate(const char *path)
+{
+	struct stat st;
+	char *from = NULL, *to = NULL;
+	int keep = logger.max_backups > 0 ? logger.max_backups : 5;
+
+	if (logger.max_bytes <= 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < logger.max_bytes)
+		return;
+	/* several plugins may log at once: whoever renames first rotates, the others find a
+	 * small file and go on */
+	for (int i = keep; i >= 1; i--) {
+		if (asprintf(&from, i == 1 ? "%s" : "%s.%d", path, i - 1) < 0 ||
+		    asprintf(&to, "%s.%d", path, i) < 0)
+			break;
+		if (i == keep)
+			unlink(to);
+		rename(from, to);
+		free(from);
+		free(to);
+		from = to = NULL;
+	}
+	free(from);
+	free(to);
+	for (int i = 1; logger.max_age_days > 0 && i <= keep; i++) {
+		char *b = NULL;
+
+		if (asprintf(&b, "%s.%d", path, i) < 0)
+			break;
+		if (stat(b, &st) == 0 && time(NULL) - st.st_mtime > logger.max_age_days * 86400L)
+			unlink(b);
+		free(b);
+	}
+}
+
 int cni_log_set_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd;
 
+	rotate(path);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
 	if (logger.fd >= 0)

@@ -22,6 +22,13 @@ enum cni_log_level cni_log_get_level(void);
 void cni_log_set_stderr(bool on);
 /* Appends to path (created 0600). Returns 0 or -errno; a failure keeps logging to stderr. */
 int cni_log_set_file(const char *path);
+/* Size-based rotation of the log file, checked when the file is opened (each invocation is
+ * short): a file of max_bytes or more is renamed to <path>.1 (older backups shift to .2 ...,
+ * at most max_backups are kept, and backups older than max_age_days are removed). 0 turns a
+ * limit off. Follows Multus's logOptions (lumberjack's maxSize/maxBackups/maxAge); call it
+ * before cni_log_set_file. */
+void cni_log_set_rotation(long long max_bytes, int max_backups, int max_age_days);
+
 /* The request prefix, e.g. "[ns/pod/uid:net]" or "<containerID>:<ifname>"; copied. */
 void cni_log_set_prefix(const char *prefix);
 /* Closes the file and frees the prefix. */

@@ -151,6 +151,27 @@ static char *join_ips(const cJSON *ips)
 	return s;
 }
 
+/* Multus's Warning event when a pod names a NAD that does not exist; best effort, and only on
+ * this failure path, so a successful ADD still makes exactly its three kinds of request. */
+static void no_network_event(struct meta_kube *k, const char *msg)
+{
+	struct k8s_event ev = {
+		.namespace = k8s_object_meta(k->pod, "namespace"),
+		.pod_name = k8s_object_meta(k->pod, "name"),
+		.pod_uid = k8s_object_meta(k->pod, "uid"),
+		.type = "Warning",
+		.reason = "NoNetworkFound",
+		.message = msg,
+	};
+	struct cni_err e = { 0 };
+
+	if (!ev.namespace || !ev.pod_name)
+		return;
+	if (k8s_post_event(k->client, &ev, &e) < 0)
+		log_error("event NoNetworkFound not sent: %s", e.msg);
+	cni_err_clear(&e);
+}
+
 /* One selection element as an attachment appended to the plan (or replacing the master). */
 static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, struct meta_kube *k,
 			 const struct k8s_net_selection *sel, bool master, struct cni_err *err)
@@ -162,6 +183,8 @@ static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, 
 	int found;
 
 	found = meta_kube_nad(k, sel->namespace, sel->name, nc->conf_dir, &nad, err);
+	if (found == 0)
+		no_network_event(k, err->msg);
 	if (found <= 0)
 		return -1;
 	config = nad.config;

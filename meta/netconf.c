@@ -180,6 +180,19 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, st
 	}
 	if (global && split_namespaces(global, nc, err) < 0)
 		goto fail;
+	if (nc->log_options) {
+		int ignored = 0;
+		bool b = false;
+
+		if (get_int(nc->log_options, "maxAge", 0, 36500, &ignored, err) < 0 ||
+		    get_int(nc->log_options, "maxSize", 0, 1 << 20, &ignored, err) < 0 ||
+		    get_int(nc->log_options, "maxBackups", 0, 1000, &ignored, err) < 0 ||
+		    cni_json_get_bool(nc->log_options, "compress", &b, CTX ": logOptions", err) <
+			0) {
+			cni_err_prefix(err, "logOptions");
+			goto fail;
+		}
+	}
 	if (nc->aux_chain_name && *nc->aux_chain_name &&
 	    check_chain_name(nc->aux_chain_name, err) < 0)
 		goto fail;
@@ -240,6 +253,14 @@ void meta_netconf_free(struct meta_netconf *nc)
 
 void meta_netconf_apply_logging(const struct meta_netconf *nc)
 {
+	const cJSON *size = cJSON_GetObjectItemCaseSensitive(nc->log_options, "maxSize");
+	const cJSON *backups = cJSON_GetObjectItemCaseSensitive(nc->log_options, "maxBackups");
+	const cJSON *age = cJSON_GetObjectItemCaseSensitive(nc->log_options, "maxAge");
+
+	/* lumberjack's defaults as Multus sets them: 100 MB, 5 backups, 5 days */
+	cni_log_set_rotation((cJSON_IsNumber(size) ? (long long)size->valuedouble : 100) << 20,
+			     cJSON_IsNumber(backups) ? (int)backups->valuedouble : 5,
+			     cJSON_IsNumber(age) ? (int)age->valuedouble : 5);
 	cni_log_set_stderr(nc->log_to_stderr);
 	if (nc->log_level && *nc->log_level)
 		cni_log_set_level_name(nc->log_level);

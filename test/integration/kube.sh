@@ -228,6 +228,8 @@ t_missing_nad_names_the_network() {
 	netconf >"$WORK/nc.json"
 	out=$(plexus ADD $ns c7 ns1 p7 u7 <"$WORK/nc.json") && fail "missing NAD accepted"
 	expect_contains "message" "$out" "cannot find a network-attachment-definition (nosuch) in namespace (ns1)"
+	out=$(api GET /_standin/objects/events/ns1)
+	expect_contains "Warning event for the pod" "$out" '"reason": "NoNetworkFound"'
 	expect_nothing_left $ns
 }
 

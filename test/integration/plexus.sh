@@ -335,6 +335,15 @@ t_logging_keys_work() {
 	plexus ADD $ns cl <"$WORK/nc.json" >/dev/null 2>/dev/null
 	[ ! -s "$WORK/err.log" ] || fail "error level logged a successful ADD: $(cat "$WORK/err.log")"
 	plexus DEL $ns cl <"$WORK/nc.json" 2>/dev/null
+	# logOptions: a log over maxSize MB is rotated to .1 when plexus opens it
+	head -c 1100000 /dev/zero >"$WORK/rot.log"
+	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.232.23.0/24)]" "\"logFile\":\"$WORK/rot.log\",\"logLevel\":\"debug\",\"logToStderr\":false,\"logOptions\":{\"maxSize\":1,\"maxBackups\":2}" >"$WORK/nc.json"
+	plexus ADD $ns cl <"$WORK/nc.json" >/dev/null
+	expect_eq "rotated backup" "$(stat -c %s "$WORK/rot.log.1")" 1100000
+	[ "$(stat -c %s "$WORK/rot.log")" -lt 100000 ] || fail "log not rotated"
+	plexus DEL $ns cl <"$WORK/nc.json"
+	out=$(netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.232.23.0/24)]" '"logOptions":{"maxSize":"big"}' | plexus ADD $ns cl) && fail "bad logOptions accepted"
+	expect_contains "names logOptions" "$out" logOptions
 	expect_clean $ns
 }
 
