@@ -206,6 +206,34 @@ int dlg_remove_file(const char *path, struct cni_err *err)
 	return 0;
 }
 
+void dlg_remove_temporaries(const char *path)
+{
+	char *copy = strdup(path), *dir, *base;
+	struct dirent *de;
+	size_t blen;
+	DIR *d;
+
+	if (!copy)
+		return;
+	base = strrchr(copy, '/');
+	if (!base) {
+		free(copy);
+		return;
+	}
+	*base++ = '\0';
+	dir = copy;
+	blen = strlen(base);
+	d = opendir(*dir ? dir : "/");
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, base, blen) == 0 &&
+		    strncmp(de->d_name + blen, ".tmp.", 5) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	free(copy);
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *dlg_base64_encode(const void *data, size_t len)

@@ -36,6 +36,10 @@ char *dlg_read_file(const char *path, size_t max, size_t *len, struct cni_err *e
 /* Removes path; a missing file is success. Not synced (see cache.c). Code 5 otherwise. */
 int dlg_remove_file(const char *path, struct cni_err *err);
 
+/* Removes what a writer killed between creating its temporary file and renaming it left next
+ * to path ("<path>.tmp.<pid>"). Best effort, returns nothing. */
+void dlg_remove_temporaries(const char *path);
+
 /* base64 (standard alphabet, padded), as Go encodes []byte in JSON. */
 char *dlg_base64_encode(const void *data, size_t len);
 /* Returns a malloc'd NUL-terminated buffer or NULL for invalid input. */

@@ -330,8 +330,10 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 		    dlg_cache_path(rt->cache_dir, list->name, rt->container_id, rt->ifname);
 		struct cni_err e = { 0 };
 
-		if (path)
+		if (path) {
 			dlg_remove_file(path, &e);
+			dlg_remove_temporaries(path);
+		}
 		free(path);
 		cni_err_clear(&e);
 	}

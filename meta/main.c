@@ -580,6 +580,8 @@ done:
 			log_error("%s", e.msg);
 			cni_err_clear(&e);
 		}
+		/* a plexus killed while writing the cache left its temporary file */
+		dlg_remove_temporaries(c.cache_file);
 	}
 out:
 	meta_plan_free(&plan);
