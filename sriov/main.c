@@ -306,17 +306,89 @@ static int ifname_free(struct ctx *c, struct cni_err *err)
 	return r < 0 ? -1 : 0;
 }
 
+/* A VF whose netdev is in another pod has none in the host, so its lookup fails; when an
+ * allocation record names a live netns, that is the error to report (code 11), not the lookup's. */
+static bool held_elsewhere(const struct sriov_conf *cf, struct cni_err *err)
+{
+	struct sriov_alloc a = { 0 };
+	struct cni_err e = { 0 };
+	bool held = sriov_alloc_read(cf->state_dir, cf->device_id, &a, &e) == 1 && a.netns &&
+		    cni_netns_exists(a.netns);
+
+	cni_err_clear(&e);
+	if (held) {
+		cni_err_clear(err);
+		cni_err_set(err, CNI_ERR_TRY_AGAIN, "pci address %s is already allocated",
+			    cf->device_id);
+		cni_err_details(err, "held by container %s (netns %s)",
+				a.container_id ? a.container_id : "(unknown)", a.netns);
+	}
+	sriov_alloc_free(&a);
+	return held;
+}
+
+/* Under the VF's lock: a record whose pod netns is gone (node reboot, a sandbox torn down before
+ * its DEL) belongs to an attachment that left the VF as it set it, its netdev back in the host
+ * under the pod's name. Its state says what the VF was: restore that first, so this ADD saves
+ * the real original (and that attachment's late DEL finds nothing to undo). Best effort: on
+ * failure the stale state stays for that DEL, and this ADD goes on. True when it restored. */
+static bool repair_stale(struct ctx *c, const char *vf_addr)
+{
+	struct sriov_alloc a = { 0 };
+	struct cni_err e = { 0 };
+	struct ctx o;
+	char *path = NULL;
+	bool done = false;
+
+	if (sriov_alloc_read(c->conf.state_dir, vf_addr, &a, &e) != 1 || !a.container_id ||
+	    !a.ifname || (a.netns && cni_netns_exists(a.netns)))
+		goto out;
+	path = sriov_state_path(c->conf.state_dir, a.container_id, a.ifname);
+	ctx_init(&o, c->req);
+	o.conf.state_dir = c->conf.state_dir;
+	o.conf.sysfs_root = c->conf.sysfs_root;
+	if (path && sriov_state_load_path(path, &o.st, &e) == 1 &&
+	    !strcmp(o.st.device_id, vf_addr)) {
+		log_verbose("VF %s: restoring it from %s/%s, whose netns is gone", vf_addr,
+			    a.container_id, a.ifname);
+		done = sriov_nl_open(&o.host, &e) == 0 && restore_vf(&o, &e) == 0;
+		if (done)
+			dlg_remove_file(path, &e);
+	}
+	if (cni_err_isset(&e))
+		log_error("VF %s: stale attachment %s/%s: %s", vf_addr, a.container_id, a.ifname,
+			  e.msg);
+	o.conf.state_dir = o.conf.sysfs_root = NULL;
+	ctx_free(&o);
+out:
+	cni_err_clear(&e);
+	sriov_alloc_free(&a);
+	free(path);
+	return done;
+}
+
 /* Lookup, lock, allocation check, sockets: everything ADD needs before it may save state. */
 static int add_prepare(struct ctx *c, struct sriov_pci *p, struct cni_err *err)
 {
 	const struct sriov_conf *cf = &c->conf;
 
 	if (sriov_pci_lookup(cf->sysfs_root, cf->device_id, p, err) < 0)
-		return cni_err_prefix(err, "SRIOV-CNI failed to load netconf: LoadConf()");
+		return held_elsewhere(cf, err)
+			   ? -1
+			   : cni_err_prefix(err, "SRIOV-CNI failed to load netconf: "
+						 "LoadConf()");
 	if (refuse_switchdev(p, err) < 0 || sriov_state_dirs(cf->state_dir, err) < 0)
 		return -1;
 	c->lock_fd = sriov_alloc_lock(cf->state_dir, p->vf_addr, LOCK_TIMEOUT_MS, err);
-	if (c->lock_fd < 0 || sriov_alloc_check(cf->state_dir, p->vf_addr, err) < 0)
+	if (c->lock_fd < 0)
+		return -1;
+	/* The repaired netdev has its host name back: look it up again. */
+	if (repair_stale(c, p->vf_addr)) {
+		sriov_pci_free(p);
+		if (sriov_pci_lookup(cf->sysfs_root, cf->device_id, p, err) < 0)
+			return cni_err_prefix(err, "SRIOV-CNI failed to load netconf: LoadConf()");
+	}
+	if (sriov_alloc_check(cf->state_dir, p->vf_addr, err) < 0)
 		return -1;
 	c->pod_fd = cni_netns_open(c->req->netns, err);
 	if (c->pod_fd < 0)

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# test/hw/suite/40-e2e.sh: the telco path end to end on the real igb/igbvf drivers: the
+# kube-apiserver and kubelet pod-resources STAND-INS, plexus and sriov. A pod requests two
+# intel.com/sriov_a VFs and names two SR-IOV NADs (one with VLAN 100 and a requested MAC);
+# plexus asks kubelet which VFs the pod got, hands each to sriov, writes network-status with
+# their device-info; DEL restores both VFs (issue 7 item 4).
+. "$(dirname "$0")/../lib.sh"
+. "$HW_ROOT/test/hw/sriov-lib.sh"
+
+start() { # NAME CMD... ; waits for "listening" on its stdout
+	local name=$1 i; shift
+	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	cleanup_add "kill $!"
+	for i in $(seq 1 150); do grep -q listening "$WORK/$name.out" 2>/dev/null && return 0; sleep 0.1; done
+	fail "$name did not start: $(cat "$WORK/$name.err")"
+}
+
+# e2e_setup VF... : stand-ins whose pod p1 was allocated the given VFs of intel.com/sriov_a
+e2e_setup() {
+	local ids="" v
+	sr_dirs
+	mkdir -p "$WORK/api" "$WORK/kubelet" "$WORK/devinfo/dp"
+	for v in "$@"; do ids="$ids${ids:+,}\"$(hw_vf_pci "$v")\""; done
+	SOCK=/run/pxk$$.$RANDOM.sock
+	cleanup_add "rm -f $SOCK"
+	/usr/bin/python3 - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+def nad(name, conf):
+    return {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": name, "namespace": "tenant",
+                         "annotations": {"k8s.v1.cni.cncf.io/resourceName": "intel.com/sriov_a"}},
+            "spec": {"config": json.dumps(conf)}}
+vlan = {"cniVersion": "1.0.0", "name": "sriov-vlan", "type": "sriov", "vlan": 100,
+        "cniDir": w + "/sriov", "capabilities": {"mac": True, "CNIDeviceInfoFile": True},
+        "ipam": {"type": "static", "addresses": [{"address": "192.0.2.21/24"}]}}
+plain = {"cniVersion": "1.0.0", "name": "sriov-plain", "type": "sriov", "cniDir": w + "/sriov",
+         "ipam": {"type": "host-local", "dataDir": w + "/ipam", "ranges": [[{"subnet": "198.51.100.0/24"}]]}}
+json.dump({"tokens": {"tok": "plexus"}, "pods": [{"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "p1", "namespace": "tenant", "uid": "uid-1", "annotations": {
+               "k8s.v1.cni.cncf.io/networks": json.dumps([
+                   {"name": "sriov-vlan", "interface": "net1", "mac": "02:00:00:00:aa:01"},
+                   {"name": "sriov-plain", "interface": "net2"}])}}}],
+           "nads": [nad("sriov-vlan", vlan), nad("sriov-plain", plain)]}, open(w + "/fixture.json", "w"))
+PY
+	start api /usr/bin/python3 -u "$HW_ROOT/test/stand-ins/apiserver.py" --dir "$WORK/api" --fixture "$WORK/fixture.json" --max-lifetime 600
+	API=$(awk '/listening/{print $2}' "$WORK/api.out")
+	echo "{\"pods\":[{\"name\":\"p1\",\"namespace\":\"tenant\",\"containers\":[{\"name\":\"app\",\"devices\":[{\"resource_name\":\"intel.com/sriov_a\",\"device_ids\":[$ids]}]}]}]}" >"$WORK/kubelet/fixture.json"
+	start kubelet /usr/bin/python3 -u "$HW_ROOT/test/stand-ins/podresources.py" --socket "$SOCK" --dir "$WORK/kubelet" --fixture "$WORK/kubelet/fixture.json" --max-lifetime 600
+	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: tok}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+	cat >"$WORK/nc.json" <<EOF2
+{"cniVersion":"1.0.0","name":"plexus-net","type":"plexus","kubeconfig":"$WORK/kubeconfig",
+ "cniDir":"$WORK/plexus","binDir":"$HW_ROOT/bin","podResourcesSocket":"$SOCK","deviceInfoDir":"$WORK/devinfo",
+ "delegates":[{"cniVersion":"1.0.0","name":"cluster","type":"bridge","bridge":"${TAG}br","isGateway":true,
+   $(sr_hostlocal 10.233.9.0/24)}]}
+EOF2
+	cleanup_add "ip link del ${TAG}br"
+}
+
+plexus() { # VERB NETNS
+	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=c-e2e CNI_IFNAME=eth0 CNI_PATH="$PLUGINS" \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=tenant;K8S_POD_NAME=p1;K8S_POD_UID=uid-1;K8S_POD_INFRA_CONTAINER_ID=c-e2e" \
+		"$PLEXUS" <"$WORK/nc.json"
+}
+
+t_pod_gets_a_cluster_network_and_two_allocated_vfs_with_network_status() {
+	local ns=${TAG}e a=4 b=5 before_a before_b out st first second
+	hw_restore_at_exit $a $b
+	before_a=$(sr_before $a)
+	before_b=$(sr_before $b)
+	local name_a name_b
+	name_a=$(hw_vf_netdev $a)
+	name_b=$(hw_vf_netdev $b)
+	e2e_setup $b $a # kubelet's order does not matter: plexus sorts the IDs
+	netns_new $ns
+	# sorted IDs: the first attachment gets the lower PCI address
+	first=$(printf '%s\n%s\n' "$(hw_vf_pci $a)" "$(hw_vf_pci $b)" | sort | head -n1)
+	second=$(printf '%s\n%s\n' "$(hw_vf_pci $a)" "$(hw_vf_pci $b)" | sort | tail -n1)
+	# the device plugin's device-info for the second VF (the first NAD asks sriov to write its own)
+	printf '{"type":"pci","version":"1.1.0","pci":{"pci-address":"%s"}}' "$second" \
+		>"$WORK/devinfo/dp/intel.com-sriov_a-$second-device.json"
+	out=$(plexus ADD $ns 2>"$WORK/err") || fail "plexus ADD: $out $(cat "$WORK/err")"
+	expect_eq "eth0" "$(sr_addrs $ns eth0)" 10.233.9.2/24
+	expect_eq "net1 is the first allocated VF" "$(basename "$(ip netns exec $ns readlink -f /sys/class/net/net1/device)")" "$first"
+	expect_eq "net2 is the second" "$(basename "$(ip netns exec $ns readlink -f /sys/class/net/net2/device)")" "$second"
+	expect_eq "net1 requested MAC" "$(sr_mac $ns net1)" 02:00:00:00:aa:01
+	expect_eq "net1 address" "$(sr_addrs $ns net1)" 192.0.2.21/24
+	expect_eq "net2 address" "$(sr_addrs $ns net2)" 198.51.100.2/24
+	local vf_first; [ "$first" = "$(hw_vf_pci $a)" ] && vf_first=$a || vf_first=$b
+	expect_contains "VLAN 100 on the PF side" "$(hw_vf_info $vf_first)" "vlan 100"
+	st=$(curl -sS --cacert "$WORK/api/ca.crt" "$API/_standin/objects/pods/tenant/p1")
+	st=$(json_get "$st" 'j["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]')
+	echo "$st" >"$HW_BUILD/e2e-network-status.json"
+	echo "network-status written by plexus:"
+	echo "$st"
+	expect_eq "names" "$(json_get "$st" '[e["name"] for e in j]')" '["cluster", "tenant/sriov-vlan", "tenant/sriov-plain"]'
+	expect_eq "VF 1 device-info" "$(json_get "$st" 'j[1]["device-info"]["pci"]["pci-address"]')" "$first"
+	expect_eq "VF 2 device-info" "$(json_get "$st" 'j[2]["device-info"]["pci"]["pci-address"]')" "$second"
+	expect_eq "VF 1 mac" "$(json_get "$st" 'j[1]["mac"]')" 02:00:00:00:aa:01
+	plexus DEL $ns || fail "plexus DEL"
+	sr_wait_home $a "$name_a"
+	sr_wait_home $b "$name_b"
+	expect_eq "VF $a restored" "$(sr_snap $a)" "$before_a"
+	expect_eq "VF $b restored" "$(sr_snap $b)" "$before_b"
+	[ -z "$(find "$WORK/devinfo/cni" -type f 2>/dev/null)" ] || fail "device-info left"
+	[ -z "$(find "$WORK/plexus" "$WORK/sriov" -type f ! -path '*/vf_lock/*' 2>/dev/null)" ] || fail "state left: $(find "$WORK/plexus" "$WORK/sriov" -type f)"
+}
+
+t_resource_without_an_allocated_device_is_refused_with_nothing_attached() {
+	local ns=${TAG}n a=4 before out
+	hw_restore_at_exit $a
+	before=$(sr_before $a)
+	e2e_setup $a # only one VF allocated, two NADs ask for one each
+	netns_new $ns
+	out=$(plexus ADD $ns 2>/dev/null) && fail "ADD succeeded without a device for sriov-plain"
+	expect_contains "names the resource" "$out" "intel.com/sriov_a"
+	expect_contains "names the NAD" "$out" "tenant/sriov-plain"
+	expect_eq "nothing attached" "$(links_in $ns)" 0
+	expect_eq "VF untouched" "$(sr_snap $a)" "$before"
+}
+
+run_tests
