@@ -101,6 +101,10 @@ $(BUILD)/libcni-driver: test/compat/libcni-driver.go
 FUZZ_SRC  := $(wildcard test/fuzz/fuzz_*.c)
 build-fuzz/test/fuzz/%: build-fuzz/test/fuzz/%.o build-fuzz/libplexus.a
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+# The sriov harnesses also link the plugin's own modules (all but main) and libpci.
+FUZZ_SRIOV_OBJ := $(filter-out build-fuzz/sriov/main.o,$(patsubst %.c,build-fuzz/%.o,$(wildcard sriov/*.c)))
+build-fuzz/test/fuzz/fuzz_sriov_%: build-fuzz/test/fuzz/fuzz_sriov_%.o $(FUZZ_SRIOV_OBJ) build-fuzz/libplexus.a
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lpci
 
 fuzz:
 	$(MAKE) BUILD=build-fuzz SAN=fuzz CC=clang $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/test/fuzz/%)

@@ -14,6 +14,7 @@
 #include "cni/config.h"
 #include "cni/json.h"
 #include "cni/result.h"
+#include "cni/spec.h"
 #include "delegates/confdir.h"
 #include "k8s/client.h"
 
@@ -97,6 +98,9 @@ static const char *ifname_problem(const char *s)
 		if (ch == '/' || ch == ':' || isspace(ch) || ch < 0x20 || ch == 0x7f)
 			return "may not contain '/', ':', whitespace or control characters";
 	}
+	/* libcni's rule also refuses Unicode whitespace (U+0085, U+00A0, U+2000-U+200A...). */
+	if (cni_validate_ifname(s, NULL) < 0)
+		return "may not contain '/', ':', whitespace or control characters";
 	return NULL;
 }
 

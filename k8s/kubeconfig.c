@@ -328,6 +328,14 @@ static int load_cluster(struct kc *k, const yaml_node_t *root, const char *name,
 			    k->path, ctx, out->server);
 		goto out;
 	}
+	/* "https://" alone would be trimmed to "https:", a URL without a host. */
+	n = strncmp(out->server, "https://", 8) == 0 ? 8 : 7;
+	if (out->server[n] == '\0' || out->server[n] == '/') {
+		cni_err_set(k->err, CNI_ERR_INVALID_CONFIG,
+			    "kubeconfig %s: %s.server \"%s\" has no host", k->path, ctx,
+			    out->server);
+		goto out;
+	}
 	n = strlen(out->server);
 	while (n > 0 && out->server[n - 1] == '/')
 		out->server[--n] = '\0';

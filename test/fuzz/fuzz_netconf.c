@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct meta_plan plan = { 0 };
 
 		plan.ifname = strdup("eth0");
+		plan.container_id = strdup("fuzz"); /* a cached plan always names its container */
 		if (!nc.cluster_network &&
 		    meta_plan_add_static(&plan, &nc, &k8s, NULL, &err) == 0 &&
 		    meta_plan_finish(&plan, &nc, "A=1;B=2=3;junk", &k8s, &err) == 0) {
