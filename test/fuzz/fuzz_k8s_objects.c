@@ -96,8 +96,8 @@ static void fuzz_nad(const char *text, size_t len)
 	want = strdup(name->valuestring);
 	cJSON_Delete(conf);
 	if (cni_conflist_parse(out.config, out.len, &list, &err) == 0) {
-		if (list.len != out.len || memcmp(list.bytes, out.config, out.len) ||
-		    !list.name || (want && strcmp(list.name, want)))
+		if (list.len != out.len || memcmp(list.bytes, out.config, out.len) || !list.name ||
+		    (want && strcmp(list.name, want)))
 			abort();
 		for (size_t i = 0; i < list.nplugins; i++)
 			free(cni_conflist_plugin_stdin(&list, i, NULL, list.root, NULL, &err));
@@ -131,8 +131,8 @@ static void fuzz_results(const char *text, size_t len, unsigned flags)
 		const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r, "x-device-info");
 		/* The first network is the default one when flags say so. */
 		bool is_default = nres == 0 && (flags & 1);
-		int n = k8s_network_status_append(statuses, names[nres % 3], is_default, r, dev,
-						  &err);
+		int n =
+		    k8s_network_status_append(statuses, names[nres % 3], is_default, r, dev, &err);
 
 		if (n < 0) {
 			if (!err.msg || cJSON_GetArraySize(statuses) != total)

@@ -36,8 +36,8 @@ static void put(const char *name, const char *text)
 
 static void remove_dir(void)
 {
-	static const char *const files[] = { "config", "ca.pem", "crt.pem", "key.pem", "tok",
-					     "empty" };
+	static const char *const files[] = { "config",	"ca.pem", "crt.pem",
+					     "key.pem", "tok",	  "empty" };
 	char p[128];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -101,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = k8s_kubeconfig_load(path, &c, &err);
 	if (r == 0) {
-		if (!c.server || (strncmp(c.server, "https://", 8) && strncmp(c.server, "http://", 7)))
+		if (!c.server ||
+		    (strncmp(c.server, "https://", 8) && strncmp(c.server, "http://", 7)))
 			abort();
 		n = strlen(c.server);
 		if (n && c.server[n - 1] == '/')

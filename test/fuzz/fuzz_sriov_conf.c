@@ -19,8 +19,9 @@
 #include "sriov/conf.h"
 #include "sriov/pci.h"
 
-#define ARGS	 "IgnoreUnknown=1;K8S_POD_NAMESPACE=team-a;K8S_POD_NAME=pod-1;" \
-		 "K8S_POD_INFRA_CONTAINER_ID=0123abcd;K8S_POD_UID=uid-1"
+#define ARGS                                                                                       \
+	"IgnoreUnknown=1;K8S_POD_NAMESPACE=team-a;K8S_POD_NAME=pod-1;"                             \
+	"K8S_POD_INFRA_CONTAINER_ID=0123abcd;K8S_POD_UID=uid-1"
 #define ARGS_MAC ARGS ";MAC=02:00:00:aa:bb:cc"
 #define SYSFS	 "/tmp/pxfuzz-no-sysfs"
 
@@ -124,9 +125,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(&m);
 		if (r != 0 || !m.has_mac)
 			abort(); /* a good CNI_ARGS MAC fails nothing that passed */
-		if (strcmp(c.device_id, m.device_id) || c.vlan != m.vlan || c.has_vlan != m.has_vlan ||
-		    c.vlan_qos != m.vlan_qos || c.vlan_proto != m.vlan_proto ||
-		    c.spoofchk != m.spoofchk || c.trust != m.trust || c.link_state != m.link_state ||
+		if (strcmp(c.device_id, m.device_id) || c.vlan != m.vlan ||
+		    c.has_vlan != m.has_vlan || c.vlan_qos != m.vlan_qos ||
+		    c.vlan_proto != m.vlan_proto || c.spoofchk != m.spoofchk ||
+		    c.trust != m.trust || c.link_state != m.link_state ||
 		    c.min_tx_rate != m.min_tx_rate || c.max_tx_rate != m.max_tx_rate)
 			abort(); /* ... and changes nothing but the MAC */
 		if (!c.has_mac && memcmp(m.mac, "\x02\x00\x00\xaa\xbb\xcc", 6))
