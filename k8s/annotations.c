@@ -363,7 +363,7 @@ static int get_str_copy(const cJSON *obj, const char *key, char **out, const cha
 /* A Go int: integral and representable. */
 static bool is_int(const cJSON *v)
 {
-	return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+	return v && cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
 	       v->valuedouble == floor(v->valuedouble) &&
 	       fabs(v->valuedouble) <= 9007199254740992.0;
 }
@@ -829,7 +829,7 @@ int k8s_nad_delegate_config(const cJSON *nad, const char *conf_dir, struct k8s_n
 				   ctx);
 	if (rn && rn[0] && !(out->resource_name = strdup(rn)))
 		goto oom;
-	if (!cJSON_IsString(config) || !config->valuestring[0]) {
+	if (!config || !cJSON_IsString(config) || !config->valuestring[0]) {
 		struct cni_conflist list;
 
 		/* Empty spec: the network is a file in confDir whose CNI name is the NAD's. */
@@ -870,7 +870,7 @@ int k8s_nad_delegate_config(const cJSON *nad, const char *conf_dir, struct k8s_n
 			    "%s: spec.config: \"name\" must be a string", ctx);
 		goto out;
 	}
-	if (cJSON_IsString(cname) && cname->valuestring[0]) {
+	if (cname && cJSON_IsString(cname) && cname->valuestring[0]) {
 		/* Kept byte for byte: the delegate gets exactly what the NAD says. */
 		out->config = strdup(config->valuestring);
 		if (!out->config)

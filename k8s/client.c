@@ -389,7 +389,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		const char *content_type, const char *body, bool retry, cJSON **out,
 		struct cni_err *err)
 {
-	struct curl_slist *headers = NULL, *h;
+	struct curl_slist *headers = NULL;
 	struct reply r = { .retry_after_s = -1 };
 	struct cni_err last = { 0 }; /* the latest failed attempt; err only sees the final one */
 	char *url = NULL, *ct = NULL;
@@ -411,10 +411,10 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 	}
 	/* "Expect:" stops libcurl's 100-continue round trip for bigger bodies. */
 	if (!(headers = k8s_curl.slist_append(NULL, "Accept: application/json")) ||
-	    !(h = k8s_curl.slist_append(headers, "Expect:")))
+	    !k8s_curl.slist_append(headers, "Expect:"))
 		goto oom;
-	if ((ct && !(h = k8s_curl.slist_append(headers, ct))) ||
-	    (c->auth && !(h = k8s_curl.slist_append(headers, c->auth))))
+	if ((ct && !k8s_curl.slist_append(headers, ct)) ||
+	    (c->auth && !k8s_curl.slist_append(headers, c->auth)))
 		goto oom;
 	for (;;) {
 		long left = c->opts.budget_ms - (now_ms() - start), wait, elapsed;

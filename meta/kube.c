@@ -134,19 +134,25 @@ oom:
 
 static char *join_ips(const cJSON *ips)
 {
-	size_t len = 1;
+	size_t len = 1, n = 0;
 	const cJSON *ip;
 	char *s;
 
-	cJSON_ArrayForEach(ip, ips) len += strlen(ip->valuestring) + 1;
+	cJSON_ArrayForEach(ip, ips)
+	{
+		len += strlen(ip->valuestring) + 1;
+	}
 	s = calloc(1, len);
 	if (!s)
 		return NULL;
 	cJSON_ArrayForEach(ip, ips)
 	{
-		if (*s)
-			strcat(s, ",");
-		strcat(s, ip->valuestring);
+		size_t l = strlen(ip->valuestring);
+
+		if (n)
+			s[n++] = ',';
+		memcpy(s + n, ip->valuestring, l);
+		n += l;
 	}
 	return s;
 }

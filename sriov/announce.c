@@ -83,7 +83,7 @@ static void send_na(int ifindex, const unsigned char mac[6], const struct in6_ad
 	setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex));
 	/* A tentative address cannot be bound; the kernel then picks the source itself. */
-	bind(fd, (struct sockaddr *)&from, sizeof(from));
+	(void)bind(fd, (struct sockaddr *)&from, sizeof(from));
 	pkt.na.nd_na_type = ND_NEIGHBOR_ADVERT;
 	pkt.na.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE;
 	pkt.na.nd_na_target = *ip;

@@ -66,7 +66,8 @@ static int bad_value(struct cni_err *err, const char *fmt, const char *what, con
 
 static int bad_type(const char *key, const char *want, struct cni_err *err)
 {
-	return cni_err_set(err, CNI_ERR_INVALID_CONFIG, LOAD_ERR "\"%s\" must be %s", key, want);
+	cni_err_set(err, CNI_ERR_INVALID_CONFIG, LOAD_ERR "\"%s\" must be %s", key, want);
+	return -1;
 }
 
 /* Absent -> 0 with *out untouched; present string -> 1. */

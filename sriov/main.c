@@ -283,7 +283,9 @@ static int build_state(struct ctx *c, const struct sriov_pci *p, struct cni_err 
 		if (r < 0)
 			return -1;
 	}
-	if (sriov_vf_read(&c->host, st->pf_name, st->vf_index, &st->orig, err) < 0)
+	/* p's name rather than its copy in st: the analyzer takes a malloc'd string passed as const
+	 * to an unknown function, next to a pointer into *c, for a leak (ctx_free() frees it). */
+	if (sriov_vf_read(&c->host, p->pf_netdev, st->vf_index, &st->orig, err) < 0)
 		return -1;
 	wanted(&c->conf, st);
 	if (c->conf.has_mac) {

@@ -116,7 +116,7 @@ static char *rd_str(struct reader *r, const char *key, bool required)
 
 	if (!v && !required)
 		return NULL;
-	if (!cJSON_IsString(v) || !(s = strdup(v->valuestring))) {
+	if (!v || !cJSON_IsString(v) || !(s = strdup(v->valuestring))) {
 		r->bad = true;
 		r->what = r->what ? r->what : key;
 		return NULL;
@@ -212,12 +212,13 @@ static void rd_attrs(struct reader *r, unsigned *mask)
 static void rd_host(struct reader *r, struct sriov_link *h)
 {
 	char *name = rd_str(r, "hostIfname", true);
+	size_t n = name ? strlen(name) : 0;
 
-	if (name && (strlen(name) == 0 || strlen(name) >= sizeof(h->name))) {
+	if (name && (n == 0 || n >= sizeof(h->name))) {
 		r->bad = true;
 		r->what = r->what ? r->what : "hostIfname";
 	} else if (name) {
-		strcpy(h->name, name);
+		memcpy(h->name, name, n + 1);
 	}
 	free(name);
 	rd_mac(r, "hostMac", h->mac);

@@ -61,11 +61,15 @@ static void read_vf(struct rtnl_link_vf *vf, struct sriov_vf_state *st)
 	st->proto = SRIOV_VLAN_PROTO_8021Q;
 	if (rtnl_link_vf_get_addr(vf, &addr) == 0 && nl_addr_get_len(addr) >= 6)
 		memcpy(st->mac, nl_addr_get_binary_addr(addr), 6);
-	if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl && vl->size > 0) {
-		st->vlan = vl->vlans[0].vf_vlan;
-		st->qos = vl->vlans[0].vf_vlan_qos;
-		if (vl->vlans[0].vf_vlan_proto)
-			st->proto = vl->vlans[0].vf_vlan_proto;
+	if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl) {
+		if (vl->size > 0) {
+			st->vlan = vl->vlans[0].vf_vlan;
+			st->qos = vl->vlans[0].vf_vlan_qos;
+			if (vl->vlans[0].vf_vlan_proto)
+				st->proto = vl->vlans[0].vf_vlan_proto;
+		}
+		/* rtnl_link_vf_get_vlans takes a reference */
+		rtnl_link_vf_vlan_put(vl);
 	}
 	st->spoofchk = rtnl_link_vf_get_spoofchk(vf, &v) == 0 ? (int)v : -1;
 	st->trust = rtnl_link_vf_get_trust(vf, &v) == 0 ? (int)v : -1;
@@ -95,8 +99,8 @@ int sriov_vf_read(struct sriov_nl *nl, const char *pf, unsigned idx, struct srio
 		vf = rtnl_link_vf_get(link, idx);
 	if (!vf) {
 		rtnl_link_put(link);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "failed to find vf %u of PF \"%s\"", idx,
-				   pf);
+		cni_err_set(err, CNI_ERR_INTERNAL, "failed to find vf %u of PF \"%s\"", idx, pf);
+		return -1;
 	}
 	read_vf(vf, st);
 	rtnl_link_vf_put(vf);
