@@ -116,3 +116,18 @@ out:
 	cJSON_Delete(o);
 	return ret;
 }
+
+void cni_err_join(struct cni_err *err, struct cni_err *one, const char *sep)
+{
+	char *joined = NULL;
+
+	if (!cni_err_isset(err)) {
+		cni_err_move(err, one);
+		return;
+	}
+	if (asprintf(&joined, "%s%s%s", err->msg, sep, one->msg ? one->msg : "") >= 0) {
+		free(err->msg);
+		err->msg = joined;
+	}
+	cni_err_clear(one);
+}

@@ -40,6 +40,10 @@ int cni_err_details(struct cni_err *err, const char *fmt, ...)
 /* Prefixes the message: "<prefix>: <old msg>". Returns -1. */
 int cni_err_prefix(struct cni_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Collects one more failure into err: the first is moved in, later ones have their message
+ * appended after sep ("a / b"); one is left empty. */
+void cni_err_join(struct cni_err *err, struct cni_err *one, const char *sep);
+
 /* Moves src into dst (dst cleared first, src left empty). */
 void cni_err_move(struct cni_err *dst, struct cni_err *src);
 

@@ -366,7 +366,7 @@ int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt, const cJ
 	return ret;
 }
 
-static bool attachment_valid(const cJSON *valid, const char *cid, const char *ifname)
+bool dlg_attachment_valid(const cJSON *valid, const char *cid, const char *ifname)
 {
 	const cJSON *a;
 
@@ -380,22 +380,6 @@ static bool attachment_valid(const cJSON *valid, const char *cid, const char *if
 			return true;
 	}
 	return false;
-}
-
-/* Appends one failure's message to the running collection in err. */
-static void collect(struct cni_err *err, struct cni_err *one)
-{
-	if (!cni_err_isset(err))
-		cni_err_move(err, one);
-	else {
-		char *joined = NULL;
-
-		if (asprintf(&joined, "%s; %s", err->msg, one->msg) >= 0) {
-			free(err->msg);
-			err->msg = joined;
-		}
-		cni_err_clear(one);
-	}
 }
 
 int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *valid,
@@ -416,7 +400,7 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 		size_t nargs = 0;
 		const cJSON *kv;
 
-		if (attachment_valid(valid, entries[i].container_id, entries[i].ifname))
+		if (dlg_attachment_valid(valid, entries[i].container_id, entries[i].ifname))
 			continue;
 		del_rt.container_id = entries[i].container_id;
 		del_rt.ifname = entries[i].ifname;
@@ -436,7 +420,7 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 		del_rt.args = args;
 		del_rt.nargs = nargs;
 		if (dlg_del(list, &del_rt, NULL, &one) < 0)
-			collect(err, &one);
+			cni_err_join(err, &one, "; ");
 		free(args);
 	}
 	dlg_cached_free_all(entries, n);
@@ -458,7 +442,7 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 
 		/* GC and STATUS carry no per-attachment runtime data */
 		if (run_one("GC", list, i, NULL, extra, &gc_rt, NULL, &one) < 0)
-			collect(err, &one);
+			cni_err_join(err, &one, "; ");
 	}
 	cJSON_Delete(extra);
 	return cni_err_isset(err) ? -1 : 0;

@@ -3,6 +3,7 @@
 #ifndef PLEXUS_DLG_INVOKE_H
 #define PLEXUS_DLG_INVOKE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -57,6 +58,10 @@ int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt, const cJ
  * reports them all. */
 int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *valid,
 	   struct cni_err *err);
+
+/* True when valid ([{"containerID","ifname"}...], as in cni.dev/valid-attachments) lists the
+ * attachment. */
+bool dlg_attachment_valid(const cJSON *valid, const char *cid, const char *ifname);
 
 /* STATUS to every plugin (1.1.0 or later), stopping at the first failure. */
 int dlg_status(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err);

@@ -510,18 +510,9 @@ static int del_plan(const struct ctx *c, const struct meta_plan *plan, struct cn
 		if (run_attachment("DEL", c, plan, i, NULL, &e) < 0) {
 			log_error("DEL of %s on %s failed: %s", plan->att[i].status_name,
 				  plan->att[i].ifname, e.msg);
-			if (!failed++)
-				cni_err_move(err, &e);
-			else {
-				char *joined = NULL;
-
-				if (asprintf(&joined, "%s / %s", err->msg, e.msg) >= 0) {
-					free(err->msg);
-					err->msg = joined;
-				}
-			}
+			failed++;
+			cni_err_join(err, &e, " / ");
 		}
-		cni_err_clear(&e);
 	}
 	return failed ? -1 : 0;
 }
@@ -659,37 +650,6 @@ static const cJSON *valid_attachments(const cJSON *conf)
 	return cJSON_IsArray(v) ? v : NULL;
 }
 
-static bool is_valid(const cJSON *valid, const char *cid, const char *ifname)
-{
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, valid)
-	{
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "containerID");
-		const cJSON *i = cJSON_GetObjectItemCaseSensitive(a, "ifname");
-
-		if (cJSON_IsString(c) && cJSON_IsString(i) && strcmp(c->valuestring, cid) == 0 &&
-		    strcmp(i->valuestring, ifname) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void join_err(struct cni_err *err, struct cni_err *one)
-{
-	if (!cni_err_isset(err)) {
-		cni_err_move(err, one);
-		return;
-	}
-	char *joined = NULL;
-
-	if (asprintf(&joined, "%s / %s", err->msg, one->msg) >= 0) {
-		free(err->msg);
-		err->msg = joined;
-	}
-	cni_err_clear(one);
-}
-
 /* Deletes a stale container's attachments and its cache, under its lock. */
 static void gc_container(const struct ctx *base, const char *cid, struct cni_err *err)
 {
@@ -720,7 +680,7 @@ static void gc_container(const struct ctx *base, const char *cid, struct cni_err
 	dlg_unlock(fd, c.lock_file, !cni_err_isset(&one));
 out:
 	if (cni_err_isset(&one))
-		join_err(err, &one);
+		cni_err_join(err, &one, " / ");
 	meta_plan_free(&plan);
 	free(c.cache_file);
 	free(c.lock_file);
@@ -790,7 +750,8 @@ static int cmd_gc(const struct cni_request *req, struct cni_err *err)
 		if (asprintf(&file, "%s/%s", c.state_dir, de->d_name) < 0)
 			continue;
 		cc.cache_file = file;
-		if (read_cache(&cc, &p, &e) > 0 && is_valid(valid, p.container_id, p.ifname)) {
+		if (read_cache(&cc, &p, &e) > 0 &&
+		    dlg_attachment_valid(valid, p.container_id, p.ifname)) {
 			for (size_t i = 0; i < p.n; i++) {
 				struct gc_net *g = gc_net_get(&nets, &nnets, &p.att[i]);
 				cJSON *o = cJSON_CreateObject();
@@ -824,7 +785,7 @@ static int cmd_gc(const struct cni_request *req, struct cni_err *err)
 
 		cni_err_move(&e, err);
 		log_error("GC: %s", e.msg);
-		join_err(err, &e);
+		cni_err_join(err, &e, " / ");
 	}
 	for (size_t i = 0; i < nnets; i++) {
 		struct cni_conflist list;
@@ -836,11 +797,11 @@ static int cmd_gc(const struct cni_request *req, struct cni_err *err)
 
 		if (!nets[i].config ||
 		    cni_conflist_parse(nets[i].config, nets[i].len, &list, &e) < 0) {
-			join_err(err, &e);
+			cni_err_join(err, &e, " / ");
 			continue;
 		}
 		if (dlg_gc(&list, &rt, nets[i].valid, &e) < 0)
-			join_err(err, &e);
+			cni_err_join(err, &e, " / ");
 		cni_conflist_free(&list);
 	}
 out:
