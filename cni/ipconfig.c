@@ -29,6 +29,7 @@
 #include <netlink/route/route.h>
 
 #include "cni/netns.h"
+#include "cni/nlerr.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -62,11 +63,6 @@ struct plan {
 
 /* The kernel's own answer to the last request: libnl folds errno values into its coarser
  * NLE_* codes (ENETUNREACH becomes "Unspecific failure"), and drops the extended ack text. */
-struct nl_answer {
-	int errnum;
-	char *extack;
-};
-
 static const cJSON *get(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -310,44 +306,10 @@ static void plan_free(struct plan *p)
 	nl_addr_put(p->gw6);
 }
 
-/* Records the kernel's errno and extended-ack message, then lets libnl fail as usual. */
-static int on_nl_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
-{
-	const struct nlmsghdr *hdr = (const void *)((const char *)e - NLMSG_HDRLEN);
-	struct nl_answer *ans = arg;
-	const struct nlattr *msg;
-	size_t off = sizeof(*e), total = hdr->nlmsg_len - NLMSG_HDRLEN;
-
-	(void)who;
-	ans->errnum = -e->error;
-	if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-	/* Unless capped, the request we sent is echoed back before the attributes. */
-	if (!(hdr->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > NLMSG_HDRLEN)
-		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	off = NLMSG_ALIGN(off);
-	if (off >= total)
-		return NL_STOP;
-	msg = nla_find((const struct nlattr *)((const char *)e + off), (int)(total - off),
-		       NLMSGERR_ATTR_MSG);
-	if (msg && nla_len(msg) > 0) {
-		free(ans->extack);
-		ans->extack = strndup(nla_data(msg), (size_t)nla_len(msg));
-	}
-	return NL_STOP;
-}
-
-static void answer_reset(struct nl_answer *ans)
-{
-	free(ans->extack);
-	ans->extack = NULL;
-	ans->errnum = 0;
-}
-
 /* "interface "<ifname>": <what>: <kernel's strerror>", with the kernel's own explanation
  * (extended ack) as details when it gave one. */
 static int __attribute__((format(printf, 5, 6)))
-nl_fail(const struct plan *p, const struct nl_answer *ans, int r, struct cni_err *err,
+nl_fail(const struct plan *p, const struct cni_nl_answer *ans, int r, struct cni_err *err,
 	const char *fmt, ...)
 {
 	char *what = NULL;
@@ -366,12 +328,12 @@ nl_fail(const struct plan *p, const struct nl_answer *ans, int r, struct cni_err
 }
 
 static int add_addr(const struct plan *p, struct nl_sock *sk, int ifindex,
-		    const struct addr_plan *a, struct nl_answer *ans, struct cni_err *err)
+		    const struct addr_plan *a, struct cni_nl_answer *ans, struct cni_err *err)
 {
 	struct rtnl_addr *addr = rtnl_addr_alloc();
 	int r;
 
-	answer_reset(ans);
+	cni_nl_answer_reset(ans);
 	if (!addr)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
 				   p->ifname);
@@ -387,13 +349,13 @@ static int add_addr(const struct plan *p, struct nl_sock *sk, int ifindex,
 }
 
 static int add_route(const struct plan *p, struct nl_sock *sk, int ifindex,
-		     const struct route_plan *rp, struct nl_answer *ans, struct cni_err *err)
+		     const struct route_plan *rp, struct cni_nl_answer *ans, struct cni_err *err)
 {
 	struct rtnl_route *route = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
 	int r;
 
-	answer_reset(ans);
+	cni_nl_answer_reset(ans);
 	if (!route || !nh) {
 		rtnl_route_put(route);
 		if (nh)
@@ -435,7 +397,7 @@ static int apply_in_netns(void *arg, struct cni_err *err)
 {
 	const struct plan *p = arg;
 	struct rtnl_link *link = NULL, *change = NULL;
-	struct nl_answer ans = { 0 };
+	struct cni_nl_answer ans = { 0 };
 	struct nl_sock *sk;
 	int i, r, one = 1, ifindex, ret = -1;
 
@@ -453,7 +415,7 @@ static int apply_in_netns(void *arg, struct cni_err *err)
 	/* Best effort: older kernels simply give no extended ack text. */
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, on_nl_error, &ans);
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, cni_nl_on_error, &ans);
 
 	r = rtnl_link_get_kernel(sk, 0, p->ifname, &link);
 	if (r < 0 && (ans.errnum == ENODEV || r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)) {
@@ -468,7 +430,7 @@ static int apply_in_netns(void *arg, struct cni_err *err)
 	ifindex = rtnl_link_get_ifindex(link);
 
 	rtnl_link_set_flags(change, IFF_UP);
-	answer_reset(&ans);
+	cni_nl_answer_reset(&ans);
 	r = rtnl_link_change(sk, link, change, 0);
 	if (r < 0) {
 		nl_fail(p, &ans, r, err, "set link up");
@@ -542,7 +504,7 @@ static int default_route_in_netns(void *arg, struct cni_err *err)
 	const struct default_route *dr = arg;
 	struct plan p = { .netns_path = dr->netns_path, .ifname = dr->ifname };
 	struct nl_cache *cache = NULL;
-	struct nl_answer ans = { 0 };
+	struct cni_nl_answer ans = { 0 };
 	struct route_del d = { 0 };
 	struct nl_sock *sk;
 	int r, ret = -1, one = 1;
@@ -557,7 +519,7 @@ static int default_route_in_netns(void *arg, struct cni_err *err)
 		goto out;
 	}
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, on_nl_error, &ans);
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, cni_nl_on_error, &ans);
 	d.sk = sk;
 	d.ifindex = (int)if_nametoindex(dr->ifname);
 	if (!d.ifindex) {

@@ -121,7 +121,7 @@ static int set_mac_trusting(void *arg, struct sriov_nl *nl, int ifindex, const u
 
 	if (sriov_link_set_mac(nl, ifindex, mac, err) == 0)
 		return 0;
-	if (nl->errnum != EADDRNOTAVAIL && nl->errnum != EPERM)
+	if (nl->ans.errnum != EADDRNOTAVAIL && nl->ans.errnum != EPERM)
 		return -1;
 	if (sriov_vf_read(&c->host, c->st.pf_name, c->st.vf_index, &cur, &e) < 0 || cur.trust > 0) {
 		cni_err_clear(&e);

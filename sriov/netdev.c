@@ -178,7 +178,7 @@ int sriov_link_set_mac(struct sriov_nl *nl, int ifindex, const unsigned char mac
 		cni_err_clear(err);
 		if (change(nl, ifindex, c, "set mac", err) < 0) {
 			/* EBUSY: the driver is still busy with the PF's change; retry. */
-			if (nl->errnum != EBUSY && nl->errnum != EAGAIN)
+			if (nl->ans.errnum != EBUSY && nl->ans.errnum != EAGAIN)
 				return cni_err_prefix(err, "set mac %s", want_s);
 		} else if (mac_is(nl, ifindex, mac, got) == 0) {
 			return 0;
@@ -345,7 +345,7 @@ int sriov_netdev_move_out(struct sriov_nl *pod, const char *ifname, const char *
 	    sriov_link_del_altname(&tmp, l.ifindex, ifname, err) < 0)
 		goto out;
 	if (sriov_link_move(&tmp, l.ifindex, host_fd, NULL, err) < 0) {
-		if (tmp.errnum != EEXIST)
+		if (tmp.ans.errnum != EEXIST)
 			goto out;
 		/* Someone took the name meanwhile: let the kernel pick one, DEL finds it by PCI. */
 		log_error("\"%s\" is taken in the host netns, the VF comes back as dev%%d",
@@ -388,7 +388,7 @@ int sriov_netdev_restore(struct sriov_nl *host, const char *cur_name, const char
 		return -1;
 	if (strcmp(l.name, orig->name) != 0 &&
 	    sriov_link_rename(host, l.ifindex, orig->name, err) < 0) {
-		if (host->errnum != EEXIST)
+		if (host->ans.errnum != EEXIST)
 			return -1;
 		log_error("cannot rename \"%s\" back to \"%s\": the name is taken", l.name,
 			  orig->name);

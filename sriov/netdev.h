@@ -23,7 +23,7 @@ int sriov_link_get(struct sriov_nl *nl, const char *name, struct sriov_link *out
 		   struct cni_err *err);
 
 /* Single requests on ifindex in nl's netns; errors name the interface and the kernel's reason
- * (nl->errnum keeps the errno, so callers can react to EADDRNOTAVAIL or EEXIST). */
+ * (nl->ans.errnum keeps the errno, so callers can react to EADDRNOTAVAIL or EEXIST). */
 int sriov_link_set_up(struct sriov_nl *nl, int ifindex, bool up, struct cni_err *err);
 int sriov_link_rename(struct sriov_nl *nl, int ifindex, const char *name, struct cni_err *err);
 int sriov_link_set_mtu(struct sriov_nl *nl, int ifindex, unsigned mtu, struct cni_err *err);

@@ -20,32 +20,6 @@
 #define SOL_NETLINK 270
 #endif
 
-/* Records the kernel's errno and extended-ack message, then lets libnl fail as usual. */
-static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
-{
-	const struct nlmsghdr *hdr = (const void *)((const char *)e - NLMSG_HDRLEN);
-	struct sriov_nl *nl = arg;
-	const struct nlattr *msg;
-	size_t off = sizeof(*e), total = hdr->nlmsg_len - NLMSG_HDRLEN;
-
-	(void)who;
-	nl->errnum = -e->error;
-	if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-	if (!(hdr->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > NLMSG_HDRLEN)
-		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	off = NLMSG_ALIGN(off);
-	if (off >= total)
-		return NL_STOP;
-	msg = nla_find((const struct nlattr *)((const char *)e + off), (int)(total - off),
-		       NLMSGERR_ATTR_MSG);
-	if (msg && nla_len(msg) > 0) {
-		free(nl->extack);
-		nl->extack = strndup(nla_data(msg), (size_t)nla_len(msg));
-	}
-	return NL_STOP;
-}
-
 int sriov_nl_open(struct sriov_nl *nl, struct cni_err *err)
 {
 	int one = 1, r;
@@ -63,7 +37,7 @@ int sriov_nl_open(struct sriov_nl *nl, struct cni_err *err)
 	/* Best effort: older kernels simply give no extended ack text. */
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, on_error, nl);
+	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, cni_nl_on_error, &nl->ans);
 	return 0;
 }
 
@@ -94,21 +68,21 @@ void sriov_nl_close(struct sriov_nl *nl)
 {
 	if (nl->sk)
 		nl_socket_free(nl->sk);
-	free(nl->extack);
+	free(nl->ans.extack);
 	memset(nl, 0, sizeof(*nl));
 }
 
 void sriov_nl_reset(struct sriov_nl *nl)
 {
-	free(nl->extack);
-	nl->extack = NULL;
-	nl->errnum = 0;
+	free(nl->ans.extack);
+	nl->ans.extack = NULL;
+	nl->ans.errnum = 0;
 }
 
 int sriov_nl_errno(const struct sriov_nl *nl, int r)
 {
-	if (nl->errnum)
-		return nl->errnum;
+	if (nl->ans.errnum)
+		return nl->ans.errnum;
 	switch (-r) {
 	case NLE_NODEV:
 	case NLE_OBJ_NOTFOUND:
@@ -140,9 +114,9 @@ int sriov_nl_fail(const struct sriov_nl *nl, int r, struct cni_err *err, const c
 		what = NULL;
 	va_end(ap);
 	cni_err_set(err, CNI_ERR_INTERNAL, "%s: %s", what ? what : fmt,
-		    nl->errnum ? strerror(nl->errnum) : nl_geterror(r));
+		    nl->ans.errnum ? strerror(nl->ans.errnum) : nl_geterror(r));
 	free(what);
-	if (nl->extack)
-		cni_err_details(err, "%s", nl->extack);
+	if (nl->ans.extack)
+		cni_err_details(err, "%s", nl->ans.extack);
 	return -1;
 }

@@ -6,12 +6,12 @@
 #include <netlink/netlink.h>
 
 #include "cni/err.h"
+#include "cni/nlerr.h"
 
 /* A socket is bound to the netns of the thread that opened it, for its whole life. */
 struct sriov_nl {
 	struct nl_sock *sk;
-	int errnum;   /* errno of the last kernel refusal, 0 when none */
-	char *extack; /* the kernel's explanation of it, or NULL */
+	struct cni_nl_answer ans; /* what the kernel said to the last refused request */
 };
 
 /* Opens nl in the calling thread's current netns; nl must not move while open. Returns 0 or

@@ -274,8 +274,8 @@ static int apply_mac(struct sriov_nl *nl, const char *pf, unsigned idx,
 
 	for (int i = 0; i < MAC_TRIES; i++) {
 		cni_err_clear(err);
-		if (apply_one(nl, pf, idx, SRIOV_VF_MAC, want, err) < 0 && nl->errnum != EBUSY &&
-		    nl->errnum != EAGAIN)
+		if (apply_one(nl, pf, idx, SRIOV_VF_MAC, want, err) < 0 &&
+		    nl->ans.errnum != EBUSY && nl->ans.errnum != EAGAIN)
 			return -1;
 		if (!cni_err_isset(err)) {
 			if (sriov_vf_read(nl, pf, idx, &cur, err) < 0)
