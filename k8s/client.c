@@ -48,22 +48,6 @@ bool k8s_client_curl_loaded(void)
 	return k8s_curl_loaded();
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static char *memdup(const char *p, size_t n)
 {
 	char *d = malloc(n + 1);
@@ -393,7 +377,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 	struct reply r = { .retry_after_s = -1 };
 	struct cni_err last = { 0 }; /* the latest failed attempt; err only sees the final one */
 	char *url = NULL, *ct = NULL;
-	long start = now_ms(), backoff = c->opts.backoff_ms;
+	long start = k8s_now_ms(), backoff = c->opts.backoff_ms;
 	int attempts = 0, ret = -1;
 
 	if (out)
@@ -417,7 +401,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 	    (c->auth && !k8s_curl.slist_append(headers, c->auth)))
 		goto oom;
 	for (;;) {
-		long left = c->opts.budget_ms - (now_ms() - start), wait, elapsed;
+		long left = c->opts.budget_ms - (k8s_now_ms() - start), wait, elapsed;
 		long tmo = c->opts.attempt_timeout_ms < left ? c->opts.attempt_timeout_ms : left;
 		CURLcode rc;
 
@@ -447,7 +431,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		wait = backoff;
 		if (rc == CURLE_OK && r.retry_after_s >= 0 && r.retry_after_s * 1000 > wait)
 			wait = r.retry_after_s * 1000;
-		elapsed = now_ms() - start;
+		elapsed = k8s_now_ms() - start;
 		if (attempts >= c->opts.max_attempts || elapsed + wait >= c->opts.budget_ms) {
 			give_up(&last, attempts, elapsed);
 			cni_err_move(err, &last);
@@ -455,7 +439,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		}
 		log_verbose("%s %s: attempt %d failed (%s); retrying in %ld ms", method, what,
 			    attempts, last.msg, wait);
-		sleep_ms(wait);
+		k8s_sleep_ms(wait);
 		backoff = backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS;
 	}
 oom:

@@ -3,7 +3,9 @@
 #include "k8s/curl.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 struct k8s_curl_api k8s_curl;
 
@@ -51,4 +53,20 @@ fail:
 	memset(lc, 0, sizeof(*lc));
 	dlclose(dl);
 	return -1;
+}
+
+long k8s_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void k8s_sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

@@ -41,4 +41,9 @@ int k8s_curl_load(struct cni_err *err);
 /* True once this process has loaded libcurl. */
 bool k8s_curl_loaded(void);
 
+/* The clock and the pause both API clients budget their attempts with: monotonic milliseconds,
+ * and a sleep that resumes after signals. */
+long k8s_now_ms(void);
+void k8s_sleep_ms(long ms);
+
 #endif

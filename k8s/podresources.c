@@ -455,22 +455,6 @@ struct call {
 	const struct k8s_podres_opts *o;
 };
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct reply *r = arg;
@@ -640,7 +624,7 @@ static enum outcome attempt(struct call *x, const char *method, const uint8_t *r
 {
 	char url[64], timeout_hdr[40];
 	struct curl_slist *hdrs = NULL, *l;
-	long left = x->deadline - now_ms();
+	long left = x->deadline - k8s_now_ms();
 	CURLcode rc;
 
 	reply_reset(r);
@@ -732,14 +716,14 @@ static int invoke(struct call *x, const char *method, const uint8_t *req, size_t
 		if (oc != RETRY)
 			return -1;
 		wait = backoff;
-		if (n >= x->o->max_attempts || now_ms() + wait >= x->deadline)
+		if (n >= x->o->max_attempts || k8s_now_ms() + wait >= x->deadline)
 			/* cni_err_set formats before it frees the old message. */
 			return cni_err_set(err, CNI_ERR_TRY_AGAIN,
 					   "%s (gave up after %d attempts in %ld ms)", err->msg, n,
-					   now_ms() - x->start);
+					   k8s_now_ms() - x->start);
 		log_verbose("kubelet pod-resources %s: %s; attempt %d again in %ld ms", method,
 			    err->msg, n + 1, wait);
-		sleep_ms(wait);
+		k8s_sleep_ms(wait);
 		backoff = backoff * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : backoff * 2;
 	}
 }
@@ -843,7 +827,7 @@ int k8s_podres_get(const struct k8s_podres_opts *opts, const char *ns, const cha
 	}
 	x.socket = o.socket;
 	x.o = &o;
-	x.start = now_ms();
+	x.start = k8s_now_ms();
 	x.deadline = x.start + o.deadline_ms;
 	ret = from_socket(&x, ns, name, out, err);
 	if (x.h)
