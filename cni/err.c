@@ -131,3 +131,41 @@ void cni_err_join(struct cni_err *err, struct cni_err *one, const char *sep)
 	}
 	cni_err_clear(one);
 }
+
+int cni_err_oom(struct cni_err *err)
+{
+	return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+}
+
+char *cni_quote(const char *s, size_t max)
+{
+	static const char ctl[] = "\a\b\f\n\r\t\v";
+	static const char letter[] = "abfnrtv";
+	size_t n = strlen(s), lim = max && n > max ? max : n;
+	char *out = malloc(lim * 4 + sizeof("\"\"...")), *p = out;
+
+	if (!out)
+		return NULL;
+	*p++ = '"';
+	for (size_t i = 0; i < lim; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		const char *e = ch ? strchr(ctl, ch) : NULL;
+
+		if (ch == '"' || ch == '\\') {
+			*p++ = '\\';
+			*p++ = (char)ch;
+		} else if (e) {
+			*p++ = '\\';
+			*p++ = letter[e - ctl];
+		} else if (ch < 0x20 || ch == 0x7f) {
+			p += sprintf(p, "\\x%02x", ch);
+		} else {
+			*p++ = (char)ch;
+		}
+	}
+	*p++ = '"';
+	if (lim < n)
+		p = stpcpy(p, "...");
+	*p = '\0';
+	return out;
+}

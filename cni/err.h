@@ -3,6 +3,8 @@
 #ifndef PLEXUS_CNI_ERR_H
 #define PLEXUS_CNI_ERR_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 enum cni_code {
@@ -48,6 +50,16 @@ void cni_err_join(struct cni_err *err, struct cni_err *one, const char *sep);
 void cni_err_move(struct cni_err *dst, struct cni_err *src);
 
 void cni_err_clear(struct cni_err *err);
+
+/* Sets err to code 999 "out of memory" (the one message for an allocation failure anywhere).
+ * Returns -1 so callers can `return cni_err_oom(err);`. */
+int cni_err_oom(struct cni_err *err);
+
+/* Outside text made safe for a message or a log line, as Go's %q writes it: wrapped in double
+ * quotes, '"' and '\\' escaped, \a \b \f \n \r \t \v by letter, other control bytes and
+ * DEL as \xNN; other bytes (UTF-8 included) as they are. With max > 0 at most max bytes of s
+ * are quoted and "..." follows a cut. Returns a malloc'd string, NULL only when out of memory. */
+char *cni_quote(const char *s, size_t max);
 
 /* True once an error has been set. */
 static inline int cni_err_isset(const struct cni_err *err)
