@@ -7,6 +7,13 @@
 
 #include <cjson/cJSON.h>
 
+/* A status the caller must look at: every public function that returns one is marked, so a
+ * forgotten check is a compile error (-Werror), as iproute2's libnetlink.h does. */
+#define CNI_MUST_CHECK __attribute__((warn_unused_result))
+
+/* A printf-like function: the compiler checks its format against its arguments. */
+#define CNI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+
 enum cni_code {
 	CNI_ERR_UNKNOWN = 0,
 	CNI_ERR_INCOMPATIBLE_VERSION = 1,
