@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cni/err.h"
+
 /* Like Go's net.IP, every address is kept in 16 bytes, IPv4 as ::ffff:a.b.c.d, so an
  * IPv4-mapped IPv6 address counts as IPv4 (Go's To4() != nil). */
 struct cni_addr {
@@ -20,12 +22,12 @@ struct cni_addr {
 
 /* net.ParseIP: dotted IPv4 (no leading zeros) or IPv6 text (RFC 4291, embedded IPv4
  * allowed, no zone). Returns true and fills a (prefix -1), false when s is not an address. */
-bool cni_addr_parse(const char *s, struct cni_addr *a);
+bool cni_addr_parse(const char *s, struct cni_addr *a) CNI_MUST_CHECK;
 
 /* net.ParseCIDR: "<address>/<prefix>", the prefix decimal digits (leading zeros allowed) up to
  * 32 for dotted IPv4 and 128 otherwise. The address keeps its host bits, as libcni's
  * types.ParseCIDR keeps them. Returns true and fills a, false when s is not a CIDR. */
-bool cni_addr_parse_cidr(const char *s, struct cni_addr *a);
+bool cni_addr_parse_cidr(const char *s, struct cni_addr *a) CNI_MUST_CHECK;
 
 /* True for IPv4 and IPv4-mapped IPv6 addresses (Go's To4() != nil). */
 bool cni_addr_is4(const struct cni_addr *a);

@@ -61,8 +61,8 @@ END_TEST
 START_TEST(family_and_bytes_follow_the_written_form)
 {
 	static const unsigned char v4[4] = { 10, 0, 0, 1 };
-	static const unsigned char mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-						  10, 0, 0, 1 };
+	static const unsigned char mapped[16] = { 0, 0, 0,    0,    0,	0, 0, 0,
+						  0, 0, 0xff, 0xff, 10, 0, 0, 1 };
 	struct cni_addr a;
 	size_t len;
 	const unsigned char *b;
