@@ -128,10 +128,15 @@ static int ip_is_for(const struct plan *p, const cJSON *ip, int i, const cJSON *
 static int bad_ip(const struct plan *p, int r, const char *what, const char *text,
 		  struct cni_err *err)
 {
-	if (r == -ENOMEM)
+	char *q;
+
+	/* text comes from a plugin's output: quoted so that it cannot forge a message. */
+	if (r == -ENOMEM || !(q = cni_quote(text, 256)))
 		return oom(p->ifname, err);
-	return cni_err_set(err, CNI_ERR_INVALID_CONFIG, "interface \"%s\": %s \"%s\" is not valid",
-			   p->ifname, what, text);
+	cni_err_set(err, CNI_ERR_INVALID_CONFIG, "interface \"%s\": %s %s is not valid", p->ifname,
+		    what, q);
+	free(q);
+	return -1;
 }
 
 static int plan_ips(struct plan *p, const cJSON *ips, const cJSON *interfaces, struct cni_err *err)

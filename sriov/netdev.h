@@ -1,5 +1,6 @@
 /* sriov/netdev.h: the VF's netdev: move into the pod through a private netns, rename, MAC, MTU,
- * and back. Follows sriov-cni SetupVF/ReleaseVF (temp netns, altnames; sriov.md §1.5, §2.3). */
+ * and back. Follows sriov-cni pkg/sriov SetupVF/ReleaseVF (temporary netns; altnames share the
+ * kernel's name space, so the old host name is dropped: net/core/dev.c netdev_name_in_use). */
 #ifndef PLEXUS_SRIOV_NETDEV_H
 #define PLEXUS_SRIOV_NETDEV_H
 

@@ -1,5 +1,6 @@
 /* sriov/vf.c: VF settings on the PF through libnl-route's rtnl_link_vf_* API.
- * Follows sriov-cni ApplyVFConfig (order, MAC verify-and-retry) and sriov.md §6 (libnl traps). */
+ * Follows sriov-cni pkg/sriov ApplyVFConfig (order, MAC verify-and-retry), working round libnl
+ * lib/route/link/sriov.c where it differs from the kernel's IFLA_VF_* contract. */
 #include "sriov/vf.h"
 
 #include <arpa/inet.h>
@@ -94,7 +95,8 @@ int sriov_vf_read(struct cni_nl *nl, const char *pf, unsigned idx, struct sriov_
 
 	if (get_pf(nl, pf, &link, err) < 0)
 		return -1;
-	/* rtnl_link_vf_get() dereferences the list unchecked (sriov.md §6.3 point 5). */
+	/* libnl's rtnl_link_vf_get() (lib/route/link/sriov.c) walks the VF list without checking
+	 * that there is one: a PF with no VFs has none. */
 	if (rtnl_link_has_vf_list(link))
 		vf = rtnl_link_vf_get(link, idx);
 	if (!vf) {
@@ -148,7 +150,9 @@ static int set_vlan(struct rtnl_link_vf *vf, const struct sriov_vf_state *w)
 	vl->vlans[0].vf_vlan = w->vlan;
 	vl->vlans[0].vf_vlan_qos = w->qos;
 	/* libnl copies this field into the big-endian vlan_proto of IFLA_VF_VLAN_INFO without
-	 * htons (sriov.md §6.3 point 1). 802.1Q goes out as the legacy IFLA_VF_VLAN, which has
+	 * htons (lib/route/link/sriov.c sriov_fill_vf_vlan_list; its parser rtnl_link_vf_vlan_info
+	 * applies ntohs), so
+	 * 0x88a8 would reach the driver as 0xa888. 802.1Q goes out as the legacy IFLA_VF_VLAN, which has
 	 * no protocol; anything else must be handed over already in network order. */
 	vl->vlans[0].vf_vlan_proto =
 	    w->proto == SRIOV_VLAN_PROTO_8021Q ? SRIOV_VLAN_PROTO_8021Q : htons(w->proto);
