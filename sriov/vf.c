@@ -151,9 +151,9 @@ static int set_vlan(struct rtnl_link_vf *vf, const struct sriov_vf_state *w)
 	vl->vlans[0].vf_vlan_qos = w->qos;
 	/* libnl copies this field into the big-endian vlan_proto of IFLA_VF_VLAN_INFO without
 	 * htons (lib/route/link/sriov.c sriov_fill_vf_vlan_list; its parser rtnl_link_vf_vlan_info
-	 * applies ntohs), so
-	 * 0x88a8 would reach the driver as 0xa888. 802.1Q goes out as the legacy IFLA_VF_VLAN, which has
-	 * no protocol; anything else must be handed over already in network order. */
+	 * applies ntohs), so 0x88a8 would reach the driver as 0xa888. 802.1Q goes out as the
+	 * legacy IFLA_VF_VLAN, which has no protocol; anything else must be handed over already
+	 * in network order. */
 	vl->vlans[0].vf_vlan_proto =
 	    w->proto == SRIOV_VLAN_PROTO_8021Q ? SRIOV_VLAN_PROTO_8021Q : htons(w->proto);
 	rtnl_link_vf_set_vlans(vf, vl);
