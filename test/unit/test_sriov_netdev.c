@@ -1,5 +1,6 @@
 /* test/unit/test_sriov_netdev.c: the VF netdev's trip into a pod netns and back, with a veth as
- * stand-in (needs root). Follows sriov.md §2.3; PF-side calls on a veth must fail cleanly. */
+ * stand-in (needs root). Follows sriov-cni pkg/sriov SetupVF/ReleaseVF; PF-side calls on a veth
+ * must fail cleanly. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
