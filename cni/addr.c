@@ -14,6 +14,14 @@ bool cni_addr_is4(const struct cni_addr *a)
 	return memcmp(a->b, v4_mapped, sizeof(v4_mapped)) == 0;
 }
 
+bool cni_addr_is_unspecified(const struct cni_addr *a)
+{
+	static const unsigned char zero[16];
+
+	return memcmp(a->b, zero, sizeof(zero)) == 0 ||
+	       (cni_addr_is4(a) && memcmp(a->b + 12, zero, 4) == 0);
+}
+
 int cni_addr_family(const struct cni_addr *a)
 {
 	return a->dotted ? AF_INET : AF_INET6;

@@ -32,6 +32,9 @@ bool cni_addr_parse_cidr(const char *s, struct cni_addr *a) CNI_MUST_CHECK;
 /* True for IPv4 and IPv4-mapped IPv6 addresses (Go's To4() != nil). */
 bool cni_addr_is4(const struct cni_addr *a);
 
+/* IP.IsUnspecified(): 0.0.0.0 (also as ::ffff:0.0.0.0) or ::, whatever the prefix. */
+bool cni_addr_is_unspecified(const struct cni_addr *a);
+
 /* The family the address was written in: AF_INET for dotted IPv4, AF_INET6 otherwise (an
  * IPv4-mapped address written as IPv6 stays AF_INET6), with its bytes and length (4 or 16)
  * as the kernel takes them. */

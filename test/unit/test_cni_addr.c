@@ -11,6 +11,7 @@ struct addr_case {
 	const char *in;
 	const char *want; /* NULL: Go refuses the input */
 	bool is4;
+	bool unspecified;
 };
 
 #include "test/unit/golden/addr_cases.h"
@@ -34,6 +35,9 @@ static void check(const struct addr_case *c, bool (*parse)(const char *, struct 
 	ck_assert_str_eq(cni_addr_format(&a, text), c->want);
 	ck_assert_msg(cni_addr_is4(&a) == c->is4, "\"%s\": To4() != nil is %d, we said %d", c->in,
 		      c->is4, cni_addr_is4(&a));
+	ck_assert_msg(cni_addr_is_unspecified(&a) == c->unspecified,
+		      "\"%s\": IsUnspecified() is %d, we said %d", c->in, c->unspecified,
+		      cni_addr_is_unspecified(&a));
 }
 
 START_TEST(parse_ip_prints_what_go_prints)
