@@ -5,35 +5,25 @@
 #endif
 #include "cni/ipconfig.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include <netlink/attr.h>
-#include <netlink/errno.h>
 #include <netlink/netlink.h>
-#include <netlink/socket.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 
+#include "cni/addr.h"
 #include "cni/netns.h"
-#include "cni/nlerr.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
+#include "cni/nl.h"
 
 struct addr_plan {
 	const char *text; /* ips[].address as given, for messages */
@@ -61,8 +51,6 @@ struct plan {
 	const char *gw4_text, *gw6_text;
 };
 
-/* The kernel's own answer to the last request: libnl folds errno values into its coarser
- * NLE_* codes (ENETUNREACH becomes "Unspecific failure"), and drops the extended ack text. */
 static const cJSON *get(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -71,41 +59,30 @@ static const cJSON *get(const cJSON *obj, const char *key)
 	return cJSON_IsNull(v) ? NULL : v;
 }
 
-/* Parses an IP (cidr false) or IP/prefix (cidr true) strictly: nl_addr_parse would also take
- * MAC addresses, "default" and a bare IP where CNI requires CIDR form. Returns 0, -EINVAL or
- * -ENOMEM. */
+/* Parses an IP (cidr false) or IP/prefix (cidr true) as Go's net.ParseIP/ParseCIDR do:
+ * nl_addr_parse would also take MAC addresses, "default" and a bare IP where CNI requires CIDR
+ * form. The family is the one the text is written in. Returns 0, -EINVAL or -ENOMEM. */
 static int parse_ip(const char *text, bool cidr, struct nl_addr **out)
 {
-	unsigned char buf[sizeof(struct in6_addr)];
-	const char *slash = strchr(text, '/');
-	unsigned long prefix;
-	int family, alen, ok;
-	char *ip, *end;
+	const unsigned char *bytes;
+	struct cni_addr a;
+	size_t len;
 
-	if (cidr != (slash != NULL))
+	if (!(cidr ? cni_addr_parse_cidr(text, &a) : cni_addr_parse(text, &a)))
 		return -EINVAL;
-	ip = strndup(text, slash ? (size_t)(slash - text) : strlen(text));
-	if (!ip)
-		return -ENOMEM;
-	family = strchr(ip, ':') ? AF_INET6 : AF_INET;
-	ok = inet_pton(family, ip, buf) == 1;
-	free(ip);
-	if (!ok)
-		return -EINVAL;
-	alen = family == AF_INET ? 4 : 16;
-	prefix = (unsigned long)alen * 8;
-	if (slash) {
-		if (!isdigit((unsigned char)slash[1]))
-			return -EINVAL;
-		prefix = strtoul(slash + 1, &end, 10);
-		if (*end || prefix > (unsigned long)alen * 8)
-			return -EINVAL;
-	}
-	*out = nl_addr_build(family, buf, alen);
+	bytes = cni_addr_bytes(&a, &len);
+	*out = nl_addr_build(cni_addr_family(&a), bytes, len);
 	if (!*out)
 		return -ENOMEM;
-	nl_addr_set_prefixlen(*out, (int)prefix);
+	nl_addr_set_prefixlen(*out, a.prefix >= 0 ? a.prefix : (int)len * 8);
 	return 0;
+}
+
+/* The one out-of-memory error, naming the interface. */
+static int oom(const char *ifname, struct cni_err *err)
+{
+	cni_err_oom(err);
+	return cni_err_prefix(err, "interface \"%s\"", ifname);
 }
 
 /* Reads an optional unsigned route field. Returns 0 (absent, or valid and stored) or -1 when
@@ -151,11 +128,15 @@ static int ip_is_for(const struct plan *p, const cJSON *ip, int i, const cJSON *
 static int bad_ip(const struct plan *p, int r, const char *what, const char *text,
 		  struct cni_err *err)
 {
-	if (r == -ENOMEM)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
-				   p->ifname);
-	return cni_err_set(err, CNI_ERR_INVALID_CONFIG, "interface \"%s\": %s \"%s\" is not valid",
-			   p->ifname, what, text);
+	char *q;
+
+	/* text comes from a plugin's output: quoted so that it cannot forge a message. */
+	if (r == -ENOMEM || !(q = cni_quote(text, 256)))
+		return oom(p->ifname, err);
+	cni_err_set(err, CNI_ERR_INVALID_CONFIG, "interface \"%s\": %s %s is not valid", p->ifname,
+		    what, q);
+	free(q);
+	return -1;
 }
 
 static int plan_ips(struct plan *p, const cJSON *ips, const cJSON *interfaces, struct cni_err *err)
@@ -167,8 +148,7 @@ static int plan_ips(struct plan *p, const cJSON *ips, const cJSON *interfaces, s
 
 	p->addrs = calloc((size_t)cJSON_GetArraySize(ips) + 1, sizeof(*p->addrs));
 	if (!p->addrs)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
-				   p->ifname);
+		return oom(p->ifname, err);
 	cJSON_ArrayForEach(ip, ips)
 	{
 		address = get(ip, "address");
@@ -280,8 +260,7 @@ static int plan_build(struct plan *p, const cJSON *result, struct cni_err *err)
 
 	p->routes = calloc((size_t)cJSON_GetArraySize(routes) + 1, sizeof(*p->routes));
 	if (!p->routes)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
-				   p->ifname);
+		return oom(p->ifname, err);
 	cJSON_ArrayForEach(route, routes)
 	{
 		if (plan_route(p, route, i++, err) < 0)
@@ -306,62 +285,40 @@ static void plan_free(struct plan *p)
 	nl_addr_put(p->gw6);
 }
 
-/* "interface "<ifname>": <what>: <kernel's strerror>", with the kernel's own explanation
- * (extended ack) as details when it gave one. */
-static int __attribute__((format(printf, 5, 6)))
-nl_fail(const struct plan *p, const struct cni_nl_answer *ans, int r, struct cni_err *err,
-	const char *fmt, ...)
-{
-	char *what = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
-	va_end(ap);
-	cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": %s: %s", p->ifname, what ? what : fmt,
-		    ans->errnum ? strerror(ans->errnum) : nl_geterror(r));
-	free(what);
-	if (ans->extack)
-		cni_err_details(err, "%s", ans->extack);
-	return -1;
-}
-
-static int add_addr(const struct plan *p, struct nl_sock *sk, int ifindex,
-		    const struct addr_plan *a, struct cni_nl_answer *ans, struct cni_err *err)
+static int add_addr(const struct plan *p, struct cni_nl *nl, int ifindex, const struct addr_plan *a,
+		    struct cni_err *err)
 {
 	struct rtnl_addr *addr = rtnl_addr_alloc();
 	int r;
 
-	cni_nl_answer_reset(ans);
+	cni_nl_reset(nl);
 	if (!addr)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
-				   p->ifname);
+		return oom(p->ifname, err);
 	rtnl_addr_set_ifindex(addr, ifindex);
 	r = rtnl_addr_set_local(addr, a->local);
 	/* EXCL: an address already there is an error, as in ConfigureIface. */
 	if (r == 0)
-		r = rtnl_addr_add(sk, addr, NLM_F_EXCL);
+		r = rtnl_addr_add(nl->sk, addr, NLM_F_EXCL);
 	rtnl_addr_put(addr);
 	if (r < 0)
-		return nl_fail(p, ans, r, err, "add address %s", a->text);
+		return cni_nl_fail(nl, r, err, "interface \"%s\": add address %s", p->ifname,
+				   a->text);
 	return 0;
 }
 
-static int add_route(const struct plan *p, struct nl_sock *sk, int ifindex,
-		     const struct route_plan *rp, struct cni_nl_answer *ans, struct cni_err *err)
+static int add_route(const struct plan *p, struct cni_nl *nl, int ifindex,
+		     const struct route_plan *rp, struct cni_err *err)
 {
 	struct rtnl_route *route = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
 	int r;
 
-	cni_nl_answer_reset(ans);
+	cni_nl_reset(nl);
 	if (!route || !nh) {
 		rtnl_route_put(route);
 		if (nh)
 			rtnl_route_nh_free(nh);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
-				   p->ifname);
+		return oom(p->ifname, err);
 	}
 	rtnl_route_nh_set_ifindex(nh, ifindex);
 	if (rp->gw)
@@ -382,13 +339,13 @@ static int add_route(const struct plan *p, struct nl_sock *sk, int ifindex,
 	if (r == 0 && rp->has_advmss)
 		r = rtnl_route_set_metric(route, RTAX_ADVMSS, rp->advmss);
 	if (r == 0)
-		r = rtnl_route_add(sk, route, NLM_F_EXCL);
+		r = rtnl_route_add(nl->sk, route, NLM_F_EXCL);
 	rtnl_route_put(route);
 	/* The first route wins, like ConfigureIface: a duplicate is not an error. */
-	if (r == 0 || ans->errnum == EEXIST)
+	if (r == 0 || nl->errnum == EEXIST)
 		return 0;
-	return nl_fail(p, ans, r, err, "add route %s%s%s", rp->dst_text, rp->gw ? " via " : "",
-		       rp->gw ? rp->gw_text : "");
+	return cni_nl_fail(nl, r, err, "interface \"%s\": add route %s%s%s", p->ifname,
+			   rp->dst_text, rp->gw ? " via " : "", rp->gw ? rp->gw_text : "");
 }
 
 /* Runs inside the target netns: the socket must be created here, since a netlink socket
@@ -397,59 +354,48 @@ static int apply_in_netns(void *arg, struct cni_err *err)
 {
 	const struct plan *p = arg;
 	struct rtnl_link *link = NULL, *change = NULL;
-	struct cni_nl_answer ans = { 0 };
-	struct nl_sock *sk;
-	int i, r, one = 1, ifindex, ret = -1;
+	struct cni_nl nl = { 0 };
+	int i, r, ifindex, ret = -1;
 
-	sk = nl_socket_alloc();
+	if (cni_nl_open(&nl, NETLINK_ROUTE, err) < 0)
+		return cni_err_prefix(err, "interface \"%s\"", p->ifname);
 	change = rtnl_link_alloc();
-	if (!sk || !change) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory", p->ifname);
+	if (!change) {
+		oom(p->ifname, err);
 		goto out;
 	}
-	r = nl_connect(sk, NETLINK_ROUTE);
-	if (r < 0) {
-		nl_fail(p, &ans, r, err, "open netlink socket");
-		goto out;
-	}
-	/* Best effort: older kernels simply give no extended ack text. */
-	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, cni_nl_on_error, &ans);
-
-	r = rtnl_link_get_kernel(sk, 0, p->ifname, &link);
-	if (r < 0 && (ans.errnum == ENODEV || r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)) {
+	r = rtnl_link_get_kernel(nl.sk, 0, p->ifname, &link);
+	if (r < 0 && cni_nl_errno(&nl, r) == ENODEV) {
 		cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\" not found in netns %s",
 			    p->ifname, p->netns_path);
 		goto out;
 	}
 	if (r < 0) {
-		nl_fail(p, &ans, r, err, "look up link");
+		cni_nl_fail(&nl, r, err, "interface \"%s\": look up link", p->ifname);
 		goto out;
 	}
 	ifindex = rtnl_link_get_ifindex(link);
 
 	rtnl_link_set_flags(change, IFF_UP);
-	cni_nl_answer_reset(&ans);
-	r = rtnl_link_change(sk, link, change, 0);
+	cni_nl_reset(&nl);
+	r = rtnl_link_change(nl.sk, link, change, 0);
 	if (r < 0) {
-		nl_fail(p, &ans, r, err, "set link up");
+		cni_nl_fail(&nl, r, err, "interface \"%s\": set link up", p->ifname);
 		goto out;
 	}
 	for (i = 0; i < p->n_addrs; i++) {
-		if (add_addr(p, sk, ifindex, &p->addrs[i], &ans, err) < 0)
+		if (add_addr(p, &nl, ifindex, &p->addrs[i], err) < 0)
 			goto out;
 	}
 	for (i = 0; i < p->n_routes; i++) {
-		if (add_route(p, sk, ifindex, &p->routes[i], &ans, err) < 0)
+		if (add_route(p, &nl, ifindex, &p->routes[i], err) < 0)
 			goto out;
 	}
 	ret = 0;
 out:
 	rtnl_link_put(change);
 	rtnl_link_put(link);
-	nl_socket_free(sk);
-	free(ans.extack);
+	cni_nl_close(&nl);
 	return ret;
 }
 
@@ -504,32 +450,22 @@ static int default_route_in_netns(void *arg, struct cni_err *err)
 	const struct default_route *dr = arg;
 	struct plan p = { .netns_path = dr->netns_path, .ifname = dr->ifname };
 	struct nl_cache *cache = NULL;
-	struct cni_nl_answer ans = { 0 };
+	struct cni_nl nl = { 0 };
 	struct route_del d = { 0 };
-	struct nl_sock *sk;
-	int r, ret = -1, one = 1;
+	int r, ret = -1;
 
-	sk = nl_socket_alloc();
-	if (!sk)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\": out of memory",
-				   dr->ifname);
-	r = nl_connect(sk, NETLINK_ROUTE);
-	if (r < 0) {
-		nl_fail(&p, &ans, r, err, "open netlink socket");
-		goto out;
-	}
-	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, cni_nl_on_error, &ans);
-	d.sk = sk;
+	if (cni_nl_open(&nl, NETLINK_ROUTE, err) < 0)
+		return cni_err_prefix(err, "interface \"%s\"", dr->ifname);
+	d.sk = nl.sk;
 	d.ifindex = (int)if_nametoindex(dr->ifname);
 	if (!d.ifindex) {
 		cni_err_set(err, CNI_ERR_INTERNAL, "interface \"%s\" not found in netns %s",
 			    dr->ifname, dr->netns_path);
 		goto out;
 	}
-	r = rtnl_route_alloc_cache(sk, dr->family, 0, &cache);
+	r = rtnl_route_alloc_cache(nl.sk, dr->family, 0, &cache);
 	if (r < 0) {
-		nl_fail(&p, &ans, r, err, "list routes");
+		cni_nl_fail(&nl, r, err, "interface \"%s\": list routes", dr->ifname);
 		goto out;
 	}
 	nl_cache_foreach(cache, del_if_default, &d);
@@ -544,14 +480,14 @@ static int default_route_in_netns(void *arg, struct cni_err *err)
 
 		if (nl_addr_parse(dr->family == AF_INET ? "0.0.0.0/0" : "::/0", dr->family, &any) <
 		    0) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto out;
 		}
 		rp.dst = any;
 		rp.dst_text = dr->family == AF_INET ? "0.0.0.0/0" : "::/0";
 		rp.gw = dr->gw;
 		rp.gw_text = dr->gw_text;
-		r = add_route(&p, sk, d.ifindex, &rp, &ans, err);
+		r = add_route(&p, &nl, d.ifindex, &rp, err);
 		nl_addr_put(any);
 		if (r < 0)
 			goto out;
@@ -559,8 +495,7 @@ static int default_route_in_netns(void *arg, struct cni_err *err)
 	ret = 0;
 out:
 	nl_cache_free(cache);
-	nl_socket_free(sk);
-	free(ans.extack);
+	cni_nl_close(&nl);
 	return ret;
 }
 

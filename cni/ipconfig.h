@@ -21,13 +21,13 @@
  * address is an error, an existing route is not (the first one wins, as in ConfigureIface).
  * Work done before an error is not undone. Returns 0 or -1. */
 int cni_ipconfig_apply(const char *netns_path, const char *ifname, const cJSON *result,
-		       struct cni_err *err);
+		       struct cni_err *err) CNI_MUST_CHECK;
 
 /* Inside the netns at netns_path: deletes every default route (dst 0.0.0.0/0 or ::/0, main
  * table) of family (AF_INET or AF_INET6) that leaves through ifname, then, when gw is not NULL,
  * adds "default via gw dev ifname". Errors name the interface and the route (code 999 from the
  * kernel, code 7 for a gw that is not an address of that family). Returns 0 or -1. */
 int cni_ipconfig_set_default_route(const char *netns_path, const char *ifname, int family,
-				   const char *gw, struct cni_err *err);
+				   const char *gw, struct cni_err *err) CNI_MUST_CHECK;
 
 #endif

@@ -2,13 +2,14 @@
  * Follows libcni pkg/types/{020,040,100} and encoding/json's omitempty (CNI 1.1 §3.1-§3.4). */
 #include "cni/result.h"
 
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cni/addr.h"
 
 /* libcni has one Go type per result shape; a version picks the type. */
 enum shape {
@@ -52,107 +53,6 @@ const char *cni_result_version(const cJSON *result, const char *def)
 }
 
 /* --- addresses: parsed and printed as Go's net package does ---------------------------------- */
-
-/* Go keeps every address in 16 bytes (IPv4 as ::ffff:a.b.c.d), so an IPv4-mapped IPv6 address
- * counts as IPv4 (To4() != nil) for ips[].version, route families and printing. */
-struct addr {
-	unsigned char b[16];
-	bool dotted; /* written as IPv4: a CIDR prefix then counts 32 bits, not 128 */
-	int prefix;  /* -1 for a plain address */
-};
-
-static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-static bool addr_is4(const struct addr *a)
-{
-	return memcmp(a->b, v4_mapped, sizeof(v4_mapped)) == 0;
-}
-
-static bool addr_parse(const char *s, struct addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->prefix = -1;
-	if (inet_pton(AF_INET, s, a->b + 12) == 1) {
-		memcpy(a->b, v4_mapped, sizeof(v4_mapped));
-		a->dotted = true;
-		return true;
-	}
-	return inet_pton(AF_INET6, s, a->b) == 1;
-}
-
-/* net.ParseCIDR: the prefix is decimal digits (leading zeros allowed) up to the family's bits. */
-static bool cidr_parse(const char *s, struct addr *a)
-{
-	const char *slash = strchr(s, '/');
-	char *host;
-	bool ok;
-	long n = 0;
-
-	if (!slash || !slash[1])
-		return false;
-	host = strndup(s, (size_t)(slash - s));
-	if (!host)
-		return false;
-	ok = addr_parse(host, a);
-	free(host);
-	for (const char *p = slash + 1; ok && *p; p++) {
-		if (*p < '0' || *p > '9' || n > 128)
-			ok = false;
-		else
-			n = n * 10 + (*p - '0');
-	}
-	if (!ok || n > (a->dotted ? 32 : 128))
-		return false;
-	a->prefix = (int)n;
-	return true;
-}
-
-/* INET6_ADDRSTRLEN plus "/128": the printed form of a parsed address is bounded. */
-#define ADDR_TEXT_MAX 64
-
-/* IP.String(): dotted for IPv4 (mapped included); otherwise RFC 5952, compressing the first
- * longest run of two or more zero groups, and never glibc's "::a.b.c.d" form. */
-static void addr_format(const struct addr *a, char out[ADDR_TEXT_MAX])
-{
-	int zs = -1, zl = 0, n = 0;
-	unsigned w[8];
-
-	if (addr_is4(a)) {
-		n = snprintf(out, ADDR_TEXT_MAX, "%u.%u.%u.%u", a->b[12], a->b[13], a->b[14],
-			     a->b[15]);
-	} else {
-		for (int i = 0; i < 8; i++)
-			w[i] = (unsigned)a->b[2 * i] << 8 | a->b[2 * i + 1];
-		for (int i = 0; i < 8; i++) {
-			int j = i;
-
-			while (j < 8 && w[j] == 0)
-				j++;
-			if (j - i >= 2 && j - i > zl) {
-				zs = i;
-				zl = j - i;
-			}
-		}
-		for (int i = 0; i < 8; i++) {
-			if (i == zs) {
-				n += snprintf(out + n, (size_t)(ADDR_TEXT_MAX - n), "::");
-				i += zl - 1;
-				continue;
-			}
-			n += snprintf(out + n, (size_t)(ADDR_TEXT_MAX - n), "%s%x",
-				      i && i != zs + zl ? ":" : "", w[i]);
-		}
-	}
-	/* IPNet.String() of a mapped address with a 128-bit mask keeps only the mask's last 32
-	 * bits, so "::ffff:10.0.0.1/120" prints as "10.0.0.1/24". */
-	if (a->prefix >= 0) {
-		int p = a->prefix;
-
-		if (!a->dotted && addr_is4(a))
-			p = p > 96 ? p - 96 : 0;
-		snprintf(out + n, (size_t)(ADDR_TEXT_MAX - n), "/%d", p);
-	}
-}
 
 /* --- shape checks ---------------------------------------------------------------------------- */
 
@@ -225,13 +125,13 @@ static int check_int(const cJSON *obj, const char *key, const struct where *w, s
 static int check_ip(const cJSON *obj, const char *key, const struct where *w, struct cni_err *err)
 {
 	const cJSON *v = field(obj, key);
-	struct addr a;
+	struct cni_addr a;
 
 	if (absent(v))
 		return 0;
 	if (!cJSON_IsString(v))
 		return bad(err, w, key, "must be a string");
-	if (*v->valuestring && !addr_parse(v->valuestring, &a))
+	if (*v->valuestring && !cni_addr_parse(v->valuestring, &a))
 		return bad(err, w, key, "\"%s\" is not an IP address", v->valuestring);
 	return 0;
 }
@@ -240,13 +140,13 @@ static int check_ip(const cJSON *obj, const char *key, const struct where *w, st
 static int check_cidr(const cJSON *obj, const char *key, const struct where *w, struct cni_err *err)
 {
 	const cJSON *v = field(obj, key);
-	struct addr a;
+	struct cni_addr a;
 
 	if (absent(v))
 		return bad(err, w, key, "is required");
 	if (!cJSON_IsString(v))
 		return bad(err, w, key, "must be a string");
-	if (!cidr_parse(v->valuestring, &a))
+	if (!cni_addr_parse_cidr(v->valuestring, &a))
 		return bad(err, w, key, "\"%s\" is not a CIDR", v->valuestring);
 	return 0;
 }
@@ -279,7 +179,7 @@ static int check_each(const cJSON *obj, const char *key, const struct where *w,
 		return bad(err, w, key, "must be an array");
 	if (*w->parent) {
 		if (asprintf(&path, "%s.%s", w->parent, key) < 0)
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 		at.parent = path;
 	} else {
 		at.parent = key;
@@ -361,7 +261,7 @@ static int check_strings(const cJSON *obj, const char *key, const struct where *
 	if (!cJSON_IsArray(arr))
 		return bad(err, w, key, "must be an array of strings");
 	if (asprintf(&path, "%s.%s", w->parent, key) < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	at.parent = path;
 	cJSON_ArrayForEach(elem, arr)
 	{
@@ -435,7 +335,7 @@ cJSON *cni_result_parse(const char *text, const char *default_version, struct cn
 	if (!v) {
 		vs = cJSON_CreateString(or_010(default_version));
 		if (!vs) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto fail;
 		}
 		if (cJSON_GetObjectItemCaseSensitive(res, "cniVersion"))
@@ -524,12 +424,12 @@ static void copy_ip(struct out *o, cJSON *dst, const char *key, const cJSON *src
 		    const char *src_key)
 {
 	const char *s = str_or(src, src_key, "");
-	char text[ADDR_TEXT_MAX];
-	struct addr a;
+	char text[CNI_ADDR_TEXT_MAX];
+	struct cni_addr a;
 
-	if (!*s || !addr_parse(s, &a))
+	if (!*s || !cni_addr_parse(s, &a))
 		return;
-	addr_format(&a, text);
+	cni_addr_format(&a, text);
 	put_str(o, dst, key, text);
 }
 
@@ -538,22 +438,22 @@ static void copy_cidr(struct out *o, cJSON *dst, const char *key, const cJSON *s
 		      const char *src_key)
 {
 	const char *s = str_or(src, src_key, "");
-	char text[ADDR_TEXT_MAX];
-	struct addr a;
+	char text[CNI_ADDR_TEXT_MAX];
+	struct cni_addr a;
 
-	if (!cidr_parse(s, &a)) {
+	if (!cni_addr_parse_cidr(s, &a)) {
 		o->oom = true; /* unreachable once the shape is checked */
 		return;
 	}
-	addr_format(&a, text);
+	cni_addr_format(&a, text);
 	put_str(o, dst, key, text);
 }
 
 static bool cidr_is4(const cJSON *obj, const char *key)
 {
-	struct addr a;
+	struct cni_addr a;
 
-	return cidr_parse(str_or(obj, key, ""), &a) && addr_is4(&a);
+	return cni_addr_parse_cidr(str_or(obj, key, ""), &a) && cni_addr_is4(&a);
 }
 
 /* A slice with omitempty: an empty one is not printed, so it is added only once it has an
@@ -803,7 +703,7 @@ cJSON *cni_result_convert(const cJSON *result, const char *to_version, struct cn
 	put_dns(&o, dst, result);
 	if (o.oom) {
 		cJSON_Delete(dst);
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	return dst;

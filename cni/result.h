@@ -19,7 +19,8 @@ const char *cni_result_version(const cJSON *result, const char *def);
  * unsupported cniVersion: code 1. The tree is returned as written (unknown keys kept, nothing
  * canonicalised); cni_result_convert() gives libcni's printed form. Returns a new tree the
  * caller deletes, or NULL with err set. */
-cJSON *cni_result_parse(const char *text, const char *default_version, struct cni_err *err);
+cJSON *cni_result_parse(const char *text, const char *default_version,
+			struct cni_err *err) CNI_MUST_CHECK;
 
 /* Converts result to to_version (NULL or "" meaning 0.1.0) exactly as libcni converts and then
  * marshals it, the same version included: only the target type's fields, omitempty applied
@@ -29,6 +30,7 @@ cJSON *cni_result_parse(const char *text, const char *default_version, struct cn
  * checked again (code 6). Unsupported source or target version -> code 1; a conversion libcni
  * refuses (to 0.1.0/0.2.0 with no IP of either family) -> code 1 naming why. Returns a new
  * tree the caller deletes, or NULL with err set. */
-cJSON *cni_result_convert(const cJSON *result, const char *to_version, struct cni_err *err);
+cJSON *cni_result_convert(const cJSON *result, const char *to_version,
+			  struct cni_err *err) CNI_MUST_CHECK;
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cni/addr.h"
 #include "cni/log.h"
 #include "cni/netns.h"
 
@@ -108,18 +109,24 @@ static int announce_in_netns(void *arg, struct cni_err *err)
 	cJSON_ArrayForEach(ip, j->ips)
 	{
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(ip, "address");
-		char text[INET6_ADDRSTRLEN + 8];
+		struct cni_addr addr;
 		struct in_addr v4;
 		struct in6_addr v6;
+		const unsigned char *b;
+		size_t len;
 
-		if (!cJSON_IsString(a))
+		if (!cJSON_IsString(a) || !(cni_addr_parse_cidr(a->valuestring, &addr) ||
+					    cni_addr_parse(a->valuestring, &addr)))
 			continue;
-		snprintf(text, sizeof(text), "%s", a->valuestring);
-		text[strcspn(text, "/")] = '\0';
-		if (inet_pton(AF_INET, text, &v4) == 1)
+		/* The family it is written in, as the address was configured. */
+		b = cni_addr_bytes(&addr, &len);
+		if (cni_addr_family(&addr) == AF_INET) {
+			memcpy(&v4, b, len);
 			send_garp(ifindex, j->mac, &v4);
-		else if (inet_pton(AF_INET6, text, &v6) == 1)
+		} else {
+			memcpy(&v6, b, len);
 			send_na(ifindex, j->mac, &v6);
+		}
 	}
 	return 0;
 }

@@ -1,14 +1,14 @@
 /* sriov/devlink.c: the PF's eswitch mode through devlink over generic netlink (libnl-genl).
  * Follows iproute2 `devlink dev eswitch show pci/<addr>`; a PF without devlink is legacy. */
-#include <errno.h>
+#include "sriov/devlink.h"
+
 #include <linux/devlink.h>
-#include <string.h>
 
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
-#include "sriov/vf.h"
+#include "cni/nl.h"
 
 static int on_reply(struct nl_msg *msg, void *arg)
 {
@@ -23,20 +23,14 @@ static int on_reply(struct nl_msg *msg, void *arg)
 
 int sriov_devlink_eswitch_mode(const char *pf_pci_addr, int *mode, struct cni_err *err)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	struct cni_nl nl = { 0 };
 	struct nl_msg *msg = NULL;
 	int family, r, ret = -1;
 
 	*mode = DEVLINK_ESWITCH_MODE_LEGACY;
-	if (!sk)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	r = genl_connect(sk);
-	if (r < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "devlink: open generic netlink socket: %s",
-			    nl_geterror(r));
-		goto out;
-	}
-	family = genl_ctrl_resolve(sk, DEVLINK_GENL_NAME);
+	if (cni_nl_open(&nl, NETLINK_GENERIC, err) < 0)
+		return cni_err_prefix(err, "devlink");
+	family = genl_ctrl_resolve(nl.sk, DEVLINK_GENL_NAME);
 	if (family < 0) {
 		ret = 0; /* no devlink in this kernel: legacy SR-IOV only */
 		goto out;
@@ -47,23 +41,28 @@ int sriov_devlink_eswitch_mode(const char *pf_pci_addr, int *mode, struct cni_er
 			 DEVLINK_CMD_ESWITCH_GET, DEVLINK_GENL_VERSION) ||
 	    nla_put_string(msg, DEVLINK_ATTR_BUS_NAME, "pci") < 0 ||
 	    nla_put_string(msg, DEVLINK_ATTR_DEV_NAME, pf_pci_addr) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_reply, mode);
-	r = nl_send_auto(sk, msg);
+	/* The reply comes before the ack: read it, as `devlink` does, and leave the ack to the
+	 * socket's end (cni_nl_request would stop at the reply). */
+	nl_socket_modify_cb(nl.sk, NL_CB_VALID, NL_CB_CUSTOM, on_reply, mode);
+	cni_nl_reset(&nl);
+	r = nl_send_auto(nl.sk, msg);
 	if (r >= 0)
-		r = nl_recvmsgs_default(sk);
+		r = nl_recvmsgs_default(nl.sk);
 	/* igb registers no devlink instance (ENODEV); others lack eswitch ops (EOPNOTSUPP). */
 	if (r < 0 && r != -NLE_NODEV && r != -NLE_OPNOTSUPP && r != -NLE_OBJ_NOTFOUND &&
 	    r != -NLE_INVAL) {
 		cni_err_set(err, CNI_ERR_INTERNAL, "devlink: eswitch mode of pci/%s: %s",
 			    pf_pci_addr, nl_geterror(r));
+		if (nl.extack)
+			cni_err_details(err, "%s", nl.extack);
 		goto out;
 	}
 	ret = 0;
 out:
 	nlmsg_free(msg);
-	nl_socket_free(sk);
+	cni_nl_close(&nl);
 	return ret;
 }

@@ -18,6 +18,7 @@
 #include "delegates/invoke.h"
 #include "sriov/announce.h"
 #include "sriov/conf.h"
+#include "sriov/devlink.h"
 #include "sriov/netdev.h"
 #include "sriov/pci.h"
 #include "sriov/state.h"
@@ -30,8 +31,8 @@ struct ctx {
 	const struct cni_request *req;
 	struct sriov_conf conf;
 	struct sriov_state st;
-	struct sriov_nl host; /* opened in the host netns */
-	struct sriov_nl pod;  /* opened in the pod netns, when there is one */
+	struct cni_nl host; /* opened in the host netns */
+	struct cni_nl pod;  /* opened in the pod netns, when there is one */
 	int pod_fd, lock_fd;
 	char **dirs; /* CNI_PATH */
 	size_t ndirs;
@@ -51,8 +52,8 @@ static void ctx_free(struct ctx *c)
 {
 	sriov_conf_free(&c->conf);
 	sriov_state_free(&c->st);
-	sriov_nl_close(&c->host);
-	sriov_nl_close(&c->pod);
+	cni_nl_close(&c->host);
+	cni_nl_close(&c->pod);
 	if (c->pod_fd >= 0)
 		close(c->pod_fd);
 	if (c->lock_fd >= 0)
@@ -111,7 +112,7 @@ static int ipam_exec(struct ctx *c, const char *verb, char **out, struct cni_err
 
 /* The MAC of an untrusted igb VF can only be changed with trust on (hwbed.md §5): try as is,
  * and on EADDRNOTAVAIL/EPERM switch trust on for the one change and back off afterwards. */
-static int set_mac_trusting(void *arg, struct sriov_nl *nl, int ifindex, const unsigned char mac[6],
+static int set_mac_trusting(void *arg, struct cni_nl *nl, int ifindex, const unsigned char mac[6],
 			    struct cni_err *err)
 {
 	struct ctx *c = arg;
@@ -121,7 +122,7 @@ static int set_mac_trusting(void *arg, struct sriov_nl *nl, int ifindex, const u
 
 	if (sriov_link_set_mac(nl, ifindex, mac, err) == 0)
 		return 0;
-	if (nl->ans.errnum != EADDRNOTAVAIL && nl->ans.errnum != EPERM)
+	if (nl->errnum != EADDRNOTAVAIL && nl->errnum != EPERM)
 		return -1;
 	if (sriov_vf_read(&c->host, c->st.pf_name, c->st.vf_index, &cur, &e) < 0 || cur.trust > 0) {
 		cni_err_clear(&e);
@@ -149,7 +150,7 @@ static int restore_vf(struct ctx *c, struct cni_err *err)
 	struct sriov_state *st = &c->st;
 	struct cni_err e = { 0 };
 	char *name = NULL;
-	int moved;
+	int moved, restored = 0;
 
 	if (sriov_vf_apply(&c->host, st->pf_name, st->vf_index, st->pf_mask | SRIOV_VF_MAC,
 			   &st->orig, NULL, &e) < 0)
@@ -166,9 +167,9 @@ static int restore_vf(struct ctx *c, struct cni_err *err)
 			    "VF %s has no netdev in the host netns (still in netns %s?)",
 			    st->device_id, st->netns ? st->netns : "?");
 	if (name)
-		sriov_netdev_restore(&c->host, name, st->ifname, &st->host, set_mac_trusting, c,
-				     &e);
-	if (cni_err_isset(&e) && !cni_err_isset(err))
+		restored = sriov_netdev_restore(&c->host, name, st->ifname, &st->host,
+						set_mac_trusting, c, &e);
+	if ((restored < 0 || cni_err_isset(&e)) && !cni_err_isset(err))
 		cni_err_move(err, &e);
 	cni_err_clear(&e);
 	free(name);
@@ -353,7 +354,7 @@ static bool repair_stale(struct ctx *c, const char *vf_addr)
 	    !strcmp(o.st.device_id, vf_addr)) {
 		log_verbose("VF %s: restoring it from %s/%s, whose netns is gone", vf_addr,
 			    a.container_id, a.ifname);
-		done = sriov_nl_open(&o.host, &e) == 0 && restore_vf(&o, &e) == 0;
+		done = cni_nl_open(&o.host, NETLINK_ROUTE, &e) == 0 && restore_vf(&o, &e) == 0;
 		if (done)
 			dlg_remove_file(path, &e);
 	}
@@ -395,7 +396,8 @@ static int add_prepare(struct ctx *c, struct sriov_pci *p, struct cni_err *err)
 	c->pod_fd = cni_netns_open(c->req->netns, err);
 	if (c->pod_fd < 0)
 		return cni_err_prefix(err, "failed to open netns %s", c->req->netns);
-	if (sriov_nl_open(&c->host, err) < 0 || sriov_nl_open_in(&c->pod, c->pod_fd, err) < 0)
+	if (cni_nl_open(&c->host, NETLINK_ROUTE, err) < 0 ||
+	    cni_nl_open_in(&c->pod, NETLINK_ROUTE, c->pod_fd, err) < 0)
 		return -1;
 	if (p->vf_netdev && ifname_free(c, err) < 0)
 		return -1;
@@ -618,11 +620,11 @@ static int release(struct ctx *c, const char *state_path, struct cni_err *err)
 	sriov_alloc_free(&a);
 	if (ours && st->netns && cni_netns_exists(st->netns)) {
 		c->pod_fd = cni_netns_open(st->netns, &e);
-		if (c->pod_fd >= 0 && sriov_nl_open_in(&c->pod, c->pod_fd, &e) < 0)
+		if (c->pod_fd >= 0 && cni_nl_open_in(&c->pod, NETLINK_ROUTE, c->pod_fd, &e) < 0)
 			log_error("DEL: %s", e.msg);
 		cni_err_clear(&e);
 	}
-	if (ours && (sriov_nl_open(&c->host, err) < 0 || restore_vf(c, err) < 0)) {
+	if (ours && (cni_nl_open(&c->host, NETLINK_ROUTE, err) < 0 || restore_vf(c, err) < 0)) {
 		if (!st->del_failed) {
 			st->del_failed = true;
 			sriov_state_save(c->conf.state_dir, st, &e);
@@ -705,7 +707,7 @@ static int check_netdev(struct ctx *c, struct cni_err *err)
 	int r;
 
 	c->pod_fd = cni_netns_open(c->req->netns, err);
-	if (c->pod_fd < 0 || sriov_nl_open_in(&c->pod, c->pod_fd, err) < 0)
+	if (c->pod_fd < 0 || cni_nl_open_in(&c->pod, NETLINK_ROUTE, c->pod_fd, err) < 0)
 		return -1;
 	r = sriov_link_get(&c->pod, c->req->ifname, &l, err);
 	if (r != 0)
@@ -741,7 +743,7 @@ static int cmd_check(const struct cni_request *req, struct cni_err *err)
 	if (r == 0)
 		cni_err_set(err, CNI_ERR_INTERNAL, "no sriov state for container %s interface %s",
 			    req->container_id, req->ifname);
-	if (r <= 0 || sriov_nl_open(&c.host, err) < 0 ||
+	if (r <= 0 || cni_nl_open(&c.host, NETLINK_ROUTE, err) < 0 ||
 	    sriov_vf_read(&c.host, c.st.pf_name, c.st.vf_index, &cur, err) < 0 ||
 	    sriov_vf_compare(c.st.pf_name, c.st.vf_index, c.st.pf_mask, &cur, &c.st.want, err) < 0)
 		goto out;

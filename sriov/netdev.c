@@ -22,20 +22,19 @@
 #define MAC_TRIES    20
 #define MAC_RETRY_MS 100
 
-int sriov_link_get(struct sriov_nl *nl, const char *name, struct sriov_link *out,
-		   struct cni_err *err)
+int sriov_link_get(struct cni_nl *nl, const char *name, struct sriov_link *out, struct cni_err *err)
 {
 	struct rtnl_link *link = NULL;
 	struct nl_addr *addr;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	sriov_nl_reset(nl);
+	cni_nl_reset(nl);
 	r = rtnl_link_get_kernel(nl->sk, 0, name, &link);
-	if (r < 0 && sriov_nl_errno(nl, r) == ENODEV)
+	if (r < 0 && cni_nl_errno(nl, r) == ENODEV)
 		return 1;
 	if (r < 0)
-		return sriov_nl_fail(nl, r, err, "interface \"%s\": look up link", name);
+		return cni_nl_fail(nl, r, err, "interface \"%s\": look up link", name);
 	out->ifindex = rtnl_link_get_ifindex(link);
 	snprintf(out->name, sizeof(out->name), "%s", rtnl_link_get_name(link));
 	out->mtu = rtnl_link_get_mtu(link);
@@ -48,7 +47,7 @@ int sriov_link_get(struct sriov_nl *nl, const char *name, struct sriov_link *out
 }
 
 /* One RTM_NEWLINK on ifindex with changes; "what" names the step in the error. */
-static int change(struct sriov_nl *nl, int ifindex, struct rtnl_link *changes, const char *what,
+static int change(struct cni_nl *nl, int ifindex, struct rtnl_link *changes, const char *what,
 		  struct cni_err *err)
 {
 	struct rtnl_link *orig = rtnl_link_alloc();
@@ -56,15 +55,15 @@ static int change(struct sriov_nl *nl, int ifindex, struct rtnl_link *changes, c
 
 	if (!orig) {
 		rtnl_link_put(changes);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	rtnl_link_set_ifindex(orig, ifindex);
-	sriov_nl_reset(nl);
+	cni_nl_reset(nl);
 	r = rtnl_link_change(nl->sk, orig, changes, 0);
 	rtnl_link_put(orig);
 	rtnl_link_put(changes);
 	if (r < 0)
-		return sriov_nl_fail(nl, r, err, "interface %d: %s", ifindex, what);
+		return cni_nl_fail(nl, r, err, "interface %d: %s", ifindex, what);
 	return 0;
 }
 
@@ -73,11 +72,11 @@ static struct rtnl_link *changes_or_oom(struct cni_err *err)
 	struct rtnl_link *c = rtnl_link_alloc();
 
 	if (!c)
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	return c;
 }
 
-int sriov_link_set_up(struct sriov_nl *nl, int ifindex, bool up, struct cni_err *err)
+int sriov_link_set_up(struct cni_nl *nl, int ifindex, bool up, struct cni_err *err)
 {
 	struct rtnl_link *c = changes_or_oom(err);
 
@@ -90,7 +89,7 @@ int sriov_link_set_up(struct sriov_nl *nl, int ifindex, bool up, struct cni_err 
 	return change(nl, ifindex, c, up ? "set link up" : "set link down", err);
 }
 
-int sriov_link_rename(struct sriov_nl *nl, int ifindex, const char *name, struct cni_err *err)
+int sriov_link_rename(struct cni_nl *nl, int ifindex, const char *name, struct cni_err *err)
 {
 	struct rtnl_link *c = changes_or_oom(err);
 	char what[64];
@@ -102,7 +101,7 @@ int sriov_link_rename(struct sriov_nl *nl, int ifindex, const char *name, struct
 	return change(nl, ifindex, c, what, err);
 }
 
-int sriov_link_set_mtu(struct sriov_nl *nl, int ifindex, unsigned mtu, struct cni_err *err)
+int sriov_link_set_mtu(struct cni_nl *nl, int ifindex, unsigned mtu, struct cni_err *err)
 {
 	struct rtnl_link *c = changes_or_oom(err);
 	char what[64];
@@ -114,7 +113,7 @@ int sriov_link_set_mtu(struct sriov_nl *nl, int ifindex, unsigned mtu, struct cn
 	return change(nl, ifindex, c, what, err);
 }
 
-int sriov_link_move(struct sriov_nl *nl, int ifindex, int ns_fd, const char *name,
+int sriov_link_move(struct cni_nl *nl, int ifindex, int ns_fd, const char *name,
 		    struct cni_err *err)
 {
 	struct rtnl_link *c = changes_or_oom(err);
@@ -139,13 +138,13 @@ static void sleep_ms(long ms)
 }
 
 /* Reads the MAC of ifindex back; 0 when it equals mac. */
-static int mac_is(struct sriov_nl *nl, int ifindex, const unsigned char mac[6], unsigned char *got)
+static int mac_is(struct cni_nl *nl, int ifindex, const unsigned char mac[6], unsigned char *got)
 {
 	struct rtnl_link *link = NULL;
 	struct nl_addr *addr;
 	int same = -1;
 
-	sriov_nl_reset(nl);
+	cni_nl_reset(nl);
 	if (rtnl_link_get_kernel(nl->sk, ifindex, NULL, &link) < 0)
 		return -1;
 	addr = rtnl_link_get_addr(link);
@@ -157,7 +156,7 @@ static int mac_is(struct sriov_nl *nl, int ifindex, const unsigned char mac[6], 
 	return same;
 }
 
-int sriov_link_set_mac(struct sriov_nl *nl, int ifindex, const unsigned char mac[6],
+int sriov_link_set_mac(struct cni_nl *nl, int ifindex, const unsigned char mac[6],
 		       struct cni_err *err)
 {
 	unsigned char got[6] = { 0 };
@@ -170,7 +169,7 @@ int sriov_link_set_mac(struct sriov_nl *nl, int ifindex, const unsigned char mac
 		if (!c || !a) {
 			rtnl_link_put(c);
 			nl_addr_put(a);
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 		}
 		rtnl_link_set_addr(c, a);
 		nl_addr_put(a);
@@ -178,7 +177,7 @@ int sriov_link_set_mac(struct sriov_nl *nl, int ifindex, const unsigned char mac
 		cni_err_clear(err);
 		if (change(nl, ifindex, c, "set mac", err) < 0) {
 			/* EBUSY: the driver is still busy with the PF's change; retry. */
-			if (nl->ans.errnum != EBUSY && nl->ans.errnum != EAGAIN)
+			if (nl->errnum != EBUSY && nl->errnum != EAGAIN)
 				return cni_err_prefix(err, "set mac %s", want_s);
 		} else if (mac_is(nl, ifindex, mac, got) == 0) {
 			return 0;
@@ -193,7 +192,7 @@ int sriov_link_set_mac(struct sriov_nl *nl, int ifindex, const unsigned char mac
 			   ifindex, want_s, got_s, MAC_TRIES);
 }
 
-int sriov_link_del_altname(struct sriov_nl *nl, int ifindex, const char *name, struct cni_err *err)
+int sriov_link_del_altname(struct cni_nl *nl, int ifindex, const char *name, struct cni_err *err)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_DELLINKPROP, NLM_F_REQUEST | NLM_F_ACK);
@@ -204,21 +203,18 @@ int sriov_link_del_altname(struct sriov_nl *nl, int ifindex, const char *name, s
 	    !(nest = nla_nest_start(m, IFLA_PROP_LIST)) ||
 	    nla_put_string(m, IFLA_ALT_IFNAME, name) < 0) {
 		nlmsg_free(m);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	nla_nest_end(m, nest);
-	sriov_nl_reset(nl);
-	r = nl_send_auto(nl->sk, m);
-	if (r >= 0)
-		r = nl_wait_for_ack(nl->sk);
+	r = cni_nl_request(nl, m);
 	nlmsg_free(m);
-	if (r >= 0)
+	if (r == 0)
 		return 0;
 	/* ENOENT: no such altname; EINVAL: it is the real name; EOPNOTSUPP: kernel < 5.5. */
-	e = sriov_nl_errno(nl, r);
+	e = cni_nl_errno(nl, r);
 	if (e == ENOENT || e == EINVAL || e == EOPNOTSUPP || e == ENODATA)
 		return 0;
-	return sriov_nl_fail(nl, r, err, "interface %d: delete altname \"%s\"", ifindex, name);
+	return cni_nl_fail(nl, r, err, "interface %d: delete altname \"%s\"", ifindex, name);
 }
 
 int sriov_netns_private(int *fd, struct cni_err *err)
@@ -249,28 +245,28 @@ out:
 
 /* The link named name in the temporary netns goes home as host_name; best effort, the
  * caller already has the error worth reporting. */
-static void send_home(struct sriov_nl *tmp, const char *name, struct sriov_nl *host,
+static void send_home(struct cni_nl *tmp, const char *name, struct cni_nl *host,
 		      const struct sriov_link *orig)
 {
 	struct cni_err e = { 0 };
 	struct sriov_link l, back;
-	int host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), up = 0;
 
 	if (host_fd >= 0 && sriov_link_get(tmp, name, &l, &e) == 0 &&
 	    sriov_link_move(tmp, l.ifindex, host_fd, orig->name, &e) == 0 && orig->up &&
 	    sriov_link_get(host, orig->name, &back, &e) == 0)
-		sriov_link_set_up(host, back.ifindex, true, &e);
-	if (cni_err_isset(&e))
+		up = sriov_link_set_up(host, back.ifindex, true, &e);
+	if (up < 0 || cni_err_isset(&e))
 		log_error("rollback of \"%s\" to the host netns: %s", orig->name, e.msg);
 	if (host_fd >= 0)
 		close(host_fd);
 	cni_err_clear(&e);
 }
 
-int sriov_netdev_move_in(struct sriov_nl *host, int pod_fd, const struct sriov_link *orig,
+int sriov_netdev_move_in(struct cni_nl *host, int pod_fd, const struct sriov_link *orig,
 			 const char *ifname, struct cni_err *err)
 {
-	struct sriov_nl tmp = { 0 };
+	struct cni_nl tmp = { 0 };
 	struct sriov_link l;
 	int tmp_fd = -1, ret = -1;
 
@@ -278,7 +274,7 @@ int sriov_netdev_move_in(struct sriov_nl *host, int pod_fd, const struct sriov_l
 		return -1;
 	if (sriov_netns_private(&tmp_fd, err) < 0)
 		goto fail_host;
-	if (sriov_nl_open_in(&tmp, tmp_fd, err) < 0)
+	if (cni_nl_open_in(&tmp, NETLINK_ROUTE, tmp_fd, err) < 0)
 		goto fail_host;
 	if (sriov_link_move(host, orig->ifindex, tmp_fd, ifname, err) < 0)
 		goto fail_host;
@@ -301,11 +297,13 @@ fail_host:
 	if (orig->up) {
 		struct cni_err e = { 0 };
 
-		sriov_link_set_up(host, orig->ifindex, true, &e);
+		/* Best effort: err already holds the failure worth reporting. */
+		if (sriov_link_set_up(host, orig->ifindex, true, &e) < 0)
+			log_verbose("interface \"%s\": set up again: %s", orig->name, e.msg);
 		cni_err_clear(&e);
 	}
 out:
-	sriov_nl_close(&tmp);
+	cni_nl_close(&tmp);
 	if (tmp_fd >= 0)
 		close(tmp_fd);
 	if (ret < 0)
@@ -314,10 +312,10 @@ out:
 	return ret;
 }
 
-int sriov_netdev_move_out(struct sriov_nl *pod, const char *ifname, const char *host_name,
+int sriov_netdev_move_out(struct cni_nl *pod, const char *ifname, const char *host_name,
 			  struct cni_err *err)
 {
-	struct sriov_nl tmp = { 0 };
+	struct cni_nl tmp = { 0 };
 	struct sriov_link l;
 	int tmp_fd = -1, host_fd = -1, r, ret = -1;
 
@@ -327,7 +325,8 @@ int sriov_netdev_move_out(struct sriov_nl *pod, const char *ifname, const char *
 	if (r != 0)
 		return r;
 	if (sriov_link_set_up(pod, l.ifindex, false, err) < 0 ||
-	    sriov_netns_private(&tmp_fd, err) < 0 || sriov_nl_open_in(&tmp, tmp_fd, err) < 0 ||
+	    sriov_netns_private(&tmp_fd, err) < 0 ||
+	    cni_nl_open_in(&tmp, NETLINK_ROUTE, tmp_fd, err) < 0 ||
 	    sriov_link_move(pod, l.ifindex, tmp_fd, NULL, err) < 0)
 		goto out;
 	if (sriov_link_get(&tmp, ifname, &l, err) != 0) {
@@ -345,7 +344,7 @@ int sriov_netdev_move_out(struct sriov_nl *pod, const char *ifname, const char *
 	    sriov_link_del_altname(&tmp, l.ifindex, ifname, err) < 0)
 		goto out;
 	if (sriov_link_move(&tmp, l.ifindex, host_fd, NULL, err) < 0) {
-		if (tmp.ans.errnum != EEXIST)
+		if (tmp.errnum != EEXIST)
 			goto out;
 		/* Someone took the name meanwhile: let the kernel pick one, DEL finds it by PCI. */
 		log_error("\"%s\" is taken in the host netns, the VF comes back as dev%%d",
@@ -358,7 +357,7 @@ int sriov_netdev_move_out(struct sriov_nl *pod, const char *ifname, const char *
 out:
 	/* On failure the temporary netns dies with the VF inside: the kernel hands a physical
 	 * device back to the host netns by itself. */
-	sriov_nl_close(&tmp);
+	cni_nl_close(&tmp);
 	if (tmp_fd >= 0)
 		close(tmp_fd);
 	if (host_fd >= 0)
@@ -368,7 +367,7 @@ out:
 	return ret;
 }
 
-int sriov_netdev_restore(struct sriov_nl *host, const char *cur_name, const char *pod_ifname,
+int sriov_netdev_restore(struct cni_nl *host, const char *cur_name, const char *pod_ifname,
 			 const struct sriov_link *orig, sriov_mac_setter set_mac, void *ctx,
 			 struct cni_err *err)
 {
@@ -388,7 +387,7 @@ int sriov_netdev_restore(struct sriov_nl *host, const char *cur_name, const char
 		return -1;
 	if (strcmp(l.name, orig->name) != 0 &&
 	    sriov_link_rename(host, l.ifindex, orig->name, err) < 0) {
-		if (host->ans.errnum != EEXIST)
+		if (host->errnum != EEXIST)
 			return -1;
 		log_error("cannot rename \"%s\" back to \"%s\": the name is taken", l.name,
 			  orig->name);

@@ -1,5 +1,6 @@
 /* sriov/vf.c: VF settings on the PF through libnl-route's rtnl_link_vf_* API.
- * Follows sriov-cni ApplyVFConfig (order, MAC verify-and-retry) and sriov.md §6 (libnl traps). */
+ * Follows sriov-cni pkg/sriov ApplyVFConfig (order, MAC verify-and-retry), working round libnl
+ * lib/route/link/sriov.c where it differs from the kernel's IFLA_VF_* contract. */
 #include "sriov/vf.h"
 
 #include <arpa/inet.h>
@@ -36,17 +37,17 @@ static const char *link_state_name(unsigned s)
 	return s < 3 ? names[s] : "unknown";
 }
 
-static int get_pf(struct sriov_nl *nl, const char *pf, struct rtnl_link **link, struct cni_err *err)
+static int get_pf(struct cni_nl *nl, const char *pf, struct rtnl_link **link, struct cni_err *err)
 {
 	int r;
 
-	sriov_nl_reset(nl);
+	cni_nl_reset(nl);
 	r = rtnl_link_get_kernel(nl->sk, 0, pf, link);
-	if (r < 0 && sriov_nl_errno(nl, r) == ENODEV)
+	if (r < 0 && cni_nl_errno(nl, r) == ENODEV)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "failed to lookup master \"%s\": %s", pf,
 				   strerror(ENODEV));
 	if (r < 0)
-		return sriov_nl_fail(nl, r, err, "failed to lookup master \"%s\"", pf);
+		return cni_nl_fail(nl, r, err, "failed to lookup master \"%s\"", pf);
 	return 0;
 }
 
@@ -86,7 +87,7 @@ static void read_vf(struct rtnl_link_vf *vf, struct sriov_vf_state *st)
 	}
 }
 
-int sriov_vf_read(struct sriov_nl *nl, const char *pf, unsigned idx, struct sriov_vf_state *st,
+int sriov_vf_read(struct cni_nl *nl, const char *pf, unsigned idx, struct sriov_vf_state *st,
 		  struct cni_err *err)
 {
 	struct rtnl_link *link = NULL;
@@ -94,7 +95,8 @@ int sriov_vf_read(struct sriov_nl *nl, const char *pf, unsigned idx, struct srio
 
 	if (get_pf(nl, pf, &link, err) < 0)
 		return -1;
-	/* rtnl_link_vf_get() dereferences the list unchecked (sriov.md §6.3 point 5). */
+	/* libnl's rtnl_link_vf_get() (lib/route/link/sriov.c) walks the VF list without checking
+	 * that there is one: a PF with no VFs has none. */
 	if (rtnl_link_has_vf_list(link))
 		vf = rtnl_link_vf_get(link, idx);
 	if (!vf) {
@@ -109,8 +111,7 @@ int sriov_vf_read(struct sriov_nl *nl, const char *pf, unsigned idx, struct srio
 }
 
 /* Sends one RTM_NEWLINK on the PF carrying only vf's attributes. */
-static int send_vf(struct sriov_nl *nl, const char *pf, struct rtnl_link_vf *vf,
-		   struct cni_err *err)
+static int send_vf(struct cni_nl *nl, const char *pf, struct rtnl_link_vf *vf, struct cni_err *err)
 {
 	struct rtnl_link *link = NULL, *changes;
 	int r;
@@ -121,10 +122,10 @@ static int send_vf(struct sriov_nl *nl, const char *pf, struct rtnl_link_vf *vf,
 	changes = rtnl_link_alloc();
 	if (!changes) {
 		rtnl_link_put(link);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	rtnl_link_vf_add(changes, vf);
-	sriov_nl_reset(nl);
+	cni_nl_reset(nl);
 	r = rtnl_link_change(nl->sk, link, changes, 0);
 	rtnl_link_put(changes);
 	rtnl_link_put(link);
@@ -149,8 +150,10 @@ static int set_vlan(struct rtnl_link_vf *vf, const struct sriov_vf_state *w)
 	vl->vlans[0].vf_vlan = w->vlan;
 	vl->vlans[0].vf_vlan_qos = w->qos;
 	/* libnl copies this field into the big-endian vlan_proto of IFLA_VF_VLAN_INFO without
-	 * htons (sriov.md §6.3 point 1). 802.1Q goes out as the legacy IFLA_VF_VLAN, which has
-	 * no protocol; anything else must be handed over already in network order. */
+	 * htons (lib/route/link/sriov.c sriov_fill_vf_vlan_list; its parser rtnl_link_vf_vlan_info
+	 * applies ntohs), so 0x88a8 would reach the driver as 0xa888. 802.1Q goes out as the
+	 * legacy IFLA_VF_VLAN, which has no protocol; anything else must be handed over already
+	 * in network order. */
 	vl->vlans[0].vf_vlan_proto =
 	    w->proto == SRIOV_VLAN_PROTO_8021Q ? SRIOV_VLAN_PROTO_8021Q : htons(w->proto);
 	rtnl_link_vf_set_vlans(vf, vl);
@@ -243,7 +246,7 @@ static bool same(unsigned attr, const struct sriov_vf_state *c, const struct sri
 	}
 }
 
-static int apply_one(struct sriov_nl *nl, const char *pf, unsigned idx, unsigned attr,
+static int apply_one(struct cni_nl *nl, const char *pf, unsigned idx, unsigned attr,
 		     const struct sriov_vf_state *want, struct cni_err *err)
 {
 	struct rtnl_link_vf *vf = new_vf(idx);
@@ -252,7 +255,7 @@ static int apply_one(struct sriov_nl *nl, const char *pf, unsigned idx, unsigned
 
 	if (!vf || fill(vf, attr, want) < 0) {
 		rtnl_link_vf_put(vf);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	r = send_vf(nl, pf, vf, err);
 	rtnl_link_vf_put(vf);
@@ -260,13 +263,13 @@ static int apply_one(struct sriov_nl *nl, const char *pf, unsigned idx, unsigned
 		return -1;
 	if (r < 0) {
 		describe(attr, want, what, sizeof(what));
-		return sriov_nl_fail(nl, r, err, "PF \"%s\" VF %u: %s", pf, idx, what);
+		return cni_nl_fail(nl, r, err, "PF \"%s\" VF %u: %s", pf, idx, what);
 	}
 	return 0;
 }
 
 /* Drivers such as i40e/iavf program the MAC asynchronously or answer EBUSY for a while. */
-static int apply_mac(struct sriov_nl *nl, const char *pf, unsigned idx,
+static int apply_mac(struct cni_nl *nl, const char *pf, unsigned idx,
 		     const struct sriov_vf_state *want, struct cni_err *err)
 {
 	struct sriov_vf_state cur;
@@ -274,8 +277,8 @@ static int apply_mac(struct sriov_nl *nl, const char *pf, unsigned idx,
 
 	for (int i = 0; i < MAC_TRIES; i++) {
 		cni_err_clear(err);
-		if (apply_one(nl, pf, idx, SRIOV_VF_MAC, want, err) < 0 &&
-		    nl->ans.errnum != EBUSY && nl->ans.errnum != EAGAIN)
+		if (apply_one(nl, pf, idx, SRIOV_VF_MAC, want, err) < 0 && nl->errnum != EBUSY &&
+		    nl->errnum != EAGAIN)
 			return -1;
 		if (!cni_err_isset(err)) {
 			if (sriov_vf_read(nl, pf, idx, &cur, err) < 0)
@@ -294,7 +297,7 @@ static int apply_mac(struct sriov_nl *nl, const char *pf, unsigned idx,
 			   pf, idx, wanted, got, MAC_TRIES);
 }
 
-int sriov_vf_apply(struct sriov_nl *nl, const char *pf, unsigned idx, unsigned mask,
+int sriov_vf_apply(struct cni_nl *nl, const char *pf, unsigned idx, unsigned mask,
 		   const struct sriov_vf_state *want, unsigned *done, struct cni_err *err)
 {
 	static const unsigned order[] = { SRIOV_VF_VLAN,     SRIOV_VF_MAC,   SRIOV_VF_RATE,
@@ -323,7 +326,7 @@ int sriov_vf_apply(struct sriov_nl *nl, const char *pf, unsigned idx, unsigned m
 	return 0;
 }
 
-int sriov_vf_set_trust(struct sriov_nl *nl, const char *pf, unsigned idx, bool on,
+int sriov_vf_set_trust(struct cni_nl *nl, const char *pf, unsigned idx, bool on,
 		       struct cni_err *err)
 {
 	struct sriov_vf_state w = { .trust = on };

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "cni/err.h"
-#include "sriov/nl.h"
+#include "cni/nl.h"
 
 /* Which attributes a request or a saved state covers. */
 enum sriov_vf_attr {
@@ -31,8 +31,8 @@ struct sriov_vf_state {
 
 /* Reads VF idx of PF pf (a netdev name) in nl's netns. Errors: PF not found ("failed to lookup
  * master \"x\""), PF without VF list or without that VF ("failed to find vf N"). */
-int sriov_vf_read(struct sriov_nl *nl, const char *pf, unsigned idx, struct sriov_vf_state *st,
-		  struct cni_err *err);
+int sriov_vf_read(struct cni_nl *nl, const char *pf, unsigned idx, struct sriov_vf_state *st,
+		  struct cni_err *err) CNI_MUST_CHECK;
 
 /* Sets every attribute in mask to want's value, in sriov-cni's order (vlan, mac, rate,
  * spoofchk, trust, link state), one request each, skipping those that already hold the wanted
@@ -41,20 +41,17 @@ int sriov_vf_read(struct sriov_nl *nl, const char *pf, unsigned idx, struct srio
  * asynchronously. Stops at the first failure: the error names the PF, the VF, the attribute,
  * the value and the kernel's reason ("PF \"eth0\" VF 3: set vlan 100 qos 0 proto 802.1ad:
  * Protocol not supported"); *done (may be NULL) gets the attributes changed so far. */
-int sriov_vf_apply(struct sriov_nl *nl, const char *pf, unsigned idx, unsigned mask,
-		   const struct sriov_vf_state *want, unsigned *done, struct cni_err *err);
+int sriov_vf_apply(struct cni_nl *nl, const char *pf, unsigned idx, unsigned mask,
+		   const struct sriov_vf_state *want, unsigned *done,
+		   struct cni_err *err) CNI_MUST_CHECK;
 
 /* Sets only trust (no skip); used around a VF netdev MAC change the driver refuses untrusted. */
-int sriov_vf_set_trust(struct sriov_nl *nl, const char *pf, unsigned idx, bool on,
-		       struct cni_err *err);
+int sriov_vf_set_trust(struct cni_nl *nl, const char *pf, unsigned idx, bool on,
+		       struct cni_err *err) CNI_MUST_CHECK;
 
 /* Compares cur with want for the attributes in mask; returns 0 when equal, else -1 with a
  * code 999 error naming the first difference ("VF 3 of PF \"eth0\": vlan is 0, want 100"). */
 int sriov_vf_compare(const char *pf, unsigned idx, unsigned mask, const struct sriov_vf_state *cur,
-		     const struct sriov_vf_state *want, struct cni_err *err);
-
-/* PF eswitch mode through devlink (generic netlink): 0 legacy, 1 switchdev. A kernel or PF
- * without devlink (igb), or a driver without eswitch support, counts as legacy. */
-int sriov_devlink_eswitch_mode(const char *pf_pci_addr, int *mode, struct cni_err *err);
+		     const struct sriov_vf_state *want, struct cni_err *err) CNI_MUST_CHECK;
 
 #endif

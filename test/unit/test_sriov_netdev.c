@@ -1,5 +1,6 @@
 /* test/unit/test_sriov_netdev.c: the VF netdev's trip into a pod netns and back, with a veth as
- * stand-in (needs root). Follows sriov.md §2.3; PF-side calls on a veth must fail cleanly. */
+ * stand-in (needs root). Follows sriov-cni pkg/sriov SetupVF/ReleaseVF; PF-side calls on a veth
+ * must fail cleanly. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sriov/devlink.h"
 #include "sriov/netdev.h"
 #include "sriov/vf.h"
 #include "unit.h"
@@ -59,7 +61,7 @@ static void teardown(void)
 }
 
 struct env {
-	struct sriov_nl host, pod;
+	struct cni_nl host, pod;
 	int pod_fd;
 };
 
@@ -69,18 +71,18 @@ static void env_open(struct env *e)
 
 	e->pod_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(e->pod_fd, 0);
-	ck_assert_msg(sriov_nl_open(&e->host, &err) == 0, "%s", err.msg);
-	ck_assert_msg(sriov_nl_open_in(&e->pod, e->pod_fd, &err) == 0, "%s", err.msg);
+	ck_assert_msg(cni_nl_open(&e->host, NETLINK_ROUTE, &err) == 0, "%s", err.msg);
+	ck_assert_msg(cni_nl_open_in(&e->pod, NETLINK_ROUTE, e->pod_fd, &err) == 0, "%s", err.msg);
 }
 
 static void env_close(struct env *e)
 {
-	sriov_nl_close(&e->host);
-	sriov_nl_close(&e->pod);
+	cni_nl_close(&e->host);
+	cni_nl_close(&e->pod);
 	close(e->pod_fd);
 }
 
-static void get_ok(struct sriov_nl *nl, const char *name, struct sriov_link *l)
+static void get_ok(struct cni_nl *nl, const char *name, struct sriov_link *l)
 {
 	struct cni_err err = { 0 };
 	int r = sriov_link_get(nl, name, l, &err);
@@ -88,7 +90,7 @@ static void get_ok(struct sriov_nl *nl, const char *name, struct sriov_link *l)
 	ck_assert_msg(r == 0, "link %s: r=%d %s", name, r, err.msg ? err.msg : "not found");
 }
 
-static void absent(struct sriov_nl *nl, const char *name)
+static void absent(struct cni_nl *nl, const char *name)
 {
 	struct cni_err err = { 0 };
 	struct sriov_link l;
