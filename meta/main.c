@@ -22,7 +22,7 @@
 #include "delegates/cache.h"
 #include "delegates/find.h"
 #include "delegates/invoke.h"
-#include "meta/cli.h"
+#include "ops/cli.h"
 #include "meta/defroute.h"
 #include "k8s/deviceinfo.h"
 #include "meta/kube.h"
@@ -834,7 +834,7 @@ int main(int argc, char **argv)
 
 	/* a runtime runs plugins without arguments; an operator runs subcommands */
 	if (argc > 1)
-		return meta_cli_main(argc, argv);
+		return ops_cli_main(argc, argv);
 	rc = cni_skel_run(&plexus, stdin, stdout);
 
 	cni_log_close();

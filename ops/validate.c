@@ -1,9 +1,9 @@
-/* meta/validate.c: `plexus validate`: check a netconf, NADs and a pod offline with the code an
+/* ops/validate.c: `plexus validate`: check a netconf, NADs and a pod offline with the code an
  * ADD runs: meta_netconf_parse, k8s_nad_delegate_config, the annotation parsers, the plan
  * (static delegates, pod networks, namespace isolation, interface names, default-route). The
  * NADs and the pod come from files (JSON, as the API returns them) and stand in for the API:
  * nothing is requested and no plugin is executed. */
-#include "meta/validate.h"
+#include "ops/validate.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@
 
 #define FILE_MAX_BYTES (4u << 20)
 
-void meta_validate_usage(FILE *out)
+void ops_validate_usage(FILE *out)
 {
 	fputs(
 	    "Usage: plexus validate [OPTION]... [NETCONF]\n"
@@ -399,7 +399,7 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-int meta_validate_cmd(int argc, char **argv)
+int ops_validate_cmd(int argc, char **argv)
 {
 	const char *conf_dir = NULL, *cni_path = NULL, *pod_path = NULL;
 	cJSON *nads = cJSON_CreateArray(), *pods = cJSON_CreateArray();
@@ -438,7 +438,7 @@ int meta_validate_cmd(int argc, char **argv)
 			cni_path = optarg;
 			break;
 		case 'h':
-			meta_validate_usage(stdout);
+			ops_validate_usage(stdout);
 			ret = 0;
 			goto out;
 		case ':':

@@ -1,6 +1,6 @@
-/* meta/list.c: `plexus list`: the caches of <cniDir>/plexus as a table or JSON.
+/* ops/list.c: `plexus list`: the caches of <cniDir>/plexus as a table or JSON.
  * Reads only (no locks: caches are replaced atomically); a bad cache is a row, not a crash. */
-#include "meta/list.h"
+#include "ops/list.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -117,7 +117,7 @@ out:
 	return o;
 }
 
-cJSON *meta_list_collect(const char *cni_dir, struct cni_err *err)
+cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err)
 {
 	struct dirent **names = NULL;
 	cJSON *doc = NULL, *arr;
@@ -213,7 +213,7 @@ static char *join_types(const cJSON *types)
 	return out ? out : strdup("-");
 }
 
-void meta_list_table(const cJSON *doc, bool no_trunc, FILE *out)
+void ops_list_table(const cJSON *doc, bool no_trunc, FILE *out)
 {
 	static const char *const head[NCOLS] = { "CONTAINER", "POD",  "NETNS", "IFNAME",
 						 "NETWORK",   "TYPE", "DEVICE" };
@@ -288,7 +288,7 @@ void meta_list_table(const cJSON *doc, bool no_trunc, FILE *out)
 	free(t.rows);
 }
 
-void meta_list_usage(FILE *out)
+void ops_list_usage(FILE *out)
 {
 	fputs("Usage: plexus list [OPTION]...\n"
 	      "Show what plexus attached on this node, from its caches (CNI-DIR/plexus/*): each\n"
@@ -322,7 +322,7 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-int meta_list_cmd(int argc, char **argv)
+int ops_list_cmd(int argc, char **argv)
 {
 	const char *cni_dir = META_DEFAULT_CNI_DIR;
 	struct cni_err err = { 0 };
@@ -344,7 +344,7 @@ int meta_list_cmd(int argc, char **argv)
 			no_trunc = true;
 			break;
 		case 'h':
-			meta_list_usage(stdout);
+			ops_list_usage(stdout);
 			return 0;
 		case ':':
 			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
@@ -356,7 +356,7 @@ int meta_list_cmd(int argc, char **argv)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (!*cni_dir)
 		return usage_error("%s", "--cni-dir has an empty value");
-	doc = meta_list_collect(cni_dir, &err);
+	doc = ops_list_collect(cni_dir, &err);
 	if (!doc) {
 		fprintf(stderr, "plexus list: %s\n", err.msg);
 		cni_err_clear(&err);
@@ -369,7 +369,7 @@ int meta_list_cmd(int argc, char **argv)
 			puts(text);
 		free(text);
 	} else {
-		meta_list_table(doc, no_trunc, stdout);
+		ops_list_table(doc, no_trunc, stdout);
 	}
 	cJSON_Delete(doc);
 	return 0;

@@ -1,10 +1,10 @@
-/* meta/cli.h: the operator's side of bin/plexus: subcommands run by a person or the DaemonSet,
+/* ops/cli.h: the operator's side of bin/plexus: subcommands run by a person or the DaemonSet,
  * never by a container runtime (which runs plugins without arguments). */
-#ifndef PLEXUS_META_CLI_H
-#define PLEXUS_META_CLI_H
+#ifndef PLEXUS_OPS_CLI_H
+#define PLEXUS_OPS_CLI_H
 
 /* Dispatches argv[1] (--version, --help, generate-config, install, list); returns the exit
  * status. */
-int meta_cli_main(int argc, char **argv);
+int ops_cli_main(int argc, char **argv);
 
 #endif

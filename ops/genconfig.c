@@ -1,6 +1,6 @@
-/* meta/genconfig.c: `plexus generate-config`: the primary CNI config wrapped, and a kubeconfig.
+/* ops/genconfig.c: `plexus generate-config`: the primary CNI config wrapped, and a kubeconfig.
  * Follows Multus's thin entrypoint (multus.md §1.4) minus §6.2/§6.6: never empty, kept on exit. */
-#include "meta/genconfig.h"
+#include "ops/genconfig.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +36,7 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-bool meta_gen_is_candidate(const char *name)
+bool ops_gen_is_candidate(const char *name)
 {
 	if (name[0] == '.' || strncmp(name, "00-plexus.", 10) == 0 ||
 	    strncmp(name, "00-multus", 9) == 0)
@@ -86,7 +86,7 @@ static void free_scan(struct dirent **list, int n)
 	free(list);
 }
 
-char *meta_gen_find_primary(const char *dir, struct cni_err *err)
+char *ops_gen_find_primary(const char *dir, struct cni_err *err)
 {
 	struct dirent **list = NULL;
 	char *found = NULL;
@@ -95,7 +95,7 @@ char *meta_gen_find_primary(const char *dir, struct cni_err *err)
 	if (n < 0)
 		return NULL;
 	for (int i = 0; i < n && !found; i++)
-		if (meta_gen_is_candidate(list[i]->d_name) && !is_dir_at(dir, list[i]->d_name))
+		if (ops_gen_is_candidate(list[i]->d_name) && !is_dir_at(dir, list[i]->d_name))
 			found = strdup(list[i]->d_name);
 	free_scan(list, n);
 	if (!found)
@@ -104,7 +104,7 @@ char *meta_gen_find_primary(const char *dir, struct cni_err *err)
 	return found;
 }
 
-cJSON *meta_gen_capabilities(const struct cni_conflist *primary)
+cJSON *ops_gen_capabilities(const struct cni_conflist *primary)
 {
 	cJSON *caps = cJSON_CreateObject(), *sorted;
 	const cJSON *c;
@@ -243,8 +243,8 @@ static char *pretty(const char *in)
 	return out;
 }
 
-char *meta_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
-		       const struct meta_gen_opts *o, struct cni_err *err)
+char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
+		       const struct ops_gen_opts *o, struct cni_err *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(primary->root, "cniVersion");
 	const char *version = o->cni_version;
@@ -282,7 +282,7 @@ char *meta_gen_netconf(const struct cni_conflist *primary, const char *primary_p
 
 	root = cJSON_CreateObject();
 	if (!root || add_str(root, "cniVersion", version) < 0 ||
-	    add_str(root, "name", META_GEN_NETWORK) < 0 ||
+	    add_str(root, "name", OPS_GEN_NETWORK) < 0 ||
 	    !(plugins = cJSON_AddArrayToObject(root, "plugins")) ||
 	    !(plugin = cJSON_CreateObject()))
 		goto oom;
@@ -297,7 +297,7 @@ char *meta_gen_netconf(const struct cni_conflist *primary, const char *primary_p
 	    add_str(plugin, "binDir", o->bin_dir) < 0 ||
 	    add_str(plugin, "kubeconfig", o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
 		goto oom;
-	caps = meta_gen_capabilities(primary);
+	caps = ops_gen_capabilities(primary);
 	if (!caps)
 		goto oom;
 	/* libcni passes runtimeConfig only for declared capabilities: an empty map says nothing */
@@ -326,7 +326,7 @@ oom:
 	return NULL;
 }
 
-char *meta_gen_server_url(const char *host, const char *port)
+char *ops_gen_server_url(const char *host, const char *port)
 {
 	char *url = NULL;
 	bool v6 = strchr(host, ':') && host[0] != '[';
@@ -336,7 +336,7 @@ char *meta_gen_server_url(const char *host, const char *port)
 	return url;
 }
 
-char *meta_gen_kubeconfig(const char *server, bool with_ca)
+char *ops_gen_kubeconfig(const char *server, bool with_ca)
 {
 	cJSON *s = cJSON_CreateString(server);
 	char *quoted = s ? cJSON_PrintUnformatted(s) : NULL, *out = NULL;
@@ -425,7 +425,7 @@ fail:
 
 /* 1 written, 0 unchanged (same bytes and mode 0600), -1 with err. Never writes nothing. */
 static int write_if_changed(const char *path, const char *data, size_t len,
-			    const struct meta_gen_opts *o, struct cni_err *err)
+			    const struct ops_gen_opts *o, struct cni_err *err)
 {
 	struct cni_err ignored = { 0 };
 	size_t old_len = 0;
@@ -471,7 +471,7 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-static int gen_kubeconfig(const struct meta_gen_opts *o, struct cni_err *err)
+static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST"),
 		   *port = getenv("KUBERNETES_SERVICE_PORT");
@@ -508,8 +508,8 @@ static int gen_kubeconfig(const struct meta_gen_opts *o, struct cni_err *err)
 	ca = slurp(ca_path, "service-account CA", TOKEN_MAX_BYTES, &ca_len, err);
 	if (!ca && cni_err_isset(err))
 		goto out;
-	server = meta_gen_server_url(host, port);
-	kc = server ? meta_gen_kubeconfig(server, ca != NULL) : NULL;
+	server = ops_gen_server_url(host, port);
+	kc = server ? ops_gen_kubeconfig(server, ca != NULL) : NULL;
 	if (!kc) {
 		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
 		goto out;
@@ -544,13 +544,13 @@ out:
 	return ret;
 }
 
-static char *primary_path(const struct meta_gen_opts *o, struct cni_err *err)
+static char *primary_path(const struct ops_gen_opts *o, struct cni_err *err)
 {
 	char *name = NULL, *path = NULL;
 
 	if (o->master && strchr(o->master, '/'))
 		return strdup(o->master);
-	name = o->master ? strdup(o->master) : meta_gen_find_primary(o->conf_dir, err);
+	name = o->master ? strdup(o->master) : ops_gen_find_primary(o->conf_dir, err);
 	if (!name)
 		return NULL;
 	if (asprintf(&path, "%s/%s", o->conf_dir, name) < 0)
@@ -610,18 +610,18 @@ static void warn_shadowing(const char *dir, const char *ours, FILE *warn)
 		free_scan(list, n);
 }
 
-static int gen_netconf(const struct meta_gen_opts *o, FILE *warn, struct cni_err *err)
+static int gen_netconf(const struct ops_gen_opts *o, FILE *warn, struct cni_err *err)
 {
 	struct cni_conflist primary = { 0 };
 	char *path = NULL, *text = NULL, *out = NULL;
-	const char *name = META_GEN_OUTPUT;
+	const char *name = OPS_GEN_OUTPUT;
 	int ret = -1;
 
 	if (o->conf_file) {
 		/* a hand-written plexus config: checked, then copied as it is */
 		if (load_conf(o->conf_file, "plexus config", &primary, &text, err) < 0)
 			return -1;
-		name = primary.is_list ? META_GEN_OUTPUT : META_GEN_OUTPUT_CONF;
+		name = primary.is_list ? OPS_GEN_OUTPUT : OPS_GEN_OUTPUT_CONF;
 		cni_conflist_free(&primary);
 	} else {
 		path = primary_path(o, err);
@@ -629,7 +629,7 @@ static int gen_netconf(const struct meta_gen_opts *o, FILE *warn, struct cni_err
 			return -1;
 		if (load_conf(path, "primary CNI config", &primary, NULL, err) < 0)
 			goto out;
-		text = meta_gen_netconf(&primary, path, o, err);
+		text = ops_gen_netconf(&primary, path, o, err);
 		cni_conflist_free(&primary);
 		if (!text)
 			goto out;
@@ -650,7 +650,7 @@ out:
 	return ret;
 }
 
-int meta_gen_once(const struct meta_gen_opts *o, FILE *warn, struct cni_err *err)
+int ops_gen_once(const struct ops_gen_opts *o, FILE *warn, struct cni_err *err)
 {
 	struct stat st;
 	int k = 0, n;
@@ -671,24 +671,24 @@ int meta_gen_once(const struct meta_gen_opts *o, FILE *warn, struct cni_err *err
 
 /* ---- the command ---- */
 
-void meta_genconfig_usage(FILE *out)
+void ops_genconfig_usage(FILE *out)
 {
 	fputs(
 	    "Usage: plexus generate-config [OPTION]...\n"
 	    "Wrap the node's primary CNI config into 00-plexus.conflist and write a kubeconfig\n"
 	    "for the plugin. Files are written atomically, mode 0600, only when they change.\n"
 	    "\n"
-	    "  --cni-conf-dir DIR         the runtime's CNI conf dir (" META_GEN_CONF_DIR ")\n"
+	    "  --cni-conf-dir DIR         the runtime's CNI conf dir (" OPS_GEN_CONF_DIR ")\n"
 	    "  --plexus-conf-file auto|F  auto: generate (default); F: check F and copy it\n"
 	    "  --master-cni-file NAME     the primary config (a name in the conf dir or a path);\n"
 	    "                             default: the first .conf/.conflist by name\n"
 	    "  --kubeconfig-out PATH      where to write the kubeconfig\n"
-	    "                             (default: CONF-DIR/" META_GEN_KUBECONFIG ")\n"
+	    "                             (default: CONF-DIR/" OPS_GEN_KUBECONFIG ")\n"
 	    "  --kubeconfig-host PATH     the kubeconfig path as the host sees it, written into\n"
 	    "                             the config (default: --kubeconfig-out)\n"
 	    "  --no-kubeconfig            no kubeconfig: plexus runs without API access\n"
 	    "  --sa-dir DIR               service-account token and CA\n"
-	    "                             (" META_GEN_SA_DIR ")\n"
+	    "                             (" OPS_GEN_SA_DIR ")\n"
 	    "  --namespace-isolation      pods may only use networks of their own namespace\n"
 	    "  --global-namespaces LIST   namespaces any pod may use (comma-separated)\n"
 	    "  --log-level LEVEL          panic, error, verbose or debug\n"
@@ -814,14 +814,14 @@ static void drain(struct watch *w)
 }
 
 /* One pass in watch mode: a warning is said once, an error every time (it is still wrong). */
-static void watch_pass(const struct meta_gen_opts *o, char **last_warn)
+static void watch_pass(const struct ops_gen_opts *o, char **last_warn)
 {
 	struct cni_err err = { 0 };
 	char *warn_text = NULL;
 	size_t warn_len = 0;
 	FILE *warn = open_memstream(&warn_text, &warn_len);
 
-	if (meta_gen_once(o, warn, &err) < 0)
+	if (ops_gen_once(o, warn, &err) < 0)
 		fprintf(stderr, "plexus generate-config: %s\n", err.msg);
 	cni_err_clear(&err);
 	if (warn)
@@ -834,7 +834,7 @@ static void watch_pass(const struct meta_gen_opts *o, char **last_warn)
 	fflush(stderr);
 }
 
-static int watch_loop(struct meta_gen_opts *o, const char *master_dir, const char *file_dir)
+static int watch_loop(struct ops_gen_opts *o, const char *master_dir, const char *file_dir)
 {
 	struct watch w = { .ifd = -1, .sfd = -1 };
 	char *last_warn = NULL;
@@ -911,12 +911,12 @@ out:
 	return ret;
 }
 
-int meta_genconfig_cmd(int argc, char **argv)
+int ops_genconfig_cmd(int argc, char **argv)
 {
-	struct meta_gen_opts o = { .sa_dir = META_GEN_SA_DIR,
+	struct ops_gen_opts o = { .sa_dir = OPS_GEN_SA_DIR,
 				   .report = stdout,
 				   .report_unchanged = true };
-	const char *conf_dir = META_GEN_CONF_DIR, *kc_out = NULL, *kc_host = NULL;
+	const char *conf_dir = OPS_GEN_CONF_DIR, *kc_out = NULL, *kc_host = NULL;
 	char *abs_dir = NULL, *abs_kc = NULL, *abs_host = NULL, *abs_file = NULL;
 	char *abs_master = NULL, *abs_sa = NULL, *master_dir = NULL, *file_dir = NULL;
 	struct cni_err err = { 0 };
@@ -987,7 +987,7 @@ int meta_genconfig_cmd(int argc, char **argv)
 			watch = true;
 			break;
 		case 'h':
-			meta_genconfig_usage(stdout);
+			ops_genconfig_usage(stdout);
 			return 0;
 		case ':':
 			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
@@ -1018,7 +1018,7 @@ int meta_genconfig_cmd(int argc, char **argv)
 	abs_sa = absolute(o.sa_dir);
 	if (kc_out)
 		abs_kc = absolute(kc_out);
-	else if (abs_dir && asprintf(&abs_kc, "%s/%s", abs_dir, META_GEN_KUBECONFIG) < 0)
+	else if (abs_dir && asprintf(&abs_kc, "%s/%s", abs_dir, OPS_GEN_KUBECONFIG) < 0)
 		abs_kc = NULL;
 	if (o.conf_file)
 		abs_file = absolute(o.conf_file);
@@ -1048,7 +1048,7 @@ int meta_genconfig_cmd(int argc, char **argv)
 		ret = watch_loop(&o, master_dir, file_dir);
 		goto out;
 	}
-	if (meta_gen_once(&o, stderr, &err) < 0) {
+	if (ops_gen_once(&o, stderr, &err) < 0) {
 		fprintf(stderr, "plexus generate-config: %s\n", err.msg);
 		goto out;
 	}
