@@ -2,6 +2,7 @@
  * runtime never passes any). Exit status: 0 done, 1 an error (one line on stderr), 2 usage. */
 #include "ops/cli.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,6 +73,18 @@ static void version(void)
 #endif
 	       "%s, cJSON %s\n",
 	       __VERSION__, cJSON_Version());
+}
+
+int ops_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "plexus %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see plexus %s --help)\n", cmd);
+	return 2;
 }
 
 static const struct command *find(const char *name)

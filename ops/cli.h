@@ -3,8 +3,14 @@
 #ifndef PLEXUS_OPS_CLI_H
 #define PLEXUS_OPS_CLI_H
 
+#include "cni/err.h"
+
 /* Dispatches argv[1] (--version, --help, generate-config, install, list); returns the exit
  * status. */
 int ops_cli_main(int argc, char **argv);
+
+/* A command's usage error: prints "plexus <cmd>: <message> (see plexus <cmd> --help)" on stderr
+ * and returns 2, the exit status of every usage error. */
+int ops_usage_error(const char *cmd, const char *fmt, ...) CNI_PRINTF(2, 3);
 
 #endif

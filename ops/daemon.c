@@ -9,6 +9,7 @@
 
 #include "ops/genconfig.h"
 #include "ops/install.h"
+#include "ops/cli.h"
 
 void ops_daemon_usage(FILE *out)
 {
@@ -84,14 +85,6 @@ static const char *gen_value(char **args, int n, const char *opt)
 	return v;
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus daemon: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus daemon --help)\n", stderr);
-	return 2;
-}
-
 int ops_daemon_cmd(int argc, char **argv)
 {
 	const char *root = getenv("PLEXUS_HOST_ROOT"), *bin_dir = NULL, *v;
@@ -131,11 +124,11 @@ int ops_daemon_cmd(int argc, char **argv)
 	}
 	if (missing) {
 		free(gen);
-		return usage_error("%s", "--host-root and --cni-bin-dir need a value");
+		return ops_usage_error("daemon", "--host-root and --cni-bin-dir need a value");
 	}
 	if (!*root || root[0] != '/' || (bin_dir && !*bin_dir)) {
 		free(gen);
-		return usage_error("--host-root \"%s\" must be an absolute path", root);
+		return ops_usage_error("daemon", "--host-root \"%s\" must be an absolute path", root);
 	}
 	/* "/" means the host's directories are mounted where the host has them */
 	if (strcmp(root, "/") == 0)

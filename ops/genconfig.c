@@ -1,10 +1,8 @@
-/* ops/genconfig.c: `plexus generate-config`: the primary CNI config wrapped, and a kubeconfig.
- * Follows Multus's thin entrypoint (multus.md §1.4) minus §6.2/§6.6: never empty, kept on exit. */
+/* ops/genconfig.c: `plexus generate-config`: options, --once, and --watch (inotify on the conf
+ * dir, the primary's and the token's directories, a periodic resync, SIGTERM keeps the config). */
 #include "ops/genconfig.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -13,663 +11,17 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "cni/json.h"
 #include "cni/log.h"
 #include "cni/spec.h"
-#include "delegates/cache.h"
 #include "meta/netconf.h"
+#include "ops/cli.h"
 
-#define CONF_MAX_BYTES	(1u << 20)
-#define TOKEN_MAX_BYTES (1u << 20)
 /* inotify can overflow or miss a change through a bind mount: look again now and then */
 #define RESYNC_MS 60000
 /* editors and kubelet's atomic writer make bursts of events: act once they settle */
 #define SETTLE_MS 150
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-bool ops_gen_is_candidate(const char *name)
-{
-	if (name[0] == '.' || strncmp(name, "00-plexus.", 10) == 0 ||
-	    strncmp(name, "00-multus", 9) == 0)
-		return false;
-	return has_suffix(name, ".conf") || has_suffix(name, ".conflist");
-}
-
-/* What libcni's ConfFiles would consider, for the "sorts before ours" warning. */
-static bool runtime_candidate(const char *name)
-{
-	return name[0] != '.' && (has_suffix(name, ".conf") || has_suffix(name, ".conflist") ||
-				  has_suffix(name, ".json"));
-}
-
-static int by_bytes(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static bool is_dir_at(const char *dir, const char *name)
-{
-	char *path = NULL;
-	struct stat st;
-	bool ret;
-
-	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		return false;
-	/* a dangling symlink stays a candidate: reading it then fails loudly */
-	ret = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-	free(path);
-	return ret;
-}
-
-static int scan(const char *dir, struct dirent ***list, struct cni_err *err)
-{
-	int n = scandir(dir, list, NULL, by_bytes);
-
-	if (n < 0)
-		return cni_err_set(err, CNI_ERR_IO, "CNI conf dir %s: %s", dir, strerror(errno));
-	return n;
-}
-
-static void free_scan(struct dirent **list, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
-char *ops_gen_find_primary(const char *dir, struct cni_err *err)
-{
-	struct dirent **list = NULL;
-	char *found = NULL;
-	int n = scan(dir, &list, err);
-
-	if (n < 0)
-		return NULL;
-	for (int i = 0; i < n && !found; i++)
-		if (ops_gen_is_candidate(list[i]->d_name) && !is_dir_at(dir, list[i]->d_name))
-			found = strdup(list[i]->d_name);
-	free_scan(list, n);
-	if (!found)
-		cni_err_set(err, CNI_ERR_INVALID_CONFIG,
-			    "no CNI network config (.conf or .conflist) in %s", dir);
-	return found;
-}
-
-cJSON *ops_gen_capabilities(const struct cni_conflist *primary)
-{
-	cJSON *caps = cJSON_CreateObject(), *sorted;
-	const cJSON *c;
-
-	if (!caps)
-		return NULL;
-	for (size_t i = 0; i < primary->nplugins; i++)
-		cJSON_ArrayForEach(
-		    c, cJSON_GetObjectItemCaseSensitive(primary->plugins[i], "capabilities"))
-		{
-			if (cJSON_IsTrue(c) && !cJSON_HasObjectItem(caps, c->string))
-				cJSON_AddTrueToObject(caps, c->string);
-		}
-	/* sorted, so the output does not change with the order plugins list them in */
-	sorted = cJSON_CreateObject();
-	while (sorted && caps->child) {
-		cJSON *min = caps->child;
-
-		for (cJSON *k = min->next; k; k = k->next)
-			if (strcmp(k->string, min->string) < 0)
-				min = k;
-		cJSON_AddItemToObject(sorted, min->string, cJSON_DetachItemViaPointer(caps, min));
-	}
-	cJSON_Delete(caps);
-	return sorted;
-}
-
-static int add_str(cJSON *o, const char *key, const char *value)
-{
-	if (!value)
-		return 0;
-	return cJSON_AddStringToObject(o, key, value) ? 0 : -1;
-}
-
-/* plexus's own reading of the plugin object, as the runtime will hand it over */
-static int self_check(const char *text, const char *primary_path, struct cni_err *err)
-{
-	struct cni_conflist list;
-	struct meta_netconf nc;
-	cJSON *plugin = NULL;
-	char *stdin_text = NULL;
-	int ret = -1;
-
-	if (cni_conflist_parse(text, strlen(text), &list, err) < 0)
-		goto out;
-	plugin = cJSON_Duplicate(list.plugins[0], true);
-	if (!plugin || !cJSON_AddStringToObject(plugin, "name", list.name) ||
-	    !cJSON_AddStringToObject(plugin, "cniVersion", list.cni_version) ||
-	    !(stdin_text = cJSON_PrintUnformatted(plugin))) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-		goto free_list;
-	}
-	if (meta_netconf_parse(stdin_text, strlen(stdin_text), &nc, err) < 0)
-		goto free_list;
-	meta_netconf_free(&nc);
-	ret = 0;
-free_list:
-	cni_conflist_free(&list);
-out:
-	if (ret < 0)
-		cni_err_prefix(err, "config generated from %s fails plexus's validation",
-			       primary_path);
-	cJSON_Delete(plugin);
-	free(stdin_text);
-	return ret;
-}
-
-/* Compact JSON re-indented by two spaces, for the person who opens the file. */
-static char *pretty(const char *in)
-{
-	size_t cap = strlen(in) * 3 + 64, n = 0;
-	char *out = malloc(cap);
-	bool str = false, esc = false;
-	int depth = 0;
-
-	if (!out)
-		return NULL;
-	for (const char *p = in; *p; p++) {
-		/* worst case per byte: ",\n" and the indent of the depth reached */
-		if (n + 2 * (size_t)depth + 8 >= cap) {
-			char *g = realloc(out, cap *= 2);
-
-			if (!g) {
-				free(out);
-				return NULL;
-			}
-			out = g;
-		}
-		if (str) {
-			out[n++] = *p;
-			str = esc || *p != '"';
-			esc = !esc && *p == '\\';
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			str = true;
-			out[n++] = *p;
-			break;
-		case '{':
-		case '[':
-			out[n++] = *p;
-			if (p[1] == '}' || p[1] == ']') {
-				out[n++] = *++p;
-				break;
-			}
-			out[n++] = '\n';
-			depth++;
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
-			break;
-		case '}':
-		case ']':
-			out[n++] = '\n';
-			depth--;
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
-			out[n++] = *p;
-			break;
-		case ',':
-			out[n++] = ',';
-			out[n++] = '\n';
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
-			break;
-		case ':':
-			out[n++] = ':';
-			out[n++] = ' ';
-			break;
-		default:
-			out[n++] = *p;
-		}
-	}
-	out[n++] = '\n';
-	out[n] = '\0';
-	return out;
-}
-
-char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
-		       const struct ops_gen_opts *o, struct cni_err *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(primary->root, "cniVersion");
-	const char *version = o->cni_version;
-	cJSON *root = NULL, *plugins, *plugin, *caps, *delegates;
-	char *text = NULL, *out = NULL;
-
-	if (!version) {
-		if (!cJSON_IsString(v) || !*v->valuestring) {
-			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
-				    "primary CNI config %s has no cniVersion: give --cni-version",
-				    primary_path);
-			return NULL;
-		}
-		version = v->valuestring;
-	}
-	if (!cni_version_supported(version)) {
-		cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
-			    "%s: cniVersion \"%s\" is not one plexus supports (%s..%s)",
-			    o->cni_version ? "--cni-version" : primary_path, version,
-			    cni_versions[0], CNI_VERSION_LATEST);
-		return NULL;
-	}
-	for (size_t i = 0; i < primary->nplugins; i++) {
-		const char *type = cni_plugin_type(primary->plugins[i]);
-
-		if (strcmp(type, "plexus") == 0 || strcmp(type, "multus") == 0 ||
-		    strcmp(type, "multus-shim") == 0) {
-			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
-				    "primary CNI config %s is itself a \"%s\" config: refusing to "
-				    "wrap a meta-plugin (give --master-cni-file)",
-				    primary_path, type);
-			return NULL;
-		}
-	}
-
-	root = cJSON_CreateObject();
-	if (!root || add_str(root, "cniVersion", version) < 0 ||
-	    add_str(root, "name", OPS_GEN_NETWORK) < 0 ||
-	    !(plugins = cJSON_AddArrayToObject(root, "plugins")) ||
-	    !(plugin = cJSON_CreateObject()))
-		goto oom;
-	cJSON_AddItemToArray(plugins, plugin);
-	if (add_str(plugin, "type", "plexus") < 0 ||
-	    add_str(plugin, "logLevel", o->log_level) < 0 ||
-	    add_str(plugin, "logFile", o->log_file) < 0 ||
-	    (o->namespace_isolation && !cJSON_AddTrueToObject(plugin, "namespaceIsolation")) ||
-	    add_str(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
-	    add_str(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
-	    add_str(plugin, "cniDir", o->cni_dir) < 0 ||
-	    add_str(plugin, "binDir", o->bin_dir) < 0 ||
-	    add_str(plugin, "kubeconfig", o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
-		goto oom;
-	caps = ops_gen_capabilities(primary);
-	if (!caps)
-		goto oom;
-	/* libcni passes runtimeConfig only for declared capabilities: an empty map says nothing */
-	if (caps->child)
-		cJSON_AddItemToObject(plugin, "capabilities", caps);
-	else
-		cJSON_Delete(caps);
-	delegates = cJSON_AddArrayToObject(plugin, "delegates");
-	if (!delegates)
-		goto oom;
-	cJSON_AddItemToArray(delegates, cJSON_Duplicate(primary->root, true));
-	text = cJSON_PrintUnformatted(root);
-	if (!text || !(out = pretty(text)))
-		goto oom;
-	free(text);
-	cJSON_Delete(root);
-	if (self_check(out, primary_path, err) < 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-oom:
-	free(text);
-	cJSON_Delete(root);
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	return NULL;
-}
-
-char *ops_gen_server_url(const char *host, const char *port)
-{
-	char *url = NULL;
-	bool v6 = strchr(host, ':') && host[0] != '[';
-
-	if (asprintf(&url, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port) < 0)
-		return NULL;
-	return url;
-}
-
-char *ops_gen_kubeconfig(const char *server, bool with_ca)
-{
-	cJSON *s = cJSON_CreateString(server);
-	char *quoted = s ? cJSON_PrintUnformatted(s) : NULL, *out = NULL;
-
-	cJSON_Delete(s);
-	if (!quoted)
-		return NULL;
-	/* a JSON string is a valid YAML double-quoted scalar: no hand-made escaping */
-	if (asprintf(&out,
-		     "# Written by plexus generate-config: the plexus service account, for the\n"
-		     "# plugin on this node. The token and CA are the files next to this one.\n"
-		     "apiVersion: v1\n"
-		     "kind: Config\n"
-		     "clusters:\n"
-		     "- name: local\n"
-		     "  cluster:\n"
-		     "    server: %s\n"
-		     "%s"
-		     "users:\n"
-		     "- name: plexus\n"
-		     "  user:\n"
-		     "    tokenFile: token\n"
-		     "contexts:\n"
-		     "- name: plexus-context\n"
-		     "  context:\n"
-		     "    cluster: local\n"
-		     "    user: plexus\n"
-		     "current-context: plexus-context\n",
-		     quoted, with_ca ? "    certificate-authority: ca.crt\n" : "") < 0)
-		out = NULL;
-	free(quoted);
-	return out;
-}
-
-/* Reads a file, following symlinks (kubelet's projected volumes and configmaps are symlinks).
- * NULL with errno ENOENT and err untouched when it does not exist. */
-static char *slurp(const char *path, const char *what, size_t max, size_t *len, struct cni_err *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-	struct stat st;
-	char *buf = NULL;
-
-	if (fd < 0) {
-		int e = errno;
-
-		if (e != ENOENT)
-			cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(e));
-		errno = e;
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path,
-			    !S_ISREG(st.st_mode) ? "not a regular file" : "too big");
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-		goto fail;
-	}
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*len = n;
-	errno = 0;
-	return buf;
-fail:
-	close(fd);
-	free(buf);
-	errno = EIO;
-	return NULL;
-}
-
-/* 1 written, 0 unchanged (same bytes and mode 0600), -1 with err. Never writes nothing. */
-static int write_if_changed(const char *path, const char *data, size_t len,
-			    const struct ops_gen_opts *o, struct cni_err *err)
-{
-	struct cni_err ignored = { 0 };
-	size_t old_len = 0;
-	char *old = dlg_read_file(path, CONF_MAX_BYTES, &old_len, &ignored);
-	struct stat st;
-	bool same = old && old_len == len && memcmp(old, data, len) == 0 && lstat(path, &st) == 0 &&
-		    (st.st_mode & 07777) == 0600;
-
-	/* an unreadable old file is simply replaced; an old token is wiped like the new one */
-	cni_err_clear(&ignored);
-	if (old)
-		explicit_bzero(old, old_len);
-	free(old);
-	if (same) {
-		if (o->report && o->report_unchanged)
-			fprintf(o->report, "unchanged %s\n", path);
-		return 0;
-	}
-	if (len == 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "refusing to write an empty %s", path);
-	if (dlg_write_atomic(path, data, len, 0600, err) < 0)
-		return -1;
-	if (o->report)
-		fprintf(o->report, "wrote %s\n", path);
-	return 1;
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
-{
-	const char *host = getenv("KUBERNETES_SERVICE_HOST"),
-		   *port = getenv("KUBERNETES_SERVICE_PORT");
-	char *token_path = NULL, *ca_path = NULL, *dir = NULL, *out_token = NULL, *out_ca = NULL;
-	char *token = NULL, *ca = NULL, *server = NULL, *kc = NULL;
-	size_t token_len = 0, ca_len = 0;
-	int ret = -1, changed = 0, r;
-
-	if (!host || !*host || !port || !*port)
-		return cni_err_set(
-		    err, CNI_ERR_INVALID_ENV,
-		    "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set "
-		    "to build the kubeconfig (run in the plexus pod, or give "
-		    "--no-kubeconfig)");
-	if (asprintf(&token_path, "%s/token", o->sa_dir) < 0 ||
-	    asprintf(&ca_path, "%s/ca.crt", o->sa_dir) < 0 || !(dir = dir_of(o->kubeconfig_out)) ||
-	    asprintf(&out_token, "%s/token", dir) < 0 || asprintf(&out_ca, "%s/ca.crt", dir) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	token = slurp(token_path, "service-account token", TOKEN_MAX_BYTES, &token_len, err);
-	if (!token) {
-		if (!cni_err_isset(err))
-			cni_err_set(err, CNI_ERR_IO,
-				    "service-account token %s: No such file or directory (give "
-				    "--sa-dir, or --no-kubeconfig)",
-				    token_path);
-		goto out;
-	}
-	if (token_len == 0 || strspn(token, " \t\r\n") == token_len) {
-		cni_err_set(err, CNI_ERR_IO, "service-account token %s is empty", token_path);
-		goto out;
-	}
-	ca = slurp(ca_path, "service-account CA", TOKEN_MAX_BYTES, &ca_len, err);
-	if (!ca && cni_err_isset(err))
-		goto out;
-	server = ops_gen_server_url(host, port);
-	kc = server ? ops_gen_kubeconfig(server, ca != NULL) : NULL;
-	if (!kc) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	/* an existing directory may be reached through a symlink; a new one is ours: 0700 */
-	if (!is_dir(dir) && dlg_mkdir_p(dir, 0700, err) < 0)
-		goto out;
-	/* the files the kubeconfig names exist before it does */
-	if ((r = write_if_changed(out_token, token, token_len, o, err)) < 0)
-		goto out;
-	changed |= r;
-	if (ca) {
-		if ((r = write_if_changed(out_ca, ca, ca_len, o, err)) < 0)
-			goto out;
-		changed |= r;
-	}
-	if ((r = write_if_changed(o->kubeconfig_out, kc, strlen(kc), o, err)) < 0)
-		goto out;
-	ret = changed | r;
-out:
-	if (token)
-		explicit_bzero(token, token_len);
-	free(token);
-	free(ca);
-	free(server);
-	free(kc);
-	free(token_path);
-	free(ca_path);
-	free(dir);
-	free(out_token);
-	free(out_ca);
-	return ret;
-}
-
-static char *primary_path(const struct ops_gen_opts *o, struct cni_err *err)
-{
-	char *name = NULL, *path = NULL;
-
-	if (o->master && strchr(o->master, '/'))
-		return strdup(o->master);
-	name = o->master ? strdup(o->master) : ops_gen_find_primary(o->conf_dir, err);
-	if (!name)
-		return NULL;
-	if (asprintf(&path, "%s/%s", o->conf_dir, name) < 0)
-		path = NULL;
-	free(name);
-	return path;
-}
-
-/* Reads and parses a config; its bytes go to *bytes when asked for (else they are freed). */
-static int load_conf(const char *path, const char *what, struct cni_conflist *list, char **bytes,
-		     struct cni_err *err)
-{
-	size_t len = 0;
-	char *data = slurp(path, what, CONF_MAX_BYTES, &len, err);
-	int ret;
-
-	if (!data) {
-		if (!cni_err_isset(err))
-			cni_err_set(err, CNI_ERR_IO, "%s %s: No such file or directory", what,
-				    path);
-		return -1;
-	}
-	if (len == 0 || strspn(data, " \t\r\n") == len) {
-		free(data);
-		return cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s %s is empty", what, path);
-	}
-	ret = cni_conflist_parse(data, len, list, err);
-	if (ret < 0)
-		cni_err_prefix(err, "%s %s", what, path);
-	if (ret == 0 && bytes)
-		*bytes = data;
-	else
-		free(data);
-	return ret;
-}
-
-/* Any file the runtime would pick before ours makes plexus silently unused. */
-static void warn_shadowing(const char *dir, const char *ours, FILE *warn)
-{
-	struct cni_err ignored = { 0 };
-	struct dirent **list = NULL;
-	int n = scan(dir, &list, &ignored);
-
-	cni_err_clear(&ignored);
-	for (int i = 0; i < n && warn; i++) {
-		const char *name = list[i]->d_name;
-
-		if (strcmp(name, ours) >= 0)
-			break;
-		if (runtime_candidate(name) && !is_dir_at(dir, name))
-			fprintf(warn,
-				"plexus generate-config: warning: %s/%s sorts before %s: the "
-				"runtime uses it instead, so pods get no plexus networks\n",
-				dir, name, ours);
-	}
-	if (n > 0)
-		free_scan(list, n);
-}
-
-static int gen_netconf(const struct ops_gen_opts *o, FILE *warn, struct cni_err *err)
-{
-	struct cni_conflist primary = { 0 };
-	char *path = NULL, *text = NULL, *out = NULL;
-	const char *name = OPS_GEN_OUTPUT;
-	int ret = -1;
-
-	if (o->conf_file) {
-		/* a hand-written plexus config: checked, then copied as it is */
-		if (load_conf(o->conf_file, "plexus config", &primary, &text, err) < 0)
-			return -1;
-		name = primary.is_list ? OPS_GEN_OUTPUT : OPS_GEN_OUTPUT_CONF;
-		cni_conflist_free(&primary);
-	} else {
-		path = primary_path(o, err);
-		if (!path)
-			return -1;
-		if (load_conf(path, "primary CNI config", &primary, NULL, err) < 0)
-			goto out;
-		text = ops_gen_netconf(&primary, path, o, err);
-		cni_conflist_free(&primary);
-		if (!text)
-			goto out;
-	}
-	if (asprintf(&out, "%s/%s", o->conf_dir, name) < 0) {
-		out = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	ret = write_if_changed(out, text, strlen(text), o, err);
-	warn_shadowing(o->conf_dir, name, warn);
-out:
-	if (ret < 0)
-		cni_err_prefix(err, "%s/%s kept as it was", o->conf_dir, name);
-	free(path);
-	free(text);
-	free(out);
-	return ret;
-}
-
-int ops_gen_once(const struct ops_gen_opts *o, FILE *warn, struct cni_err *err)
-{
-	struct stat st;
-	int k = 0, n;
-
-	if (stat(o->conf_dir, &st) < 0)
-		return cni_err_set(err, CNI_ERR_IO, "CNI conf dir %s: %s", o->conf_dir,
-				   strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return cni_err_set(err, CNI_ERR_IO, "CNI conf dir %s: not a directory",
-				   o->conf_dir);
-	if (!o->no_kubeconfig && (k = gen_kubeconfig(o, err)) < 0)
-		return -1;
-	n = gen_netconf(o, warn, err);
-	if (n < 0)
-		return -1;
-	return k | n;
-}
-
-/* ---- the command ---- */
 
 void ops_genconfig_usage(FILE *out)
 {
@@ -752,14 +104,6 @@ static const struct option gen_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus generate-config: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus generate-config --help)\n", stderr);
-	return 2;
-}
 
 /* The runtime resolves paths from its own working directory: make every one absolute. */
 static char *absolute(const char *path)
@@ -956,7 +300,7 @@ int ops_genconfig_cmd(int argc, char **argv)
 			break;
 		case OPT_LOG_LEVEL:
 			if (cni_log_level_parse(optarg) < 0)
-				return usage_error("--log-level \"%s\": use panic, error, verbose "
+				return ops_usage_error("generate-config", "--log-level \"%s\": use panic, error, verbose "
 						   "or debug",
 						   optarg);
 			o.log_level = optarg;
@@ -969,7 +313,7 @@ int ops_genconfig_cmd(int argc, char **argv)
 			break;
 		case OPT_CNI_VERSION:
 			if (!cni_version_supported(optarg))
-				return usage_error("--cni-version \"%s\" is not a supported CNI "
+				return ops_usage_error("generate-config", "--cni-version \"%s\" is not a supported CNI "
 						   "version",
 						   optarg);
 			o.cni_version = optarg;
@@ -990,29 +334,29 @@ int ops_genconfig_cmd(int argc, char **argv)
 			ops_genconfig_usage(stdout);
 			return 0;
 		case ':':
-			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
+			return ops_usage_error("generate-config", "option \"%s\" needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+			return ops_usage_error("generate-config", "unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument \"%s\"", argv[optind]);
+		return ops_usage_error("generate-config", "unexpected argument \"%s\"", argv[optind]);
 	if (once && watch)
-		return usage_error("%s", "--once and --watch exclude each other");
+		return ops_usage_error("generate-config", "--once and --watch exclude each other");
 	if (!*conf_dir || (kc_out && !*kc_out) || (o.master && !*o.master) ||
 	    (o.conf_file && !*o.conf_file) || !*o.sa_dir)
-		return usage_error("%s", "an option has an empty value");
+		return ops_usage_error("generate-config", "an option has an empty value");
 	if (kc_host && kc_host[0] != '/')
-		return usage_error("--kubeconfig-host \"%s\" must be an absolute path", kc_host);
+		return ops_usage_error("generate-config", "--kubeconfig-host \"%s\" must be an absolute path", kc_host);
 	if (o.log_file && o.log_file[0] != '/')
-		return usage_error("--log-file \"%s\" must be an absolute path", o.log_file);
+		return ops_usage_error("generate-config", "--log-file \"%s\" must be an absolute path", o.log_file);
 	if (o.readiness_file && o.readiness_file[0] != '/')
-		return usage_error("--readiness-indicator-file \"%s\" must be an absolute path",
+		return ops_usage_error("generate-config", "--readiness-indicator-file \"%s\" must be an absolute path",
 				   o.readiness_file);
 	if (o.cni_dir && o.cni_dir[0] != '/')
-		return usage_error("--cni-dir \"%s\" must be an absolute path", o.cni_dir);
+		return ops_usage_error("generate-config", "--cni-dir \"%s\" must be an absolute path", o.cni_dir);
 	if (o.bin_dir && o.bin_dir[0] != '/')
-		return usage_error("--bin-dir \"%s\" must be an absolute path", o.bin_dir);
+		return ops_usage_error("generate-config", "--bin-dir \"%s\" must be an absolute path", o.bin_dir);
 
 	abs_dir = absolute(conf_dir);
 	abs_sa = absolute(o.sa_dir);
@@ -1042,9 +386,9 @@ int ops_genconfig_cmd(int argc, char **argv)
 	if (watch) {
 		/* the primary or the hand-written file may live outside the conf dir */
 		if (abs_master)
-			master_dir = dir_of(abs_master);
+			master_dir = ops_gen_dir_of(abs_master);
 		if (abs_file)
-			file_dir = dir_of(abs_file);
+			file_dir = ops_gen_dir_of(abs_file);
 		ret = watch_loop(&o, master_dir, file_dir);
 		goto out;
 	}

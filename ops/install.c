@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "delegates/cache.h"
+#include "ops/cli.h"
 
 #define BIN_MAX_BYTES (512u << 20)
 
@@ -172,14 +173,6 @@ static const struct option install_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus install: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus install --help)\n", stderr);
-	return 2;
-}
-
 static char *self_dir(void)
 {
 	char exe[PATH_MAX];
@@ -222,19 +215,19 @@ int ops_install_cmd(int argc, char **argv)
 			return 0;
 		case ':':
 			free(from);
-			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
+			return ops_usage_error("install", "option \"%s\" needs a value", argv[optind - 1]);
 		default:
 			free(from);
-			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+			return ops_usage_error("install", "unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {
 		free(from);
-		return usage_error("unexpected argument \"%s\"", argv[optind]);
+		return ops_usage_error("install", "unexpected argument \"%s\"", argv[optind]);
 	}
 	if (!*bin_dir || (from && !*from)) {
 		free(from);
-		return usage_error("%s", "an option has an empty value");
+		return ops_usage_error("install", "an option has an empty value");
 	}
 	if (!from && !(from = self_dir())) {
 		fprintf(stderr, "plexus install: cannot tell where this binary is: give --from\n");

@@ -13,6 +13,7 @@
 #include "delegates/cache.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
+#include "ops/cli.h"
 
 #define CACHE_MAX_BYTES (16u << 20)
 #define SHORT_ID	12
@@ -314,14 +315,6 @@ static const struct option list_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus list: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus list --help)\n", stderr);
-	return 2;
-}
-
 int ops_list_cmd(int argc, char **argv)
 {
 	const char *cni_dir = META_DEFAULT_CNI_DIR;
@@ -347,15 +340,15 @@ int ops_list_cmd(int argc, char **argv)
 			ops_list_usage(stdout);
 			return 0;
 		case ':':
-			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
+			return ops_usage_error("list", "option \"%s\" needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+			return ops_usage_error("list", "unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument \"%s\"", argv[optind]);
+		return ops_usage_error("list", "unexpected argument \"%s\"", argv[optind]);
 	if (!*cni_dir)
-		return usage_error("%s", "--cni-dir has an empty value");
+		return ops_usage_error("list", "--cni-dir has an empty value");
 	doc = ops_list_collect(cni_dir, &err);
 	if (!doc) {
 		fprintf(stderr, "plexus list: %s\n", err.msg);

@@ -21,6 +21,7 @@
 #include "meta/kube.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
+#include "ops/cli.h"
 
 #define FILE_MAX_BYTES (4u << 20)
 
@@ -391,14 +392,6 @@ out:
 	return ret;
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus validate: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus validate --help)\n", stderr);
-	return 2;
-}
-
 int ops_validate_cmd(int argc, char **argv)
 {
 	const char *conf_dir = NULL, *cni_path = NULL, *pod_path = NULL;
@@ -442,23 +435,23 @@ int ops_validate_cmd(int argc, char **argv)
 			ret = 0;
 			goto out;
 		case ':':
-			ret = usage_error("option \"%s\" needs a value", argv[optind - 1]);
+			ret = ops_usage_error("validate", "option \"%s\" needs a value", argv[optind - 1]);
 			goto out;
 		default:
-			ret = usage_error("unknown option \"%s\"", argv[optind - 1]);
+			ret = ops_usage_error("validate", "unknown option \"%s\"", argv[optind - 1]);
 			goto out;
 		}
 	}
 	if (argc - optind > 1) {
-		ret = usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+		ret = ops_usage_error("validate", "unexpected argument \"%s\"", argv[optind + 1]);
 		goto out;
 	}
 	if (optind == argc && cJSON_GetArraySize(nads) == 0) {
-		ret = usage_error("%s", "give a NETCONF, --nad FILE, or both");
+		ret = ops_usage_error("validate", "give a NETCONF, --nad FILE, or both");
 		goto out;
 	}
 	if (cJSON_GetArraySize(pods) > 1 || (pod_path && optind == argc)) {
-		ret = usage_error("%s", pod_path && optind == argc
+		ret = ops_usage_error("validate", "%s", pod_path && optind == argc
 					    ? "--pod needs a NETCONF to plan with"
 					    : "--pod takes one pod");
 		goto out;
