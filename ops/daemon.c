@@ -20,8 +20,7 @@ void ops_daemon_usage(FILE *out)
 	      "\n"
 	      "  --host-root DIR      where the host's directories are mounted\n"
 	      "                       (" OPS_DAEMON_HOST_ROOT "; environment PLEXUS_HOST_ROOT)\n"
-	      "  --cni-bin-dir DIR    install into DIR (default HOST-ROOT" OPS_INSTALL_BIN_DIR
-	      ")\n"
+	      "  --cni-bin-dir DIR    install into DIR (default HOST-ROOT" OPS_INSTALL_BIN_DIR ")\n"
 	      "  --skip-install       do not install, only generate the config\n"
 	      "  --once               generate once and exit instead of watching\n"
 	      "  -h, --help           this help\n"
@@ -128,7 +127,8 @@ int ops_daemon_cmd(int argc, char **argv)
 	}
 	if (!*root || root[0] != '/' || (bin_dir && !*bin_dir)) {
 		free(gen);
-		return ops_usage_error("daemon", "--host-root \"%s\" must be an absolute path", root);
+		return ops_usage_error("daemon", "--host-root \"%s\" must be an absolute path",
+				       root);
 	}
 	/* "/" means the host's directories are mounted where the host has them */
 	if (strcmp(root, "/") == 0)

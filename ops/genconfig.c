@@ -258,8 +258,8 @@ out:
 int ops_genconfig_cmd(int argc, char **argv)
 {
 	struct ops_gen_opts o = { .sa_dir = OPS_GEN_SA_DIR,
-				   .report = stdout,
-				   .report_unchanged = true };
+				  .report = stdout,
+				  .report_unchanged = true };
 	const char *conf_dir = OPS_GEN_CONF_DIR, *kc_out = NULL, *kc_host = NULL;
 	char *abs_dir = NULL, *abs_kc = NULL, *abs_host = NULL, *abs_file = NULL;
 	char *abs_master = NULL, *abs_sa = NULL, *master_dir = NULL, *file_dir = NULL;
@@ -300,9 +300,11 @@ int ops_genconfig_cmd(int argc, char **argv)
 			break;
 		case OPT_LOG_LEVEL:
 			if (cni_log_level_parse(optarg) < 0)
-				return ops_usage_error("generate-config", "--log-level \"%s\": use panic, error, verbose "
-						   "or debug",
-						   optarg);
+				return ops_usage_error(
+				    "generate-config",
+				    "--log-level \"%s\": use panic, error, verbose "
+				    "or debug",
+				    optarg);
 			o.log_level = optarg;
 			break;
 		case OPT_LOG_FILE:
@@ -313,9 +315,11 @@ int ops_genconfig_cmd(int argc, char **argv)
 			break;
 		case OPT_CNI_VERSION:
 			if (!cni_version_supported(optarg))
-				return ops_usage_error("generate-config", "--cni-version \"%s\" is not a supported CNI "
-						   "version",
-						   optarg);
+				return ops_usage_error(
+				    "generate-config",
+				    "--cni-version \"%s\" is not a supported CNI "
+				    "version",
+				    optarg);
 			o.cni_version = optarg;
 			break;
 		case OPT_CNI_DIR:
@@ -334,29 +338,38 @@ int ops_genconfig_cmd(int argc, char **argv)
 			ops_genconfig_usage(stdout);
 			return 0;
 		case ':':
-			return ops_usage_error("generate-config", "option \"%s\" needs a value", argv[optind - 1]);
+			return ops_usage_error("generate-config", "option \"%s\" needs a value",
+					       argv[optind - 1]);
 		default:
-			return ops_usage_error("generate-config", "unknown option \"%s\"", argv[optind - 1]);
+			return ops_usage_error("generate-config", "unknown option \"%s\"",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return ops_usage_error("generate-config", "unexpected argument \"%s\"", argv[optind]);
+		return ops_usage_error("generate-config", "unexpected argument \"%s\"",
+				       argv[optind]);
 	if (once && watch)
 		return ops_usage_error("generate-config", "--once and --watch exclude each other");
 	if (!*conf_dir || (kc_out && !*kc_out) || (o.master && !*o.master) ||
 	    (o.conf_file && !*o.conf_file) || !*o.sa_dir)
 		return ops_usage_error("generate-config", "an option has an empty value");
 	if (kc_host && kc_host[0] != '/')
-		return ops_usage_error("generate-config", "--kubeconfig-host \"%s\" must be an absolute path", kc_host);
+		return ops_usage_error("generate-config",
+				       "--kubeconfig-host \"%s\" must be an absolute path",
+				       kc_host);
 	if (o.log_file && o.log_file[0] != '/')
-		return ops_usage_error("generate-config", "--log-file \"%s\" must be an absolute path", o.log_file);
+		return ops_usage_error("generate-config",
+				       "--log-file \"%s\" must be an absolute path", o.log_file);
 	if (o.readiness_file && o.readiness_file[0] != '/')
-		return ops_usage_error("generate-config", "--readiness-indicator-file \"%s\" must be an absolute path",
-				   o.readiness_file);
+		return ops_usage_error("generate-config",
+				       "--readiness-indicator-file \"%s\" must be an absolute path",
+				       o.readiness_file);
 	if (o.cni_dir && o.cni_dir[0] != '/')
-		return ops_usage_error("generate-config", "--cni-dir \"%s\" must be an absolute path", o.cni_dir);
+		return ops_usage_error("generate-config",
+				       "--cni-dir \"%s\" must be an absolute path", o.cni_dir);
 	if (o.bin_dir && o.bin_dir[0] != '/')
-		return ops_usage_error("generate-config", "--bin-dir \"%s\" must be an absolute path", o.bin_dir);
+		return ops_usage_error("generate-config",
+				       "--bin-dir \"%s\" must be an absolute path", o.bin_dir);
 
 	abs_dir = absolute(conf_dir);
 	abs_sa = absolute(o.sa_dir);

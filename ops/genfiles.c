@@ -208,7 +208,8 @@ static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 		    "to build the kubeconfig (run in the plexus pod, or give "
 		    "--no-kubeconfig)");
 	if (asprintf(&token_path, "%s/token", o->sa_dir) < 0 ||
-	    asprintf(&ca_path, "%s/ca.crt", o->sa_dir) < 0 || !(dir = ops_gen_dir_of(o->kubeconfig_out)) ||
+	    asprintf(&ca_path, "%s/ca.crt", o->sa_dir) < 0 ||
+	    !(dir = ops_gen_dir_of(o->kubeconfig_out)) ||
 	    asprintf(&out_token, "%s/token", dir) < 0 || asprintf(&out_ca, "%s/ca.crt", dir) < 0) {
 		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
 		goto out;

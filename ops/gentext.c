@@ -149,7 +149,7 @@ static char *pretty(const char *in)
 }
 
 char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
-		       const struct ops_gen_opts *o, struct cni_err *err)
+		      const struct ops_gen_opts *o, struct cni_err *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(primary->root, "cniVersion");
 	const char *version = o->cni_version;

@@ -13,11 +13,11 @@
 #include "cni/err.h"
 
 #define OPS_GEN_CONF_DIR    "/etc/cni/net.d"
-#define OPS_GEN_OUTPUT	     "00-plexus.conflist"
+#define OPS_GEN_OUTPUT	    "00-plexus.conflist"
 #define OPS_GEN_OUTPUT_CONF "00-plexus.conf"
-#define OPS_GEN_NETWORK     "plexus-cni-network"
+#define OPS_GEN_NETWORK	    "plexus-cni-network"
 #define OPS_GEN_KUBECONFIG  "plexus.d/plexus.kubeconfig" /* under the conf dir */
-#define OPS_GEN_SA_DIR	     "/var/run/secrets/kubernetes.io/serviceaccount"
+#define OPS_GEN_SA_DIR	    "/var/run/secrets/kubernetes.io/serviceaccount"
 
 /* Every option of the command; strings are borrowed (argv or literals). */
 struct ops_gen_opts {
@@ -48,7 +48,7 @@ cJSON *ops_gen_capabilities(const struct cni_conflist *primary);
  * messages), checked by plexus's own netconf parser before it is returned. The primary must
  * have a supported cniVersion unless o->cni_version is given (code 7 naming the file). */
 char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
-		       const struct ops_gen_opts *o, struct cni_err *err);
+		      const struct ops_gen_opts *o, struct cni_err *err);
 
 /* "https://host:port", an IPv6 host bracketed. NULL on OOM. */
 char *ops_gen_server_url(const char *host, const char *port);

@@ -89,7 +89,7 @@ out:
 }
 
 int ops_install_file(const char *src, const char *dir, const char *name, FILE *report,
-		      struct cni_err *err)
+		     struct cni_err *err)
 {
 	return install_one(src, dir, name, 0755, report, err);
 }
@@ -215,10 +215,12 @@ int ops_install_cmd(int argc, char **argv)
 			return 0;
 		case ':':
 			free(from);
-			return ops_usage_error("install", "option \"%s\" needs a value", argv[optind - 1]);
+			return ops_usage_error("install", "option \"%s\" needs a value",
+					       argv[optind - 1]);
 		default:
 			free(from);
-			return ops_usage_error("install", "unknown option \"%s\"", argv[optind - 1]);
+			return ops_usage_error("install", "unknown option \"%s\"",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {

@@ -16,7 +16,7 @@
  * target with the same bytes and mode 0755 is left alone. Reports "installed"/"unchanged" to
  * report (may be NULL). Returns 1 installed, 0 unchanged, -1 with err (code 5 naming the file). */
 int ops_install_file(const char *src, const char *dir, const char *name, FILE *report,
-		      struct cni_err *err);
+		     struct cni_err *err);
 
 /* Installs every file of <from>/plexus-lib (when that directory exists) into
  * <bin_dir>/plexus-lib, each as ops_install_file does but with mode 0644. Returns 0 or -1 with

@@ -435,10 +435,12 @@ int ops_validate_cmd(int argc, char **argv)
 			ret = 0;
 			goto out;
 		case ':':
-			ret = ops_usage_error("validate", "option \"%s\" needs a value", argv[optind - 1]);
+			ret = ops_usage_error("validate", "option \"%s\" needs a value",
+					      argv[optind - 1]);
 			goto out;
 		default:
-			ret = ops_usage_error("validate", "unknown option \"%s\"", argv[optind - 1]);
+			ret =
+			    ops_usage_error("validate", "unknown option \"%s\"", argv[optind - 1]);
 			goto out;
 		}
 	}
@@ -451,9 +453,10 @@ int ops_validate_cmd(int argc, char **argv)
 		goto out;
 	}
 	if (cJSON_GetArraySize(pods) > 1 || (pod_path && optind == argc)) {
-		ret = ops_usage_error("validate", "%s", pod_path && optind == argc
-					    ? "--pod needs a NETCONF to plan with"
-					    : "--pod takes one pod");
+		ret = ops_usage_error("validate", "%s",
+				      pod_path && optind == argc
+					  ? "--pod needs a NETCONF to plan with"
+					  : "--pod takes one pod");
 		goto out;
 	}
 	if (cJSON_GetArraySize(pods) == 1) {
