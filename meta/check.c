@@ -1,6 +1,6 @@
 /* meta/check.c: the verbs that change nothing: CHECK runs every cached attachment's delegate
- * CHECK; STATUS asks the cluster network. Follows Multus pkg/multus/multus.go CmdCheck and
- * CmdStatus. */
+ * CHECK; STATUS asks the cluster network. CHECK follows Multus pkg/multus/multus.go
+ * cmdCheck; STATUS is CNI 1.1's. */
 #include "meta/check.h"
 
 #include <stdlib.h>

@@ -63,17 +63,17 @@ int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_
 	c->cni_path = dlg_path_split(req->path, &c->npath);
 	c->path = calloc(c->npath + 2, sizeof(*c->path));
 	if (!c->cni_path || !c->path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	c->path[0] = c->nc.bin_dir;
 	for (size_t i = 0; i < c->npath; i++)
 		c->path[i + 1] = c->cni_path[i];
 	c->npath++;
 	if (asprintf(&c->state_dir, "%s/plexus", c->nc.cni_dir) < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	if (req->container_id &&
 	    (asprintf(&c->cache_file, "%s/%s", c->state_dir, req->container_id) < 0 ||
 	     asprintf(&c->lock_file, "%s/%s.lock", c->state_dir, req->container_id) < 0))
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	return 0;
 }
 
@@ -123,7 +123,7 @@ int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_p
 	rt_for(c, plan, a, &rt);
 	log_verbose("%s %s on %s (network \"%s\")", verb, a->status_name, a->ifname, a->network);
 	if (strcmp(verb, "ADD") == 0 && a->devinfo_file && a->resource_name) {
-		/* device-info spec §4: the device plugin's file becomes the CNI file */
+		/* the NPWG device-info spec: the device plugin's file becomes the CNI file */
 		char *dp =
 		    k8s_devinfo_dp_path(c->nc.device_info_dir, a->resource_name, a->device_id, err);
 
@@ -159,7 +159,7 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 
 	cJSON_Delete(j);
 	if (!text)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	ret = dlg_write_atomic(c->cache_file, text, strlen(text), 0600, err);
 	free(text);
 	return ret;

@@ -1,5 +1,5 @@
 /* meta/plugin.c: bin/plexus, the meta-plugin: ADD and DEL over an attachment plan, and the verbs.
- * Follows Multus's thin plugin (multus.md §3) with a durable cache written before anything runs,
+ * Follows Multus pkg/multus/multus.go cmdAdd/cmdDel (thin plugin) with a durable cache written before anything runs,
  * full rollback, DEL that never needs the API, and results in the netconf's cniVersion. */
 #include <errno.h>
 #include <sys/socket.h>
@@ -84,7 +84,7 @@ static int plan_init(const struct meta_ctx *c, struct meta_plan *plan, struct cn
 	plan->sandbox_id = strdup(c->k8s.sandbox_id);
 	if (!plan->container_id || !plan->netns || !plan->ifname || !plan->cni_version ||
 	    !plan->pod_namespace || !plan->pod_name || !plan->pod_uid || !plan->sandbox_id)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	return 0;
 }
 
@@ -168,9 +168,7 @@ static int apply_default_route(const struct meta_ctx *c, const struct meta_plan 
 		if (cni_ipconfig_set_default_route(c->req->netns, a->ifname, families[f], gw, err) <
 			0 ||
 		    meta_defroute_result(result, families[f], gw) < 0)
-			return cni_err_isset(err)
-				   ? -1
-				   : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_isset(err) ? -1 : cni_err_oom(err);
 		changed = true;
 	}
 	if (changed && dlg_cache_set_result(c->nc.cni_dir, a->network, plan->container_id,
@@ -253,7 +251,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		log_error("pod %s/%s not found: returning an empty result", c.k8s.pod_namespace,
 			  c.k8s.pod_name);
 		*result = meta_kube_empty_result(c.nc.cni_version, req->ifname, req->netns);
-		ret = *result ? 0 : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		ret = *result ? 0 : cni_err_oom(err);
 		goto out;
 	}
 	if (c.kube.pod && k8s_pod_check_uid(c.kube.pod, c.k8s.pod_uid, err) < 0)
@@ -280,7 +278,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	}
 	results = calloc(plan.n + 1, sizeof(*results));
 	if (!results) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	/* durable before the first delegate runs: a crash from here on is undone by DEL */

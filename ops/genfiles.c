@@ -116,7 +116,7 @@ static char *slurp(const char *path, const char *what, size_t max, size_t *len, 
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto fail;
 	}
 	while (n < (size_t)st.st_size) {
@@ -211,7 +211,7 @@ static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 	    asprintf(&ca_path, "%s/ca.crt", o->sa_dir) < 0 ||
 	    !(dir = ops_gen_dir_of(o->kubeconfig_out)) ||
 	    asprintf(&out_token, "%s/token", dir) < 0 || asprintf(&out_ca, "%s/ca.crt", dir) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	token = slurp(token_path, "service-account token", TOKEN_MAX_BYTES, &token_len, err);
@@ -233,7 +233,7 @@ static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 	server = ops_gen_server_url(host, port);
 	kc = server ? ops_gen_kubeconfig(server, ca != NULL) : NULL;
 	if (!kc) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	/* an existing directory may be reached through a symlink; a new one is ours: 0700 */
@@ -358,7 +358,7 @@ static int gen_netconf(const struct ops_gen_opts *o, FILE *warn, struct cni_err 
 	}
 	if (asprintf(&out, "%s/%s", o->conf_dir, name) < 0) {
 		out = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	ret = write_if_changed(out, text, strlen(text), o, err);

@@ -27,5 +27,5 @@ char *ops_gen_dir_of(const char *path);
  * their content changes, atomically, mode 0600; on any error nothing after it is written and
  * what was there stays. Warnings (files the runtime would prefer to ours) go to warn (may be
  * NULL). Returns 1 when something was written, 0 when all was up to date, -1 with err. */
-int ops_gen_once(const struct ops_gen_opts *o, FILE *warn, struct cni_err *err);
+int ops_gen_once(const struct ops_gen_opts *o, FILE *warn, struct cni_err *err) CNI_MUST_CHECK;
 #endif

@@ -59,7 +59,7 @@ static int self_check(const char *text, const char *primary_path, struct cni_err
 	if (!plugin || !cJSON_AddStringToObject(plugin, "name", list.name) ||
 	    !cJSON_AddStringToObject(plugin, "cniVersion", list.cni_version) ||
 	    !(stdin_text = cJSON_PrintUnformatted(plugin))) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto free_list;
 	}
 	if (meta_netconf_parse(stdin_text, strlen(stdin_text), &nc, err) < 0)
@@ -227,7 +227,7 @@ char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_pa
 oom:
 	free(text);
 	cJSON_Delete(root);
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 	return NULL;
 }
 

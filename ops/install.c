@@ -1,5 +1,5 @@
 /* ops/install.c: `plexus install`: bin/plexus and bin/sriov into the CNI bin dir, atomically.
- * Written then renamed, never in place: no "text file busy", no half-written binary (§6.2).
+ * Written then renamed, never in place: no "text file busy", no half-written binary.
  * A build from `make dist` has its libraries in plexus-lib/ next to the binaries (found through
  * the binaries' $ORIGIN rpath): they are installed first, the same way. */
 #include "ops/install.h"
@@ -68,7 +68,7 @@ static int install_one(const char *src, const char *dir, const char *name, mode_
 	}
 	if (asprintf(&dst, "%s/%s", dir, name) < 0) {
 		dst = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (same_file(dst, data, len, mode)) {
@@ -109,7 +109,7 @@ int ops_install_libs(const char *from, const char *bin_dir, FILE *report, struct
 	if (asprintf(&src_dir, "%s/%s", from, OPS_INSTALL_LIB_DIR) < 0 ||
 	    asprintf(&dst_dir, "%s/%s", bin_dir, OPS_INSTALL_LIB_DIR) < 0) {
 		src_dir = dst_dir = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (stat(src_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -129,7 +129,7 @@ int ops_install_libs(const char *from, const char *bin_dir, FILE *report, struct
 		int r;
 
 		if (asprintf(&src, "%s/%s", src_dir, names[i]->d_name) < 0) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto out;
 		}
 		r = install_one(src, dst_dir, names[i]->d_name, 0644, report, err);
@@ -255,7 +255,7 @@ int ops_install_cmd(int argc, char **argv)
 		int r;
 
 		if (asprintf(&src, "%s/%s", from, binaries[i]) < 0) {
-			cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(&err);
 			goto fail;
 		}
 		if (access(src, F_OK) < 0) {

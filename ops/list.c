@@ -126,7 +126,7 @@ cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err)
 	int n;
 
 	if (asprintf(&dir, "%s/plexus", cni_dir) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	n = scandir(dir, &names, is_cache_name, by_bytes);
@@ -139,7 +139,7 @@ cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err)
 	if (!arr) {
 		cJSON_Delete(doc);
 		doc = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	}
 	for (int i = 0; i < n; i++) {
 		cJSON *c = arr ? container_json(dir, names[i]->d_name) : NULL;

@@ -89,7 +89,7 @@ static int collect(cJSON *into, cJSON *doc, const char *path, struct cni_err *er
 		if (!pair || !cJSON_AddItemToArray(into, pair) ||
 		    !cJSON_AddItemToArray(pair, cJSON_CreateString(path)) ||
 		    !cJSON_AddItemToArray(pair, cJSON_Duplicate(o, true)))
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 	}
 	return 0;
 }
@@ -133,7 +133,7 @@ static char *netconf_text(const char *path, struct cni_err *err)
 out:
 	cJSON_Delete(root);
 	if (!text && !cni_err_isset(err))
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	return text;
 }
 
@@ -267,7 +267,7 @@ static int check_binaries(const struct meta_plan *plan, const struct meta_netcon
 	int ret = 0;
 
 	if (!dirs || !path) {
-		ret = cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		ret = cni_err_oom(err);
 		goto out;
 	}
 	path[0] = nc->bin_dir;
@@ -327,7 +327,7 @@ static int check_netconf(const char *path, cJSON *nads, const cJSON *pod, const 
 		kube.pod = pod ? cJSON_Duplicate(pod, true) : NULL;
 		if (!kube.client || !kube.nads || (pod && !kube.pod)) {
 			if (!cni_err_isset(&err))
-				cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+				cni_err_oom(&err);
 			goto out;
 		}
 		prime_nads(&kube, &nc, a.pod_namespace, nads);
@@ -337,7 +337,7 @@ static int check_netconf(const char *path, cJSON *nads, const cJSON *pod, const 
 	plan.ifname = strdup("eth0");
 	plan.cni_version = strdup(nc.cni_version);
 	if (!plan.container_id || !plan.netns || !plan.ifname || !plan.cni_version) {
-		cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(&err);
 		goto out;
 	}
 	if (meta_plan_add_static(&plan, &nc, &a, k, &err) < 0 ||
