@@ -1,6 +1,6 @@
 /* meta/defroute.h: the "default-route" network selection request: which interface carries the
- * pod's default route. Follows Multus pkg/multus/multus.go cmdAdd, except that an empty list filters nothing (Multus
- * bug #1011 strips eth0's default route for "default-route": []). */
+ * pod's default route. Follows Multus pkg/multus/multus.go cmdAdd, except that an empty list
+ * filters nothing (Multus bug #1011 strips eth0's default route for "default-route": []). */
 #ifndef PLEXUS_META_DEFROUTE_H
 #define PLEXUS_META_DEFROUTE_H
 

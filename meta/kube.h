@@ -1,6 +1,7 @@
 /* meta/kube.h: what plexus asks Kubernetes during one invocation: the pod, its network
  * selections, the NADs they name, and the network-status written back. Follows Multus
- * pkg/k8sclient/k8sclient.go (GetK8sArgs, GetNetworkDelegates) with one GET per distinct NAD and one PATCH per ADD. */
+ * pkg/k8sclient/k8sclient.go (GetK8sArgs, GetNetworkDelegates) with one GET per distinct NAD
+ * and one PATCH per ADD. */
 #ifndef PLEXUS_META_KUBE_H
 #define PLEXUS_META_KUBE_H
 

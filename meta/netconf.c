@@ -1,5 +1,6 @@
 /* meta/netconf.c: parse the plexus (Multus) netconf with Multus's defaults.
- * Follows Multus LoadNetConf: delegates or clusterNetwork required; globalNamespaces split on ','. */
+ * Follows Multus pkg/types/conf.go LoadNetConf: delegates or clusterNetwork required;
+ * globalNamespaces split on ','. */
 #include "meta/netconf.h"
 
 #include <ctype.h>

@@ -1,7 +1,8 @@
 /* meta/plan.h: the attachment plan: which delegate runs on which interface with which runtime
  * requests. Everything is validated while the plan is built, before anything runs; the plan is
- * what the per-container cache stores, so DEL needs nothing else. Follows Multus pkg/multus/multus.go
- * cmdAdd (delegate list, interface names, saveDelegates before the first delegate runs). */
+ * what the per-container cache stores, so DEL needs nothing else. Follows Multus
+ * pkg/multus/multus.go cmdAdd (delegate list, interface names, saveDelegates before the first
+ * delegate runs). */
 #ifndef PLEXUS_META_PLAN_H
 #define PLEXUS_META_PLAN_H
 

@@ -1,6 +1,7 @@
 /* meta/plugin.c: bin/plexus, the meta-plugin: ADD and DEL over an attachment plan, and the verbs.
- * Follows Multus pkg/multus/multus.go cmdAdd/cmdDel (thin plugin) with a durable cache written before anything runs,
- * full rollback, DEL that never needs the API, and results in the netconf's cniVersion. */
+ * Follows Multus pkg/multus/multus.go cmdAdd/cmdDel (thin plugin) with a durable cache written
+ * before anything runs, full rollback, DEL that never needs the API, and results in the
+ * netconf's cniVersion. */
 #include <errno.h>
 #include <sys/socket.h>
 #include <net/if.h>
