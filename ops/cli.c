@@ -87,6 +87,13 @@ int ops_usage_error(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
+int ops_getopt_error(const char *cmd, int opt, const char *arg)
+{
+	if (opt == ':')
+		return ops_usage_error(cmd, "option \"%s\" needs a value", arg);
+	return ops_usage_error(cmd, "unknown option \"%s\"", arg);
+}
+
 static const struct command *find(const char *name)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)

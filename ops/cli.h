@@ -13,4 +13,8 @@ int ops_cli_main(int argc, char **argv);
  * and returns 2, the exit status of every usage error. */
 int ops_usage_error(const char *cmd, const char *fmt, ...) CNI_PRINTF(2, 3);
 
+/* The usage error for what getopt_long returned as opt (':' a missing value, anything else an
+ * unknown option) about arg (argv[optind - 1]); returns 2. */
+int ops_getopt_error(const char *cmd, int opt, const char *arg);
+
 #endif

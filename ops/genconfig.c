@@ -337,12 +337,8 @@ int ops_genconfig_cmd(int argc, char **argv)
 		case 'h':
 			ops_genconfig_usage(stdout);
 			return 0;
-		case ':':
-			return ops_usage_error("generate-config", "option \"%s\" needs a value",
-					       argv[optind - 1]);
 		default:
-			return ops_usage_error("generate-config", "unknown option \"%s\"",
-					       argv[optind - 1]);
+			return ops_getopt_error("generate-config", c, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

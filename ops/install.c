@@ -213,14 +213,9 @@ int ops_install_cmd(int argc, char **argv)
 			free(from);
 			ops_install_usage(stdout);
 			return 0;
-		case ':':
-			free(from);
-			return ops_usage_error("install", "option \"%s\" needs a value",
-					       argv[optind - 1]);
 		default:
 			free(from);
-			return ops_usage_error("install", "unknown option \"%s\"",
-					       argv[optind - 1]);
+			return ops_getopt_error("install", c, argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {

@@ -339,11 +339,8 @@ int ops_list_cmd(int argc, char **argv)
 		case 'h':
 			ops_list_usage(stdout);
 			return 0;
-		case ':':
-			return ops_usage_error("list", "option \"%s\" needs a value",
-					       argv[optind - 1]);
 		default:
-			return ops_usage_error("list", "unknown option \"%s\"", argv[optind - 1]);
+			return ops_getopt_error("list", c, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

@@ -434,13 +434,8 @@ int ops_validate_cmd(int argc, char **argv)
 			ops_validate_usage(stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			ret = ops_usage_error("validate", "option \"%s\" needs a value",
-					      argv[optind - 1]);
-			goto out;
 		default:
-			ret =
-			    ops_usage_error("validate", "unknown option \"%s\"", argv[optind - 1]);
+			ret = ops_getopt_error("validate", c, argv[optind - 1]);
 			goto out;
 		}
 	}
