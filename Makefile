@@ -21,8 +21,10 @@ LDFLAGS   += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 
-# Everything but the mains is one static library, so unit tests reach every module.
-LIB_SRC   := $(wildcard cni/*.c delegates/*.c k8s/*.c) $(filter-out meta/main.c,$(wildcard meta/*.c))
+# Everything but the mains is one static library, so unit tests reach every module: the
+# plugin's core (meta/) and the operator commands bin/plexus also runs (ops/); ops/main.c is
+# bin/plexus's entry point, which chooses between them.
+LIB_SRC   := $(wildcard cni/*.c delegates/*.c k8s/*.c meta/*.c) $(filter-out ops/main.c,$(wildcard ops/*.c))
 # protobuf-c code generated at build time from the .proto files (kubelet's pod-resources API).
 PROTO_SRC := $(wildcard k8s/*.proto)
 GEN_OBJ   := $(PROTO_SRC:%.proto=$(BUILD)/gen/%.pb-c.o)
@@ -30,8 +32,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 LIB       := $(BUILD)/libplexus.a
 
 # A binary exists once its main.c does.
-BINS      := $(if $(wildcard meta/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov)
-META_OBJ  := $(BUILD)/meta/main.o
+BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov)
+META_OBJ  := $(BUILD)/ops/main.o
 SRIOV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sriov/*.c))
 
 UNIT_SRC  := $(wildcard test/unit/test_*.c)
@@ -151,7 +153,7 @@ lint:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -I. $$(git ls-files '*.c')
-	clang-tidy --quiet $$(git ls-files 'cni/*.c' 'delegates/*.c' 'meta/*.c' 'sriov/*.c' 'k8s/*.c') -- \
+	clang-tidy --quiet $$(git ls-files 'cni/*.c' 'delegates/*.c' 'meta/*.c' 'ops/*.c' 'sriov/*.c' 'k8s/*.c') -- \
 		$(ALL_CFLAGS)
 
 demo: deps

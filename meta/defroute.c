@@ -1,6 +1,7 @@
 /* meta/defroute.c: default-route requests: checks, per-attachment decisions, result edits.
- * Follows Multus §3.6 (ECMP refused; requested gateways replace an interface's default route;
- * other interfaces lose theirs), without its #1011 bug and its "::/0" string-match bug. */
+ * Follows Multus pkg/multus/multus.go cmdAdd and pkg/netutils (ECMP refused; requested gateways
+ * replace an interface's default route; other interfaces lose theirs), without its #1011 bug
+ * and its "::/0" string-match bug. */
 #include "meta/defroute.h"
 
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /* meta/defroute.h: the "default-route" network selection request: which interface carries the
- * pod's default route. Follows Multus §3.6, except that an empty list filters nothing (Multus
- * bug #1011 strips eth0's default route for "default-route": []). */
+ * pod's default route. Follows Multus pkg/multus/multus.go cmdAdd, except that an empty list
+ * filters nothing (Multus bug #1011 strips eth0's default route for "default-route": []). */
 #ifndef PLEXUS_META_DEFROUTE_H
 #define PLEXUS_META_DEFROUTE_H
 
@@ -13,7 +13,7 @@
 
 /* Checks the requests of the whole plan: at most one IPv4 and one IPv6 gateway overall
  * ("multus does not support ECMP for default-route", code 7); every entry an IP address. */
-int meta_defroute_check(const struct meta_plan *plan, struct cni_err *err);
+int meta_defroute_check(const struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
 
 /* What attachment i must do for family (AF_INET/AF_INET6): *gw is its requested gateway of
  * that family or NULL; *filter is true when another attachment requested a gateway of that
@@ -24,6 +24,6 @@ void meta_defroute_for(const struct meta_plan *plan, size_t i, int family, const
 /* Edits a result of any version in place: removes its default routes of family (dst of prefix
  * length 0, in routes[] or ip4/ip6.routes), then adds {"dst": default, "gw": gw} when gw is
  * not NULL. Returns 0, or -1 on OOM. */
-int meta_defroute_result(cJSON *result, int family, const char *gw);
+int meta_defroute_result(cJSON *result, int family, const char *gw) CNI_MUST_CHECK;
 
 #endif

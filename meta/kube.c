@@ -1,6 +1,7 @@
 /* meta/kube.c: the pod, its network selections and NADs, and network-status, for one call.
  * Follows Multus pkg/k8sclient: default-network replaces the cluster network, selections are
- * appended in order, namespace isolation, cni-args merged into args.cni (multus.md §2, §3.1). */
+ * appended in order, namespace isolation, cni-args merged into args.cni (k8sclient.go
+ * GetPodNetwork, parsePodNetworkAnnotation, GetNetworkDelegates). */
 #include "meta/kube.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include "cni/log.h"
 #include "k8s/deviceinfo.h"
 #include "k8s/kubeconfig.h"
+#include "delegates/confdir.h"
 
 int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const char *sa_dir,
 		   struct cni_err *err)
@@ -28,7 +30,7 @@ int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const cha
 	if (!k->client)
 		return -1;
 	k->nads = cJSON_CreateObject();
-	return k->nads ? 0 : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	return k->nads ? 0 : cni_err_oom(err);
 }
 
 void meta_kube_close(struct meta_kube *k)
@@ -74,7 +76,7 @@ int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const c
 		got = got ? got : cJSON_CreateNull();
 		if (!got || !cJSON_AddItemToObject(k->nads, key, got)) {
 			cJSON_Delete(got);
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 		}
 		nad = got;
 	}
@@ -128,7 +130,7 @@ static char *merge_cni_args(const char *config, size_t len, const cJSON *cni_arg
 	return out;
 oom:
 	cJSON_Delete(root);
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 	return NULL;
 }
 
@@ -264,7 +266,7 @@ static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, 
 	k8s_nad_config_free(&nad);
 	return 0;
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 fail:
 	if (config != nad.config)
 		free(config);
@@ -354,10 +356,10 @@ int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *
 		free(at->device_id);
 		at->device_id = strdup(id);
 		if (!at->device_id)
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 		if (!at->master) {
 			if (!at->cap_args && !(at->cap_args = cJSON_CreateObject()))
-				return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+				return cni_err_oom(err);
 			cni_json_set(at->cap_args, "deviceID", cJSON_CreateString(id));
 		}
 	}
@@ -378,7 +380,7 @@ int meta_kube_devinfo_paths(struct meta_plan *plan, const struct meta_netconf *n
 		if (!at->devinfo_file)
 			return cni_err_prefix(err, "network \"%s\"", at->status_name);
 		if (!at->cap_args && !(at->cap_args = cJSON_CreateObject()))
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 		cni_json_set(at->cap_args, "CNIDeviceInfoFile",
 			     cJSON_CreateString(at->devinfo_file));
 	}
@@ -393,7 +395,7 @@ int meta_kube_write_status(struct meta_kube *k, const struct meta_k8s_args *a,
 	int ret = -1;
 
 	if (!value || !ann) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	cJSON_AddStringToObject(ann, K8S_ANNOT_NETWORK_STATUS, value);
@@ -427,4 +429,87 @@ cJSON *meta_kube_empty_result(const char *cni_version, const char *ifname, const
 	cJSON_AddNumberToObject(ip, "interface", 0);
 	cJSON_AddItemToArray(ips, ip);
 	return r;
+}
+
+static int add_from_ref(struct meta_plan *plan, const struct meta_netconf *nc, const char *ref,
+			struct meta_kube *kube, struct cni_err *err)
+{
+	struct cni_conflist list;
+	int ret;
+
+	if (kube && kube->client && !strchr(ref, '/')) {
+		struct k8s_nad_config nad;
+		struct cni_err e = { 0 };
+		int found = meta_kube_nad(kube, nc->multus_namespace, ref, nc->conf_dir, &nad, &e);
+
+		if (found < 0) {
+			cni_err_move(err, &e);
+			return -1;
+		}
+		cni_err_clear(&e);
+		if (found) {
+			ret = meta_plan_add(plan, nad.config, nad.len, NULL, err);
+			if (ret == 0) {
+				struct meta_attachment *a = &plan->att[plan->n - 1];
+
+				free(a->status_name);
+				a->status_name = NULL;
+				if (asprintf(&a->status_name, "%s/%s", nc->multus_namespace, ref) <
+				    0)
+					a->status_name = NULL;
+				a->resource_name = nad.resource_name;
+				nad.resource_name = NULL;
+				if (!a->status_name)
+					ret = cni_err_oom(err);
+			}
+			k8s_nad_config_free(&nad);
+			return ret;
+		}
+	}
+	if (dlg_confdir_load(ref, nc->conf_dir, &list, err) < 0)
+		return -1;
+	ret = meta_plan_add(plan, list.bytes, list.len, NULL, err);
+	cni_conflist_free(&list);
+	return ret;
+}
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s && strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
+			 const struct meta_k8s_args *k8s, struct meta_kube *kube,
+			 struct cni_err *err)
+{
+	if (nc->cluster_network && *nc->cluster_network) {
+		if (add_from_ref(plan, nc, nc->cluster_network, kube, err) < 0)
+			return cni_err_prefix(err, "clusterNetwork \"%s\"", nc->cluster_network);
+		if (in_list(nc->system_namespaces, nc->nsystem_namespaces, k8s->pod_namespace))
+			return 0;
+		for (size_t i = 0; i < nc->ndefault_networks; i++)
+			if (add_from_ref(plan, nc, nc->default_networks[i], kube, err) < 0)
+				return cni_err_prefix(err, "defaultNetworks \"%s\"",
+						      nc->default_networks[i]);
+		return 0;
+	}
+	const cJSON *d;
+
+	cJSON_ArrayForEach(d, nc->delegates)
+	{
+		/* the exact bytes as they will be executed are the delegate object printed */
+		char *bytes = cJSON_PrintUnformatted(d);
+		int ret;
+
+		if (!bytes)
+			return cni_err_oom(err);
+		ret = meta_plan_add(plan, bytes, strlen(bytes), NULL, err);
+		free(bytes);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
 }

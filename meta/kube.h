@@ -1,6 +1,7 @@
 /* meta/kube.h: what plexus asks Kubernetes during one invocation: the pod, its network
  * selections, the NADs they name, and the network-status written back. Follows Multus
- * pkg/k8sclient (multus.md §2, §3.1) with one GET per distinct NAD and one PATCH per ADD. */
+ * pkg/k8sclient/k8sclient.go (GetK8sArgs, GetNetworkDelegates) with one GET per distinct NAD
+ * and one PATCH per ADD. */
 #ifndef PLEXUS_META_KUBE_H
 #define PLEXUS_META_KUBE_H
 
@@ -26,17 +27,27 @@ struct meta_kube {
  * client stays NULL) and creates the client; libcurl is loaded only by a first request.
  * sa_dir NULL means the standard service-account directory. */
 int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const char *sa_dir,
-		   struct cni_err *err);
+		   struct cni_err *err) CNI_MUST_CHECK;
 void meta_kube_close(struct meta_kube *k);
+
+/* Static delegates of the netconf: `delegates` (the first is the cluster network), or
+ * clusterNetwork followed by defaultNetworks (skipped for pods in systemNamespaces), each
+ * resolved as a NAD in multusNamespace when kube has an API client and the name has no '/',
+ * otherwise (or when there is no such NAD) from confDir, a directory or a file. kube may be
+ * NULL. */
+int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
+			 const struct meta_k8s_args *k8s, struct meta_kube *kube,
+			 struct cni_err *err) CNI_MUST_CHECK;
 
 /* GET the pod named by K8S_POD_NAMESPACE/K8S_POD_NAME. Returns 1 (k->pod set), 0 when the
  * API says it does not exist, -1 with err. */
-int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a, struct cni_err *err);
+int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a,
+		      struct cni_err *err) CNI_MUST_CHECK;
 
 /* The delegate config of NAD ns/name (GET once per invocation). Returns 1 with out filled, 0
  * when not found (err says so), -1 with err. */
 int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const char *conf_dir,
-		  struct k8s_nad_config *out, struct cni_err *err);
+		  struct k8s_nad_config *out, struct cni_err *err) CNI_MUST_CHECK;
 
 /* From the fetched pod: v1.multus-cni.io/default-network replaces the cluster network (the
  * first attachment), then every element of k8s.v1.cni.cncf.io/networks is appended, each with
@@ -46,7 +57,7 @@ int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const c
  * network-attachment-definition (name) in namespace (ns)". */
 int meta_kube_add_pod_networks(struct meta_plan *plan, const struct meta_netconf *nc,
 			       struct meta_kube *k, const struct meta_k8s_args *a,
-			       struct cni_err *err);
+			       struct cni_err *err) CNI_MUST_CHECK;
 
 /* Devices for every attachment whose NAD names a resource (k8s.v1.cni.cncf.io/resourceName):
  * kubelet's pod-resources (podResourcesSocket) is asked once; the k-th attachment of a resource
@@ -55,17 +66,17 @@ int meta_kube_add_pod_networks(struct meta_plan *plan, const struct meta_netconf
  * without a device for an attachment is an error naming the resource and the network. */
 int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *nc,
 			     struct meta_kube *k, const struct meta_k8s_args *a,
-			     struct cni_err *err);
+			     struct cni_err *err) CNI_MUST_CHECK;
 
 /* After interface names are known: CNIDeviceInfoFile for every secondary attachment with a
  * device (Multus's name: <deviceInfoDir>/cni/<network>-<containerID>_<ifname>). */
 int meta_kube_devinfo_paths(struct meta_plan *plan, const struct meta_netconf *nc,
-			    struct cni_err *err);
+			    struct cni_err *err) CNI_MUST_CHECK;
 
 /* PATCHes k8s.v1.cni.cncf.io/network-status onto the pod. Returns 0, 1 when the pod is gone
  * (not an error for ADD), -1 with err. */
 int meta_kube_write_status(struct meta_kube *k, const struct meta_k8s_args *a,
-			   const cJSON *statuses, struct cni_err *err);
+			   const cJSON *statuses, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Multus's answer to an ADD for a pod the API does not know: one interface, 0.0.0.0/0. */
 cJSON *meta_kube_empty_result(const char *cni_version, const char *ifname, const char *netns);

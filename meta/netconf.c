@@ -1,5 +1,6 @@
 /* meta/netconf.c: parse the plexus (Multus) netconf with Multus's defaults.
- * Follows Multus LoadNetConf: delegates or clusterNetwork required; globalNamespaces split on ','. */
+ * Follows Multus pkg/types/conf.go LoadNetConf: delegates or clusterNetwork required;
+ * globalNamespaces split on ','. */
 #include "meta/netconf.h"
 
 #include <ctype.h>
@@ -26,7 +27,7 @@ static int string_array(const cJSON *root, const char *key, const char ***out, s
 		return 0;
 	*out = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
 	if (!*out)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	cJSON_ArrayForEach(v, arr)
 	{
 		if (!cJSON_IsString(v))
@@ -45,7 +46,7 @@ static int split_namespaces(const char *list, struct meta_netconf *nc, struct cn
 
 	nc->global_namespaces = calloc(cap + 1, sizeof(char *));
 	if (!nc->global_namespaces)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	while (*p) {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -63,13 +64,13 @@ static int split_namespaces(const char *list, struct meta_netconf *nc, struct cn
 				    realloc(nc->global_namespaces, (cap * 2 + 1) * sizeof(char *));
 
 				if (!g)
-					return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+					return cni_err_oom(err);
 				nc->global_namespaces = g;
 				cap *= 2;
 			}
 			nc->global_namespaces[nc->nglobal_namespaces] = strndup(s, len);
 			if (!nc->global_namespaces[nc->nglobal_namespaces])
-				return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+				return cni_err_oom(err);
 			nc->global_namespaces[++nc->nglobal_namespaces] = NULL;
 		}
 		if (!end)
@@ -172,7 +173,7 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, st
 	if (!nc->system_namespaces) {
 		nc->system_namespaces = calloc(2, sizeof(char *));
 		if (!nc->system_namespaces) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto fail;
 		}
 		nc->system_namespaces[0] = META_DEFAULT_NAMESPACE;

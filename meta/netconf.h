@@ -1,5 +1,5 @@
 /* meta/netconf.h: the plexus netconf: every key of Multus's thin-plugin netconf, with Multus's
- * defaults and stricter type checks. Follows Multus pkg/types LoadNetConf (multus.md §1.1). */
+ * defaults and stricter type checks. Follows Multus pkg/types/conf.go LoadNetConf. */
 #ifndef PLEXUS_META_NETCONF_H
 #define PLEXUS_META_NETCONF_H
 
@@ -56,7 +56,8 @@ struct meta_netconf {
 /* Parses and validates (code 6 for JSON, code 7 naming the key for a wrong type or value,
  * including "at least one delegate/clusterNetwork must be specified"). Unknown keys are
  * ignored. Returns 0 or -1; nc is zeroed on failure. */
-int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, struct cni_err *err);
+int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
+		       struct cni_err *err) CNI_MUST_CHECK;
 
 void meta_netconf_free(struct meta_netconf *nc);
 

@@ -1,6 +1,7 @@
 /* meta/plan.c: build, check and serialise the attachment plan.
  * Follows Multus: ifnames net<idx> count every delegate; CNI_ARGS and runtimeConfig as
- * newCNIRuntimeConf/mergeCNIRuntimeConfig build them (multus.md §3.2). */
+ * Multus pkg/multus/multus.go newCNIRuntimeConf and pkg/types/conf.go mergeCNIRuntimeConfig
+ * build them. */
 #include "meta/plan.h"
 
 #include <stdio.h>
@@ -10,13 +11,6 @@
 #include "cni/config.h"
 #include "cni/json.h"
 #include "delegates/cache.h"
-#include "delegates/confdir.h"
-#include "meta/kube.h"
-
-static int oom(struct cni_err *err)
-{
-	return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -38,7 +32,7 @@ int meta_plan_add(struct meta_plan *plan, const char *config, size_t len,
 	grown = realloc(plan->att, (plan->n + 1) * sizeof(*plan->att));
 	if (!grown) {
 		cni_conflist_free(&list);
-		return oom(err);
+		return cni_err_oom(err);
 	}
 	plan->att = grown;
 	a = &plan->att[plan->n];
@@ -51,93 +45,10 @@ int meta_plan_add(struct meta_plan *plan, const char *config, size_t len,
 	cni_conflist_free(&list);
 	plan->n++;
 	if (!a->network || !a->status_name || !a->config || (ifname_request && !a->ifname_request))
-		return oom(err);
+		return cni_err_oom(err);
 	memcpy(a->config, config, len);
 	a->config[len] = '\0';
 	a->config_len = len;
-	return 0;
-}
-
-static int add_from_ref(struct meta_plan *plan, const struct meta_netconf *nc, const char *ref,
-			struct meta_kube *kube, struct cni_err *err)
-{
-	struct cni_conflist list;
-	int ret;
-
-	if (kube && kube->client && !strchr(ref, '/')) {
-		struct k8s_nad_config nad;
-		struct cni_err e = { 0 };
-		int found = meta_kube_nad(kube, nc->multus_namespace, ref, nc->conf_dir, &nad, &e);
-
-		if (found < 0) {
-			cni_err_move(err, &e);
-			return -1;
-		}
-		cni_err_clear(&e);
-		if (found) {
-			ret = meta_plan_add(plan, nad.config, nad.len, NULL, err);
-			if (ret == 0) {
-				struct meta_attachment *a = &plan->att[plan->n - 1];
-
-				free(a->status_name);
-				a->status_name = NULL;
-				if (asprintf(&a->status_name, "%s/%s", nc->multus_namespace, ref) <
-				    0)
-					a->status_name = NULL;
-				a->resource_name = nad.resource_name;
-				nad.resource_name = NULL;
-				if (!a->status_name)
-					ret = oom(err);
-			}
-			k8s_nad_config_free(&nad);
-			return ret;
-		}
-	}
-	if (dlg_confdir_load(ref, nc->conf_dir, &list, err) < 0)
-		return -1;
-	ret = meta_plan_add(plan, list.bytes, list.len, NULL, err);
-	cni_conflist_free(&list);
-	return ret;
-}
-
-static bool in_list(const char *const *list, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s && strcmp(list[i], s) == 0)
-			return true;
-	return false;
-}
-
-int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
-			 const struct meta_k8s_args *k8s, struct meta_kube *kube,
-			 struct cni_err *err)
-{
-	if (nc->cluster_network && *nc->cluster_network) {
-		if (add_from_ref(plan, nc, nc->cluster_network, kube, err) < 0)
-			return cni_err_prefix(err, "clusterNetwork \"%s\"", nc->cluster_network);
-		if (in_list(nc->system_namespaces, nc->nsystem_namespaces, k8s->pod_namespace))
-			return 0;
-		for (size_t i = 0; i < nc->ndefault_networks; i++)
-			if (add_from_ref(plan, nc, nc->default_networks[i], kube, err) < 0)
-				return cni_err_prefix(err, "defaultNetworks \"%s\"",
-						      nc->default_networks[i]);
-		return 0;
-	}
-	const cJSON *d;
-
-	cJSON_ArrayForEach(d, nc->delegates)
-	{
-		/* the exact bytes as they will be executed are the delegate object printed */
-		char *bytes = cJSON_PrintUnformatted(d);
-		int ret;
-
-		if (!bytes)
-			return oom(err);
-		ret = meta_plan_add(plan, bytes, strlen(bytes), NULL, err);
-		free(bytes);
-		if (ret < 0)
-			return -1;
-	}
 	return 0;
 }
 
@@ -247,7 +158,7 @@ int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
 			a->ifname = strdup(name);
 		}
 		if (!a->ifname)
-			return oom(err);
+			return cni_err_oom(err);
 		if (cni_validate_ifname(a->ifname, err) < 0)
 			return cni_err_prefix(err, "network \"%s\": interface \"%s\"",
 					      a->status_name, a->ifname);
@@ -259,12 +170,12 @@ int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
 						   plan->att[j].status_name, a->status_name,
 						   a->ifname);
 		if (!a->args && build_args(a, cni_args_env, k8s) < 0)
-			return oom(err);
+			return cni_err_oom(err);
 		if (!a->cap_args) {
 			cJSON *cap = meta_runtime_cap_args(nc->runtime_config);
 
 			if (!cap)
-				return oom(err);
+				return cni_err_oom(err);
 			if (!cap->child) {
 				cJSON_Delete(cap);
 				cap = NULL;
@@ -346,7 +257,7 @@ static int take_str(const cJSON *o, const char *k, char **out, bool required, st
 	if (!cJSON_IsString(v))
 		return cni_err_set(err, CNI_ERR_DECODE, "cache: \"%s\" must be a string", k);
 	*out = strdup(v->valuestring);
-	return *out ? 0 : oom(err);
+	return *out ? 0 : cni_err_oom(err);
 }
 
 int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err)
@@ -370,7 +281,7 @@ int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *
 		goto fail;
 	plan->att = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*plan->att));
 	if (!plan->att) {
-		oom(err);
+		cni_err_oom(err);
 		goto fail;
 	}
 	cJSON_ArrayForEach(o, arr)
@@ -409,7 +320,7 @@ int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *
 			}
 			if (push_arg(a, k->valuestring, strlen(k->valuestring), v->valuestring,
 				     strlen(v->valuestring)) < 0) {
-				oom(err);
+				cni_err_oom(err);
 				goto fail;
 			}
 		}

@@ -1,6 +1,8 @@
 /* meta/plan.h: the attachment plan: which delegate runs on which interface with which runtime
  * requests. Everything is validated while the plan is built, before anything runs; the plan is
- * what the per-container cache stores, so DEL needs nothing else. Follows Multus §3.1-3.2. */
+ * what the per-container cache stores, so DEL needs nothing else. Follows Multus
+ * pkg/multus/multus.go cmdAdd (delegate list, interface names, saveDelegates before the first
+ * delegate runs). */
 #ifndef PLEXUS_META_PLAN_H
 #define PLEXUS_META_PLAN_H
 
@@ -50,25 +52,14 @@ struct meta_k8s_args {
 /* Appends an attachment for config bytes (conf or conflist, parsed and checked here: code 7
  * naming the network on failure). The plan takes copies. */
 int meta_plan_add(struct meta_plan *plan, const char *config, size_t len,
-		  const char *ifname_request, struct cni_err *err);
-
-struct meta_kube;
-
-/* Static delegates of the netconf: `delegates` (the first is the cluster network), or
- * clusterNetwork followed by defaultNetworks (skipped for pods in systemNamespaces), each
- * resolved as a NAD in multusNamespace when kube has an API client and the name has no '/',
- * otherwise (or when there is no such NAD) from confDir, a directory or a file. kube may be
- * NULL. */
-int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
-			 const struct meta_k8s_args *k8s, struct meta_kube *kube,
-			 struct cni_err *err);
+		  const char *ifname_request, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Names every interface (master: CNI_IFNAME; explicit requests; otherwise net<idx> where idx
  * counts every attachment), rejects invalid names and collisions between any two attachments,
  * and builds each delegate's CNI_ARGS and capability args as Multus does. */
 int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
 		     const char *cni_args_env, const struct meta_k8s_args *k8s,
-		     struct cni_err *err);
+		     struct cni_err *err) CNI_MUST_CHECK;
 
 /* The capability args Multus takes from the runtime's runtimeConfig: only the keys it knows
  * (portMappings, bandwidth, ips, mac, infinibandGUID, deviceID, CNIDeviceInfoFile), empty
@@ -77,7 +68,7 @@ cJSON *meta_runtime_cap_args(const cJSON *runtime_config);
 
 /* The plan as cached, and back. */
 cJSON *meta_plan_to_json(const struct meta_plan *plan);
-int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err);
+int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
 
 void meta_plan_free(struct meta_plan *plan);
 

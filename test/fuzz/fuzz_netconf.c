@@ -7,6 +7,7 @@
 
 #include "cni/config.h"
 #include "meta/netconf.h"
+#include "meta/kube.h"
 #include "meta/plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,9 +7,9 @@
 #include "cni/config.h"
 #include "delegates/cache.h"
 #include "k8s/kubeconfig.h"
-#include "meta/genconfig.h"
-#include "meta/install.h"
-#include "meta/list.h"
+#include "ops/genconfig.h"
+#include "ops/install.h"
+#include "ops/list.h"
 #include "test/unit/unit.h"
 
 static char dir[64];
@@ -71,7 +71,7 @@ START_TEST(candidates_are_conf_and_conflist_files_not_ours_nor_multus)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ck_assert_msg(meta_gen_is_candidate(cases[i].name) == cases[i].want, "%s: want %d",
+		ck_assert_msg(ops_gen_is_candidate(cases[i].name) == cases[i].want, "%s: want %d",
 			      cases[i].name, cases[i].want);
 }
 END_TEST
@@ -88,7 +88,7 @@ START_TEST(primary_is_the_first_candidate_in_byte_order)
 	put("a-lower.conf", "{}");
 	snprintf(sub, sizeof(sub), "%s/10-dir.conf", dir);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	name = meta_gen_find_primary(dir, &err);
+	name = ops_gen_find_primary(dir, &err);
 	ck_assert_str_eq(name, "Z-upper.conf");
 	free(name);
 }
@@ -100,7 +100,7 @@ START_TEST(no_primary_names_the_directory)
 	char want[160];
 
 	put("00-plexus.conflist", "{}");
-	ck_assert_ptr_null(meta_gen_find_primary(dir, &err));
+	ck_assert_ptr_null(ops_gen_find_primary(dir, &err));
 	snprintf(want, sizeof(want), "no CNI network config (.conf or .conflist) in %s", dir);
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_uint_eq(err.code, CNI_ERR_INVALID_CONFIG);
@@ -120,7 +120,7 @@ START_TEST(capabilities_are_the_sorted_union_of_the_enabled_ones)
 	      "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}},"
 	      "{\"type\":\"tuning\"}]}",
 	      &list);
-	caps = meta_gen_capabilities(&list);
+	caps = ops_gen_capabilities(&list);
 	text = cJSON_PrintUnformatted(caps);
 	ck_assert_str_eq(text, "{\"bandwidth\":true,\"portMappings\":true}");
 	free(text);
@@ -128,7 +128,7 @@ START_TEST(capabilities_are_the_sorted_union_of_the_enabled_ones)
 	cni_conflist_free(&list);
 
 	parse("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"bridge\"}", &list);
-	caps = meta_gen_capabilities(&list);
+	caps = ops_gen_capabilities(&list);
 	ck_assert_ptr_null(caps->child);
 	cJSON_Delete(caps);
 	cni_conflist_free(&list);
@@ -140,7 +140,7 @@ START_TEST(netconf_wraps_the_primary_as_its_one_delegate)
 	const char *primary = "{\"cniVersion\":\"0.3.1\",\"name\":\"cbr0\",\"plugins\":["
 			      "{\"type\":\"flannel\",\"delegate\":{\"hairpinMode\":true}},"
 			      "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}";
-	struct meta_gen_opts o = { .kubeconfig_host = "/etc/cni/net.d/plexus.d/plexus.kubeconfig",
+	struct ops_gen_opts o = { .kubeconfig_host = "/etc/cni/net.d/plexus.d/plexus.kubeconfig",
 				   .namespace_isolation = true,
 				   .global_namespaces = "default,infra",
 				   .log_level = "verbose",
@@ -150,7 +150,7 @@ START_TEST(netconf_wraps_the_primary_as_its_one_delegate)
 	char *text, want[1024];
 
 	parse(primary, &list);
-	text = meta_gen_netconf(&list, "/p/10-flannel.conflist", &o, &err);
+	text = ops_gen_netconf(&list, "/p/10-flannel.conflist", &o, &err);
 	ck_assert_msg(text != NULL, "%s", err.msg);
 	snprintf(want, sizeof(want),
 		 "{\"cniVersion\":\"0.3.1\",\"name\":\"plexus-cni-network\",\"plugins\":[{"
@@ -167,7 +167,7 @@ START_TEST(netconf_wraps_the_primary_as_its_one_delegate)
 	/* --cni-version wins; --no-kubeconfig leaves the key out */
 	o.cni_version = "1.0.0";
 	o.no_kubeconfig = true;
-	text = meta_gen_netconf(&list, "/p/10-flannel.conflist", &o, &err);
+	text = ops_gen_netconf(&list, "/p/10-flannel.conflist", &o, &err);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_ptr_null(strstr(text, "kubeconfig"));
 	ck_assert_ptr_nonnull(strstr(text, "\"cniVersion\": \"1.0.0\""));
@@ -178,19 +178,19 @@ END_TEST
 
 START_TEST(netconf_refuses_what_it_cannot_wrap_and_names_the_file)
 {
-	struct meta_gen_opts o = { .no_kubeconfig = true };
+	struct ops_gen_opts o = { .no_kubeconfig = true };
 	struct cni_err err = { 0 };
 	struct cni_conflist list;
 
 	parse("{\"name\":\"n\",\"type\":\"bridge\"}", &list);
-	ck_assert_ptr_null(meta_gen_netconf(&list, "/p/a.conf", &o, &err));
+	ck_assert_ptr_null(ops_gen_netconf(&list, "/p/a.conf", &o, &err));
 	ck_assert_str_eq(err.msg, "primary CNI config /p/a.conf has no cniVersion: give "
 				  "--cni-version");
 	cni_err_clear(&err);
 	cni_conflist_free(&list);
 
 	parse("{\"cniVersion\":\"9.0.0\",\"name\":\"n\",\"type\":\"bridge\"}", &list);
-	ck_assert_ptr_null(meta_gen_netconf(&list, "/p/a.conf", &o, &err));
+	ck_assert_ptr_null(ops_gen_netconf(&list, "/p/a.conf", &o, &err));
 	ck_assert_uint_eq(err.code, CNI_ERR_INCOMPATIBLE_VERSION);
 	ck_assert_ptr_nonnull(strstr(err.msg, "/p/a.conf: cniVersion \"9.0.0\""));
 	cni_err_clear(&err);
@@ -198,7 +198,7 @@ START_TEST(netconf_refuses_what_it_cannot_wrap_and_names_the_file)
 
 	parse("{\"cniVersion\":\"0.3.1\",\"name\":\"m\",\"type\":\"multus\",\"delegates\":[]}",
 	      &list);
-	ck_assert_ptr_null(meta_gen_netconf(&list, "/p/00-old.conf", &o, &err));
+	ck_assert_ptr_null(ops_gen_netconf(&list, "/p/00-old.conf", &o, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "/p/00-old.conf is itself a \"multus\" config"));
 	cni_err_clear(&err);
 	cni_conflist_free(&list);
@@ -215,7 +215,7 @@ START_TEST(server_url_brackets_ipv6)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *url = meta_gen_server_url(cases[i][0], cases[i][1]);
+		char *url = ops_gen_server_url(cases[i][0], cases[i][1]);
 
 		ck_assert_str_eq(url, cases[i][2]);
 		free(url);
@@ -227,7 +227,7 @@ START_TEST(kubeconfig_reads_back_with_the_token_file_next_to_it)
 {
 	struct k8s_creds creds = { 0 };
 	struct cni_err err = { 0 };
-	char *kc = meta_gen_kubeconfig("https://[fd00::1]:443", true);
+	char *kc = ops_gen_kubeconfig("https://[fd00::1]:443", true);
 	char path[128];
 
 	put("plexus.kubeconfig", kc);
@@ -245,28 +245,28 @@ START_TEST(kubeconfig_reads_back_with_the_token_file_next_to_it)
 }
 END_TEST
 
-static struct meta_gen_opts once_opts(char *kc, size_t n)
+static struct ops_gen_opts once_opts(char *kc, size_t n)
 {
 	snprintf(kc, n, "%s/plexus.d/plexus.kubeconfig", dir);
 	return (
-	    struct meta_gen_opts){ .conf_dir = dir, .no_kubeconfig = true, .kubeconfig_out = kc };
+	    struct ops_gen_opts){ .conf_dir = dir, .no_kubeconfig = true, .kubeconfig_out = kc };
 }
 
 START_TEST(once_writes_0600_then_reports_nothing_changed)
 {
 	struct cni_err err = { 0 };
 	char kc[160], path[160];
-	struct meta_gen_opts o = once_opts(kc, sizeof(kc));
+	struct ops_gen_opts o = once_opts(kc, sizeof(kc));
 	struct stat st;
 	ino_t ino;
 
 	put("10-bridge.conf", "{\"cniVersion\":\"1.0.0\",\"name\":\"b\",\"type\":\"bridge\"}");
-	ck_assert_msg(meta_gen_once(&o, NULL, &err) == 1, "%s", err.msg);
+	ck_assert_msg(ops_gen_once(&o, NULL, &err) == 1, "%s", err.msg);
 	snprintf(path, sizeof(path), "%s/00-plexus.conflist", dir);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	ino = st.st_ino;
-	ck_assert_int_eq(meta_gen_once(&o, NULL, &err), 0);
+	ck_assert_int_eq(ops_gen_once(&o, NULL, &err), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_ino, ino);
 }
@@ -276,14 +276,14 @@ START_TEST(once_keeps_the_old_config_when_the_primary_is_broken)
 {
 	struct cni_err err = { 0 };
 	char kc[160], want[256];
-	struct meta_gen_opts o = once_opts(kc, sizeof(kc));
+	struct ops_gen_opts o = once_opts(kc, sizeof(kc));
 	char *before, *after;
 
 	put("10-bridge.conf", "{\"cniVersion\":\"1.0.0\",\"name\":\"b\",\"type\":\"bridge\"}");
-	ck_assert_int_eq(meta_gen_once(&o, NULL, &err), 1);
+	ck_assert_int_eq(ops_gen_once(&o, NULL, &err), 1);
 	before = slurp("00-plexus.conflist");
 	put("10-bridge.conf", "{\"cniVersion\":\"1.0.0\",\"na");
-	ck_assert_int_eq(meta_gen_once(&o, NULL, &err), -1);
+	ck_assert_int_eq(ops_gen_once(&o, NULL, &err), -1);
 	snprintf(want, sizeof(want),
 		 "%s/00-plexus.conflist kept as it was: primary CNI config %s/10-bridge.conf", dir,
 		 dir);
@@ -323,7 +323,7 @@ START_TEST(list_reads_caches_and_reports_bad_ones)
 	put("plexus/c1", cache);
 	put("plexus/c2", "{\"kind\":");
 	put("plexus/c1.lock", "");
-	doc = meta_list_collect(dir, &err);
+	doc = ops_list_collect(dir, &err);
 	ck_assert_msg(doc != NULL, "%s", err.msg);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "containers")), 2);
 	text =
@@ -346,7 +346,7 @@ START_TEST(list_reads_caches_and_reports_bad_ones)
 	ck_assert_ptr_null(cJSON_GetObjectItem(bad, "attachments"));
 
 	f = open_memstream(&table, &tlen);
-	meta_list_table(doc, false, f);
+	ops_list_table(doc, false, f);
 	fclose(f);
 	ck_assert_msg(strstr(table, "c1         ns/p  /run/netns/x  net1    ns/sr    sriov,tuning  "
 				    "0000:3b:02.1\n"),
@@ -369,21 +369,21 @@ START_TEST(install_replaces_by_rename_and_skips_identical_files)
 	ck_assert_int_eq(chmod(src, 0755), 0);
 	snprintf(bin, sizeof(bin), "%s/bin", dir);
 	ck_assert_int_eq(mkdir(bin, 0755), 0);
-	ck_assert_msg(meta_install_file(src, bin, "plexus", NULL, &err) == 1, "%s", err.msg);
+	ck_assert_msg(ops_install_file(src, bin, "plexus", NULL, &err) == 1, "%s", err.msg);
 	snprintf(dst, sizeof(dst), "%s/plexus", bin);
 	ck_assert_int_eq(stat(dst, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0755);
 	ino = st.st_ino;
-	ck_assert_int_eq(meta_install_file(src, bin, "plexus", NULL, &err), 0);
+	ck_assert_int_eq(ops_install_file(src, bin, "plexus", NULL, &err), 0);
 	put("prog", "#!/bin/sh\necho 2\n");
 	ck_assert_int_eq(chmod(src, 0755), 0);
-	ck_assert_int_eq(meta_install_file(src, bin, "plexus", NULL, &err), 1);
+	ck_assert_int_eq(ops_install_file(src, bin, "plexus", NULL, &err), 1);
 	ck_assert_int_eq(stat(dst, &st), 0);
 	ck_assert_uint_ne(st.st_ino, ino);
 
 	/* not executable: refused, naming it */
 	ck_assert_int_eq(chmod(src, 0644), 0);
-	ck_assert_int_eq(meta_install_file(src, bin, "plexus", NULL, &err), -1);
+	ck_assert_int_eq(ops_install_file(src, bin, "plexus", NULL, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "prog: not an executable file"));
 	cni_err_clear(&err);
 }

@@ -1,9 +1,9 @@
-/* meta/validate.c: `plexus validate`: check a netconf, NADs and a pod offline with the code an
+/* ops/validate.c: `plexus validate`: check a netconf, NADs and a pod offline with the code an
  * ADD runs: meta_netconf_parse, k8s_nad_delegate_config, the annotation parsers, the plan
  * (static delegates, pod networks, namespace isolation, interface names, default-route). The
  * NADs and the pod come from files (JSON, as the API returns them) and stand in for the API:
  * nothing is requested and no plugin is executed. */
-#include "meta/validate.h"
+#include "ops/validate.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -21,10 +21,11 @@
 #include "meta/kube.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
+#include "ops/cli.h"
 
 #define FILE_MAX_BYTES (4u << 20)
 
-void meta_validate_usage(FILE *out)
+void ops_validate_usage(FILE *out)
 {
 	fputs(
 	    "Usage: plexus validate [OPTION]... [NETCONF]\n"
@@ -88,7 +89,7 @@ static int collect(cJSON *into, cJSON *doc, const char *path, struct cni_err *er
 		if (!pair || !cJSON_AddItemToArray(into, pair) ||
 		    !cJSON_AddItemToArray(pair, cJSON_CreateString(path)) ||
 		    !cJSON_AddItemToArray(pair, cJSON_Duplicate(o, true)))
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 	}
 	return 0;
 }
@@ -132,7 +133,7 @@ static char *netconf_text(const char *path, struct cni_err *err)
 out:
 	cJSON_Delete(root);
 	if (!text && !cni_err_isset(err))
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	return text;
 }
 
@@ -266,7 +267,7 @@ static int check_binaries(const struct meta_plan *plan, const struct meta_netcon
 	int ret = 0;
 
 	if (!dirs || !path) {
-		ret = cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		ret = cni_err_oom(err);
 		goto out;
 	}
 	path[0] = nc->bin_dir;
@@ -326,7 +327,7 @@ static int check_netconf(const char *path, cJSON *nads, const cJSON *pod, const 
 		kube.pod = pod ? cJSON_Duplicate(pod, true) : NULL;
 		if (!kube.client || !kube.nads || (pod && !kube.pod)) {
 			if (!cni_err_isset(&err))
-				cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+				cni_err_oom(&err);
 			goto out;
 		}
 		prime_nads(&kube, &nc, a.pod_namespace, nads);
@@ -336,7 +337,7 @@ static int check_netconf(const char *path, cJSON *nads, const cJSON *pod, const 
 	plan.ifname = strdup("eth0");
 	plan.cni_version = strdup(nc.cni_version);
 	if (!plan.container_id || !plan.netns || !plan.ifname || !plan.cni_version) {
-		cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(&err);
 		goto out;
 	}
 	if (meta_plan_add_static(&plan, &nc, &a, k, &err) < 0 ||
@@ -391,15 +392,7 @@ out:
 	return ret;
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus validate: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus validate --help)\n", stderr);
-	return 2;
-}
-
-int meta_validate_cmd(int argc, char **argv)
+int ops_validate_cmd(int argc, char **argv)
 {
 	const char *conf_dir = NULL, *cni_path = NULL, *pod_path = NULL;
 	cJSON *nads = cJSON_CreateArray(), *pods = cJSON_CreateArray();
@@ -438,29 +431,27 @@ int meta_validate_cmd(int argc, char **argv)
 			cni_path = optarg;
 			break;
 		case 'h':
-			meta_validate_usage(stdout);
+			ops_validate_usage(stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			ret = usage_error("option \"%s\" needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			ret = usage_error("unknown option \"%s\"", argv[optind - 1]);
+			ret = ops_getopt_error("validate", c, argv[optind - 1]);
 			goto out;
 		}
 	}
 	if (argc - optind > 1) {
-		ret = usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+		ret = ops_usage_error("validate", "unexpected argument \"%s\"", argv[optind + 1]);
 		goto out;
 	}
 	if (optind == argc && cJSON_GetArraySize(nads) == 0) {
-		ret = usage_error("%s", "give a NETCONF, --nad FILE, or both");
+		ret = ops_usage_error("validate", "give a NETCONF, --nad FILE, or both");
 		goto out;
 	}
 	if (cJSON_GetArraySize(pods) > 1 || (pod_path && optind == argc)) {
-		ret = usage_error("%s", pod_path && optind == argc
-					    ? "--pod needs a NETCONF to plan with"
-					    : "--pod takes one pod");
+		ret = ops_usage_error("validate", "%s",
+				      pod_path && optind == argc
+					  ? "--pod needs a NETCONF to plan with"
+					  : "--pod takes one pod");
 		goto out;
 	}
 	if (cJSON_GetArraySize(pods) == 1) {

@@ -1,18 +1,19 @@
-/* meta/cli.c: plexus's operator subcommands, dispatched when bin/plexus has arguments (a
+/* ops/cli.c: plexus's operator subcommands, dispatched when bin/plexus has arguments (a
  * runtime never passes any). Exit status: 0 done, 1 an error (one line on stderr), 2 usage. */
-#include "meta/cli.h"
+#include "ops/cli.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "cni/spec.h"
-#include "meta/daemon.h"
-#include "meta/genconfig.h"
-#include "meta/install.h"
-#include "meta/list.h"
-#include "meta/validate.h"
+#include "ops/daemon.h"
+#include "ops/genconfig.h"
+#include "ops/install.h"
+#include "ops/list.h"
+#include "ops/validate.h"
 #include "meta/version.h"
 
 struct command {
@@ -24,15 +25,15 @@ struct command {
 
 static const struct command commands[] = {
 	{ "generate-config", "wrap the primary CNI config into 00-plexus.conflist, kubeconfig",
-	  meta_genconfig_cmd, meta_genconfig_usage },
-	{ "install", "copy the binaries into the CNI bin dir atomically", meta_install_cmd,
-	  meta_install_usage },
-	{ "list", "what plexus attached on this node (table or JSON)", meta_list_cmd,
-	  meta_list_usage },
+	  ops_genconfig_cmd, ops_genconfig_usage },
+	{ "install", "copy the binaries into the CNI bin dir atomically", ops_install_cmd,
+	  ops_install_usage },
+	{ "list", "what plexus attached on this node (table or JSON)", ops_list_cmd,
+	  ops_list_usage },
 	{ "daemon", "the DaemonSet entrypoint: install, then generate-config --watch",
-	  meta_daemon_cmd, meta_daemon_usage },
-	{ "validate", "check a netconf, NADs and a pod offline, as ADD would", meta_validate_cmd,
-	  meta_validate_usage },
+	  ops_daemon_cmd, ops_daemon_usage },
+	{ "validate", "check a netconf, NADs and a pod offline, as ADD would", ops_validate_cmd,
+	  ops_validate_usage },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -74,6 +75,25 @@ static void version(void)
 	       __VERSION__, cJSON_Version());
 }
 
+int ops_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "plexus %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see plexus %s --help)\n", cmd);
+	return 2;
+}
+
+int ops_getopt_error(const char *cmd, int opt, const char *arg)
+{
+	if (opt == ':')
+		return ops_usage_error(cmd, "option \"%s\" needs a value", arg);
+	return ops_usage_error(cmd, "unknown option \"%s\"", arg);
+}
+
 static const struct command *find(const char *name)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -82,7 +102,7 @@ static const struct command *find(const char *name)
 	return NULL;
 }
 
-int meta_cli_main(int argc, char **argv)
+int ops_cli_main(int argc, char **argv)
 {
 	const char *arg = argv[1];
 	const struct command *cmd;

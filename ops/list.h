@@ -1,7 +1,7 @@
-/* meta/list.h: `plexus list`: what plexus attached on this node, read from its caches
+/* ops/list.h: `plexus list`: what plexus attached on this node, read from its caches
  * (<cniDir>/plexus/<containerID>, the plan ADD wrote before running anything). */
-#ifndef PLEXUS_META_LIST_H
-#define PLEXUS_META_LIST_H
+#ifndef PLEXUS_OPS_LIST_H
+#define PLEXUS_OPS_LIST_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,13 +16,13 @@
  * "deviceInfoFile"?}]}, or {"containerID", "file", "error"} for a cache that cannot be read
  * or parsed. A missing <cni_dir>/plexus is an empty list; a directory that cannot be read is
  * NULL with err (code 5 naming it). */
-cJSON *meta_list_collect(const char *cni_dir, struct cni_err *err);
+cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err);
 
 /* The table: one row per attachment; container IDs cut to 12 characters unless no_trunc. */
-void meta_list_table(const cJSON *doc, bool no_trunc, FILE *out);
+void ops_list_table(const cJSON *doc, bool no_trunc, FILE *out);
 
 /* `plexus list ARGS`: argv[0] is "list". Returns the exit status. */
-int meta_list_cmd(int argc, char **argv);
-void meta_list_usage(FILE *out);
+int ops_list_cmd(int argc, char **argv);
+void ops_list_usage(FILE *out);
 
 #endif

@@ -1,6 +1,6 @@
-/* meta/list.c: `plexus list`: the caches of <cniDir>/plexus as a table or JSON.
+/* ops/list.c: `plexus list`: the caches of <cniDir>/plexus as a table or JSON.
  * Reads only (no locks: caches are replaced atomically); a bad cache is a row, not a crash. */
-#include "meta/list.h"
+#include "ops/list.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include "delegates/cache.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
+#include "ops/cli.h"
 
 #define CACHE_MAX_BYTES (16u << 20)
 #define SHORT_ID	12
@@ -117,7 +118,7 @@ out:
 	return o;
 }
 
-cJSON *meta_list_collect(const char *cni_dir, struct cni_err *err)
+cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err)
 {
 	struct dirent **names = NULL;
 	cJSON *doc = NULL, *arr;
@@ -125,7 +126,7 @@ cJSON *meta_list_collect(const char *cni_dir, struct cni_err *err)
 	int n;
 
 	if (asprintf(&dir, "%s/plexus", cni_dir) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	n = scandir(dir, &names, is_cache_name, by_bytes);
@@ -138,7 +139,7 @@ cJSON *meta_list_collect(const char *cni_dir, struct cni_err *err)
 	if (!arr) {
 		cJSON_Delete(doc);
 		doc = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	}
 	for (int i = 0; i < n; i++) {
 		cJSON *c = arr ? container_json(dir, names[i]->d_name) : NULL;
@@ -213,7 +214,7 @@ static char *join_types(const cJSON *types)
 	return out ? out : strdup("-");
 }
 
-void meta_list_table(const cJSON *doc, bool no_trunc, FILE *out)
+void ops_list_table(const cJSON *doc, bool no_trunc, FILE *out)
 {
 	static const char *const head[NCOLS] = { "CONTAINER", "POD",  "NETNS", "IFNAME",
 						 "NETWORK",   "TYPE", "DEVICE" };
@@ -288,7 +289,7 @@ void meta_list_table(const cJSON *doc, bool no_trunc, FILE *out)
 	free(t.rows);
 }
 
-void meta_list_usage(FILE *out)
+void ops_list_usage(FILE *out)
 {
 	fputs("Usage: plexus list [OPTION]...\n"
 	      "Show what plexus attached on this node, from its caches (CNI-DIR/plexus/*): each\n"
@@ -314,15 +315,7 @@ static const struct option list_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus list: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus list --help)\n", stderr);
-	return 2;
-}
-
-int meta_list_cmd(int argc, char **argv)
+int ops_list_cmd(int argc, char **argv)
 {
 	const char *cni_dir = META_DEFAULT_CNI_DIR;
 	struct cni_err err = { 0 };
@@ -344,19 +337,17 @@ int meta_list_cmd(int argc, char **argv)
 			no_trunc = true;
 			break;
 		case 'h':
-			meta_list_usage(stdout);
+			ops_list_usage(stdout);
 			return 0;
-		case ':':
-			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+			return ops_getopt_error("list", c, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument \"%s\"", argv[optind]);
+		return ops_usage_error("list", "unexpected argument \"%s\"", argv[optind]);
 	if (!*cni_dir)
-		return usage_error("%s", "--cni-dir has an empty value");
-	doc = meta_list_collect(cni_dir, &err);
+		return ops_usage_error("list", "--cni-dir has an empty value");
+	doc = ops_list_collect(cni_dir, &err);
 	if (!doc) {
 		fprintf(stderr, "plexus list: %s\n", err.msg);
 		cni_err_clear(&err);
@@ -369,7 +360,7 @@ int meta_list_cmd(int argc, char **argv)
 			puts(text);
 		free(text);
 	} else {
-		meta_list_table(doc, no_trunc, stdout);
+		ops_list_table(doc, no_trunc, stdout);
 	}
 	cJSON_Delete(doc);
 	return 0;

@@ -1,16 +1,17 @@
-/* meta/daemon.c: `plexus daemon`: the image's entrypoint. `plexus install` into the host's CNI
+/* ops/daemon.c: `plexus daemon`: the image's entrypoint. `plexus install` into the host's CNI
  * bin dir, then `plexus generate-config --watch` on the host's CNI conf dir, in one process
  * that needs no shell: the image holds nothing but plexus, sriov and their libraries. */
-#include "meta/daemon.h"
+#include "ops/daemon.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta/genconfig.h"
-#include "meta/install.h"
+#include "ops/genconfig.h"
+#include "ops/install.h"
+#include "ops/cli.h"
 
-void meta_daemon_usage(FILE *out)
+void ops_daemon_usage(FILE *out)
 {
 	fputs("Usage: plexus daemon [OPTION]... [GENERATE-CONFIG OPTION]...\n"
 	      "The entrypoint of the plexus DaemonSet: install the binaries into the host's CNI\n"
@@ -18,15 +19,14 @@ void meta_daemon_usage(FILE *out)
 	      "date (plexus generate-config --watch) until SIGTERM.\n"
 	      "\n"
 	      "  --host-root DIR      where the host's directories are mounted\n"
-	      "                       (" META_DAEMON_HOST_ROOT "; environment PLEXUS_HOST_ROOT)\n"
-	      "  --cni-bin-dir DIR    install into DIR (default HOST-ROOT" META_INSTALL_BIN_DIR
-	      ")\n"
+	      "                       (" OPS_DAEMON_HOST_ROOT "; environment PLEXUS_HOST_ROOT)\n"
+	      "  --cni-bin-dir DIR    install into DIR (default HOST-ROOT" OPS_INSTALL_BIN_DIR ")\n"
 	      "  --skip-install       do not install, only generate the config\n"
 	      "  --once               generate once and exit instead of watching\n"
 	      "  -h, --help           this help\n"
 	      "\n"
 	      "Every other option goes to plexus generate-config. Unless given there:\n"
-	      "--cni-conf-dir is HOST-ROOT" META_GEN_CONF_DIR ", and --kubeconfig-host is\n"
+	      "--cni-conf-dir is HOST-ROOT" OPS_GEN_CONF_DIR ", and --kubeconfig-host is\n"
 	      "the kubeconfig's path with HOST-ROOT removed (the path the host's runtime sees).\n"
 	      "\n"
 	      "Exit status: 0 stopped by SIGTERM (or --once done), 1 an error, 2 usage.\n"
@@ -84,15 +84,7 @@ static const char *gen_value(char **args, int n, const char *opt)
 	return v;
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus daemon: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus daemon --help)\n", stderr);
-	return 2;
-}
-
-int meta_daemon_cmd(int argc, char **argv)
+int ops_daemon_cmd(int argc, char **argv)
 {
 	const char *root = getenv("PLEXUS_HOST_ROOT"), *bin_dir = NULL, *v;
 	char *own_bin = NULL, *conf_dir = NULL, *kc_out = NULL, *kc_host = NULL;
@@ -105,7 +97,7 @@ int meta_daemon_cmd(int argc, char **argv)
 		return 1;
 	}
 	if (!root || !*root)
-		root = META_DAEMON_HOST_ROOT;
+		root = OPS_DAEMON_HOST_ROOT;
 	gen[ngen++] = "generate-config";
 	for (int i = 1; i < argc && argv[i]; i++) {
 		const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -122,7 +114,7 @@ int meta_daemon_cmd(int argc, char **argv)
 		else if (strcmp(arg, "--once") == 0)
 			once = true;
 		else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			meta_daemon_usage(stdout);
+			ops_daemon_usage(stdout);
 			free(gen);
 			return 0;
 		} else if (strcmp(arg, "--watch") != 0)
@@ -131,19 +123,20 @@ int meta_daemon_cmd(int argc, char **argv)
 	}
 	if (missing) {
 		free(gen);
-		return usage_error("%s", "--host-root and --cni-bin-dir need a value");
+		return ops_usage_error("daemon", "--host-root and --cni-bin-dir need a value");
 	}
 	if (!*root || root[0] != '/' || (bin_dir && !*bin_dir)) {
 		free(gen);
-		return usage_error("--host-root \"%s\" must be an absolute path", root);
+		return ops_usage_error("daemon", "--host-root \"%s\" must be an absolute path",
+				       root);
 	}
 	/* "/" means the host's directories are mounted where the host has them */
 	if (strcmp(root, "/") == 0)
 		root = "";
-	if (!bin_dir && asprintf(&own_bin, "%s%s", root, META_INSTALL_BIN_DIR) < 0)
+	if (!bin_dir && asprintf(&own_bin, "%s%s", root, OPS_INSTALL_BIN_DIR) < 0)
 		goto oom;
 	if (!has_opt(gen, ngen, "--cni-conf-dir")) {
-		if (asprintf(&conf_dir, "--cni-conf-dir=%s%s", root, META_GEN_CONF_DIR) < 0)
+		if (asprintf(&conf_dir, "--cni-conf-dir=%s%s", root, OPS_GEN_CONF_DIR) < 0)
 			goto oom;
 		gen[ngen++] = conf_dir;
 	}
@@ -153,7 +146,7 @@ int meta_daemon_cmd(int argc, char **argv)
 
 		if (!out) {
 			if (asprintf(&kc_out, "%s/%s", gen_value(gen, ngen, "--cni-conf-dir"),
-				     META_GEN_KUBECONFIG) < 0)
+				     OPS_GEN_KUBECONFIG) < 0)
 				goto oom;
 			out = kc_out;
 		}
@@ -173,13 +166,13 @@ int meta_daemon_cmd(int argc, char **argv)
 
 		printf("plexus daemon: installing into %s\n", inst[2]);
 		fflush(stdout);
-		if (meta_install_cmd(3, inst) != 0) {
+		if (ops_install_cmd(3, inst) != 0) {
 			fputs("plexus daemon: install failed; not generating the config\n", stderr);
 			goto out;
 		}
 	}
 	fflush(stdout);
-	ret = meta_genconfig_cmd(ngen, gen);
+	ret = ops_genconfig_cmd(ngen, gen);
 	goto out;
 oom:
 	fputs("plexus daemon: out of memory\n", stderr);

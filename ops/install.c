@@ -1,8 +1,8 @@
-/* meta/install.c: `plexus install`: bin/plexus and bin/sriov into the CNI bin dir, atomically.
- * Written then renamed, never in place: no "text file busy", no half-written binary (§6.2).
+/* ops/install.c: `plexus install`: bin/plexus and bin/sriov into the CNI bin dir, atomically.
+ * Written then renamed, never in place: no "text file busy", no half-written binary.
  * A build from `make dist` has its libraries in plexus-lib/ next to the binaries (found through
  * the binaries' $ORIGIN rpath): they are installed first, the same way. */
-#include "meta/install.h"
+#include "ops/install.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "delegates/cache.h"
+#include "ops/cli.h"
 
 #define BIN_MAX_BYTES (512u << 20)
 
@@ -67,7 +68,7 @@ static int install_one(const char *src, const char *dir, const char *name, mode_
 	}
 	if (asprintf(&dst, "%s/%s", dir, name) < 0) {
 		dst = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (same_file(dst, data, len, mode)) {
@@ -87,8 +88,8 @@ out:
 	return ret;
 }
 
-int meta_install_file(const char *src, const char *dir, const char *name, FILE *report,
-		      struct cni_err *err)
+int ops_install_file(const char *src, const char *dir, const char *name, FILE *report,
+		     struct cni_err *err)
 {
 	return install_one(src, dir, name, 0755, report, err);
 }
@@ -98,17 +99,17 @@ static int not_hidden(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
-int meta_install_libs(const char *from, const char *bin_dir, FILE *report, struct cni_err *err)
+int ops_install_libs(const char *from, const char *bin_dir, FILE *report, struct cni_err *err)
 {
 	char *src_dir = NULL, *dst_dir = NULL;
 	struct dirent **names = NULL;
 	struct stat st;
 	int n = 0, ret = -1;
 
-	if (asprintf(&src_dir, "%s/%s", from, META_INSTALL_LIB_DIR) < 0 ||
-	    asprintf(&dst_dir, "%s/%s", bin_dir, META_INSTALL_LIB_DIR) < 0) {
+	if (asprintf(&src_dir, "%s/%s", from, OPS_INSTALL_LIB_DIR) < 0 ||
+	    asprintf(&dst_dir, "%s/%s", bin_dir, OPS_INSTALL_LIB_DIR) < 0) {
 		src_dir = dst_dir = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (stat(src_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -128,7 +129,7 @@ int meta_install_libs(const char *from, const char *bin_dir, FILE *report, struc
 		int r;
 
 		if (asprintf(&src, "%s/%s", src_dir, names[i]->d_name) < 0) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto out;
 		}
 		r = install_one(src, dst_dir, names[i]->d_name, 0644, report, err);
@@ -146,17 +147,17 @@ out:
 	return ret;
 }
 
-void meta_install_usage(FILE *out)
+void ops_install_usage(FILE *out)
 {
 	fputs("Usage: plexus install [OPTION]...\n"
 	      "Copy the plexus and sriov binaries into the host's CNI bin dir atomically (write a\n"
 	      "temporary file, fsync, chmod 0755, rename): a running plugin is never half-written\n"
 	      "and \"text file busy\" cannot happen. Identical files are left alone. The bundled\n"
-	      "libraries of a `make dist` build (" META_INSTALL_LIB_DIR
+	      "libraries of a `make dist` build (" OPS_INSTALL_LIB_DIR
 	      "/ next to the binaries) go\n"
-	      "to BIN-DIR/" META_INSTALL_LIB_DIR "/ first.\n"
+	      "to BIN-DIR/" OPS_INSTALL_LIB_DIR "/ first.\n"
 	      "\n"
-	      "  --bin-dir DIR    the CNI bin dir (" META_INSTALL_BIN_DIR ")\n"
+	      "  --bin-dir DIR    the CNI bin dir (" OPS_INSTALL_BIN_DIR ")\n"
 	      "  --from DIR       where the binaries are (default: next to this plexus)\n"
 	      "  -h, --help       this help\n"
 	      "\n"
@@ -171,14 +172,6 @@ static const struct option install_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("plexus install: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see plexus install --help)\n", stderr);
-	return 2;
-}
 
 static char *self_dir(void)
 {
@@ -196,9 +189,9 @@ static char *self_dir(void)
 	return strdup(*exe ? exe : "/");
 }
 
-int meta_install_cmd(int argc, char **argv)
+int ops_install_cmd(int argc, char **argv)
 {
-	const char *bin_dir = META_INSTALL_BIN_DIR;
+	const char *bin_dir = OPS_INSTALL_BIN_DIR;
 	struct cni_err err = { 0 };
 	char *from = NULL;
 	struct stat st;
@@ -218,23 +211,20 @@ int meta_install_cmd(int argc, char **argv)
 			break;
 		case 'h':
 			free(from);
-			meta_install_usage(stdout);
+			ops_install_usage(stdout);
 			return 0;
-		case ':':
-			free(from);
-			return usage_error("option \"%s\" needs a value", argv[optind - 1]);
 		default:
 			free(from);
-			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+			return ops_getopt_error("install", c, argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {
 		free(from);
-		return usage_error("unexpected argument \"%s\"", argv[optind]);
+		return ops_usage_error("install", "unexpected argument \"%s\"", argv[optind]);
 	}
 	if (!*bin_dir || (from && !*from)) {
 		free(from);
-		return usage_error("%s", "an option has an empty value");
+		return ops_usage_error("install", "an option has an empty value");
 	}
 	if (!from && !(from = self_dir())) {
 		fprintf(stderr, "plexus install: cannot tell where this binary is: give --from\n");
@@ -253,14 +243,14 @@ int meta_install_cmd(int argc, char **argv)
 	    dlg_mkdir_p(bin_dir, 0755, &err) < 0)
 		goto fail;
 	/* libraries first: a new binary never runs without the libraries it was built with */
-	if (meta_install_libs(from, bin_dir, stdout, &err) < 0)
+	if (ops_install_libs(from, bin_dir, stdout, &err) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(binaries) / sizeof(binaries[0]); i++) {
 		char *src = NULL;
 		int r;
 
 		if (asprintf(&src, "%s/%s", from, binaries[i]) < 0) {
-			cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(&err);
 			goto fail;
 		}
 		if (access(src, F_OK) < 0) {
@@ -268,7 +258,7 @@ int meta_install_cmd(int argc, char **argv)
 			continue;
 		}
 		found++;
-		r = meta_install_file(src, bin_dir, binaries[i], stdout, &err);
+		r = ops_install_file(src, bin_dir, binaries[i], stdout, &err);
 		free(src);
 		if (r < 0)
 			goto fail;

@@ -1,0 +1,205 @@
+/* meta/invocation.c: one run of bin/plexus as a plugin: the context every verb starts from, the
+ * per-container cache and lock, and one verb of one attachment handed to its delegate. */
+#include "meta/invocation.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/json.h"
+#include "cni/log.h"
+#include "delegates/cache.h"
+#include "delegates/find.h"
+#include "delegates/invoke.h"
+#include "k8s/deviceinfo.h"
+
+#define CACHE_MAX_BYTES (16u << 20)
+
+static const char *const k8s_arg_names[] = {
+	"IP",	       "MAC", "K8S_POD_NAME", "K8S_POD_NAMESPACE", "K8S_POD_INFRA_CONTAINER_ID",
+	"K8S_POD_UID", NULL
+};
+
+static const char *arg_or_empty(const struct cni_request *req, const char *k)
+{
+	const char *v = cni_args_get(&req->args, k);
+
+	return v ? v : "";
+}
+
+void meta_ctx_free(struct meta_ctx *c)
+{
+	/* the lock file goes too: dlg_lock copes with a holder that removed it */
+	if (c->lock_fd >= 0)
+		dlg_unlock(c->lock_fd, c->lock_file, true);
+	meta_kube_close(&c->kube);
+	meta_netconf_free(&c->nc);
+	free(c->path);
+	dlg_path_free(c->cni_path);
+	free(c->state_dir);
+	free(c->cache_file);
+	free(c->lock_file);
+}
+
+int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->lock_fd = -1;
+	c->req = req;
+	if (meta_netconf_parse(req->stdin_data, req->stdin_len, &c->nc, err) < 0)
+		return -1;
+	meta_netconf_apply_logging(&c->nc);
+	if (cni_args_check_known(&req->args, k8s_arg_names, err) < 0)
+		return -1;
+	c->k8s.pod_namespace = arg_or_empty(req, "K8S_POD_NAMESPACE");
+	c->k8s.pod_name = arg_or_empty(req, "K8S_POD_NAME");
+	c->k8s.pod_uid = arg_or_empty(req, "K8S_POD_UID");
+	c->k8s.sandbox_id = arg_or_empty(req, "K8S_POD_INFRA_CONTAINER_ID");
+	snprintf(c->prefix, sizeof(c->prefix), "[%.120s/%.250s/%.64s]", c->k8s.pod_namespace,
+		 c->k8s.pod_name, c->k8s.pod_uid);
+	cni_log_set_prefix(c->prefix);
+
+	c->cni_path = dlg_path_split(req->path, &c->npath);
+	c->path = calloc(c->npath + 2, sizeof(*c->path));
+	if (!c->cni_path || !c->path)
+		return cni_err_oom(err);
+	c->path[0] = c->nc.bin_dir;
+	for (size_t i = 0; i < c->npath; i++)
+		c->path[i + 1] = c->cni_path[i];
+	c->npath++;
+	if (asprintf(&c->state_dir, "%s/plexus", c->nc.cni_dir) < 0)
+		return cni_err_oom(err);
+	if (req->container_id &&
+	    (asprintf(&c->cache_file, "%s/%s", c->state_dir, req->container_id) < 0 ||
+	     asprintf(&c->lock_file, "%s/%s.lock", c->state_dir, req->container_id) < 0))
+		return cni_err_oom(err);
+	return 0;
+}
+
+int meta_ctx_lock(struct meta_ctx *c, struct cni_err *err)
+{
+	if (dlg_mkdir_p(c->state_dir, 0700, err) < 0)
+		return -1;
+	/* inherited by the delegates: if plexus is killed mid-ADD, the runtime's DEL still waits
+	 * for an orphaned delegate to finish instead of racing it */
+	c->lock_fd = dlg_lock(c->lock_file, c->nc.delegate_timeout_s * 1000 + 10000, true, err);
+	return c->lock_fd < 0 ? -1 : 0;
+}
+
+static void rt_for(const struct meta_ctx *c, const struct meta_plan *plan,
+		   const struct meta_attachment *a, struct dlg_rt *rt)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->container_id = plan->container_id;
+	/* DEL may come without CNI_NETNS (and GC always does): then the one ADD used */
+	rt->netns = c->req->netns ? c->req->netns : (plan->netns ? plan->netns : "");
+	rt->ifname = a->ifname;
+	rt->args = a->args;
+	rt->nargs = a->nargs;
+	rt->path = c->path;
+	rt->npath = c->npath;
+	rt->cap_args = a->cap_args;
+	rt->timeout_ms = c->nc.delegate_timeout_s * 1000;
+	rt->cache_dir = c->nc.cni_dir;
+}
+
+/* Runs one verb of one attachment. ADD returns the delegate's result in *res. */
+int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+		 cJSON **res, struct cni_err *err)
+{
+	const struct meta_attachment *a = &plan->att[i];
+	struct cni_conflist list;
+	struct dlg_rt rt;
+	int ret = 0;
+
+	if (cni_conflist_parse(a->config, a->config_len, &list, err) < 0)
+		return cni_err_prefix(err, "network \"%s\"", a->network);
+	/* Multus: conflist delegates without cniVersion take the plexus netconf's */
+	if (list.is_list && !*list.cni_version && plan->cni_version && *plan->cni_version) {
+		free(list.cni_version);
+		list.cni_version = strdup(plan->cni_version);
+	}
+	rt_for(c, plan, a, &rt);
+	log_verbose("%s %s on %s (network \"%s\")", verb, a->status_name, a->ifname, a->network);
+	if (strcmp(verb, "ADD") == 0 && a->devinfo_file && a->resource_name) {
+		/* the NPWG device-info spec: the device plugin's file becomes the CNI file */
+		char *dp =
+		    k8s_devinfo_dp_path(c->nc.device_info_dir, a->resource_name, a->device_id, err);
+
+		if (!dp || k8s_devinfo_copy(dp, a->devinfo_file, err) < 0) {
+			free(dp);
+			cni_conflist_free(&list);
+			return -1;
+		}
+		free(dp);
+	}
+	if (strcmp(verb, "ADD") == 0) {
+		*res = dlg_add(&list, &rt, err);
+		ret = *res ? 0 : -1;
+	} else if (strcmp(verb, "DEL") == 0) {
+		ret = dlg_del(&list, &rt, NULL, err);
+		if (ret == 0 && a->devinfo_file)
+			ret = k8s_devinfo_remove(a->devinfo_file, err);
+	} else if (strcmp(verb, "CHECK") == 0) {
+		ret = dlg_check(&list, &rt, NULL, err);
+	} else if (strcmp(verb, "STATUS") == 0) {
+		ret = dlg_status(&list, &rt, err);
+	}
+	cni_conflist_free(&list);
+	return ret;
+}
+
+int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
+			 struct cni_err *err)
+{
+	cJSON *j = meta_plan_to_json(plan);
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	int ret;
+
+	cJSON_Delete(j);
+	if (!text)
+		return cni_err_oom(err);
+	ret = dlg_write_atomic(c->cache_file, text, strlen(text), 0600, err);
+	free(text);
+	return ret;
+}
+
+/* 1: plan read from the cache; 0: no cache; -1: unreadable or corrupt (err set). */
+int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
+{
+	size_t len = 0;
+	char *text;
+	cJSON *j;
+	int ret;
+
+	errno = 0;
+	text = dlg_read_file(c->cache_file, CACHE_MAX_BYTES, &len, err);
+	if (!text)
+		return cni_err_isset(err) ? -1 : 0;
+	j = cni_json_parse(text, len, c->cache_file, err);
+	free(text);
+	if (!j)
+		return -1;
+	ret = meta_plan_from_json(j, plan, err);
+	cJSON_Delete(j);
+	return ret < 0 ? -1 : 1;
+}
+
+/* DEL every attachment in reverse, past errors; all messages joined. */
+int meta_ctx_del_plan(const struct meta_ctx *c, const struct meta_plan *plan, struct cni_err *err)
+{
+	int failed = 0;
+
+	for (size_t i = plan->n; i-- > 0;) {
+		struct cni_err e = { 0 };
+
+		if (meta_ctx_run("DEL", c, plan, i, NULL, &e) < 0) {
+			log_error("DEL of %s on %s failed: %s", plan->att[i].status_name,
+				  plan->att[i].ifname, e.msg);
+			failed++;
+			cni_err_join(err, &e, " / ");
+		}
+	}
+	return failed ? -1 : 0;
+}

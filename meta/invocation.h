@@ -1,0 +1,63 @@
+/* meta/invocation.h: one run of bin/plexus as a plugin, shared by its verbs: the context (netconf,
+ * K8S_* args, delegate search path, cache and lock files, the API), the per-container cache that
+ * holds the plan, and one verb of one attachment run through its delegate. */
+#ifndef PLEXUS_META_INVOCATION_H
+#define PLEXUS_META_INVOCATION_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+#include "cni/skel.h"
+#include "meta/kube.h"
+#include "meta/netconf.h"
+#include "meta/plan.h"
+
+struct meta_ctx {
+	const struct cni_request *req;
+	struct meta_netconf nc;
+	struct meta_k8s_args k8s;
+	const char **path; /* binDir, then CNI_PATH */
+	char **cni_path;
+	size_t npath;
+	char *state_dir;  /* <cniDir>/plexus */
+	char *cache_file; /* <state_dir>/<containerID> */
+	char *lock_file;
+	int lock_fd;
+	struct meta_kube kube; /* the API, when configured */
+	char prefix[512];      /* "[ns/name/uid]" */
+};
+
+/* Parses the netconf, checks CNI_ARGS (only IP, MAC and the K8S_* keys), sets the log prefix
+ * "[ns/name/uid]" and derives the search path (binDir, then CNI_PATH) and the cache and lock
+ * files under <cniDir>/plexus. c needs meta_ctx_free() whatever this returns. */
+int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c,
+		  struct cni_err *err) CNI_MUST_CHECK;
+
+/* Unlocks (and removes the lock file), closes the API, frees everything c owns. */
+void meta_ctx_free(struct meta_ctx *c);
+
+/* Takes the container's lock (<cniDir>/plexus/<containerID>.lock), waiting up to the delegate
+ * timeout plus 10 s; the lock is inherited by the delegates. */
+int meta_ctx_lock(struct meta_ctx *c, struct cni_err *err) CNI_MUST_CHECK;
+
+/* Runs verb ("ADD", "DEL", "CHECK", "STATUS") of attachment i of plan through its delegate.
+ * ADD returns the delegate's result in *res (caller-owned) and copies the device plugin's
+ * device-info file first; DEL removes the attachment's device-info file. */
+int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+		 cJSON **res, struct cni_err *err) CNI_MUST_CHECK;
+
+/* The plan written as the container's cache, atomically (mode 0600). */
+int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
+			 struct cni_err *err) CNI_MUST_CHECK;
+
+/* 1: plan read from the cache; 0: no cache; -1: unreadable or corrupt (err set). */
+int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan,
+			struct cni_err *err) CNI_MUST_CHECK;
+
+/* DEL every attachment in reverse, past errors; all messages joined into err. */
+int meta_ctx_del_plan(const struct meta_ctx *c, const struct meta_plan *plan,
+		      struct cni_err *err) CNI_MUST_CHECK;
+
+#endif

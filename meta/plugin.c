@@ -1,0 +1,391 @@
+/* meta/plugin.c: bin/plexus, the meta-plugin: ADD and DEL over an attachment plan, and the verbs.
+ * Follows Multus pkg/multus/multus.go cmdAdd/cmdDel (thin plugin) with a durable cache written
+ * before anything runs, full rollback, DEL that never needs the API, and results in the
+ * netconf's cniVersion. */
+#include <errno.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "cni/config.h"
+#include "cni/ipconfig.h"
+#include "cni/json.h"
+#include "cni/log.h"
+#include "cni/netns.h"
+#include "cni/result.h"
+#include "cni/skel.h"
+#include "delegates/cache.h"
+#include "delegates/find.h"
+#include "delegates/invoke.h"
+#include "meta/defroute.h"
+#include "k8s/deviceinfo.h"
+#include "meta/kube.h"
+#include "meta/netconf.h"
+#include "meta/plan.h"
+#include "meta/plugin.h"
+#include "meta/check.h"
+#include "meta/gc.h"
+#include "meta/invocation.h"
+
+/* Multus: poll every second, fail with its message when the file never appears. */
+static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
+{
+	struct timespec start, now;
+
+	if (!nc->readiness_file || !*nc->readiness_file)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (access(nc->readiness_file, F_OK) == 0)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= nc->readiness_timeout_s)
+			break;
+		sleep(1);
+	}
+	return cni_err_set(err, CNI_ERR_TRY_AGAIN,
+			   "have you checked that your default network is ready? still waiting "
+			   "for readinessindicatorfile @ %s. pollimmediate error: timed out "
+			   "waiting for the condition",
+			   nc->readiness_file);
+}
+
+struct ifcheck {
+	const char *ifname;
+	bool exists;
+};
+
+static int ifname_lookup(void *arg, struct cni_err *err)
+{
+	struct ifcheck *ic = arg;
+
+	(void)err;
+	ic->exists = if_nametoindex(ic->ifname) != 0;
+	return 0;
+}
+
+static int plan_init(const struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
+{
+	const struct cni_request *req = c->req;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->container_id = strdup(req->container_id);
+	plan->netns = strdup(req->netns ? req->netns : "");
+	plan->ifname = strdup(req->ifname);
+	plan->cni_version = strdup(c->nc.cni_version);
+	plan->pod_namespace = strdup(c->k8s.pod_namespace);
+	plan->pod_name = strdup(c->k8s.pod_name);
+	plan->pod_uid = strdup(c->k8s.pod_uid);
+	plan->sandbox_id = strdup(c->k8s.sandbox_id);
+	if (!plan->container_id || !plan->netns || !plan->ifname || !plan->cni_version ||
+	    !plan->pod_namespace || !plan->pod_name || !plan->pod_uid || !plan->sandbox_id)
+		return cni_err_oom(err);
+	return 0;
+}
+
+/* The whole plan, checked: delegates that parse, networks we can speak to, interfaces free. */
+static int build_plan(struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
+{
+	if (plan_init(c, plan, err) < 0 ||
+	    meta_plan_add_static(plan, &c->nc, &c->k8s, &c->kube, err) < 0)
+		return -1;
+	if (c->kube.pod && (meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0 ||
+			    meta_kube_assign_devices(plan, &c->nc, &c->kube, &c->k8s, err) < 0))
+		return -1;
+	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
+	    meta_kube_devinfo_paths(plan, &c->nc, err) < 0 || meta_defroute_check(plan, err) < 0)
+		return -1;
+	for (size_t i = 0; i < plan->n; i++) {
+		struct cni_conflist list;
+		const char *v;
+
+		if (cni_conflist_parse(plan->att[i].config, plan->att[i].config_len, &list, err) <
+		    0)
+			return -1;
+		v = *list.cni_version ? list.cni_version : plan->cni_version;
+		if (*v && !cni_version_supported(v)) {
+			cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
+				    "network \"%s\": unsupported cniVersion \"%s\"",
+				    plan->att[i].network, v);
+			cni_conflist_free(&list);
+			return -1;
+		}
+		/* every plugin binary must be there (and be a plain name) before anything runs */
+		for (size_t k = 0; k < list.nplugins; k++) {
+			char *bin =
+			    dlg_find(cni_plugin_type(list.plugins[k]), c->path, c->npath, err);
+
+			if (!bin) {
+				cni_err_prefix(err, "network \"%s\"", plan->att[i].network);
+				cni_conflist_free(&list);
+				return -1;
+			}
+			free(bin);
+		}
+		cni_conflist_free(&list);
+	}
+	return 0;
+}
+
+static void rollback(const struct meta_ctx *c, const struct meta_plan *plan, size_t upto)
+{
+	for (size_t i = upto + 1; i-- > 0;) {
+		struct cni_err e = { 0 };
+
+		if (meta_ctx_run("DEL", c, plan, i, NULL, &e) < 0)
+			log_error("rollback: DEL of %s on %s failed: %s", plan->att[i].status_name,
+				  plan->att[i].ifname, e.msg);
+		cni_err_clear(&e);
+	}
+}
+
+/* default-route: after attachment i's ADD, its default routes follow the pod's requests, in the
+ * netns and in the cached result (prevResult stays truthful for CHECK and DEL). */
+static int apply_default_route(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+			       cJSON *result, struct cni_err *err)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	const struct meta_attachment *a = &plan->att[i];
+	bool changed = false;
+
+	if (!cJSON_GetObjectItemCaseSensitive(result, "interfaces") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ips") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ip4") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ip6"))
+		return 0;
+	for (size_t f = 0; f < 2; f++) {
+		const char *gw;
+		bool filter;
+
+		meta_defroute_for(plan, i, families[f], &gw, &filter);
+		if (!gw && !filter)
+			continue;
+		if (cni_ipconfig_set_default_route(c->req->netns, a->ifname, families[f], gw, err) <
+			0 ||
+		    meta_defroute_result(result, families[f], gw) < 0)
+			return cni_err_isset(err) ? -1 : cni_err_oom(err);
+		changed = true;
+	}
+	if (changed && dlg_cache_set_result(c->nc.cni_dir, a->network, plan->container_id,
+					    a->ifname, result, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Multus: once every delegate succeeded, network-status goes to the pod; a failure here never
+ * fails the ADD (the networks are attached), it is logged. */
+static void write_status(struct meta_ctx *c, const struct meta_plan *plan, cJSON *const *results)
+{
+	struct cni_err e = { 0 };
+	cJSON *statuses = cJSON_CreateArray();
+	int ret;
+
+	for (size_t i = 0; statuses && i < plan->n; i++) {
+		if (!results[i])
+			continue;
+		cJSON *devinfo = NULL;
+
+		if (plan->att[i].devinfo_file &&
+		    k8s_devinfo_read(plan->att[i].devinfo_file, &devinfo, &e) < 0) {
+			log_error("device-info of %s: %s", plan->att[i].status_name, e.msg);
+			cni_err_clear(&e);
+		}
+		if (k8s_network_status_append(statuses, plan->att[i].status_name,
+					      plan->att[i].master, results[i], devinfo, &e) < 0) {
+			log_error("network-status of %s: %s", plan->att[i].status_name, e.msg);
+			cni_err_clear(&e);
+		}
+		cJSON_Delete(devinfo);
+	}
+	ret = statuses ? meta_kube_write_status(&c->kube, &c->k8s, statuses, &e) : -1;
+	if (ret == 1)
+		log_error("pod %s/%s is gone; network-status not written", c->k8s.pod_namespace,
+			  c->k8s.pod_name);
+	else if (ret < 0)
+		log_error("writing network-status: %s", e.msg ? e.msg : "out of memory");
+	cni_err_clear(&e);
+	cJSON_Delete(statuses);
+}
+
+/* The API's view of the pod for ADD: 1 with the pod, 0 when no API or no pod name, -1 error;
+ * *gone set when the API says the pod does not exist. */
+static int fetch_pod(struct meta_ctx *c, bool *gone, struct cni_err *err)
+{
+	int found;
+
+	*gone = false;
+	if (meta_kube_open(&c->kube, &c->nc, NULL, err) < 0)
+		return -1;
+	if (!c->kube.client || !*c->k8s.pod_name)
+		return 0;
+	found = meta_kube_get_pod(&c->kube, &c->k8s, err);
+	if (found < 0)
+		return cni_err_prefix(err, "error getting pod");
+	*gone = found == 0;
+	return found;
+}
+
+static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err *err)
+{
+	struct meta_plan plan = { 0 };
+	cJSON **results = NULL;
+	struct meta_ctx c;
+	size_t i;
+	bool gone;
+	int ret = -1;
+
+	if (meta_ctx_init(req, &c, err) < 0)
+		goto out;
+	if (wait_readiness(&c.nc, err) < 0)
+		goto out;
+	if (fetch_pod(&c, &gone, err) < 0)
+		goto out;
+	if (gone) {
+		/* Multus: a pod the API does not know gets an empty result so the runtime can
+		 * clean up; nothing is attached */
+		log_error("pod %s/%s not found: returning an empty result", c.k8s.pod_namespace,
+			  c.k8s.pod_name);
+		*result = meta_kube_empty_result(c.nc.cni_version, req->ifname, req->netns);
+		ret = *result ? 0 : cni_err_oom(err);
+		goto out;
+	}
+	if (c.kube.pod && k8s_pod_check_uid(c.kube.pod, c.k8s.pod_uid, err) < 0)
+		goto out;
+	if (build_plan(&c, &plan, err) < 0)
+		goto out;
+	if (meta_ctx_lock(&c, err) < 0)
+		goto out;
+	for (i = 0; i < plan.n; i++) {
+		struct ifcheck ic = { plan.att[i].ifname, false };
+
+		if (cni_netns_do(req->netns, ifname_lookup, &ic, err) < 0) {
+			cni_err_prefix(err, "validateIfName: no net namespace %s found",
+				       req->netns);
+			goto out;
+		}
+		if (ic.exists) {
+			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				    "DelegateAdd: cannot set \"%s\" interface name to \"%s\": "
+				    "validateIfName: interface name %s already exists",
+				    plan.att[i].network, plan.att[i].ifname, plan.att[i].ifname);
+			goto out;
+		}
+	}
+	results = calloc(plan.n + 1, sizeof(*results));
+	if (!results) {
+		cni_err_oom(err);
+		goto out;
+	}
+	/* durable before the first delegate runs: a crash from here on is undone by DEL */
+	if (meta_ctx_write_cache(&c, &plan, err) < 0)
+		goto out;
+	for (i = 0; i < plan.n; i++) {
+		if (meta_ctx_run("ADD", &c, &plan, i, &results[i], err) < 0 ||
+		    apply_default_route(&c, &plan, i, results[i], err) < 0) {
+			cni_err_prefix(err,
+				       "%s: [%s/%s/%s:%s]: error adding container to network "
+				       "\"%s\"",
+				       "plexus", c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
+				       plan.att[i].status_name, plan.att[i].network);
+			rollback(&c, &plan, i);
+			goto out;
+		}
+		log_verbose("added %s on %s", plan.att[i].status_name, plan.att[i].ifname);
+	}
+	if (c.kube.pod)
+		write_status(&c, &plan, results);
+	for (i = 0; i < plan.n && !*result; i++)
+		if (plan.att[i].master) {
+			*result = results[i];
+			results[i] = NULL;
+		}
+	ret = 0;
+out:
+	for (i = 0; results && i < plan.n; i++)
+		cJSON_Delete(results[i]);
+	free(results);
+	meta_plan_free(&plan);
+	meta_ctx_free(&c);
+	return ret;
+}
+
+static int cmd_del(const struct cni_request *req, struct cni_err *err)
+{
+	struct meta_plan plan = { 0 };
+	struct meta_ctx c;
+	int found, ret = -1;
+	bool remove_cache = true;
+
+	if (meta_ctx_init(req, &c, err) < 0)
+		goto out;
+	if (c.nc.readiness_file && *c.nc.readiness_file && access(c.nc.readiness_file, F_OK) < 0)
+		log_error("readinessindicatorfile %s is absent; deleting anyway",
+			  c.nc.readiness_file);
+	if (meta_ctx_lock(&c, err) < 0)
+		goto out;
+	found = meta_ctx_read_cache(&c, &plan, err);
+	if (found < 0) {
+		log_error("cache %s is unreadable (%s); falling back to the netconf", c.cache_file,
+			  err->msg);
+		cni_err_clear(err);
+	}
+	if (found <= 0) {
+		struct cni_err e = { 0 };
+		bool gone;
+
+		meta_plan_free(&plan);
+		/* no cache: the API (when there is one) tells which networks the pod had */
+		if (fetch_pod(&c, &gone, &e) < 0) {
+			log_error("DEL without cache: %s", e.msg);
+			cni_err_clear(&e);
+		} else if (c.kube.pod && k8s_pod_check_uid(c.kube.pod, c.k8s.pod_uid, &e) < 0) {
+			log_error("DEL: %s; deleting the pod's networks anyway", e.msg);
+			cni_err_clear(&e);
+		}
+		if (build_plan(&c, &plan, &e) < 0) {
+			log_error("no cache for %s and the netconf gives nothing to delete (%s): "
+				  "nothing to do",
+				  req->container_id, e.msg);
+			cni_err_clear(&e);
+			ret = 0;
+			goto done;
+		}
+		log_verbose("no cache for %s: deleting the netconf's delegates", req->container_id);
+	}
+	ret = meta_ctx_del_plan(&c, &plan, err);
+	if (ret < 0 && c.nc.retry_delete_on_error)
+		remove_cache = false;
+done:
+	if (remove_cache) {
+		struct cni_err e = { 0 };
+
+		if (dlg_remove_file(c.cache_file, &e) < 0) {
+			log_error("%s", e.msg);
+			cni_err_clear(&e);
+		}
+		/* a plexus killed while writing the cache left its temporary file */
+		dlg_remove_temporaries(c.cache_file);
+	}
+out:
+	meta_plan_free(&plan);
+	meta_ctx_free(&c);
+	return ret;
+}
+
+const struct cni_plugin meta_plugin = {
+	.about = "plexus: a Multus-compatible CNI meta-plugin",
+	.versions =
+	    (const char *const[]){ "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" },
+	.nversions = 7,
+	.add = cmd_add,
+	.del = cmd_del,
+	.check = meta_cmd_check,
+	.gc = meta_cmd_gc,
+	.status = meta_cmd_status,
+};

@@ -1,0 +1,277 @@
+/* ops/gentext.c: the texts generate-config writes, built from their inputs alone: the conflist
+ * wrapping the primary (checked by plexus's own netconf parser) and the kubeconfig. */
+#include "ops/gentext.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/json.h"
+#include "cni/spec.h"
+#include "meta/netconf.h"
+
+cJSON *ops_gen_capabilities(const struct cni_conflist *primary)
+{
+	cJSON *caps = cJSON_CreateObject(), *sorted;
+	const cJSON *c;
+
+	if (!caps)
+		return NULL;
+	for (size_t i = 0; i < primary->nplugins; i++)
+		cJSON_ArrayForEach(
+		    c, cJSON_GetObjectItemCaseSensitive(primary->plugins[i], "capabilities"))
+		{
+			if (cJSON_IsTrue(c) && !cJSON_HasObjectItem(caps, c->string))
+				cJSON_AddTrueToObject(caps, c->string);
+		}
+	/* sorted, so the output does not change with the order plugins list them in */
+	sorted = cJSON_CreateObject();
+	while (sorted && caps->child) {
+		cJSON *min = caps->child;
+
+		for (cJSON *k = min->next; k; k = k->next)
+			if (strcmp(k->string, min->string) < 0)
+				min = k;
+		cJSON_AddItemToObject(sorted, min->string, cJSON_DetachItemViaPointer(caps, min));
+	}
+	cJSON_Delete(caps);
+	return sorted;
+}
+
+static int add_str(cJSON *o, const char *key, const char *value)
+{
+	if (!value)
+		return 0;
+	return cJSON_AddStringToObject(o, key, value) ? 0 : -1;
+}
+
+/* plexus's own reading of the plugin object, as the runtime will hand it over */
+static int self_check(const char *text, const char *primary_path, struct cni_err *err)
+{
+	struct cni_conflist list;
+	struct meta_netconf nc;
+	cJSON *plugin = NULL;
+	char *stdin_text = NULL;
+	int ret = -1;
+
+	if (cni_conflist_parse(text, strlen(text), &list, err) < 0)
+		goto out;
+	plugin = cJSON_Duplicate(list.plugins[0], true);
+	if (!plugin || !cJSON_AddStringToObject(plugin, "name", list.name) ||
+	    !cJSON_AddStringToObject(plugin, "cniVersion", list.cni_version) ||
+	    !(stdin_text = cJSON_PrintUnformatted(plugin))) {
+		cni_err_oom(err);
+		goto free_list;
+	}
+	if (meta_netconf_parse(stdin_text, strlen(stdin_text), &nc, err) < 0)
+		goto free_list;
+	meta_netconf_free(&nc);
+	ret = 0;
+free_list:
+	cni_conflist_free(&list);
+out:
+	if (ret < 0)
+		cni_err_prefix(err, "config generated from %s fails plexus's validation",
+			       primary_path);
+	cJSON_Delete(plugin);
+	free(stdin_text);
+	return ret;
+}
+
+/* Compact JSON re-indented by two spaces, for the person who opens the file. */
+static char *pretty(const char *in)
+{
+	size_t cap = strlen(in) * 3 + 64, n = 0;
+	char *out = malloc(cap);
+	bool str = false, esc = false;
+	int depth = 0;
+
+	if (!out)
+		return NULL;
+	for (const char *p = in; *p; p++) {
+		/* worst case per byte: ",\n" and the indent of the depth reached */
+		if (n + 2 * (size_t)depth + 8 >= cap) {
+			char *g = realloc(out, cap *= 2);
+
+			if (!g) {
+				free(out);
+				return NULL;
+			}
+			out = g;
+		}
+		if (str) {
+			out[n++] = *p;
+			str = esc || *p != '"';
+			esc = !esc && *p == '\\';
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			str = true;
+			out[n++] = *p;
+			break;
+		case '{':
+		case '[':
+			out[n++] = *p;
+			if (p[1] == '}' || p[1] == ']') {
+				out[n++] = *++p;
+				break;
+			}
+			out[n++] = '\n';
+			depth++;
+			for (int i = 0; i < 2 * depth; i++)
+				out[n++] = ' ';
+			break;
+		case '}':
+		case ']':
+			out[n++] = '\n';
+			depth--;
+			for (int i = 0; i < 2 * depth; i++)
+				out[n++] = ' ';
+			out[n++] = *p;
+			break;
+		case ',':
+			out[n++] = ',';
+			out[n++] = '\n';
+			for (int i = 0; i < 2 * depth; i++)
+				out[n++] = ' ';
+			break;
+		case ':':
+			out[n++] = ':';
+			out[n++] = ' ';
+			break;
+		default:
+			out[n++] = *p;
+		}
+	}
+	out[n++] = '\n';
+	out[n] = '\0';
+	return out;
+}
+
+char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
+		      const struct ops_gen_opts *o, struct cni_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(primary->root, "cniVersion");
+	const char *version = o->cni_version;
+	cJSON *root = NULL, *plugins, *plugin, *caps, *delegates;
+	char *text = NULL, *out = NULL;
+
+	if (!version) {
+		if (!cJSON_IsString(v) || !*v->valuestring) {
+			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				    "primary CNI config %s has no cniVersion: give --cni-version",
+				    primary_path);
+			return NULL;
+		}
+		version = v->valuestring;
+	}
+	if (!cni_version_supported(version)) {
+		cni_err_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
+			    "%s: cniVersion \"%s\" is not one plexus supports (%s..%s)",
+			    o->cni_version ? "--cni-version" : primary_path, version,
+			    cni_versions[0], CNI_VERSION_LATEST);
+		return NULL;
+	}
+	for (size_t i = 0; i < primary->nplugins; i++) {
+		const char *type = cni_plugin_type(primary->plugins[i]);
+
+		if (strcmp(type, "plexus") == 0 || strcmp(type, "multus") == 0 ||
+		    strcmp(type, "multus-shim") == 0) {
+			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				    "primary CNI config %s is itself a \"%s\" config: refusing to "
+				    "wrap a meta-plugin (give --master-cni-file)",
+				    primary_path, type);
+			return NULL;
+		}
+	}
+
+	root = cJSON_CreateObject();
+	if (!root || add_str(root, "cniVersion", version) < 0 ||
+	    add_str(root, "name", OPS_GEN_NETWORK) < 0 ||
+	    !(plugins = cJSON_AddArrayToObject(root, "plugins")) ||
+	    !(plugin = cJSON_CreateObject()))
+		goto oom;
+	cJSON_AddItemToArray(plugins, plugin);
+	if (add_str(plugin, "type", "plexus") < 0 ||
+	    add_str(plugin, "logLevel", o->log_level) < 0 ||
+	    add_str(plugin, "logFile", o->log_file) < 0 ||
+	    (o->namespace_isolation && !cJSON_AddTrueToObject(plugin, "namespaceIsolation")) ||
+	    add_str(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
+	    add_str(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
+	    add_str(plugin, "cniDir", o->cni_dir) < 0 ||
+	    add_str(plugin, "binDir", o->bin_dir) < 0 ||
+	    add_str(plugin, "kubeconfig", o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
+		goto oom;
+	caps = ops_gen_capabilities(primary);
+	if (!caps)
+		goto oom;
+	/* libcni passes runtimeConfig only for declared capabilities: an empty map says nothing */
+	if (caps->child)
+		cJSON_AddItemToObject(plugin, "capabilities", caps);
+	else
+		cJSON_Delete(caps);
+	delegates = cJSON_AddArrayToObject(plugin, "delegates");
+	if (!delegates)
+		goto oom;
+	cJSON_AddItemToArray(delegates, cJSON_Duplicate(primary->root, true));
+	text = cJSON_PrintUnformatted(root);
+	if (!text || !(out = pretty(text)))
+		goto oom;
+	free(text);
+	cJSON_Delete(root);
+	if (self_check(out, primary_path, err) < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+oom:
+	free(text);
+	cJSON_Delete(root);
+	cni_err_oom(err);
+	return NULL;
+}
+
+char *ops_gen_server_url(const char *host, const char *port)
+{
+	char *url = NULL;
+	bool v6 = strchr(host, ':') && host[0] != '[';
+
+	if (asprintf(&url, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port) < 0)
+		return NULL;
+	return url;
+}
+
+char *ops_gen_kubeconfig(const char *server, bool with_ca)
+{
+	cJSON *s = cJSON_CreateString(server);
+	char *quoted = s ? cJSON_PrintUnformatted(s) : NULL, *out = NULL;
+
+	cJSON_Delete(s);
+	if (!quoted)
+		return NULL;
+	/* a JSON string is a valid YAML double-quoted scalar: no hand-made escaping */
+	if (asprintf(&out,
+		     "# Written by plexus generate-config: the plexus service account, for the\n"
+		     "# plugin on this node. The token and CA are the files next to this one.\n"
+		     "apiVersion: v1\n"
+		     "kind: Config\n"
+		     "clusters:\n"
+		     "- name: local\n"
+		     "  cluster:\n"
+		     "    server: %s\n"
+		     "%s"
+		     "users:\n"
+		     "- name: plexus\n"
+		     "  user:\n"
+		     "    tokenFile: token\n"
+		     "contexts:\n"
+		     "- name: plexus-context\n"
+		     "  context:\n"
+		     "    cluster: local\n"
+		     "    user: plexus\n"
+		     "current-context: plexus-context\n",
+		     quoted, with_ca ? "    certificate-authority: ca.crt\n" : "") < 0)
+		out = NULL;
+	free(quoted);
+	return out;
+}
