@@ -1,5 +1,5 @@
 /* sriov/pci.c: VF lookup through sysfs (physfn, virtfnN, net/, driver) and libpci (IDs).
- * Follows sriov-cni pkg/utils GetPfName/GetVfid/GetVFLinkNames and sriov.md §2.2, hardened. */
+ * Follows sriov-cni pkg/utils/utils.go GetPfName/GetVfid/GetVFLinkNames, hardened. */
 #include "sriov/pci.h"
 
 #include <ctype.h>

@@ -1,5 +1,5 @@
 /* sriov/pci.h: from a VF's PCI address to its PF, VF index, netdev and driver.
- * Follows sriov-cni pkg/utils (sysfs layout, sriov.md §2) with libpci for the identity. */
+ * Follows sriov-cni pkg/utils/utils.go (sysfs layout) with libpci for the identity. */
 #ifndef PLEXUS_SRIOV_PCI_H
 #define PLEXUS_SRIOV_PCI_H
 

@@ -1,5 +1,5 @@
 /* sriov/state.c: the per-attachment state file, the allocation record and the per-VF lock.
- * Follows sriov-cni's cache and pci_allocator, plus sriov.md §7.3 (write before changing). */
+ * Follows sriov-cni pkg/config LoadConfFromCache, pkg/utils/pci_allocator.go; saved first. */
 #include "sriov/state.h"
 
 #include <dirent.h>

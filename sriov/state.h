@@ -1,5 +1,5 @@
 /* sriov/state.h: what a VF looked like before ADD and what ADD did to it, plus who holds it.
- * Follows sriov-cni's cache and pci allocator (sriov.md §1.8, §3.4); written before changes. */
+ * Follows sriov-cni pkg/config LoadConfFromCache, pkg/utils/pci_allocator.go; saved first. */
 #ifndef PLEXUS_SRIOV_STATE_H
 #define PLEXUS_SRIOV_STATE_H
 
