@@ -36,14 +36,13 @@ static void rollback(struct sriov_ctx *c)
 		cni_err_clear(&e);
 		return;
 	}
-	if (c->st.device_info_created)
-		dlg_remove_file(c->st.device_info_file, &e);
-	cni_err_clear(&e);
-	if (c->allocated)
-		sriov_alloc_remove(c->conf.state_dir, c->st.device_id, &e);
-	cni_err_clear(&e);
-	sriov_state_remove(c->conf.state_dir, c->st.container_id, c->st.ifname, &e);
-	cni_err_clear(&e);
+	/* Best effort: a file left behind is the runtime's DEL's to remove. */
+	if (c->st.device_info_created && dlg_remove_file(c->st.device_info_file, &e) < 0)
+		cni_err_clear(&e);
+	if (c->allocated && sriov_alloc_remove(c->conf.state_dir, c->st.device_id, &e) < 0)
+		cni_err_clear(&e);
+	if (sriov_state_remove(c->conf.state_dir, c->st.container_id, c->st.ifname, &e) < 0)
+		cni_err_clear(&e);
 }
 
 static int refuse_switchdev(const struct sriov_pci *p, struct cni_err *err)
@@ -97,7 +96,7 @@ static void wanted(const struct sriov_conf *cf, struct sriov_state *st)
 static int dup_str(char **dst, const char *s, struct cni_err *err)
 {
 	*dst = s ? strdup(s) : NULL;
-	return (!s || *dst) ? 0 : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	return (!s || *dst) ? 0 : cni_err_oom(err);
 }
 
 /* Fills the state from the lookup and what the host and PF show now: all before any change. */
@@ -373,7 +372,7 @@ static int write_device_info(struct sriov_ctx *c, const struct sriov_pci *p, str
 	cni_json_set(pci, "pf-pci-address", cJSON_CreateString(p->pf_addr));
 	text = cJSON_PrintUnformatted(o);
 	if (!dir || !text)
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	else if (dlg_mkdir_p(dirname(dir), 0755, err) == 0)
 		r = dlg_write_atomic(path, text, strlen(text), 0644, err);
 	free(text);

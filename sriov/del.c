@@ -106,11 +106,10 @@ int sriov_release(struct sriov_ctx *c, const char *state_path, struct cni_err *e
 	if (ours && (sriov_nl_open(&c->host, err) < 0 || sriov_restore_vf(c, err) < 0)) {
 		if (!st->del_failed) {
 			st->del_failed = true;
-			sriov_state_save(c->conf.state_dir, st, &e);
-			cni_err_clear(&e);
-			if (r == 1)
-				sriov_alloc_remove(c->conf.state_dir, st->device_id, &e);
-			cni_err_clear(&e);
+			if (sriov_state_save(c->conf.state_dir, st, &e) < 0)
+				cni_err_clear(&e);
+			if (r == 1 && sriov_alloc_remove(c->conf.state_dir, st->device_id, &e) < 0)
+				cni_err_clear(&e);
 			return -1;
 		}
 		log_error("DEL: giving up on VF %s after a second failure: %s", st->device_id,

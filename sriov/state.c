@@ -274,7 +274,7 @@ int sriov_state_dirs(const char *dir, struct cni_err *err)
 	int r;
 
 	if (asprintf(&lock_dir, "%s/pci/vf_lock", dir) < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	r = dlg_mkdir_p(lock_dir, 0700, err);
 	free(lock_dir);
 	return r;
@@ -287,7 +287,7 @@ int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_e
 	int r = -1;
 
 	if (!path || !text)
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	else
 		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
 	free(path);
@@ -318,7 +318,7 @@ int sriov_state_load(const char *dir, const char *container_id, const char *ifna
 	int r;
 
 	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	r = sriov_state_load_path(path, st, err);
 	free(path);
 	return r;
@@ -331,7 +331,7 @@ int sriov_state_remove(const char *dir, const char *container_id, const char *if
 	int r;
 
 	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	r = dlg_remove_file(path, err);
 	free(path);
 	return r;
@@ -372,7 +372,7 @@ oom:
 	sriov_state_paths_free(*paths, *n);
 	*paths = NULL;
 	*n = 0;
-	return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	return cni_err_oom(err);
 }
 
 void sriov_state_paths_free(char **paths, size_t n)
@@ -408,7 +408,7 @@ int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms, struct cn
 	int fd, waited = 0;
 
 	if (asprintf(&path, "%s/pci/vf_lock/%s.lock", dir, pci) < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		cni_err_set(err, CNI_ERR_IO, "open lock %s: %s", path, strerror(errno));
@@ -446,7 +446,7 @@ int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a, st
 
 	memset(a, 0, sizeof(*a));
 	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	text = dlg_read_file(path, STATE_MAX, &len, err);
 	free(path);
 	if (!text)
@@ -515,7 +515,7 @@ int sriov_alloc_write(const char *dir, const char *pci, const char *netns, const
 	add_str(o, "ifname", ifname);
 	text = o ? cJSON_PrintUnformatted(o) : NULL;
 	if (!path || !text)
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 	else
 		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
 	cJSON_Delete(o);
@@ -530,7 +530,7 @@ int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err)
 	int r;
 
 	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	r = dlg_remove_file(path, err);
 	free(path);
 	return r;
