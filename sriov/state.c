@@ -38,6 +38,26 @@ char *sriov_state_path(const char *dir, const char *container_id, const char *if
 	return asprintf(&p, "%s/%s-%s", dir, container_id, ifname) < 0 ? NULL : p;
 }
 
+/* The state and the record are written and removed alike: these take the path (and the text) over;
+ * NULL for either is an allocation that failed. */
+static int write_owned(char *path, char *text, struct cni_err *err)
+{
+	int r =
+	    path && text ? dlg_write_atomic(path, text, strlen(text), 0600, err) : cni_err_oom(err);
+
+	free(path);
+	free(text);
+	return r;
+}
+
+static int remove_owned(char *path, struct cni_err *err)
+{
+	int r = path ? dlg_remove_file(path, err) : cni_err_oom(err);
+
+	free(path);
+	return r;
+}
+
 static cJSON *vf_to_json(const struct sriov_vf_state *v)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -283,16 +303,8 @@ int sriov_state_dirs(const char *dir, struct cni_err *err)
 int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_err *err)
 {
 	char *path = sriov_state_path(dir, st->container_id, st->ifname);
-	char *text = sriov_state_to_json(st);
-	int r = -1;
 
-	if (!path || !text)
-		cni_err_oom(err);
-	else
-		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
-	free(path);
-	free(text);
-	return r;
+	return write_owned(path, sriov_state_to_json(st), err);
 }
 
 int sriov_state_load_path(const char *path, struct sriov_state *st, struct cni_err *err)
@@ -315,11 +327,8 @@ int sriov_state_load(const char *dir, const char *container_id, const char *ifna
 		     struct sriov_state *st, struct cni_err *err)
 {
 	char *path = sriov_state_path(dir, container_id, ifname);
-	int r;
+	int r = path ? sriov_state_load_path(path, st, err) : cni_err_oom(err);
 
-	if (!path)
-		return cni_err_oom(err);
-	r = sriov_state_load_path(path, st, err);
 	free(path);
 	return r;
 }
@@ -327,14 +336,7 @@ int sriov_state_load(const char *dir, const char *container_id, const char *ifna
 int sriov_state_remove(const char *dir, const char *container_id, const char *ifname,
 		       struct cni_err *err)
 {
-	char *path = sriov_state_path(dir, container_id, ifname);
-	int r;
-
-	if (!path)
-		return cni_err_oom(err);
-	r = dlg_remove_file(path, err);
-	free(path);
-	return r;
+	return remove_owned(sriov_state_path(dir, container_id, ifname), err);
 }
 
 int sriov_state_list(const char *dir, char ***paths, size_t *n, struct cni_err *err)
@@ -508,30 +510,16 @@ int sriov_alloc_write(const char *dir, const char *pci, const char *netns, const
 {
 	cJSON *o = cJSON_CreateObject();
 	char *path = alloc_path(dir, pci), *text;
-	int r = -1;
 
 	add_str(o, "netns", netns);
 	add_str(o, "containerID", container_id);
 	add_str(o, "ifname", ifname);
 	text = o ? cJSON_PrintUnformatted(o) : NULL;
-	if (!path || !text)
-		cni_err_oom(err);
-	else
-		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
 	cJSON_Delete(o);
-	free(path);
-	free(text);
-	return r;
+	return write_owned(path, text, err);
 }
 
 int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err)
 {
-	char *path = alloc_path(dir, pci);
-	int r;
-
-	if (!path)
-		return cni_err_oom(err);
-	r = dlg_remove_file(path, err);
-	free(path);
-	return r;
+	return remove_owned(alloc_path(dir, pci), err);
 }
