@@ -29,38 +29,32 @@ static const cJSON *get_key(const cJSON *obj, const char *key)
 	return cJSON_IsNull(v) ? NULL : v;
 }
 
-/* Outside text in a message: control bytes, quotes and backslashes escaped, so a hostile value
- * cannot forge log lines or break the error's JSON consumers. NULL only when out of memory. */
-static char *esc(const char *s)
+/* Outside text for a message as Go's %q writes it (quoted; control bytes, quotes and backslashes
+ * escaped), so a hostile value cannot forge log lines or break the error's JSON consumers. bare
+ * drops the quotes, for sriov-cni's texts that print the value as it is. NULL when out of memory. */
+static char *quote(const char *value, bool bare)
 {
-	char *out = malloc(strlen(s) * 4 + 1), *p = out;
+	char *q = cni_quote(value, 0);
+	size_t n;
 
-	for (; out && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			p += sprintf(p, "\\%c", ch);
-		else if (ch == '\n')
-			p += sprintf(p, "\\n");
-		else if (ch < 0x20 || ch == 0x7f)
-			p += sprintf(p, "\\x%02x", ch);
-		else
-			*p++ = (char)ch;
-	}
-	if (out)
-		*p = '\0';
-	return out;
+	if (!q || !bare)
+		return q;
+	n = strlen(q);
+	memmove(q, q + 1, n - 2);
+	q[n - 2] = '\0';
+	return q;
 }
 
-/* cni_err_set with one outside string (the only %s in fmt) escaped. */
-static int bad_value(struct cni_err *err, const char *fmt, const char *what, const char *value)
+/* Code 7: LOAD_ERR "<what> <value> invalid: <why>", the value quoted (or bare). */
+static int bad_value(struct cni_err *err, const char *what, const char *value, const char *why,
+		     bool bare)
 {
-	char *v = esc(value);
+	char *q = quote(value, bare);
 
-	if (!v)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	cni_err_set(err, CNI_ERR_INVALID_CONFIG, fmt, what, v);
-	free(v);
+	if (!q)
+		return cni_err_oom(err);
+	cni_err_set(err, CNI_ERR_INVALID_CONFIG, LOAD_ERR "%s %s invalid: %s", what, q, why);
+	free(q);
 	return -1;
 }
 
@@ -103,7 +97,7 @@ static int dup_into(char **dst, const char *s, struct cni_err *err)
 {
 	free(*dst);
 	*dst = strdup(s);
-	return *dst ? 0 : cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	return *dst ? 0 : cni_err_oom(err);
 }
 
 int sriov_mac_parse(const char *s, unsigned char mac[6])
@@ -132,13 +126,11 @@ static int check_mac(const char *what, const char *s, unsigned char mac[6], stru
 	static const unsigned char zero[6];
 
 	if (sriov_mac_parse(s, mac) < 0)
-		return bad_value(err,
-				 LOAD_ERR "%s \"%s\" invalid: must be six colon-separated hex "
-					  "octets like 02:00:00:00:00:01",
-				 what, s);
+		return bad_value(err, what, s,
+				 "must be six colon-separated hex octets like 02:00:00:00:00:01",
+				 false);
 	if ((mac[0] & 1) || memcmp(mac, zero, 6) == 0)
-		return bad_value(err, LOAD_ERR "%s \"%s\" invalid: must be a unicast address", what,
-				 s);
+		return bad_value(err, what, s, "must be a unicast address", false);
 	return 0;
 }
 
@@ -200,9 +192,8 @@ static int parse_vlan(const cJSON *conf, struct sriov_conf *c, struct cni_err *e
 	if (strcasecmp(proto, "802.1q") == 0)
 		return 0;
 	if (strcasecmp(proto, "802.1ad") != 0)
-		return bad_value(
-		    err, LOAD_ERR "%svlan Proto %s invalid: value must be '802.1Q' or '802.1ad'",
-		    "", proto);
+		return bad_value(err, "vlan Proto", proto, "value must be '802.1Q' or '802.1ad'",
+				 true);
 	if (c->vlan == 0)
 		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 				   LOAD_ERR "non-zero vlan id must be configured to set vlan proto "
@@ -226,8 +217,7 @@ static int parse_onoff(const cJSON *conf, const char *key, int *out, struct cni_
 	else if (strcmp(s, "off") == 0)
 		*out = 0;
 	else
-		return bad_value(err, LOAD_ERR "%s \"%s\" invalid: value must be \"on\" or \"off\"",
-				 key, s);
+		return bad_value(err, key, s, "value must be \"on\" or \"off\"", false);
 	return 0;
 }
 
@@ -235,6 +225,7 @@ static int parse_link_state(const cJSON *conf, struct sriov_conf *c, struct cni_
 {
 	const char *s = NULL;
 	int r = get_str(conf, "link_state", &s, err);
+	char *q;
 
 	c->link_state = -1;
 	if (r <= 0 || !*s)
@@ -245,8 +236,14 @@ static int parse_link_state(const cJSON *conf, struct sriov_conf *c, struct cni_
 		c->link_state = IFLA_VF_LINK_STATE_ENABLE;
 	else if (strcmp(s, "disable") == 0)
 		c->link_state = IFLA_VF_LINK_STATE_DISABLE;
-	else
-		return bad_value(err, LOAD_ERR "%sinvalid link_state value: %s", "", s);
+	else if (!(q = quote(s, true)))
+		return cni_err_oom(err);
+	else {
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG, LOAD_ERR "invalid link_state value: %s",
+			    q);
+		free(q);
+		return -1;
+	}
 	return 0;
 }
 
@@ -329,10 +326,7 @@ static int parse_device_id(const cJSON *conf, const cJSON *rc, struct sriov_conf
 		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 				   LOAD_ERR "LoadConf(): VF pci addr is required");
 	if (!sriov_pci_addr_valid(s))
-		return bad_value(err,
-				 LOAD_ERR "%s \"%s\" invalid: not a PCI address of the form "
-					  "0000:03:02.3",
-				 from, s);
+		return bad_value(err, from, s, "not a PCI address of the form 0000:03:02.3", false);
 	if (dup_into(&c->device_id, s, err) < 0)
 		return -1;
 	for (char *p = c->device_id; *p; p++)
@@ -359,8 +353,7 @@ static int parse_common(const cJSON *conf, const char *sysfs_root_env, struct sr
 	if (get_str(conf, "cniDir", &s, err) < 0)
 		return -1;
 	if (!*s || *s != '/')
-		return bad_value(err, LOAD_ERR "%s \"%s\" invalid: must be an absolute path",
-				 "cniDir", s);
+		return bad_value(err, "cniDir", s, "must be an absolute path", false);
 	if (dup_into(&c->state_dir, s, err) < 0)
 		return -1;
 	s = sysfs_root_env && *sysfs_root_env ? sysfs_root_env : SRIOV_SYSFS_ROOT_DEFAULT;
@@ -377,8 +370,8 @@ static int parse_common(const cJSON *conf, const char *sysfs_root_env, struct sr
 	if (get_str(rc, "CNIDeviceInfoFile", &s, err) < 0)
 		return cni_err_prefix(err, "runtimeConfig");
 	if (s && *s && *s != '/')
-		return bad_value(err, LOAD_ERR "%s \"%s\" invalid: must be an absolute path",
-				 "runtimeConfig.CNIDeviceInfoFile", s);
+		return bad_value(err, "runtimeConfig.CNIDeviceInfoFile", s,
+				 "must be an absolute path", false);
 	if (s && *s && dup_into(&c->device_info_file, s, err) < 0)
 		return -1;
 	return 0;

@@ -46,18 +46,19 @@ struct sriov_conf {
  * required"); an unknown CNI_ARGS key without IgnoreUnknown is code 4. Keys are matched as
  * Go's encoding/json matches them (exact first, then case-insensitively). Returns 0, or -1
  * with err set and c freed. */
-int sriov_conf_parse(const cJSON *conf, const struct cni_args *args, const char *sysfs_root_env,
-		     struct sriov_conf *c, struct cni_err *err);
+CNI_MUST_CHECK int sriov_conf_parse(const cJSON *conf, const struct cni_args *args,
+				    const char *sysfs_root_env, struct sriov_conf *c,
+				    struct cni_err *err);
 
 /* Only what DEL, GC and STATUS need (state dir, sysfs root, ipam type, logging), leniently:
  * a config ADD would refuse must not stop the cleanup of what an earlier ADD did. */
-int sriov_conf_parse_lenient(const cJSON *conf, const char *sysfs_root_env, struct sriov_conf *c,
-			     struct cni_err *err);
+CNI_MUST_CHECK int sriov_conf_parse_lenient(const cJSON *conf, const char *sysfs_root_env,
+					    struct sriov_conf *c, struct cni_err *err);
 
 void sriov_conf_free(struct sriov_conf *c);
 
 /* Parses exactly six colon-separated two-digit hex octets ("0a:1B:..."). Returns 0 or -1. */
-int sriov_mac_parse(const char *s, unsigned char mac[6]);
+CNI_MUST_CHECK int sriov_mac_parse(const char *s, unsigned char mac[6]);
 
 /* Writes "aa:bb:cc:dd:ee:ff" (18 bytes with the NUL) into buf. */
 void sriov_mac_format(const unsigned char mac[6], char buf[18]);

@@ -1,5 +1,5 @@
 /* sriov/pci.c: VF lookup through sysfs (physfn, virtfnN, net/, driver) and libpci (IDs).
- * Follows sriov-cni pkg/utils GetPfName/GetVfid/GetVFLinkNames and sriov.md §2.2, hardened. */
+ * Follows sriov-cni pkg/utils/utils.go GetPfName/GetVfid/GetVFLinkNames, hardened. */
 #include "sriov/pci.h"
 
 #include <ctype.h>
@@ -38,7 +38,7 @@ bool sriov_pci_addr_valid(const char *a)
 	return dev <= 0x1f && a[3] >= '0' && a[3] <= '7' && a[4] == '\0';
 }
 
-static char *fmt_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static CNI_PRINTF(1, 2) char *fmt_path(const char *fmt, ...);
 static char *fmt_path(const char *fmt, ...)
 {
 	va_list ap;
@@ -49,11 +49,6 @@ static char *fmt_path(const char *fmt, ...)
 	r = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	return r < 0 ? NULL : s;
-}
-
-static int oom(struct cni_err *err)
-{
-	return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
 }
 
 /* The tree the plugin may follow links into: <root>/devices, resolved once. */
@@ -203,7 +198,7 @@ static int pick_pf_netdev(const char *pf_dir, const struct sriov_pci *p, char **
 	}
 	*out = strdup(best);
 	free_names(names);
-	return *out ? 0 : oom(err);
+	return *out ? 0 : cni_err_oom(err);
 }
 
 /* The N of the virtfnN link under the PF that resolves to the VF's own directory. */
@@ -250,7 +245,7 @@ static int read_driver(const char *vf_dir, struct sriov_pci *p, struct cni_err *
 	ssize_t n;
 
 	if (!link)
-		return oom(err);
+		return cni_err_oom(err);
 	n = readlink(link, target, sizeof(target) - 1);
 	free(link);
 	if (n < 0)
@@ -258,7 +253,7 @@ static int read_driver(const char *vf_dir, struct sriov_pci *p, struct cni_err *
 	target[n] = '\0';
 	p->driver = strdup(basename_of(target));
 	if (!p->driver)
-		return oom(err);
+		return cni_err_oom(err);
 	for (size_t i = 0; i < sizeof(userspace) / sizeof(*userspace); i++)
 		p->dpdk = p->dpdk || strcmp(p->driver, userspace[i]) == 0;
 	return 0;
@@ -296,7 +291,7 @@ static int read_ids(const struct tree *t, const char *vf_dir, struct sriov_pci *
 	int ret = -1;
 
 	if (!base || !vendor) {
-		ret = oom(err);
+		ret = cni_err_oom(err);
 		goto out;
 	}
 	/* libpci treats a missing identity file as fatal; say so before it gets the chance. */
@@ -351,7 +346,7 @@ static char *vf_dir_of(const struct tree *t, const char *vf_addr, struct cni_err
 	char *entry = fmt_path("%s/bus/pci/devices/%s", t->root, vf_addr), *dir;
 
 	if (!entry) {
-		oom(err);
+		cni_err_oom(err);
 		return NULL;
 	}
 	dir = resolve_dev(t, entry, "PCI device", err);
@@ -375,7 +370,7 @@ static int lookup_pf(const struct tree *t, const char *vf_dir, struct sriov_pci 
 	int ret = -1;
 
 	if (!link)
-		return oom(err);
+		return cni_err_oom(err);
 	if (lstat(link, &st) < 0) {
 		cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 			    "PCI device %s is not an SR-IOV VF (no physfn link)", p->vf_addr);
@@ -386,7 +381,7 @@ static int lookup_pf(const struct tree *t, const char *vf_dir, struct sriov_pci 
 		goto out;
 	p->pf_addr = strdup(basename_of(pf_dir));
 	if (!p->pf_addr) {
-		oom(err);
+		cni_err_oom(err);
 		goto out;
 	}
 	if (pick_pf_netdev(pf_dir, p, &p->pf_netdev, err) < 0 ||
@@ -420,7 +415,7 @@ int sriov_pci_lookup(const char *sysfs_root, const char *vf_addr, struct sriov_p
 		goto out;
 	names = list_net(vf_dir, &n);
 	if (n && !(p->vf_netdev = strdup(names[0]))) {
-		oom(err);
+		cni_err_oom(err);
 		goto out;
 	}
 	if (!p->vf_netdev && !p->dpdk) {
@@ -431,7 +426,7 @@ int sriov_pci_lookup(const char *sysfs_root, const char *vf_addr, struct sriov_p
 	ret = 0;
 out:
 	if (ret < 0 && !p->vf_addr)
-		oom(err);
+		cni_err_oom(err);
 	if (ret < 0)
 		sriov_pci_free(p);
 	free_names(names);
@@ -461,7 +456,7 @@ int sriov_pci_vf_netdev(const char *sysfs_root, const char *vf_addr, char **name
 	free(vf_dir);
 	if (n && !(*name = strdup(names[0]))) {
 		free_names(names);
-		return oom(err);
+		return cni_err_oom(err);
 	}
 	free_names(names);
 	return 0;

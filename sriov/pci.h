@@ -1,5 +1,5 @@
 /* sriov/pci.h: from a VF's PCI address to its PF, VF index, netdev and driver.
- * Follows sriov-cni pkg/utils (sysfs layout, sriov.md §2) with libpci for the identity. */
+ * Follows sriov-cni pkg/utils/utils.go (sysfs layout) with libpci for the identity. */
 #ifndef PLEXUS_SRIOV_PCI_H
 #define PLEXUS_SRIOV_PCI_H
 
@@ -31,14 +31,14 @@ bool sriov_pci_addr_valid(const char *addr);
  * Errors (code 7 unless the tree is unreadable, code 5) name the address: not found, not a
  * VF, PF without netdev, index not found ("unable to get VF ID with PF: ..."), and "the VF X
  * does not have a interface name or a dpdk driver". Returns 0 or -1; out is freed on error. */
-int sriov_pci_lookup(const char *sysfs_root, const char *vf_addr, struct sriov_pci *out,
-		     struct cni_err *err);
+CNI_MUST_CHECK int sriov_pci_lookup(const char *sysfs_root, const char *vf_addr,
+				    struct sriov_pci *out, struct cni_err *err);
 
 /* The VF's netdev in the caller's netns now (first entry of <vf>/net/), NULL in *name when it
  * has none. DEL uses it to find a VF the kernel returned from a dead netns under another name.
  * Returns 0, or -1 with err set when the device itself is missing or unreadable. */
-int sriov_pci_vf_netdev(const char *sysfs_root, const char *vf_addr, char **name,
-			struct cni_err *err);
+CNI_MUST_CHECK int sriov_pci_vf_netdev(const char *sysfs_root, const char *vf_addr, char **name,
+				       struct cni_err *err);
 
 void sriov_pci_free(struct sriov_pci *p);
 

@@ -1,5 +1,5 @@
 /* sriov/state.c: the per-attachment state file, the allocation record and the per-VF lock.
- * Follows sriov-cni's cache and pci_allocator, plus sriov.md §7.3 (write before changing). */
+ * Follows sriov-cni pkg/config LoadConfFromCache, pkg/utils/pci_allocator.go; saved first. */
 #include "sriov/state.h"
 
 #include <dirent.h>
@@ -36,6 +36,26 @@ char *sriov_state_path(const char *dir, const char *container_id, const char *if
 	char *p;
 
 	return asprintf(&p, "%s/%s-%s", dir, container_id, ifname) < 0 ? NULL : p;
+}
+
+/* The state and the record are written and removed alike: these take the path (and the text) over;
+ * NULL for either is an allocation that failed. */
+static int write_owned(char *path, char *text, struct cni_err *err)
+{
+	int r =
+	    path && text ? dlg_write_atomic(path, text, strlen(text), 0600, err) : cni_err_oom(err);
+
+	free(path);
+	free(text);
+	return r;
+}
+
+static int remove_owned(char *path, struct cni_err *err)
+{
+	int r = path ? dlg_remove_file(path, err) : cni_err_oom(err);
+
+	free(path);
+	return r;
 }
 
 static cJSON *vf_to_json(const struct sriov_vf_state *v)
@@ -274,7 +294,7 @@ int sriov_state_dirs(const char *dir, struct cni_err *err)
 	int r;
 
 	if (asprintf(&lock_dir, "%s/pci/vf_lock", dir) < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	r = dlg_mkdir_p(lock_dir, 0700, err);
 	free(lock_dir);
 	return r;
@@ -283,16 +303,8 @@ int sriov_state_dirs(const char *dir, struct cni_err *err)
 int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_err *err)
 {
 	char *path = sriov_state_path(dir, st->container_id, st->ifname);
-	char *text = sriov_state_to_json(st);
-	int r = -1;
 
-	if (!path || !text)
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	else
-		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
-	free(path);
-	free(text);
-	return r;
+	return write_owned(path, sriov_state_to_json(st), err);
 }
 
 int sriov_state_load_path(const char *path, struct sriov_state *st, struct cni_err *err)
@@ -315,11 +327,8 @@ int sriov_state_load(const char *dir, const char *container_id, const char *ifna
 		     struct sriov_state *st, struct cni_err *err)
 {
 	char *path = sriov_state_path(dir, container_id, ifname);
-	int r;
+	int r = path ? sriov_state_load_path(path, st, err) : cni_err_oom(err);
 
-	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	r = sriov_state_load_path(path, st, err);
 	free(path);
 	return r;
 }
@@ -327,14 +336,7 @@ int sriov_state_load(const char *dir, const char *container_id, const char *ifna
 int sriov_state_remove(const char *dir, const char *container_id, const char *ifname,
 		       struct cni_err *err)
 {
-	char *path = sriov_state_path(dir, container_id, ifname);
-	int r;
-
-	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	r = dlg_remove_file(path, err);
-	free(path);
-	return r;
+	return remove_owned(sriov_state_path(dir, container_id, ifname), err);
 }
 
 int sriov_state_list(const char *dir, char ***paths, size_t *n, struct cni_err *err)
@@ -372,7 +374,7 @@ oom:
 	sriov_state_paths_free(*paths, *n);
 	*paths = NULL;
 	*n = 0;
-	return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	return cni_err_oom(err);
 }
 
 void sriov_state_paths_free(char **paths, size_t n)
@@ -408,7 +410,7 @@ int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms, struct cn
 	int fd, waited = 0;
 
 	if (asprintf(&path, "%s/pci/vf_lock/%s.lock", dir, pci) < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		cni_err_set(err, CNI_ERR_IO, "open lock %s: %s", path, strerror(errno));
@@ -446,7 +448,7 @@ int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a, st
 
 	memset(a, 0, sizeof(*a));
 	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	text = dlg_read_file(path, STATE_MAX, &len, err);
 	free(path);
 	if (!text)
@@ -508,30 +510,16 @@ int sriov_alloc_write(const char *dir, const char *pci, const char *netns, const
 {
 	cJSON *o = cJSON_CreateObject();
 	char *path = alloc_path(dir, pci), *text;
-	int r = -1;
 
 	add_str(o, "netns", netns);
 	add_str(o, "containerID", container_id);
 	add_str(o, "ifname", ifname);
 	text = o ? cJSON_PrintUnformatted(o) : NULL;
-	if (!path || !text)
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	else
-		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
 	cJSON_Delete(o);
-	free(path);
-	free(text);
-	return r;
+	return write_owned(path, text, err);
 }
 
 int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err)
 {
-	char *path = alloc_path(dir, pci);
-	int r;
-
-	if (!path)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	r = dlg_remove_file(path, err);
-	free(path);
-	return r;
+	return remove_owned(alloc_path(dir, pci), err);
 }

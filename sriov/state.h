@@ -1,5 +1,5 @@
 /* sriov/state.h: what a VF looked like before ADD and what ADD did to it, plus who holds it.
- * Follows sriov-cni's cache and pci allocator (sriov.md §1.8, §3.4); written before changes. */
+ * Follows sriov-cni pkg/config LoadConfFromCache, pkg/utils/pci_allocator.go; saved first. */
 #ifndef PLEXUS_SRIOV_STATE_H
 #define PLEXUS_SRIOV_STATE_H
 
@@ -33,26 +33,29 @@ char *sriov_state_path(const char *dir, const char *container_id, const char *if
 
 /* JSON round trip (the file format). from_json: code 6 for anything that is not a state. */
 char *sriov_state_to_json(const struct sriov_state *st);
-int sriov_state_from_json(const char *text, struct sriov_state *st, struct cni_err *err);
+CNI_MUST_CHECK int sriov_state_from_json(const char *text, struct sriov_state *st,
+					 struct cni_err *err);
 
 /* Creates dir, dir/pci and dir/pci/vf_lock (0700). */
-int sriov_state_dirs(const char *dir, struct cni_err *err);
+CNI_MUST_CHECK int sriov_state_dirs(const char *dir, struct cni_err *err);
 
 /* Writes the state durably and atomically (tmp + fsync + rename, 0600). */
-int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_err *err);
+CNI_MUST_CHECK int sriov_state_save(const char *dir, const struct sriov_state *st,
+				    struct cni_err *err);
 
 /* Returns 1 and fills st, 0 when there is no state file, -1 with err when it is unreadable or
  * not a state (code 5/6). */
-int sriov_state_load(const char *dir, const char *container_id, const char *ifname,
-		     struct sriov_state *st, struct cni_err *err);
-int sriov_state_load_path(const char *path, struct sriov_state *st, struct cni_err *err);
+CNI_MUST_CHECK int sriov_state_load(const char *dir, const char *container_id, const char *ifname,
+				    struct sriov_state *st, struct cni_err *err);
+CNI_MUST_CHECK int sriov_state_load_path(const char *path, struct sriov_state *st,
+					 struct cni_err *err);
 
-int sriov_state_remove(const char *dir, const char *container_id, const char *ifname,
-		       struct cni_err *err);
+CNI_MUST_CHECK int sriov_state_remove(const char *dir, const char *container_id, const char *ifname,
+				      struct cni_err *err);
 
 /* Paths of every state file in dir (regular files whose name has a '-'); *n gets the count.
  * A missing dir gives none. Free with sriov_state_paths_free(). */
-int sriov_state_list(const char *dir, char ***paths, size_t *n, struct cni_err *err);
+CNI_MUST_CHECK int sriov_state_list(const char *dir, char ***paths, size_t *n, struct cni_err *err);
 void sriov_state_paths_free(char **paths, size_t n);
 
 void sriov_state_free(struct sriov_state *st);
@@ -60,7 +63,8 @@ void sriov_state_free(struct sriov_state *st);
 /* Takes the per-VF lock <dir>/pci/vf_lock/<pci>.lock (flock, exclusive), waiting up to
  * timeout_ms: "time out while waiting to acquire exclusive lock on [path]" (code 11).
  * Returns an fd (the lock lives until it is closed) or -1. */
-int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms, struct cni_err *err);
+CNI_MUST_CHECK int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms,
+				    struct cni_err *err);
 
 /* The allocation record <dir>/pci/<pci>: who holds the VF. */
 struct sriov_alloc {
@@ -70,20 +74,22 @@ struct sriov_alloc {
 };
 
 /* Returns 1 and fills a when a record exists, 0 when not, -1 on error. */
-int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a, struct cni_err *err);
+CNI_MUST_CHECK int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a,
+				    struct cni_err *err);
 void sriov_alloc_free(struct sriov_alloc *a);
 
 /* For ADD, under the lock: fails with "pci address X is already allocated" (code 11, details
  * naming the holder) while the recorded netns still exists; a record whose netns is gone is
  * stale and removed. */
-int sriov_alloc_check(const char *dir, const char *pci, struct cni_err *err);
+CNI_MUST_CHECK int sriov_alloc_check(const char *dir, const char *pci, struct cni_err *err);
 
 /* True when the record (if any) names this attachment, or has no owner to compare. */
 bool sriov_alloc_is_ours(const struct sriov_alloc *a, const char *container_id, const char *ifname,
 			 const char *netns);
 
-int sriov_alloc_write(const char *dir, const char *pci, const char *netns, const char *container_id,
-		      const char *ifname, struct cni_err *err);
-int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err);
+CNI_MUST_CHECK int sriov_alloc_write(const char *dir, const char *pci, const char *netns,
+				     const char *container_id, const char *ifname,
+				     struct cni_err *err);
+CNI_MUST_CHECK int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err);
 
 #endif

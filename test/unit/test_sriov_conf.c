@@ -214,6 +214,25 @@ START_TEST(link_state_values)
 }
 END_TEST
 
+/* Outside values are echoed as Go's %q writes them: a tab or a newline by letter, a quote and a
+ * backslash escaped, other control bytes as \xNN; the texts sriov-cni prints bare stay bare. */
+static const struct {
+	const char *json, *msg;
+} escaped[] = {
+	{ "{" BASE "," DEV ",\"spoofchk\":\"o\\tn\\\"\\\\\\u0001\\n\"}",
+	  LOAD "spoofchk \"o\\tn\\\"\\\\\\x01\\n\" invalid: value must be \"on\" or \"off\"" },
+	{ "{" BASE "," DEV ",\"link_state\":\"u\\tp\\r\"}",
+	  LOAD "invalid link_state value: u\\tp\\r" },
+	{ "{" BASE "," DEV ",\"vlan\":1,\"vlanProto\":\"q\\u007fq\"}",
+	  LOAD "vlan Proto q\\x7fq invalid: value must be '802.1Q' or '802.1ad'" },
+};
+
+START_TEST(refused_values_are_escaped_as_go_quotes_them)
+{
+	refused(escaped[_i].json, NULL, 7, escaped[_i].msg);
+}
+END_TEST
+
 START_TEST(spoofchk_and_trust_only_on_or_off)
 {
 	static const char *const keys[] = { "spoofchk", "trust" };
@@ -449,6 +468,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(t, vlan_qos_proto_boundaries, 0,
 			    sizeof(vlan_cases) / sizeof(*vlan_cases));
 	tcase_add_test(t, link_state_values);
+	tcase_add_loop_test(t, refused_values_are_escaped_as_go_quotes_them, 0,
+			    sizeof(escaped) / sizeof(*escaped));
 	tcase_add_test(t, spoofchk_and_trust_only_on_or_off);
 	tcase_add_test(t, tx_rates);
 	tcase_add_loop_test(t, mac_must_be_six_colon_octets, 0,

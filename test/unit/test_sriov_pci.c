@@ -1,5 +1,5 @@
 /* test/unit/test_sriov_pci.c: VF lookup over a fake sysfs tree built in a temp dir.
- * Follows sriov.md §2 (layout), §2.4 (upstream's fake tree), plus hostile-tree cases. */
+ * Follows sriov-cni pkg/utils/testing.go CreateTmpSysFs (its fake tree), plus hostile-tree cases. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -95,7 +95,7 @@ static void driver(const char *dir, const char *name)
 
 #define BR "pci0000:ae/0000:ae:00.0"
 
-/* The tree (sriov.md §2.4, extended):
+/* The tree (sriov-cni pkg/utils/testing.go's, extended):
  * PF 0000:af:00.1 "enp175s0f1": VF0 0000:af:06.0 iavf + netdev enp175s6; VF1 0000:af:06.1
  * vfio-pci; VF2 0000:af:06.2 neither; VF3 0000:af:06.3 igb_uio; VF 0000:af:06.4 claims the
  * PF but the PF does not list it.

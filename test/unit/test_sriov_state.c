@@ -1,5 +1,5 @@
 /* test/unit/test_sriov_state.c: state file round trip, atomic writes, lock and allocation record.
- * Follows sriov-cni's pci allocator (sriov.md §3.4) and §7.3: refused while the netns lives. */
+ * Follows sriov-cni pkg/utils/pci_allocator.go: refused while the netns lives (docs/sriov.md). */
 #include <dirent.h>
 #include <stdio.h>
 #include <sys/stat.h>
