@@ -1,5 +1,6 @@
 /* k8s/client.h: the few Kubernetes REST calls plexus makes, over one kept-alive connection.
- * Follows the Kubernetes API conventions (Status bodies, JSON merge patch), multus.md §3.1, §8. */
+ * Follows the Kubernetes API conventions (Status bodies, JSON merge patch) and Multus
+ * pkg/k8sclient/k8sclient.go (GetPod, getKubernetesDelegate, SetNetworkStatus). */
 #ifndef PLEXUS_K8S_CLIENT_H
 #define PLEXUS_K8S_CLIENT_H
 
@@ -75,8 +76,8 @@ int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **
  * other field stays as it is (RFC 7386). No resourceVersion is sent, so there is no conflict
  * to retry. The status subresource is used because it is what Multus writes through (its RBAC
  * and admission policies already cover it) and it cannot change the pod's spec, unlike a
- * patch of the pod itself; it is never a PUT, which would wipe concurrently written status
- * (multus.md §6.8). annotations must be an object of strings or nulls (code 7 otherwise). */
+ * patch of the pod itself; it is never a PUT, which would wipe concurrently written status.
+ * annotations must be an object of strings or nulls (code 7 otherwise). */
 int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *name,
 			      const cJSON *annotations, struct cni_err *err);
 

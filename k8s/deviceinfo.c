@@ -1,5 +1,6 @@
 /* k8s/deviceinfo.c: device-info spec v1.1.0 files and deviceID/pciBusID injection.
- * Follows multus.md §2.5 and §3.5 (paths, 0444, no overwrite) and §3.2 (injection). */
+ * Follows device-info-spec v1.1.0, the NAD client's pkg/utils/cniconfig.go device-info helpers
+ * (paths, 0444, no overwrite) and Multus pkg/types/conf.go delegateAddDeviceID (injection). */
 #include "k8s/deviceinfo.h"
 
 #include <errno.h>

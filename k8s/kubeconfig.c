@@ -1,5 +1,6 @@
 /* k8s/kubeconfig.c: kubeconfig (libyaml document API) and in-cluster service-account creds.
- * Follows client-go clientcmd loader/validation and rest.InClusterConfig (multus.md §1.1, §6.6). */
+ * Follows client-go clientcmd loader/validation and rest.InClusterConfig, as Multus
+ * pkg/k8sclient/k8sclient.go GetK8sClient uses them. */
 #include "k8s/kubeconfig.h"
 
 #include <errno.h>

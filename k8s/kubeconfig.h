@@ -50,8 +50,8 @@ int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err 
  * incomplete, 5 when the token cannot be read). */
 int k8s_incluster_load(const char *sa_dir, struct k8s_creds *out, struct cni_err *err);
 
-/* Multus's choice (multus.md §1.1): kubeconfig when non-empty; otherwise the in-cluster
- * account when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are both set and
+/* Multus's choice (pkg/k8sclient/k8sclient.go GetK8sClient): kubeconfig when non-empty; otherwise
+ * the in-cluster account when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are both set and
  * non-empty; otherwise there is no API access. Returns 1 with out filled, 0 for "no API" (out
  * zeroed, not an error), -1 with err. */
 int k8s_creds_load(const char *kubeconfig, const char *sa_dir, struct k8s_creds *out,

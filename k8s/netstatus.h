@@ -13,7 +13,7 @@
 #define K8S_ANNOT_NETWORK_STATUS "k8s.v1.cni.cncf.io/network-status"
 
 /* Appends to statuses (a JSON array) the network-status entries for one delegate's result, as
- * the NAD client's CreateNetworkStatuses does (multus.md §2.3): the result (any CNI version)
+ * the NAD client's CreateNetworkStatuses does: the result (any CNI version)
  * is converted to 1.1.0; exactly one interface -> one entry (interface, mac, mtu from it when
  * it has a sandbox; all IPs; default = is_default); otherwise one entry per sandbox interface
  * in result order, IPs with an interface index on their entry, IPs without one on the last

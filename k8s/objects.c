@@ -1,6 +1,7 @@
-/* k8s/objects.c: pod and NetworkAttachmentDefinition objects: metadata, isolation, UID rule,
- * a NAD's delegate config. Follows Multus pkg/k8sclient/k8sclient.go (GetCNIConfig,
- * IsStaticPod); the confDir fallback for an empty spec.config is the caller's (meta/nadconf.c). */
+/* k8s/objects.c: pod and NetworkAttachmentDefinition objects: metadata, isolation, UID rule, a
+ * NAD's delegate config. Follows Multus pkg/k8sclient/k8sclient.go and the NAD client's
+ * pkg/utils/cniconfig.go GetCNIConfigFromSpec; the confDir fallback for an empty spec.config is the
+ * caller's (meta/nadconf.c). */
 #include "k8s/objects.h"
 
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* k8s/objects.h: what plexus reads from pod and NetworkAttachmentDefinition objects: metadata,
  * namespace isolation, the pod UID rule, a NAD's delegate config. Follows Multus
- * pkg/k8sclient/k8sclient.go (getKubernetesDelegate, GetCNIConfig, IsStaticPod). */
+ * pkg/k8sclient/k8sclient.go (getKubernetesDelegate, IsStaticPod) and the NAD client's
+ * pkg/utils/cniconfig.go GetCNIConfigFromSpec. */
 #ifndef PLEXUS_K8S_OBJECTS_H
 #define PLEXUS_K8S_OBJECTS_H
 
@@ -14,10 +15,11 @@
 #define K8S_ANNOT_RESOURCE_NAME "k8s.v1.cni.cncf.io/resourceName"
 #define K8S_ANNOT_CONFIG_SOURCE "kubernetes.io/config.source"
 
-/* Namespace isolation (multus.md §1.1, §6.13): a pod may use a NAD in its own namespace, or in
- * one of global (n entries); global == NULL means the implicit {"default"} (a configured list
- * replaces it). Returns 0, or -1 with code 7: "namespace isolation enabled, annotation violates
- * permission, pod is in namespace A but refers to target namespace B". */
+/* Namespace isolation (Multus pkg/k8sclient/k8sclient.go GetNetworkDelegates with
+ * isValidNamespaceReference; netconf namespaceIsolation, globalNamespaces): a pod may use a NAD in
+ * its own namespace, or in one of global (n entries); global == NULL means the implicit {"default"}
+ * (a configured list replaces it). Returns 0, or -1 with code 7: "namespace isolation enabled,
+ * annotation violates permission, pod is in namespace A but refers to target namespace B". */
 int k8s_check_namespace_isolation(const char *pod_ns, const char *target_ns,
 				  const char *const *global, size_t n, struct cni_err *err);
 
@@ -29,9 +31,10 @@ const char *k8s_object_meta(const cJSON *obj, const char *field);
 /* A static (kubelet file/http) pod: kubernetes.io/config.source present and not "api". */
 bool k8s_pod_is_static(const cJSON *pod);
 
-/* The ADD rule for K8S_POD_UID (multus.md §3.1, §6.7): fine when want_uid is NULL or empty,
- * equal to metadata.uid, or the pod is static; otherwise -1 with code 4 `pod ns/name: expected
- * pod UID "<want>" but got "<got>" from Kube API`. On DEL callers only log this. */
+/* The ADD rule for K8S_POD_UID (Multus pkg/multus/multus.go cmdAdd, after GetPod): fine when
+ * want_uid is NULL or empty, equal to metadata.uid, or the pod is static; otherwise -1 with code 4
+ * `pod ns/name: expected pod UID "<want>" but got "<got>" from Kube API`. On DEL callers only log
+ * this. */
 int k8s_pod_check_uid(const cJSON *pod, const char *want_uid, struct cni_err *err);
 
 /* What a NAD contributes to a delegate. Owned members; free with k8s_nad_config_free(). */

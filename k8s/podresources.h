@@ -1,6 +1,7 @@
 /* k8s/podresources.h: which devices kubelet allocated to a pod, per resource name, from kubelet's
  * pod-resources v1 gRPC service or, when its socket is absent, kubelet's checkpoint file.
- * Follows multus.md §4 (Get preferred, List fallback, sorted IDs, checkpoint matched by UID). */
+ * Follows Multus pkg/kubeletclient (List, sorted IDs) and pkg/checkpoint (matched by pod UID);
+ * Get is preferred where kubelet offers it (the KubeletPodResourcesGet feature gate). */
 #ifndef PLEXUS_K8S_PODRESOURCES_H
 #define PLEXUS_K8S_PODRESOURCES_H
 

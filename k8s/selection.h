@@ -33,7 +33,8 @@ struct k8s_net_selection {
 	cJSON *bandwidth;      /* {ingressRate, ingressBurst, egressRate, egressBurst}, or NULL */
 	cJSON *cni_args;       /* object merged into the delegate's args.cni, or NULL */
 	cJSON *default_route;  /* array of IP strings, possibly EMPTY (which still means "filter
-				* default routes", §3.6), or NULL when the key is absent */
+				* default routes", Multus pkg/types/conf.go
+				* CheckGatewayConfig), or NULL when the key is absent */
 	char *device_id;       /* deviceID, or NULL */
 };
 

@@ -1,5 +1,5 @@
 /* meta/nadconf.c: a NAD's delegate config, falling back to confDir for an empty spec.config.
- * Follows Multus pkg/k8sclient/k8sclient.go GetCNIConfig (getCNIConfigFromFile for an empty spec). */
+ * Follows the NAD client's pkg/utils/cniconfig.go GetCNIConfig (GetCNIConfigFromFile). */
 #include "meta/nadconf.h"
 
 #include <string.h>

@@ -1,5 +1,7 @@
 /* meta/nadconf.h: a NAD's delegate config with Multus's fallback: a NAD without spec.config
- * names a network file in confDir. Follows Multus pkg/k8sclient/k8sclient.go GetCNIConfig and getCNIConfigFromFile. */
+ * names a network file in confDir. Follows the NAD client's pkg/utils/cniconfig.go GetCNIConfig
+ * and GetCNIConfigFromFile, as Multus pkg/k8sclient/k8sclient.go getKubernetesDelegate calls
+ * them. */
 #ifndef PLEXUS_META_NADCONF_H
 #define PLEXUS_META_NADCONF_H
 

@@ -1,4 +1,4 @@
-/* test/unit/test_k8s_annotations.c: network selection annotations (both forms, every §2.1 rule,
+/* test/unit/test_k8s_annotations.c: network selection annotations (both forms, every parser rule,
  * hostile values), default-network, cap args, isolation, the UID rule and NAD delegate configs. */
 #include <limits.h>
 #include <stdio.h>
