@@ -101,7 +101,7 @@ struct k8s_client *k8s_client_new(const struct k8s_creds *creds, const struct k8
 	return c;
 oom:
 	k8s_client_free(c);
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 	return NULL;
 }
 
@@ -443,7 +443,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		backoff = backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS;
 	}
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	cni_err_clear(&last);
 	k8s_curl.slist_free_all(headers);
@@ -502,7 +502,7 @@ static int get_object(struct k8s_client *c, const char *fmt, const char *kind, c
 		return -1;
 	if (asprintf(&path, fmt, ns, name) < 0 || asprintf(&what, "%s/%s/%s", kind, ns, name) < 0) {
 		free(path);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	ret = k8s_request(c, "GET", path, what, NULL, NULL, true, obj, err);
 	if (ret == 0 && !*obj)
@@ -563,7 +563,7 @@ int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *
 			  err);
 	goto out;
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	cJSON_Delete(patch);
 	free(body);
@@ -622,7 +622,7 @@ int k8s_post_event(struct k8s_client *c, const struct k8s_event *ev, struct cni_
 	ret = k8s_request(c, "POST", path, "events", "application/json", body, false, NULL, err);
 	goto out;
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	cJSON_Delete(e);
 	free(name);

@@ -35,7 +35,8 @@ char *k8s_devinfo_cni_path(const char *dir, const char *net_name, const char *co
  * (0755) when missing, the content (len bytes) complete before the name appears (a temporary
  * file hard-linked into place), and never over an existing file: that fails with -EEXIST and
  * `device-info file <path> already exists` (code 5). Other failures: -1 (code 5). */
-int k8s_devinfo_save(const char *path, const char *data, size_t len, struct cni_err *err);
+CNI_MUST_CHECK int k8s_devinfo_save(const char *path, const char *data, size_t len,
+				    struct cni_err *err);
 
 /* The ADD step (NAD client CopyDeviceInfoForCNIFromDP, as Multus pkg/multus/multus.go calls
  * it): copies the device plugin's file to the CNI file after
@@ -48,16 +49,16 @@ int k8s_devinfo_save(const char *path, const char *data, size_t len, struct cni_
  * same attachment whose DEL never ran (a crash, a retried ADD). Refusing it, as the spec's
  * generic saver does, would fail every retry of that ADD or leave a stale copy behind. Anything
  * else at that name (a directory, a symlink, a socket) is refused (code 5). */
-int k8s_devinfo_copy(const char *dp_path, const char *cni_path, struct cni_err *err);
+CNI_MUST_CHECK int k8s_devinfo_copy(const char *dp_path, const char *cni_path, struct cni_err *err);
 
 /* Reads a device-info file back (for network-status "device-info"): a JSON object of at most
  * K8S_DEVINFO_MAX bytes with string "type" and "version". Returns 0 with *out the object
  * (caller deletes), 0 with *out NULL when the file does not exist, -1 when it cannot be read
  * (code 5) or is not such an object (code 6); messages name the file. */
-int k8s_devinfo_read(const char *path, cJSON **out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_devinfo_read(const char *path, cJSON **out, struct cni_err *err);
 
 /* The DEL step: removes the file; a missing file is fine. Returns 0, or -1 (code 5). */
-int k8s_devinfo_remove(const char *path, struct cni_err *err);
+CNI_MUST_CHECK int k8s_devinfo_remove(const char *path, struct cni_err *err);
 
 /* Device ID injection (Multus pkg/types/conf.go delegateAddDeviceID, addDeviceIDInConfList): conf
  * is a delegate's config (len bytes), a single plugin config or a conflist (a top-level "plugins"

@@ -24,8 +24,9 @@
  * skipping routes without a gateway (Multus would print "<nil>"); device_info (may be NULL) is
  * copied as the device-info-spec fields. Keys are in the NAD client's order. Returns the
  * number of entries appended, or -1 with err (code 6 for a result that does not convert). */
-int k8s_network_status_append(cJSON *statuses, const char *name, bool is_default,
-			      const cJSON *result, const cJSON *device_info, struct cni_err *err);
+CNI_MUST_CHECK int k8s_network_status_append(cJSON *statuses, const char *name, bool is_default,
+					     const cJSON *result, const cJSON *device_info,
+					     struct cni_err *err);
 
 /* The annotation value exactly as Multus writes it: each entry marshalled by Go's
  * json.MarshalIndent(entry, "", "    "), joined by "," inside "[" "]". Returns a malloc'd

@@ -20,8 +20,9 @@
  * its own namespace, or in one of global (n entries); global == NULL means the implicit {"default"}
  * (a configured list replaces it). Returns 0, or -1 with code 7: "namespace isolation enabled,
  * annotation violates permission, pod is in namespace A but refers to target namespace B". */
-int k8s_check_namespace_isolation(const char *pod_ns, const char *target_ns,
-				  const char *const *global, size_t n, struct cni_err *err);
+CNI_MUST_CHECK int k8s_check_namespace_isolation(const char *pod_ns, const char *target_ns,
+						 const char *const *global, size_t n,
+						 struct cni_err *err);
 
 /* metadata.annotations[key] of an object when it is a string, else NULL (borrowed). */
 const char *k8s_object_annotation(const cJSON *obj, const char *key);
@@ -35,7 +36,7 @@ bool k8s_pod_is_static(const cJSON *pod);
  * want_uid is NULL or empty, equal to metadata.uid, or the pod is static; otherwise -1 with code 4
  * `pod ns/name: expected pod UID "<want>" but got "<got>" from Kube API`. On DEL callers only log
  * this. */
-int k8s_pod_check_uid(const cJSON *pod, const char *want_uid, struct cni_err *err);
+CNI_MUST_CHECK int k8s_pod_check_uid(const cJSON *pod, const char *want_uid, struct cni_err *err);
 
 /* What a NAD contributes to a delegate. Owned members; free with k8s_nad_config_free(). */
 struct k8s_nad_config {

@@ -61,14 +61,15 @@ struct k8s_net_selections {
  * `annotation "k8s.v1.cni.cncf.io/networks": element 2: failed to parse IP address "x"`.
  * Elements without a namespace get default_ns (the pod's namespace). Free with
  * k8s_net_selections_free(); out is zeroed on failure. */
-int k8s_parse_networks(const char *value, const char *annotation, const char *default_ns,
-		       struct k8s_net_selections *out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_parse_networks(const char *value, const char *annotation,
+				      const char *default_ns, struct k8s_net_selections *out,
+				      struct cni_err *err);
 
 /* v1.multus-cni.io/default-network: the same parser, default_ns being multusNamespace; it must
  * yield exactly one element ("more than one default network is specified: ...", or "is empty"
  * for an empty value). Free with k8s_net_selection_free(). */
-int k8s_parse_default_network(const char *value, const char *default_ns,
-			      struct k8s_net_selection *out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_parse_default_network(const char *value, const char *default_ns,
+					     struct k8s_net_selection *out, struct cni_err *err);
 
 void k8s_net_selection_free(struct k8s_net_selection *s);
 void k8s_net_selections_free(struct k8s_net_selections *s);
