@@ -300,8 +300,8 @@ START_TEST(json_form_names_and_interfaces_are_checked)
 	parse_fails("[{\"name\":\"UPPER\"}]",
 		    NETS "element 0: network name \"UPPER\" is not a valid Kubernetes object name");
 	parse_fails("[{\"name\":\"a\\u0000b\"}]", NETS "JSON strings may not hold NUL (\\u0000)");
-	parse_fails("[{\"name\":\"a\\nb\"}]", NETS
-		    "element 0: network name \"a\\nb\" is not a valid Kubernetes object name");
+	parse_fails("[{\"name\":\"a\\nb\"}]",
+		    NETS "element 0: network name \"a\\nb\" is not a valid Kubernetes object name");
 	parse_fails("[{\"name\":\"a\",\"namespace\":\"a.b\"}]",
 		    NETS "element 0: namespace \"a.b\" is not a valid Kubernetes namespace");
 	parse_fails("[{\"name\":\"a\",\"namespace\":\"../x\"}]",
