@@ -101,7 +101,7 @@ struct k8s_client *k8s_client_new(const struct k8s_creds *creds, const struct k8
 	return c;
 oom:
 	k8s_client_free(c);
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 	return NULL;
 }
 
@@ -443,7 +443,7 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		backoff = backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS;
 	}
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	cni_err_clear(&last);
 	k8s_curl.slist_free_all(headers);
@@ -491,7 +491,8 @@ static int check_names(const char *kind, const char *ns, const char *name, struc
 	return 0;
 }
 
-static int get_object(struct k8s_client *c, const char *fmt, const char *kind, const char *ns,
+/* GET <api>/namespaces/<ns>/<kind>/<name>. */
+static int get_object(struct k8s_client *c, const char *api, const char *kind, const char *ns,
 		      const char *name, cJSON **obj, struct cni_err *err)
 {
 	char *path = NULL, *what = NULL;
@@ -500,9 +501,10 @@ static int get_object(struct k8s_client *c, const char *fmt, const char *kind, c
 	*obj = NULL;
 	if (check_names(kind, ns, name, err) < 0)
 		return -1;
-	if (asprintf(&path, fmt, ns, name) < 0 || asprintf(&what, "%s/%s/%s", kind, ns, name) < 0) {
+	if (asprintf(&path, "%s/namespaces/%s/%s/%s", api, ns, kind, name) < 0 ||
+	    asprintf(&what, "%s/%s/%s", kind, ns, name) < 0) {
 		free(path);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	ret = k8s_request(c, "GET", path, what, NULL, NULL, true, obj, err);
 	if (ret == 0 && !*obj)
@@ -515,15 +517,14 @@ static int get_object(struct k8s_client *c, const char *fmt, const char *kind, c
 int k8s_get_pod(struct k8s_client *c, const char *ns, const char *name, cJSON **pod,
 		struct cni_err *err)
 {
-	return get_object(c, "/api/v1/namespaces/%s/pods/%s", "pods", ns, name, pod, err);
+	return get_object(c, "/api/v1", "pods", ns, name, pod, err);
 }
 
 int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **nad,
 		struct cni_err *err)
 {
-	return get_object(
-	    c, "/apis/k8s.cni.cncf.io/v1/namespaces/%s/network-attachment-definitions/%s",
-	    "network-attachment-definitions", ns, name, nad, err);
+	return get_object(c, "/apis/k8s.cni.cncf.io/v1", "network-attachment-definitions", ns, name,
+			  nad, err);
 }
 
 int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *name,
@@ -563,7 +564,7 @@ int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *
 			  err);
 	goto out;
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	cJSON_Delete(patch);
 	free(body);
@@ -622,7 +623,7 @@ int k8s_post_event(struct k8s_client *c, const struct k8s_event *ev, struct cni_
 	ret = k8s_request(c, "POST", path, "events", "application/json", body, false, NULL, err);
 	goto out;
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	cJSON_Delete(e);
 	free(name);

@@ -1,5 +1,6 @@
 /* k8s/client.h: the few Kubernetes REST calls plexus makes, over one kept-alive connection.
- * Follows the Kubernetes API conventions (Status bodies, JSON merge patch), multus.md §3.1, §8. */
+ * Follows the Kubernetes API conventions (Status bodies, JSON merge patch) and Multus
+ * pkg/k8sclient/k8sclient.go (GetPod, getKubernetesDelegate, SetNetworkStatus). */
 #ifndef PLEXUS_K8S_CLIENT_H
 #define PLEXUS_K8S_CLIENT_H
 
@@ -56,18 +57,18 @@ bool k8s_client_curl_loaded(void);
  * "pods/ns/name"), an optional body with its content type, retry (false makes one attempt).
  * On success *out (when out is non-NULL) is the parsed JSON reply, or NULL for an empty one;
  * replies over 16 MiB are refused. */
-int k8s_request(struct k8s_client *c, const char *method, const char *path, const char *what,
-		const char *content_type, const char *body, bool retry, cJSON **out,
-		struct cni_err *err);
+CNI_MUST_CHECK int k8s_request(struct k8s_client *c, const char *method, const char *path,
+			       const char *what, const char *content_type, const char *body,
+			       bool retry, cJSON **out, struct cni_err *err);
 
 /* GET /api/v1/namespaces/<ns>/pods/<name> -> *pod (caller deletes). ns and name must be
  * DNS-1123 subdomains (code 7 otherwise, before any request). */
-int k8s_get_pod(struct k8s_client *c, const char *ns, const char *name, cJSON **pod,
-		struct cni_err *err);
+CNI_MUST_CHECK int k8s_get_pod(struct k8s_client *c, const char *ns, const char *name, cJSON **pod,
+			       struct cni_err *err);
 
 /* GET /apis/k8s.cni.cncf.io/v1/namespaces/<ns>/network-attachment-definitions/<name>. */
-int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **nad,
-		struct cni_err *err);
+CNI_MUST_CHECK int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **nad,
+			       struct cni_err *err);
 
 /* PATCH /api/v1/namespaces/<ns>/pods/<name>/status with Content-Type
  * application/merge-patch+json and the body {"metadata":{"annotations":<annotations>}}: keys
@@ -75,10 +76,10 @@ int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **
  * other field stays as it is (RFC 7386). No resourceVersion is sent, so there is no conflict
  * to retry. The status subresource is used because it is what Multus writes through (its RBAC
  * and admission policies already cover it) and it cannot change the pod's spec, unlike a
- * patch of the pod itself; it is never a PUT, which would wipe concurrently written status
- * (multus.md §6.8). annotations must be an object of strings or nulls (code 7 otherwise). */
-int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *name,
-			      const cJSON *annotations, struct cni_err *err);
+ * patch of the pod itself; it is never a PUT, which would wipe concurrently written status.
+ * annotations must be an object of strings or nulls (code 7 otherwise). */
+CNI_MUST_CHECK int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *name,
+					     const cJSON *annotations, struct cni_err *err);
 
 /* A core/v1 Event about a pod, as client-go's recorder would send it. */
 struct k8s_event {
@@ -91,7 +92,8 @@ struct k8s_event {
 
 /* POST /api/v1/namespaces/<ns>/events: one attempt (events are best effort and not
  * idempotent), with the attempt timeout. Callers log a failure and carry on. */
-int k8s_post_event(struct k8s_client *c, const struct k8s_event *ev, struct cni_err *err);
+CNI_MUST_CHECK int k8s_post_event(struct k8s_client *c, const struct k8s_event *ev,
+				  struct cni_err *err);
 
 /* True for a DNS-1123 subdomain: 1..253 of [a-z0-9.-], starting and ending alphanumeric.
  * Namespaces, pods and NADs are all named so; anything else cannot reach a URL path. */

@@ -36,7 +36,7 @@ extern struct k8s_curl_api k8s_curl;
  * thread-safe: plexus is single-threaded). Returns 0, or -1 with code 5: "cannot load
  * libcurl.so.4: <dlerror>", "libcurl.so.4 has no <symbol>" or "...: curl_global_init failed";
  * after a failure the next call tries again. */
-int k8s_curl_load(struct cni_err *err);
+CNI_MUST_CHECK int k8s_curl_load(struct cni_err *err);
 
 /* True once this process has loaded libcurl. */
 bool k8s_curl_loaded(void);

@@ -1,5 +1,6 @@
 /* k8s/deviceinfo.c: device-info spec v1.1.0 files and deviceID/pciBusID injection.
- * Follows multus.md §2.5 and §3.5 (paths, 0444, no overwrite) and §3.2 (injection). */
+ * Follows device-info-spec v1.1.0, the NAD client's pkg/utils/cniconfig.go device-info helpers
+ * (paths, 0444, no overwrite) and Multus pkg/types/conf.go delegateAddDeviceID (injection). */
 #include "k8s/deviceinfo.h"
 
 #include <errno.h>
@@ -69,7 +70,7 @@ static char *join(const char *dir, const char *sub, const char *name, struct cni
 		return NULL;
 	}
 	if (asprintf(&path, "%.*s/%s/%s", (int)dlen, dir, sub, name) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	for (base = path + strlen(path) - strlen(name); *base; base++)
@@ -87,7 +88,7 @@ char *k8s_devinfo_dp_path(const char *dir, const char *resource, const char *dev
 	    check_part("device ID", device_id, err) < 0)
 		return NULL;
 	if (asprintf(&name, "%s-%s-device.json", resource, device_id) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	path = join(dir, "dp", name, err);
@@ -105,7 +106,7 @@ char *k8s_devinfo_cni_path(const char *dir, const char *net_name, const char *co
 	    check_part("interface name", ifname, err) < 0)
 		return NULL;
 	if (asprintf(&name, "%s-%s_%s", net_name, container_id, ifname) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	path = join(dir, "cni", name, err);
@@ -122,7 +123,7 @@ static int mkdir_parents(const char *path, struct cni_err *err)
 	int ret = 0;
 
 	if (!p)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	slash = strrchr(p, '/');
 	if (!slash || slash == p) {
 		free(p);
@@ -160,7 +161,7 @@ static char *write_tmp(const char *path, const char *data, size_t len, struct cn
 	if (mkdir_parents(path, err) < 0)
 		return NULL;
 	if (asprintf(&tmp, "%.*s/.devinfo.XXXXXX", (int)(slash - path), path) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -236,7 +237,7 @@ static int slurp(const char *path, char **text, size_t *len, struct cni_err *err
 	*text = malloc((size_t)st.st_size + 1);
 	if (!*text) {
 		close(fd);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, *text + got, (size_t)st.st_size - got);
@@ -402,7 +403,7 @@ char *k8s_inject_device_id(const char *conf, size_t len, const char *device_id, 
 	if (out)
 		goto out;
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	cJSON_Delete(root);
 	return out;

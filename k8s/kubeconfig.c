@@ -1,5 +1,6 @@
 /* k8s/kubeconfig.c: kubeconfig (libyaml document API) and in-cluster service-account creds.
- * Follows client-go clientcmd loader/validation and rest.InClusterConfig (multus.md §1.1, §6.6). */
+ * Follows client-go clientcmd loader/validation and rest.InClusterConfig, as Multus
+ * pkg/k8sclient/k8sclient.go GetK8sClient uses them. */
 #include "k8s/kubeconfig.h"
 
 #include <errno.h>
@@ -67,7 +68,7 @@ static char *read_cred_file(const char *path, size_t *len, struct cni_err *err, 
 			}
 			g = malloc(ncap);
 			if (!g) {
-				cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+				cni_err_oom(err);
 				goto fail;
 			}
 			if (buf)
@@ -89,7 +90,7 @@ static char *read_cred_file(const char *path, size_t *len, struct cni_err *err, 
 	}
 	close(fd);
 	if (!buf && !(buf = calloc(1, 1))) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -166,7 +167,7 @@ static int get_str(struct kc *k, const yaml_node_t *map, const char *ctx, const 
 				   "kubeconfig %s: %s.%s must be a string", k->path, ctx, key);
 	*out = strndup((const char *)v->data.scalar.value, v->data.scalar.length);
 	if (!*out)
-		return cni_err_set(k->err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(k->err);
 	return 0;
 }
 
@@ -272,7 +273,7 @@ static int get_blob(struct kc *k, const yaml_node_t *map, const char *ctx, const
 	} else if (file && file[0]) {
 		path = resolve(k, file);
 		if (!path || asprintf(&what, "kubeconfig %s: %s.%s", k->path, ctx, file_key) < 0) {
-			cni_err_set(k->err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(k->err);
 			goto out;
 		}
 		*out = read_cred_file(path, out_len, k->err, what);
@@ -309,7 +310,7 @@ static int load_cluster(struct kc *k, const yaml_node_t *root, const char *name,
 	if (!c)
 		return -1;
 	if (asprintf(&ctx, "clusters[\"%s\"].cluster", name) < 0)
-		return cni_err_set(k->err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(k->err);
 	if (get_str(k, c, ctx, "server", &out->server) < 0 ||
 	    get_bool(k, c, ctx, "insecure-skip-tls-verify", &out->insecure) < 0 ||
 	    get_blob(k, c, ctx, "certificate-authority", "certificate-authority-data", &out->ca,
@@ -363,7 +364,7 @@ static int load_user(struct kc *k, const yaml_node_t *root, const char *name, st
 	if (!u)
 		return -1;
 	if (asprintf(&ctx, "users[\"%s\"].user", name) < 0)
-		return cni_err_set(k->err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(k->err);
 	if (refuse(k, u, ctx, "exec", "exec credential plugins are not supported") < 0 ||
 	    refuse(k, u, ctx, "auth-provider", "auth providers are not supported") < 0 ||
 	    refuse(k, u, ctx, "username", "basic authentication is not supported") < 0 ||
@@ -385,7 +386,7 @@ static int load_user(struct kc *k, const yaml_node_t *root, const char *name, st
 		/* rest.Config: the token file, read afresh, takes precedence over token. */
 		path = resolve(k, token_file);
 		if (!path || asprintf(&what, "kubeconfig %s: %s.tokenFile", k->path, ctx) < 0) {
-			cni_err_set(k->err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(k->err);
 			goto out;
 		}
 		if (out->token)
@@ -438,11 +439,11 @@ int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err 
 		log_error("kubeconfig %s is readable by every user; it holds credentials", path);
 	k.dir = dir_of(path);
 	if (!k.dir) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (!yaml_parser_initialize(&parser)) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
@@ -479,7 +480,7 @@ int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err 
 	if (!ctxn)
 		goto out;
 	if (asprintf(&ctxkey, "contexts[\"%s\"].context", cur) < 0) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (get_str(&k, ctxn, ctxkey, "cluster", &cluster) < 0 ||
@@ -498,7 +499,7 @@ int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err 
 		goto out;
 	if (asprintf(&out->source, "kubeconfig %s", path) < 0) {
 		out->source = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	ret = 0;
@@ -537,12 +538,12 @@ int k8s_incluster_load(const char *sa_dir, struct k8s_creds *out, struct cni_err
 	    asprintf(&out->source, "in-cluster service account %s", sa_dir) < 0) {
 		out->server = NULL;
 		out->source = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (asprintf(&path, "%s/token", sa_dir) < 0) {
 		path = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	out->token = read_cred_file(path, &len, err, "service account token");
@@ -556,7 +557,7 @@ int k8s_incluster_load(const char *sa_dir, struct k8s_creds *out, struct cni_err
 	free(path);
 	if (asprintf(&path, "%s/ca.crt", sa_dir) < 0) {
 		path = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (access(path, F_OK) == 0) {
@@ -571,7 +572,7 @@ int k8s_incluster_load(const char *sa_dir, struct k8s_creds *out, struct cni_err
 	free(path);
 	if (asprintf(&path, "%s/namespace", sa_dir) < 0) {
 		path = NULL;
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	if (access(path, F_OK) == 0) {

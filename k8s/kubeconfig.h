@@ -40,7 +40,8 @@ struct k8s_creds {
  * directory`. Token values never appear in any message. Exec plugins, auth providers,
  * basic auth, proxy-url and tls-server-name are refused by name. Returns 0 or -1; out is
  * zeroed on failure. */
-int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_kubeconfig_load(const char *path, struct k8s_creds *out,
+				       struct cni_err *err);
 
 /* The in-cluster service account: server from KUBERNETES_SERVICE_HOST and _PORT (an IPv6
  * host is bracketed), token from <sa_dir>/token (required, read afresh), CA from
@@ -48,14 +49,15 @@ int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err 
  * namespace from <sa_dir>/namespace (optional). sa_dir NULL means K8S_SA_DIR. Files may be
  * symlinks (projected volumes are). Returns 0, or -1 with err (code 4 when the environment is
  * incomplete, 5 when the token cannot be read). */
-int k8s_incluster_load(const char *sa_dir, struct k8s_creds *out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_incluster_load(const char *sa_dir, struct k8s_creds *out,
+				      struct cni_err *err);
 
-/* Multus's choice (multus.md §1.1): kubeconfig when non-empty; otherwise the in-cluster
- * account when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are both set and
+/* Multus's choice (pkg/k8sclient/k8sclient.go GetK8sClient): kubeconfig when non-empty; otherwise
+ * the in-cluster account when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are both set and
  * non-empty; otherwise there is no API access. Returns 1 with out filled, 0 for "no API" (out
  * zeroed, not an error), -1 with err. */
-int k8s_creds_load(const char *kubeconfig, const char *sa_dir, struct k8s_creds *out,
-		   struct cni_err *err);
+CNI_MUST_CHECK int k8s_creds_load(const char *kubeconfig, const char *sa_dir, struct k8s_creds *out,
+				  struct cni_err *err);
 
 /* Wipes the secrets and frees every member; out is zeroed. Safe on a zeroed struct. */
 void k8s_creds_free(struct k8s_creds *c);

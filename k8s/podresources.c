@@ -1,5 +1,6 @@
-/* k8s/podresources.c: kubelet pod-resources v1 over gRPC (libcurl, HTTP/2 prior knowledge on the
- * unix socket, protobuf-c messages) and the checkpoint-file fallback. Follows multus.md §4. */
+/* k8s/podresources.c: kubelet pod-resources v1 (Get, List fallback) through k8s/grpc.h with
+ * protobuf-c messages, and the checkpoint-file fallback. Follows Multus
+ * pkg/kubeletclient and pkg/checkpoint. */
 #include "k8s/podresources.h"
 
 #include <errno.h>
@@ -15,45 +16,14 @@
 
 #include "cni/json.h"
 #include "cni/log.h"
-#include "k8s/curl.h"
+#include "k8s/grpc.h"
 #include "k8s/podresources.pb-c.h"
 
 #define DEFAULT_DEADLINE_MS 10000
 #define DEFAULT_ATTEMPTS    5
 #define DEFAULT_BACKOFF_MS  100
-#define BACKOFF_CAP_MS	    1000
 #define CHECKPOINT_MAX	    (64u << 20)
-#define GRPC_PREFIX	    5
 #define GET_DISABLED_MSG    "PodResources API Get method disabled"
-
-enum grpc_code {
-	GRPC_OK = 0,
-	GRPC_UNKNOWN = 2,
-	GRPC_DEADLINE_EXCEEDED = 4,
-	GRPC_RESOURCE_EXHAUSTED = 8,
-	GRPC_UNIMPLEMENTED = 12,
-	GRPC_UNAVAILABLE = 14,
-};
-
-static const char *const grpc_names[] = {
-	"OK",
-	"CANCELLED",
-	"UNKNOWN",
-	"INVALID_ARGUMENT",
-	"DEADLINE_EXCEEDED",
-	"NOT_FOUND",
-	"ALREADY_EXISTS",
-	"PERMISSION_DENIED",
-	"RESOURCE_EXHAUSTED",
-	"FAILED_PRECONDITION",
-	"ABORTED",
-	"OUT_OF_RANGE",
-	"UNIMPLEMENTED",
-	"INTERNAL",
-	"UNAVAILABLE",
-	"DATA_LOSS",
-	"UNAUTHENTICATED",
-};
 
 /* ---- the device map ---- */
 
@@ -224,7 +194,7 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 	int ret = -1;
 
 	*out = NULL;
-	if (len < GRPC_PREFIX)
+	if (len < K8S_GRPC_PREFIX)
 		return cni_err_set(err, CNI_ERR_DECODE,
 				   "reply: %zu bytes, shorter than a gRPC message prefix", len);
 	mlen = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
@@ -235,12 +205,12 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 	if (mlen > K8S_PODRES_MSG_MAX)
 		return cni_err_set(err, CNI_ERR_DECODE, "reply exceeds the %u MiB limit (%u bytes)",
 				   K8S_PODRES_MSG_MAX >> 20, mlen);
-	if (mlen != len - GRPC_PREFIX)
+	if (mlen != len - K8S_GRPC_PREFIX)
 		return cni_err_set(err, CNI_ERR_DECODE,
 				   "reply: message of %u bytes announced, %zu bytes received", mlen,
-				   len - GRPC_PREFIX);
+				   len - K8S_GRPC_PREFIX);
 	if (method == K8S_PODRES_FROM_GET) {
-		get = v1__get_pod_resources_response__unpack(NULL, mlen, p + GRPC_PREFIX);
+		get = v1__get_pod_resources_response__unpack(NULL, mlen, p + K8S_GRPC_PREFIX);
 		if (!get) {
 			cni_err_set(err, CNI_ERR_DECODE,
 				    "reply: not a v1.GetPodResourcesResponse message");
@@ -256,7 +226,7 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 		if (get->pod_resources && add_pod(&b, get->pod_resources) < 0)
 			goto oom;
 	} else {
-		list = v1__list_pod_resources_response__unpack(NULL, mlen, p + GRPC_PREFIX);
+		list = v1__list_pod_resources_response__unpack(NULL, mlen, p + K8S_GRPC_PREFIX);
 		if (!list) {
 			cni_err_set(err, CNI_ERR_DECODE,
 				    "reply: not a v1.ListPodResourcesResponse message");
@@ -274,7 +244,7 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 	ret = 0;
 	goto out;
 oom:
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 out:
 	builder_free(&b);
 	if (get)
@@ -299,7 +269,7 @@ static int add_id_list(struct builder *b, const char *res, const cJSON *ids, siz
 					   "not a string",
 					   entry);
 		if (builder_add(b, res, id->valuestring) < 0)
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			return cni_err_oom(err);
 	}
 	return 0;
 }
@@ -374,7 +344,7 @@ int k8s_podres_parse_checkpoint(const char *text, size_t len, const char *uid,
 	}
 	*out = builder_finish(&b, K8S_PODRES_FROM_CHECKPOINT);
 	if (!*out) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto fail;
 	}
 	cJSON_Delete(root);
@@ -409,7 +379,7 @@ static int from_checkpoint(const char *path, const char *uid, struct k8s_devmap 
 	}
 	text = malloc((size_t)st.st_size + 1);
 	if (!text) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	while (got < (size_t)st.st_size) {
@@ -435,353 +405,44 @@ out:
 	return ret;
 }
 
-/* ---- gRPC over libcurl ---- */
-
-struct reply {
-	uint8_t *body;
-	size_t n, cap;
-	bool too_big;
-	long http_status;
-	int grpc_status; /* -1 until seen */
-	char *grpc_message;
-};
-
-struct call {
-	const char *socket;
-	CURL *h;
-	struct curl_slist *headers;
-	char errbuf[CURL_ERROR_SIZE];
-	long start, deadline; /* monotonic ms */
-	const struct k8s_podres_opts *o;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+static bool get_is_unsupported(const struct k8s_grpc_reply *r)
 {
-	struct reply *r = arg;
-	size_t n = size * nmemb;
-
-	/* One message and its prefix at most; the prefix's length is checked as soon as it is
-	 * in, so an oversize message is refused before it arrives. */
-	if (r->n + n > K8S_PODRES_MSG_MAX + GRPC_PREFIX) {
-		r->too_big = true;
-		return 0;
-	}
-	if (r->n + n > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		uint8_t *g;
-
-		while (cap < r->n + n)
-			cap *= 2;
-		g = realloc(r->body, cap);
-		if (!g)
-			return 0;
-		r->body = g;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->n, data, n);
-	r->n += n;
-	if (r->n >= GRPC_PREFIX) {
-		uint32_t mlen = (uint32_t)r->body[1] << 24 | (uint32_t)r->body[2] << 16 |
-				(uint32_t)r->body[3] << 8 | r->body[4];
-
-		if (mlen > K8S_PODRES_MSG_MAX) {
-			r->too_big = true;
-			return 0;
-		}
-	}
-	return n;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* grpc-message is percent-encoded (gRPC over HTTP/2, "Responses"); NULs and controls are
- * replaced so the text is safe in an error message. */
-static char *percent_decode(const char *s, size_t n)
-{
-	char *d = malloc(n + 1), *o = d;
-
-	if (!d)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
-			i += 2;
-		}
-		*o++ = (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
-	}
-	*o = '\0';
-	return d;
-}
-
-/* Headers and trailers both come here: a gRPC status may be in either ("Trailers-Only"). */
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct reply *r = arg;
-	size_t n = size * nmemb, len = n;
-
-	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-		len--;
-	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		const char *sp = memchr(data, ' ', len);
-
-		r->http_status = sp ? strtol(sp + 1, NULL, 10) : 0;
-		r->grpc_status = -1;
-		free(r->grpc_message);
-		r->grpc_message = NULL;
-	} else if (len > 12 && strncasecmp(data, "grpc-status:", 12) == 0) {
-		char tmp[16];
-		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
-		char *end;
-		long v;
-
-		memcpy(tmp, data + 12, k);
-		tmp[k] = '\0';
-		v = strtol(tmp, &end, 10);
-		while (*end == ' ')
-			end++;
-		r->grpc_status = end != tmp && !*end && v >= 0 && v < 1000 ? (int)v : 2;
-	} else if (len >= 13 && strncasecmp(data, "grpc-message:", 13) == 0) {
-		size_t off = 13;
-
-		while (off < len && data[off] == ' ')
-			off++;
-		free(r->grpc_message);
-		r->grpc_message = percent_decode(data + off, len - off);
-	}
-	return n;
-}
-
-static void reply_reset(struct reply *r)
-{
-	free(r->body);
-	free(r->grpc_message);
-	memset(r, 0, sizeof(*r));
-	r->grpc_status = -1;
-}
-
-#define SETOPT(opt, val)                                                                           \
-	do {                                                                                       \
-		CURLcode rc_ = k8s_curl.easy_setopt(x->h, opt, val);                               \
-		if (rc_ != CURLE_OK)                                                               \
-			return cni_err_set(err, CNI_ERR_IO, "libcurl: cannot set %s: %s", #opt,    \
-					   k8s_curl.easy_strerror(rc_));                           \
-	} while (0)
-
-static int call_init(struct call *x, struct cni_err *err)
-{
-	const char *const hdrs[] = { "Content-Type: application/grpc", "TE: trailers",
-				     "Accept:", "Expect:" };
-
-	if (k8s_curl_load(err) < 0)
-		return -1;
-	x->h = k8s_curl.easy_init();
-	if (!x->h)
-		return cni_err_set(err, CNI_ERR_IO, "libcurl: curl_easy_init failed");
-	for (size_t i = 0; i < sizeof(hdrs) / sizeof(*hdrs); i++) {
-		struct curl_slist *l = k8s_curl.slist_append(x->headers, hdrs[i]);
-
-		if (!l)
-			return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-		x->headers = l;
-	}
-	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http");
-	SETOPT(CURLOPT_UNIX_SOCKET_PATH, x->socket);
-	SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-	/* A connection per attempt: libcurl < 8.0 (Debian 12 has 7.88.1) fails a second request
-	 * on a reused prior-knowledge connection with "Error in the HTTP2 framing layer"
-	 * (curl/curl#10634). A unix-socket connect costs next to nothing. */
-	SETOPT(CURLOPT_FORBID_REUSE, 1L);
-	SETOPT(CURLOPT_USERAGENT, "plexus");
-	SETOPT(CURLOPT_POST, 1L);
-	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-	return 0;
-}
-
-/* What one attempt came to. */
-enum outcome {
-	DONE,	   /* a gRPC status arrived (r->grpc_status), maybe OK */
-	RETRY,	   /* transient: worth another attempt (err set) */
-	TIMED_OUT, /* the deadline passed (err set) */
-	FAILED,	   /* err set */
-};
-
-static enum outcome attempt(struct call *x, const char *method, const uint8_t *req, size_t reqlen,
-			    struct reply *r, struct cni_err *err)
-{
-	char url[64], timeout_hdr[40];
-	struct curl_slist *hdrs = NULL, *l;
-	long left = x->deadline - k8s_now_ms();
-	CURLcode rc;
-
-	reply_reset(r);
-	if (left <= 0) {
-		cni_err_set(err, CNI_ERR_TRY_AGAIN, "deadline of %ld ms exceeded",
-			    x->deadline - x->start);
-		return TIMED_OUT;
-	}
-	snprintf(url, sizeof(url), "http://localhost/v1.PodResourcesLister/%s", method);
-	/* The server learns the deadline too, as a gRPC client would tell it. */
-	snprintf(timeout_hdr, sizeof(timeout_hdr), "grpc-timeout: %ldm", left);
-	l = k8s_curl.slist_append(NULL, timeout_hdr);
-	if (!l) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-		return FAILED;
-	}
-	hdrs = l;
-	l->next = x->headers;
-	x->errbuf[0] = '\0';
-	k8s_curl.easy_setopt(x->h, CURLOPT_URL, url);
-	k8s_curl.easy_setopt(x->h, CURLOPT_HTTPHEADER, hdrs);
-	k8s_curl.easy_setopt(x->h, CURLOPT_POSTFIELDS, req);
-	k8s_curl.easy_setopt(x->h, CURLOPT_POSTFIELDSIZE, (long)reqlen);
-	k8s_curl.easy_setopt(x->h, CURLOPT_WRITEDATA, r);
-	k8s_curl.easy_setopt(x->h, CURLOPT_HEADERDATA, r);
-	k8s_curl.easy_setopt(x->h, CURLOPT_TIMEOUT_MS, left);
-	k8s_curl.easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, left);
-	rc = k8s_curl.easy_perform(x->h);
-	/* Only the first node is ours to free: the rest is the call's list. */
-	hdrs->next = NULL;
-	k8s_curl.slist_free_all(hdrs);
-	k8s_curl.easy_setopt(x->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-	if (r->too_big) {
-		cni_err_set(err, CNI_ERR_DECODE, "reply exceeds the %u MiB limit",
-			    K8S_PODRES_MSG_MAX >> 20);
-		return FAILED;
-	}
-	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		cni_err_set(err, CNI_ERR_TRY_AGAIN, "deadline of %ld ms exceeded",
-			    x->deadline - x->start);
-		return TIMED_OUT;
-	}
-	if (rc != CURLE_OK) {
-		cni_err_set(err, CNI_ERR_IO, "%s",
-			    x->errbuf[0] ? x->errbuf : k8s_curl.easy_strerror(rc));
-		return rc == CURLE_COULDNT_CONNECT ? RETRY : FAILED;
-	}
-	if (r->http_status != 200) {
-		cni_err_set(err, CNI_ERR_IO, "HTTP status %ld, not a gRPC reply", r->http_status);
-		return FAILED;
-	}
-	if (r->grpc_status < 0) {
-		cni_err_set(err, CNI_ERR_IO, "reply without grpc-status");
-		return FAILED;
-	}
-	if (r->grpc_status == GRPC_OK)
-		return DONE;
-	cni_err_set(err, CNI_ERR_IO, "%s: %s",
-		    r->grpc_status < (int)(sizeof(grpc_names) / sizeof(*grpc_names))
-			? grpc_names[r->grpc_status]
-			: "status",
-		    r->grpc_message && *r->grpc_message ? r->grpc_message : "(no message)");
-	if (r->grpc_status == GRPC_DEADLINE_EXCEEDED) {
-		err->code = CNI_ERR_TRY_AGAIN;
-		return TIMED_OUT;
-	}
-	if (r->grpc_status == GRPC_UNAVAILABLE || r->grpc_status == GRPC_RESOURCE_EXHAUSTED)
-		return RETRY;
-	return DONE;
-}
-
-/* One method, retried as the header says. Returns 0 with r holding a gRPC status (OK or not:
- * err is set for the latter), or -1 (err set). */
-static int invoke(struct call *x, const char *method, const uint8_t *req, size_t reqlen,
-		  struct reply *r, struct cni_err *err)
-{
-	long backoff = x->o->backoff_ms;
-	int n = 0;
-
-	for (;;) {
-		enum outcome oc = attempt(x, method, req, reqlen, r, err);
-		long wait;
-
-		n++;
-		if (oc == DONE && r->grpc_status == GRPC_OK)
-			cni_err_clear(err); /* what an earlier attempt left */
-		if (oc == DONE)
-			return 0;
-		if (oc != RETRY)
-			return -1;
-		wait = backoff;
-		if (n >= x->o->max_attempts || k8s_now_ms() + wait >= x->deadline)
-			/* cni_err_set formats before it frees the old message. */
-			return cni_err_set(err, CNI_ERR_TRY_AGAIN,
-					   "%s (gave up after %d attempts in %ld ms)", err->msg, n,
-					   k8s_now_ms() - x->start);
-		log_verbose("kubelet pod-resources %s: %s; attempt %d again in %ld ms", method,
-			    err->msg, n + 1, wait);
-		k8s_sleep_ms(wait);
-		backoff = backoff * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : backoff * 2;
-	}
-}
-
-/* The request messages: small, so packed into a fixed buffer behind the 5-byte prefix. */
-static size_t frame(uint8_t *buf, size_t cap, const ProtobufCMessage *m)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-
-	if (n + GRPC_PREFIX > cap)
-		return 0;
-	buf[0] = 0;
-	buf[1] = (uint8_t)(n >> 24);
-	buf[2] = (uint8_t)(n >> 16);
-	buf[3] = (uint8_t)(n >> 8);
-	buf[4] = (uint8_t)n;
-	protobuf_c_message_pack(m, buf + GRPC_PREFIX);
-	return n + GRPC_PREFIX;
-}
-
-static bool get_is_unsupported(const struct reply *r)
-{
-	return r->grpc_status == GRPC_UNIMPLEMENTED ||
-	       (r->grpc_status == GRPC_UNKNOWN && r->grpc_message &&
+	return r->grpc_status == K8S_GRPC_UNIMPLEMENTED ||
+	       (r->grpc_status == K8S_GRPC_UNKNOWN && r->grpc_message &&
 		strcmp(r->grpc_message, GET_DISABLED_MSG) == 0);
 }
 
-static int from_socket(struct call *x, const char *ns, const char *name, struct k8s_devmap **out,
-		       struct cni_err *err)
+static int from_socket(struct k8s_grpc_call *x, const char *ns, const char *name,
+		       struct k8s_devmap **out, struct cni_err *err)
 {
 	V1__GetPodResourcesRequest get = V1__GET_POD_RESOURCES_REQUEST__INIT;
 	V1__ListPodResourcesRequest list = V1__LIST_POD_RESOURCES_REQUEST__INIT;
 	enum k8s_podres_source method = K8S_PODRES_FROM_GET;
-	struct reply r = { .grpc_status = -1 };
+	struct k8s_grpc_reply r = { .grpc_status = -1 };
 	uint8_t req[600];
 	size_t reqlen;
 	int ret = -1;
 
-	if (call_init(x, err) < 0)
+	if (k8s_grpc_open(x, err) < 0)
 		goto fail;
 	get.pod_name = (char *)name;
 	get.pod_namespace = (char *)ns;
-	reqlen = frame(req, sizeof(req), &get.base);
+	reqlen = k8s_grpc_frame(req, sizeof(req), &get.base);
 	if (!reqlen) {
 		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "pod name or namespace too long");
 		goto fail;
 	}
-	if (invoke(x, "Get", req, reqlen, &r, err) < 0)
+	if (k8s_grpc_invoke(x, "Get", req, reqlen, &r, err) < 0)
 		goto fail;
 	if (get_is_unsupported(&r)) {
 		log_verbose("kubelet pod-resources Get (%s): %s; using List", x->socket, err->msg);
 		cni_err_clear(err);
 		method = K8S_PODRES_FROM_LIST;
-		reqlen = frame(req, sizeof(req), &list.base);
-		if (invoke(x, "List", req, reqlen, &r, err) < 0)
+		reqlen = k8s_grpc_frame(req, sizeof(req), &list.base);
+		if (k8s_grpc_invoke(x, "List", req, reqlen, &r, err) < 0)
 			goto fail;
 	}
-	if (r.grpc_status != GRPC_OK)
+	if (r.grpc_status != K8S_GRPC_OK)
 		goto fail;
 	if (k8s_podres_decode(method, r.body, r.n, ns, name, out, err) < 0)
 		goto fail;
@@ -791,7 +452,7 @@ fail:
 	cni_err_prefix(err, "kubelet pod-resources %s (%s)",
 		       method == K8S_PODRES_FROM_GET ? "Get" : "List", x->socket);
 out:
-	reply_reset(&r);
+	k8s_grpc_reply_reset(&r);
 	return ret;
 }
 
@@ -799,7 +460,7 @@ int k8s_podres_get(const struct k8s_podres_opts *opts, const char *ns, const cha
 		   const char *uid, struct k8s_devmap **out, struct cni_err *err)
 {
 	struct k8s_podres_opts o = { 0 };
-	struct call x = { 0 };
+	struct k8s_grpc_call x = { 0 };
 	struct stat st;
 	int ret;
 
@@ -826,13 +487,14 @@ int k8s_podres_get(const struct k8s_podres_opts *opts, const char *ns, const cha
 		return from_checkpoint(o.checkpoint, uid, out, err);
 	}
 	x.socket = o.socket;
-	x.o = &o;
+	x.service = "v1.PodResourcesLister";
+	x.what = "kubelet pod-resources";
+	x.msg_max = K8S_PODRES_MSG_MAX;
+	x.max_attempts = o.max_attempts;
+	x.backoff_ms = o.backoff_ms;
 	x.start = k8s_now_ms();
 	x.deadline = x.start + o.deadline_ms;
 	ret = from_socket(&x, ns, name, out, err);
-	if (x.h)
-		k8s_curl.easy_cleanup(x.h);
-	if (x.headers)
-		k8s_curl.slist_free_all(x.headers);
+	k8s_grpc_close(&x);
 	return ret;
 }

@@ -1,6 +1,7 @@
 /* k8s/podresources.h: which devices kubelet allocated to a pod, per resource name, from kubelet's
  * pod-resources v1 gRPC service or, when its socket is absent, kubelet's checkpoint file.
- * Follows multus.md §4 (Get preferred, List fallback, sorted IDs, checkpoint matched by UID). */
+ * Follows Multus pkg/kubeletclient (List, sorted IDs) and pkg/checkpoint (matched by pod UID);
+ * Get is preferred where kubelet offers it (the KubeletPodResourcesGet feature gate). */
 #ifndef PLEXUS_K8S_PODRESOURCES_H
 #define PLEXUS_K8S_PODRESOURCES_H
 
@@ -74,8 +75,9 @@ struct k8s_devmap {
  *  - libcurl cannot be loaded: see k8s/curl.h; code 5.
  * Returns -1 on any failure (*out NULL); err is left unset on success. Blocks for at most
  * deadline_ms (plus the checkpoint read). */
-int k8s_podres_get(const struct k8s_podres_opts *opts, const char *ns, const char *name,
-		   const char *uid, struct k8s_devmap **out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_podres_get(const struct k8s_podres_opts *opts, const char *ns,
+				  const char *name, const char *uid, struct k8s_devmap **out,
+				  struct cni_err *err);
 
 void k8s_devmap_free(struct k8s_devmap *m);
 
@@ -91,8 +93,8 @@ struct k8s_devres *k8s_devmap_find(const struct k8s_devmap *m, const char *resou
  *    pod request it in its resources?)`;
  *  - `network "ns1/sriov-b": not enough devices of resource "intel.com/sriov_a": the pod has
  *    1, all taken by earlier attachments`. */
-int k8s_devmap_assign(struct k8s_devmap *m, const char *resource, const char *network,
-		      const char **id, struct cni_err *err);
+CNI_MUST_CHECK int k8s_devmap_assign(struct k8s_devmap *m, const char *resource,
+				     const char *network, const char **id, struct cni_err *err);
 
 /* The decoders k8s_podres_get() uses, exposed for tests and fuzzing.
  *
@@ -100,12 +102,13 @@ int k8s_devmap_assign(struct k8s_devmap *m, const char *resource, const char *ne
  * uncompressed length-prefixed message (5-byte prefix: flag 0, big-endian length) holding a
  * GetPodResourcesResponse or ListPodResourcesResponse. Only the pod ns/name is kept (a Get
  * reply for another pod is an error). Code 6 on anything malformed. */
-int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t len, const char *ns,
-		      const char *name, struct k8s_devmap **out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t len,
+				     const char *ns, const char *name, struct k8s_devmap **out,
+				     struct cni_err *err);
 
 /* text (len bytes, no NUL needed) is a kubelet checkpoint; the entries with PodUID == uid are
  * kept. Code 6 when it is not JSON or Data.PodDeviceEntries is malformed. */
-int k8s_podres_parse_checkpoint(const char *text, size_t len, const char *uid,
-				struct k8s_devmap **out, struct cni_err *err);
+CNI_MUST_CHECK int k8s_podres_parse_checkpoint(const char *text, size_t len, const char *uid,
+					       struct k8s_devmap **out, struct cni_err *err);
 
 #endif

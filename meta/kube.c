@@ -11,9 +11,10 @@
 
 #include "cni/json.h"
 #include "cni/log.h"
+#include "delegates/confdir.h"
 #include "k8s/deviceinfo.h"
 #include "k8s/kubeconfig.h"
-#include "delegates/confdir.h"
+#include "meta/nadconf.h"
 
 int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const char *sa_dir,
 		   struct cni_err *err)
@@ -87,7 +88,7 @@ int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const c
 				   name, ns) +
 		       1;
 	cni_err_clear(err);
-	return k8s_nad_delegate_config(nad, conf_dir, out, err) < 0 ? -1 : 1;
+	return meta_nad_delegate_config(nad, conf_dir, out, err) < 0 ? -1 : 1;
 }
 
 /* Multus addCNIArgsInConfig: the element's cni-args go into args.cni of the conf, or of every

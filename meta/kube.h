@@ -10,7 +10,9 @@
 #include <cjson/cJSON.h>
 
 #include "cni/err.h"
-#include "k8s/annotations.h"
+#include "k8s/netstatus.h"
+#include "k8s/objects.h"
+#include "k8s/selection.h"
 #include "k8s/client.h"
 #include "k8s/podresources.h"
 #include "meta/netconf.h"

@@ -1,5 +1,5 @@
 /* ops/validate.c: `plexus validate`: check a netconf, NADs and a pod offline with the code an
- * ADD runs: meta_netconf_parse, k8s_nad_delegate_config, the annotation parsers, the plan
+ * ADD runs: meta_netconf_parse, meta_nad_delegate_config, the annotation parsers, the plan
  * (static delegates, pod networks, namespace isolation, interface names, default-route). The
  * NADs and the pod come from files (JSON, as the API returns them) and stand in for the API:
  * nothing is requested and no plugin is executed. */
@@ -16,9 +16,11 @@
 #include "cni/spec.h"
 #include "delegates/cache.h"
 #include "delegates/find.h"
-#include "k8s/annotations.h"
+#include "k8s/objects.h"
+#include "k8s/selection.h"
 #include "meta/defroute.h"
 #include "meta/kube.h"
+#include "meta/nadconf.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
 #include "ops/cli.h"
@@ -190,7 +192,7 @@ static int check_nad(const char *path, const cJSON *nad, const char *conf_dir)
 			    "metadata.name \"%s\" is not a DNS-1123 subdomain", name);
 		goto out;
 	}
-	if (k8s_nad_delegate_config(nad, conf_dir, &c, &err) < 0)
+	if (meta_nad_delegate_config(nad, conf_dir, &c, &err) < 0)
 		goto out;
 	if (meta_plan_add(&one, c.config, c.len, NULL, &err) == 0) {
 		types = plugin_types(c.config, c.len);

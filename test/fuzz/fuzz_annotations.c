@@ -15,8 +15,8 @@
 
 #include "cni/json.h"
 #include "cni/spec.h"
-#include "k8s/annotations.h"
 #include "k8s/client.h"
+#include "k8s/selection.h"
 
 static bool is_label(const char *s)
 {

@@ -1,6 +1,6 @@
 /* test/fuzz/fuzz_k8s_objects.c: libFuzzer harness: Kubernetes objects as the API returns them.
  * The first byte picks the input (byte % 3, so seeds can start with a letter):
- *  0 ('N'): a NetworkAttachmentDefinition through k8s_nad_delegate_config (confDir: an empty
+ *  0 ('N'): a NetworkAttachmentDefinition through meta_nad_delegate_config (confDir: an empty
  *     temp dir, so an empty spec.config fails cleanly), then cni_conflist_parse on the config;
  *  1 ('R', 'U'): delegate results through k8s_network_status_append and _render (an array is up to
  *     8 results, an object is one; "x-device-info" in a result is its device info; the first is
@@ -23,7 +23,10 @@
 
 #include "cni/config.h"
 #include "cni/json.h"
-#include "k8s/annotations.h"
+#include "k8s/netstatus.h"
+#include "k8s/objects.h"
+#include "k8s/selection.h"
+#include "meta/nadconf.h"
 
 static char dir[64];
 
@@ -68,7 +71,7 @@ static void fuzz_nad(const char *text, size_t len)
 	meta_name = k8s_object_meta(nad, "name");
 	spec_conf = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(nad, "spec"),
 						     "config");
-	if (k8s_nad_delegate_config(nad, conf_dir(), &out, &err) < 0) {
+	if (meta_nad_delegate_config(nad, conf_dir(), &out, &err) < 0) {
 		if (out.config || out.resource_name || !err.msg)
 			abort();
 		cni_err_clear(&err);

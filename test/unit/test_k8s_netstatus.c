@@ -2,7 +2,7 @@
  * Golden texts: what the NAD client's CreateNetworkStatuses + SetNetworkStatus print. */
 #include <stdio.h>
 
-#include "k8s/annotations.h"
+#include "k8s/netstatus.h"
 #include "test/unit/unit.h"
 
 /* Appends the entries of one result to a fresh array and renders it; *n gets the count. */
