@@ -59,8 +59,10 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/k8s/podresources.o: $(BUILD)/gen/k8s/podresources.pb-c.h
 .SECONDARY: $(GEN_OBJ:%.o=%.c) $(GEN_OBJ:%.o=%.h)
 
+# Made afresh each time: `ar r` would keep the object of a module that no longer exists.
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 bin/plexus: $(META_OBJ) $(LIB)

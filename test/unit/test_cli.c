@@ -141,10 +141,10 @@ START_TEST(netconf_wraps_the_primary_as_its_one_delegate)
 			      "{\"type\":\"flannel\",\"delegate\":{\"hairpinMode\":true}},"
 			      "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}";
 	struct ops_gen_opts o = { .kubeconfig_host = "/etc/cni/net.d/plexus.d/plexus.kubeconfig",
-				   .namespace_isolation = true,
-				   .global_namespaces = "default,infra",
-				   .log_level = "verbose",
-				   .readiness_file = "/run/flannel/subnet.env" };
+				  .namespace_isolation = true,
+				  .global_namespaces = "default,infra",
+				  .log_level = "verbose",
+				  .readiness_file = "/run/flannel/subnet.env" };
 	struct cni_err err = { 0 };
 	struct cni_conflist list;
 	char *text, want[1024];
