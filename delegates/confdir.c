@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "delegates/cache.h"
+#include "cni/file.h"
 
 #define CONF_MAX_BYTES (1u << 20)
 
@@ -79,7 +79,7 @@ static int load_file(const char *path, struct cni_conflist *out, struct cni_err 
 	int ret;
 
 	errno = 0;
-	data = dlg_read_file(path, CONF_MAX_BYTES, &len, err);
+	data = cni_read_file(path, CONF_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
 	if (!data) {
 		if (!cni_err_isset(err))
 			cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s: no such file", path);

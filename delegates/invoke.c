@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/file.h"
 #include "cni/json.h"
 #include "cni/log.h"
 #include "cni/result.h"
@@ -283,8 +284,9 @@ static cJSON *cached_result(const struct cni_conflist *list, const struct dlg_rt
 		    dlg_cache_path(rt->cache_dir, list->name, rt->container_id, rt->ifname);
 
 		log_error("dropping unreadable cached result: %s", e.msg);
-		if (path)
-			dlg_remove_file(path, &e);
+		if (path && cni_remove_file(path, &e) < 0) {
+			/* best effort: the next ADD replaces it anyway */
+		}
 		free(path);
 		cni_err_clear(&e);
 		return NULL;
@@ -331,8 +333,10 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 		struct cni_err e = { 0 };
 
 		if (path) {
-			dlg_remove_file(path, &e);
-			dlg_remove_temporaries(path);
+			if (cni_remove_file(path, &e) < 0) {
+				/* best effort, as libcni's delCachedResult */
+			}
+			cni_remove_temporaries(path);
 		}
 		free(path);
 		cni_err_clear(&e);

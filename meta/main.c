@@ -13,8 +13,10 @@
 #include <dirent.h>
 
 #include "cni/config.h"
+#include "cni/file.h"
 #include "cni/ipconfig.h"
 #include "cni/json.h"
+#include "cni/lock.h"
 #include "cni/log.h"
 #include "cni/netns.h"
 #include "cni/result.h"
@@ -60,9 +62,9 @@ static const char *arg_or_empty(const struct cni_request *req, const char *k)
 
 static void ctx_free(struct ctx *c)
 {
-	/* the lock file goes too: dlg_lock copes with a holder that removed it */
+	/* the lock file goes too: cni_lock copes with a holder that removed it */
 	if (c->lock_fd >= 0)
-		dlg_unlock(c->lock_fd, c->lock_file, true);
+		cni_unlock(c->lock_fd, c->lock_file, true);
 	meta_kube_close(&c->kube);
 	meta_netconf_free(&c->nc);
 	free(c->path);
@@ -109,11 +111,11 @@ static int ctx_init(const struct cni_request *req, struct ctx *c, struct cni_err
 
 static int lock_container(struct ctx *c, struct cni_err *err)
 {
-	if (dlg_mkdir_p(c->state_dir, 0700, err) < 0)
+	if (cni_mkdir_p(c->state_dir, 0700, err) < 0)
 		return -1;
 	/* inherited by the delegates: if plexus is killed mid-ADD, the runtime's DEL still waits
 	 * for an orphaned delegate to finish instead of racing it */
-	c->lock_fd = dlg_lock(c->lock_file, c->nc.delegate_timeout_s * 1000 + 10000, true, err);
+	c->lock_fd = cni_lock(c->lock_file, c->nc.delegate_timeout_s * 1000 + 10000, true, err);
 	return c->lock_fd < 0 ? -1 : 0;
 }
 
@@ -226,7 +228,7 @@ static int write_cache(const struct ctx *c, const struct meta_plan *plan, struct
 	cJSON_Delete(j);
 	if (!text)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	ret = dlg_write_atomic(c->cache_file, text, strlen(text), 0600, err);
+	ret = cni_write_atomic(c->cache_file, text, strlen(text), 0600, err);
 	free(text);
 	return ret;
 }
@@ -240,7 +242,7 @@ static int read_cache(const struct ctx *c, struct meta_plan *plan, struct cni_er
 	int ret;
 
 	errno = 0;
-	text = dlg_read_file(c->cache_file, CACHE_MAX_BYTES, &len, err);
+	text = cni_read_file(c->cache_file, CACHE_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
 	if (!text)
 		return cni_err_isset(err) ? -1 : 0;
 	j = cni_json_parse(text, len, c->cache_file, err);
@@ -567,12 +569,12 @@ done:
 	if (remove_cache) {
 		struct cni_err e = { 0 };
 
-		if (dlg_remove_file(c.cache_file, &e) < 0) {
+		if (cni_remove_file(c.cache_file, &e) < 0) {
 			log_error("%s", e.msg);
 			cni_err_clear(&e);
 		}
 		/* a plexus killed while writing the cache left its temporary file */
-		dlg_remove_temporaries(c.cache_file);
+		cni_remove_temporaries(c.cache_file);
 	}
 out:
 	meta_plan_free(&plan);
@@ -666,18 +668,19 @@ static void gc_container(const struct ctx *base, const char *cid, struct cni_err
 	if (asprintf(&c.cache_file, "%s/%s", base->state_dir, cid) < 0 ||
 	    asprintf(&c.lock_file, "%s/%s.lock", base->state_dir, cid) < 0)
 		goto out;
-	fd = dlg_lock(c.lock_file, base->nc.delegate_timeout_s * 1000 + 10000, true, &one);
+	fd = cni_lock(c.lock_file, base->nc.delegate_timeout_s * 1000 + 10000, true, &one);
 	if (fd < 0)
 		goto out;
 	if (read_cache(&c, &plan, &one) > 0) {
 		req.netns = plan.netns;
-		if (del_plan(&c, &plan, &one) == 0)
-			dlg_remove_file(c.cache_file, &one);
+		if (del_plan(&c, &plan, &one) == 0 && cni_remove_file(c.cache_file, &one) < 0) {
+			/* the failure is in one, joined into err below */
+		}
 	} else {
 		/* unreadable: keep it for a person to look at, but say so */
 		log_error("GC: cannot read cache of %s: %s", cid, one.msg ? one.msg : "");
 	}
-	dlg_unlock(fd, c.lock_file, !cni_err_isset(&one));
+	cni_unlock(fd, c.lock_file, !cni_err_isset(&one));
 out:
 	if (cni_err_isset(&one))
 		cni_err_join(err, &one, " / ");

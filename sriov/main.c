@@ -7,13 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cni/file.h"
 #include "cni/ipconfig.h"
 #include "cni/json.h"
 #include "cni/log.h"
 #include "cni/netns.h"
 #include "cni/result.h"
 #include "cni/skel.h"
-#include "delegates/cache.h"
 #include "delegates/find.h"
 #include "delegates/invoke.h"
 #include "sriov/announce.h"
@@ -193,8 +193,9 @@ static void rollback(struct ctx *c)
 		cni_err_clear(&e);
 		return;
 	}
-	if (c->st.device_info_created)
-		dlg_remove_file(c->st.device_info_file, &e);
+	if (c->st.device_info_created && cni_remove_file(c->st.device_info_file, &e) < 0) {
+		/* best effort during rollback, cleared below */
+	}
 	cni_err_clear(&e);
 	if (c->allocated)
 		sriov_alloc_remove(c->conf.state_dir, c->st.device_id, &e);
@@ -354,8 +355,9 @@ static bool repair_stale(struct ctx *c, const char *vf_addr)
 		log_verbose("VF %s: restoring it from %s/%s, whose netns is gone", vf_addr,
 			    a.container_id, a.ifname);
 		done = sriov_nl_open(&o.host, &e) == 0 && restore_vf(&o, &e) == 0;
-		if (done)
-			dlg_remove_file(path, &e);
+		if (done && cni_remove_file(path, &e) < 0) {
+			/* in e, logged below */
+		}
 	}
 	if (cni_err_isset(&e))
 		log_error("VF %s: stale attachment %s/%s: %s", vf_addr, a.container_id, a.ifname,
@@ -510,7 +512,7 @@ static int write_device_info(struct ctx *c, const struct sriov_pci *p, struct cn
 	size_t len;
 	int r = -1;
 
-	text = dlg_read_file(path, 1u << 20, &len, err);
+	text = cni_read_file(path, 1u << 20, CNI_FILE_NOFOLLOW, &len, err);
 	cni_err_clear(err);
 	if (text)
 		o = cJSON_Parse(text);
@@ -531,8 +533,8 @@ static int write_device_info(struct ctx *c, const struct sriov_pci *p, struct cn
 	text = cJSON_PrintUnformatted(o);
 	if (!dir || !text)
 		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	else if (dlg_mkdir_p(dirname(dir), 0755, err) == 0)
-		r = dlg_write_atomic(path, text, strlen(text), 0644, err);
+	else if (cni_mkdir_p(dirname(dir), 0755, err) == 0)
+		r = cni_write_atomic(path, text, strlen(text), 0644, err);
 	free(text);
 	free(dir);
 	cJSON_Delete(o);
@@ -639,11 +641,11 @@ static int release(struct ctx *c, const char *state_path, struct cni_err *err)
 	if (!ours)
 		log_verbose("VF %s now belongs to another attachment: left alone", st->device_id);
 	if (ours && st->device_info_created && st->device_info_file &&
-	    dlg_remove_file(st->device_info_file, err) < 0)
+	    cni_remove_file(st->device_info_file, err) < 0)
 		return -1;
 	if (ours && r == 1 && sriov_alloc_remove(c->conf.state_dir, st->device_id, err) < 0)
 		return -1;
-	return dlg_remove_file(state_path, err);
+	return cni_remove_file(state_path, err);
 }
 
 static int cmd_del(const struct cni_request *req, struct cni_err *err)
@@ -664,7 +666,7 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 		/* Unusable state cannot be acted on; failing would only make kubelet loop. */
 		log_error("DEL: %s: dropping it", err->msg ? err->msg : "out of memory");
 		cni_err_clear(err);
-		ret = path ? dlg_remove_file(path, err) : 0;
+		ret = path ? cni_remove_file(path, err) : 0;
 		goto out;
 	}
 	ret = r == 0 ? 0 : release(&c, path, err);

@@ -15,8 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "cni/file.h"
 #include "cni/netns.h"
-#include "delegates/cache.h"
 #include "sriov/conf.h"
 #include "sriov/pci.h"
 
@@ -275,7 +275,7 @@ int sriov_state_dirs(const char *dir, struct cni_err *err)
 
 	if (asprintf(&lock_dir, "%s/pci/vf_lock", dir) < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	r = dlg_mkdir_p(lock_dir, 0700, err);
+	r = cni_mkdir_p(lock_dir, 0700, err);
 	free(lock_dir);
 	return r;
 }
@@ -289,7 +289,7 @@ int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_e
 	if (!path || !text)
 		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
 	else
-		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
+		r = cni_write_atomic(path, text, strlen(text), 0600, err);
 	free(path);
 	free(text);
 	return r;
@@ -298,7 +298,7 @@ int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_e
 int sriov_state_load_path(const char *path, struct sriov_state *st, struct cni_err *err)
 {
 	size_t len;
-	char *text = dlg_read_file(path, STATE_MAX, &len, err);
+	char *text = cni_read_file(path, STATE_MAX, CNI_FILE_NOFOLLOW, &len, err);
 	int r;
 
 	memset(st, 0, sizeof(*st));
@@ -332,7 +332,7 @@ int sriov_state_remove(const char *dir, const char *container_id, const char *if
 
 	if (!path)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	r = dlg_remove_file(path, err);
+	r = cni_remove_file(path, err);
 	free(path);
 	return r;
 }
@@ -447,7 +447,7 @@ int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a, st
 	memset(a, 0, sizeof(*a));
 	if (!path)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	text = dlg_read_file(path, STATE_MAX, &len, err);
+	text = cni_read_file(path, STATE_MAX, CNI_FILE_NOFOLLOW, &len, err);
 	free(path);
 	if (!text)
 		return errno == ENOENT && !cni_err_isset(err) ? 0 : -1;
@@ -517,7 +517,7 @@ int sriov_alloc_write(const char *dir, const char *pci, const char *netns, const
 	if (!path || !text)
 		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
 	else
-		r = dlg_write_atomic(path, text, strlen(text), 0600, err);
+		r = cni_write_atomic(path, text, strlen(text), 0600, err);
 	cJSON_Delete(o);
 	free(path);
 	free(text);
@@ -531,7 +531,7 @@ int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err)
 
 	if (!path)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
-	r = dlg_remove_file(path, err);
+	r = cni_remove_file(path, err);
 	free(path);
 	return r;
 }

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cni/base64.h"
+#include "cni/file.h"
 #include "delegates/cache.h"
 #include "test/unit/unit.h"
 
@@ -30,21 +32,21 @@ START_TEST(base64_round_trips_every_length)
 	const char *in = "abcd";
 
 	for (size_t n = 0; n <= 4; n++) {
-		char *e = dlg_base64_encode(in, n), *d;
+		char *e = cni_base64_encode(in, n), *d;
 		size_t len = 99;
 
 		ck_assert_str_eq(e, want[n]);
-		d = dlg_base64_decode(e, &len);
+		d = cni_base64_decode(e, &len);
 		ck_assert_uint_eq(len, n);
 		ck_assert_int_eq(memcmp(d, in, n), 0);
 		free(e);
 		free(d);
 	}
 	size_t len;
-	ck_assert_ptr_null(dlg_base64_decode("YQ=", &len));
-	ck_assert_ptr_null(dlg_base64_decode("Y===", &len));
-	ck_assert_ptr_null(dlg_base64_decode("YQ=a", &len));
-	ck_assert_ptr_null(dlg_base64_decode("Y!Q=", &len));
+	ck_assert_ptr_null(cni_base64_decode("YQ=", &len));
+	ck_assert_ptr_null(cni_base64_decode("Y===", &len));
+	ck_assert_ptr_null(cni_base64_decode("YQ=a", &len));
+	ck_assert_ptr_null(cni_base64_decode("Y!Q=", &len));
 }
 END_TEST
 
@@ -57,15 +59,15 @@ START_TEST(atomic_write_is_0600_and_leaves_no_temporary)
 	char *back;
 
 	snprintf(sub, sizeof(sub), "%s/a/b/c", dir);
-	ck_assert_int_eq(dlg_mkdir_p(sub, 0700, &err), 0);
+	ck_assert_int_eq(cni_mkdir_p(sub, 0700, &err), 0);
 	ck_assert_int_eq(stat(sub, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0700);
 	snprintf(path, sizeof(path), "%s/file", sub);
-	ck_assert_int_eq(dlg_write_atomic(path, "one", 3, 0600, &err), 0);
-	ck_assert_int_eq(dlg_write_atomic(path, "two!", 4, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "one", 3, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "two!", 4, 0600, &err), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
-	back = dlg_read_file(path, 100, &len, &err);
+	back = cni_read_file(path, 100, CNI_FILE_NOFOLLOW, &len, &err);
 	ck_assert_str_eq(back, "two!");
 	free(back);
 	/* only the file itself in the directory */
@@ -83,20 +85,20 @@ START_TEST(read_refuses_symlink_and_oversize_and_reports_missing)
 
 	snprintf(path, sizeof(path), "%s/f", dir);
 	snprintf(link, sizeof(link), "%s/l", dir);
-	ck_assert_int_eq(dlg_write_atomic(path, "0123456789", 10, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "0123456789", 10, 0600, &err), 0);
 	ck_assert_int_eq(symlink(path, link), 0);
-	ck_assert_ptr_null(dlg_read_file(link, 100, &len, &err));
+	ck_assert_ptr_null(cni_read_file(link, 100, CNI_FILE_NOFOLLOW, &len, &err));
 	ck_assert_uint_eq(err.code, 5);
 	cni_err_clear(&err);
-	ck_assert_ptr_null(dlg_read_file(path, 9, &len, &err));
+	ck_assert_ptr_null(cni_read_file(path, 9, CNI_FILE_NOFOLLOW, &len, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "larger than 9 bytes"));
 	cni_err_clear(&err);
 	errno = 0;
 	snprintf(path, sizeof(path), "%s/missing", dir);
-	ck_assert_ptr_null(dlg_read_file(path, 9, &len, &err));
+	ck_assert_ptr_null(cni_read_file(path, 9, CNI_FILE_NOFOLLOW, &len, &err));
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert(!cni_err_isset(&err));
-	ck_assert_int_eq(dlg_remove_file(path, &err), 0);
+	ck_assert_int_eq(cni_remove_file(path, &err), 0);
 }
 END_TEST
 
@@ -109,7 +111,7 @@ START_TEST(write_refuses_symlinked_directory_component)
 	snprintf(link, sizeof(link), "%s/link", dir);
 	ck_assert_int_eq(mkdir(target, 0700), 0);
 	ck_assert_int_eq(symlink(target, link), 0);
-	ck_assert_int_eq(dlg_mkdir_p(link, 0700, &err), -1);
+	ck_assert_int_eq(cni_mkdir_p(link, 0700, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "not a directory"));
 	cni_err_clear(&err);
 }
@@ -131,7 +133,7 @@ START_TEST(result_cache_round_trip_in_libcni_format)
 					 conf, strlen(conf), res, &err),
 			 0);
 	path = dlg_cache_path(dir, "net", "c1", "eth0");
-	text = dlg_read_file(path, 1 << 20, &len, &err);
+	text = cni_read_file(path, 1 << 20, CNI_FILE_NOFOLLOW, &len, &err);
 	ck_assert_json_eq(text,
 			  "{\"kind\":\"cniCacheV1\",\"containerId\":\"c1\",\"config\":"
 			  "\"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoibmV0IiwicGx1Z2lucyI6W119\","
@@ -169,7 +171,7 @@ START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 	ck_assert_int_eq(
 	    dlg_cache_write(dir, "b", "c1", "eth0", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
 	snprintf(path, sizeof(path), "%s/results/junk", dir);
-	ck_assert_int_eq(dlg_write_atomic(path, "not json", 8, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "not json", 8, 0600, &err), 0);
 	ck_assert_int_eq(dlg_cache_list(dir, "a", &all, &n, &err), 0);
 	ck_assert_uint_eq(n, 2);
 	dlg_cached_free_all(all, n);
@@ -179,7 +181,7 @@ START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 	struct dlg_cached c;
 	ck_assert_int_eq(dlg_cache_read(dir, "x", "y", "z", &c, &err), 0);
 	snprintf(path, sizeof(path), "%s/results/x-y-z", dir);
-	ck_assert_int_eq(dlg_write_atomic(path, "{\"kind\":\"other\"}", 16, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "{\"kind\":\"other\"}", 16, 0600, &err), 0);
 	ck_assert_int_eq(dlg_cache_read(dir, "x", "y", "z", &c, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "wrong kind"));
 	cni_err_clear(&err);
