@@ -39,15 +39,13 @@ struct cni_err {
 
 /* Sets code and msg (printf format); details cleared. Returns -1 so callers can
  * `return cni_err_set(...)`. A previous message is replaced. */
-int cni_err_set(struct cni_err *err, unsigned code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int cni_err_set(struct cni_err *err, unsigned code, const char *fmt, ...) CNI_PRINTF(3, 4);
 
 /* Sets details (printf format) without touching code or msg. Returns -1. */
-int cni_err_details(struct cni_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int cni_err_details(struct cni_err *err, const char *fmt, ...) CNI_PRINTF(2, 3);
 
 /* Prefixes the message: "<prefix>: <old msg>". Returns -1. */
-int cni_err_prefix(struct cni_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cni_err_prefix(struct cni_err *err, const char *fmt, ...) CNI_PRINTF(2, 3);
 
 /* Collects one more failure into err: the first is moved in, later ones have their message
  * appended after sep ("a / b"); one is left empty. */
@@ -79,6 +77,6 @@ cJSON *cni_err_to_json(const struct cni_err *err, const char *cni_version);
 
 /* Parses a plugin's error object. Returns 0 and fills err when the text is an error
  * object with a numeric code, -1 otherwise (err untouched). */
-int cni_err_from_json(const char *text, struct cni_err *err);
+int cni_err_from_json(const char *text, struct cni_err *err) CNI_MUST_CHECK;
 
 #endif

@@ -231,7 +231,7 @@ int cni_skel_run(const struct cni_plugin *p, FILE *in, FILE *out)
 			char *s = cJSON_Print(conv);
 
 			if (!s) {
-				rc = cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+				rc = cni_err_oom(&err);
 				break;
 			}
 			fprintf(out, "%s\n", s);

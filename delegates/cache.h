@@ -32,23 +32,23 @@ char *dlg_cache_path(const char *cache_dir, const char *net, const char *contain
 int dlg_cache_write(const char *cache_dir, const char *net, const char *container_id,
 		    const char *ifname, const char *netns, const struct cni_kv *args, size_t nargs,
 		    const cJSON *cap_args, const char *config, size_t config_len,
-		    const cJSON *result, struct cni_err *err);
+		    const cJSON *result, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Replaces the result of an existing entry (a meta-plugin that edits what its delegate set up,
  * such as default routes, keeps prevResult truthful). Returns 0, or -1 with err (code 5/6). */
 int dlg_cache_set_result(const char *cache_dir, const char *net, const char *container_id,
-			 const char *ifname, const cJSON *result, struct cni_err *err);
+			 const char *ifname, const cJSON *result, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Reads an entry. Returns 1 and fills out when present and valid, 0 when absent, -1 with err
  * (code 5/6) when unreadable, unparsable or of the wrong kind. A legacy entry (a bare result)
  * reads with only result set. */
 int dlg_cache_read(const char *cache_dir, const char *net, const char *container_id,
-		   const char *ifname, struct dlg_cached *out, struct cni_err *err);
+		   const char *ifname, struct dlg_cached *out, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Every valid entry under <cache_dir>/results whose networkName is net (all when NULL).
  * Unparsable files are skipped. Returns 0 and a malloc'd array (free with dlg_cached_free_all). */
 int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **out, size_t *n,
-		   struct cni_err *err);
+		   struct cni_err *err) CNI_MUST_CHECK;
 
 void dlg_cached_free(struct dlg_cached *c);
 

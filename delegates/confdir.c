@@ -58,7 +58,7 @@ static char **list_confs(const char *dir, size_t *n, struct cni_err *err)
 	if (!names) {
 		names = calloc(1, sizeof(*names));
 		if (!names)
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 	}
 	if (names)
 		qsort(names, *n, sizeof(*names), by_name);
@@ -114,7 +114,7 @@ static int load_path(const char *path, struct cni_conflist *out, struct cni_err 
 	}
 	if (asprintf(&file, "%s/%s", path, names[0]) < 0) {
 		free_list(names, n);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	free_list(names, n);
 	ret = load_file(file, out, err);

@@ -428,7 +428,7 @@ int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cn
 	res->out = cni_buf_take(&r.out.b, &res->out_len);
 	res->errout = cni_buf_take(&r.err.b, &res->err_len);
 	if (!res->out || !res->errout) {
-		cni_err_set(err, CNI_ERR_IO, "exec %s: out of memory", req->path);
+		cni_err_oom(err);
 		goto out;
 	}
 

@@ -153,7 +153,7 @@ int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_dat
 		return cni_err_prefix(err, "plugin %s failed (%s)", desc, verb_word(verb));
 	envp = dlg_env(verb, rt);
 	if (!envp) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	req.path = path;
@@ -433,7 +433,7 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 		return cni_err_isset(err) ? -1 : 0;
 	extra = cJSON_CreateObject();
 	if (!extra)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	cJSON_AddItemToObject(extra, "cni.dev/valid-attachments",
 			      valid ? cJSON_Duplicate(valid, true) : cJSON_CreateArray());
 	cJSON_AddItemToObject(extra, "cni.dev/attachments",

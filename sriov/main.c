@@ -74,8 +74,9 @@ static void setup_log(const struct sriov_conf *cf, const struct cni_request *req
 		cni_log_set_level(CNI_LOG_DEBUG);
 	else
 		cni_log_set_level(CNI_LOG_VERBOSE);
-	if (cf->log_file)
-		cni_log_set_file(cf->log_file);
+	if (cf->log_file && cni_log_set_file(cf->log_file) < 0) {
+		/* logging goes on to stderr (see cni/log.h) */
+	}
 	snprintf(prefix, sizeof(prefix), "sriov %s:%s", req->container_id ? req->container_id : "-",
 		 req->ifname ? req->ifname : "-");
 	cni_log_set_prefix(prefix);
