@@ -42,7 +42,7 @@ static int reserve(struct cni_buf *b, size_t want, size_t limit)
 	if (b->status)
 		return b->status;
 	if (want > limit || b->len > limit - want)
-		return -EFBIG;
+		return b->status = -EFBIG;
 	need = b->len + want + 1;
 	if (need <= b->size)
 		return 0;
@@ -123,8 +123,10 @@ ssize_t cni_buf_read(struct cni_buf *b, int fd, size_t want)
 	ssize_t n;
 	int rc;
 
+	if (b->status)
+		return b->status;
 	if (b->len >= limit)
-		return -EFBIG;
+		return b->status = -EFBIG;
 	if (want > limit - b->len)
 		want = limit - b->len;
 	rc = reserve(b, want, limit);
@@ -137,7 +139,9 @@ ssize_t cni_buf_read(struct cni_buf *b, int fd, size_t want)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	b->len += (size_t)n;
 	b->data[b->len] = '\0';
-	return b->len > b->max ? -EFBIG : n;
+	if (b->len > b->max)
+		return b->status = -EFBIG;
+	return n;
 }
 
 char *cni_buf_take(struct cni_buf *b, size_t *len)

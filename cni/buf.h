@@ -26,8 +26,8 @@ struct cni_buf {
 void cni_buf_init(struct cni_buf *b, size_t max, bool wipe);
 
 /* Appends n bytes. Returns 0; -EFBIG when the buffer would hold more than its cap (nothing is
- * appended: the caller reports "larger than <max> bytes" in its own words); -ENOMEM. A failure
- * sticks: every later append returns it. */
+ * appended: the caller reports "larger than <max> bytes" in its own words); -ENOMEM (the data is
+ * freed). A failure sticks: every later append and read returns it, cni_buf_take returns NULL. */
 int cni_buf_add(struct cni_buf *b, const void *p, size_t n) CNI_MUST_CHECK;
 
 /* Appends a NUL-terminated string; as cni_buf_add. */
@@ -37,9 +37,8 @@ int cni_buf_adds(struct cni_buf *b, const char *s) CNI_MUST_CHECK;
 int cni_buf_printf(struct cni_buf *b, const char *fmt, ...) CNI_PRINTF(2, 3) CNI_MUST_CHECK;
 
 /* One read(2) of at most want bytes from fd, appended (EINTR is retried). Returns the bytes
- * read (> 0); 0 at end of file; -EFBIG once the data read passes the cap (the buffer then
- * holds one byte more than max, to be discarded); -EAGAIN on a non-blocking fd with nothing to
- * read; another -errno. */
+ * read (> 0); 0 at end of file; -EFBIG once the data read passes the cap (sticks, as in
+ * cni_buf_add); -EAGAIN on a non-blocking fd with nothing to read; another -errno (not sticky). */
 ssize_t cni_buf_read(struct cni_buf *b, int fd, size_t want) CNI_MUST_CHECK;
 
 /* Hands the data over: a malloc'd NUL-terminated string ("" when nothing was appended), its
