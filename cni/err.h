@@ -14,6 +14,15 @@
 /* A printf-like function: the compiler checks its format against its arguments. */
 #define CNI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
+/* "Not found" is an answer, not an error, wherever the caller may go on without the thing
+ * (a cache entry, a state file, an optional config):
+ *   - a lookup returns 1 when found (out filled), 0 when absent (err untouched), -1 with err set
+ *     when it could not tell (unreadable, unparsable); e.g. dlg_cache_read, sriov_state_load_path;
+ *   - a reader that returns a pointer returns NULL with errno ENOENT and err untouched when the
+ *     thing is absent, NULL with err set on any other failure; e.g. cni_read_file. The caller
+ *     tells them apart with cni_err_isset(err).
+ * Where absence is itself the failure the caller reports (a plugin binary, a network by name),
+ * the function sets err like any other error (dlg_find, with libcni FindInPath's message). */
 enum cni_code {
 	CNI_ERR_UNKNOWN = 0,
 	CNI_ERR_INCOMPATIBLE_VERSION = 1,

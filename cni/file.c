@@ -127,11 +127,10 @@ int cni_write_replace(const char *path, const void *data, size_t len, mode_t mod
 	return write_tmp_rename(path, data, len, mode, false, err);
 }
 
-char *cni_read_file(const char *path, size_t max, unsigned flags, size_t *len,
-		    struct cni_err *err)
+char *cni_read_file(const char *path, size_t max, unsigned flags, size_t *len, struct cni_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-				(flags & CNI_FILE_FOLLOW ? 0 : O_NOFOLLOW));
+	int fd = open(path,
+		      O_RDONLY | O_CLOEXEC | O_NOCTTY | (flags & CNI_FILE_FOLLOW ? 0 : O_NOFOLLOW));
 	struct cni_buf b;
 	struct stat st;
 	char *data;
@@ -156,10 +155,12 @@ char *cni_read_file(const char *path, size_t max, unsigned flags, size_t *len,
 		goto fail;
 	}
 	cni_buf_init(&b, max, flags & CNI_FILE_WIPE);
-	/* the size is a hint only: the file may grow while it is read */
-	while ((r = cni_buf_read(&b, fd, b.len < (size_t)st.st_size ? (size_t)st.st_size - b.len + 1
-								    : 4096)) > 0)
-		;
+	do {
+		/* the size is a hint only: the file may grow (or be procfs) while it is read */
+		size_t want = b.len < (size_t)st.st_size ? (size_t)st.st_size - b.len + 1 : 4096;
+
+		r = cni_buf_read(&b, fd, want);
+	} while (r > 0);
 	if (r == -EFBIG)
 		cni_err_set(err, CNI_ERR_IO, "%s: larger than %zu bytes", path, max);
 	else if (r == -ENOMEM)

@@ -37,7 +37,8 @@ int dlg_cache_write(const char *cache_dir, const char *net, const char *containe
 /* Replaces the result of an existing entry (a meta-plugin that edits what its delegate set up,
  * such as default routes, keeps prevResult truthful). Returns 0, or -1 with err (code 5/6). */
 int dlg_cache_set_result(const char *cache_dir, const char *net, const char *container_id,
-			 const char *ifname, const cJSON *result, struct cni_err *err) CNI_MUST_CHECK;
+			 const char *ifname, const cJSON *result,
+			 struct cni_err *err) CNI_MUST_CHECK;
 
 /* Reads an entry. Returns 1 and fills out when present and valid, 0 when absent, -1 with err
  * (code 5/6) when unreadable, unparsable or of the wrong kind. A legacy entry (a bare result)

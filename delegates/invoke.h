@@ -64,6 +64,7 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 bool dlg_attachment_valid(const cJSON *valid, const char *cid, const char *ifname);
 
 /* STATUS to every plugin (1.1.0 or later), stopping at the first failure. */
-int dlg_status(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err) CNI_MUST_CHECK;
+int dlg_status(const struct cni_conflist *list, const struct dlg_rt *rt,
+	       struct cni_err *err) CNI_MUST_CHECK;
 
 #endif
