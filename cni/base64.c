@@ -1,5 +1,5 @@
 /* cni/base64.c: base64 encoding and strict decoding (standard alphabet, padded).
- * Follows Go encoding/base64 StdEncoding: padding required, no whitespace, no other alphabet. */
+ * Reads what Go encoding/base64 StdEncoding writes; strict: padding required, nothing else. */
 #include "cni/base64.h"
 
 #include <stdbool.h>

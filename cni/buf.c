@@ -1,5 +1,5 @@
 /* cni/buf.c: the growable capped byte buffer.
- * Follows curl's lib/dynbuf.c: geometric growth, a hard limit, a failure that frees and sticks. */
+ * Follows curl's lib/dynbuf.c: geometric growth, a hard limit, a failure that sticks. */
 #include "cni/buf.h"
 
 #include <errno.h>

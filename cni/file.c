@@ -1,5 +1,5 @@
 /* cni/file.c: directories, atomic durable writes, the one file reader, removals.
- * Follows renameio-style replacement: temp O_EXCL|O_NOFOLLOW, write, fsync, rename, fsync dir. */
+ * Temp O_EXCL|O_NOFOLLOW, write, fsync, rename(2), fsync dir; reads through cni/buf.h. */
 #include "cni/file.h"
 
 #include <dirent.h>

@@ -1,5 +1,5 @@
 /* cni/file.h: the file layer: mkdir -p, atomic durable writes, one reader with options, removals.
- * Follows renameio-style atomic replacement (temp O_EXCL + fsync + rename + directory fsync). */
+ * Atomic by rename(2) (POSIX), durable by fsync of the file and then of its directory. */
 #ifndef PLEXUS_CNI_FILE_H
 #define PLEXUS_CNI_FILE_H
 

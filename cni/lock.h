@@ -1,5 +1,5 @@
 /* cni/lock.h: the per-container and per-VF locks: an exclusive flock on a file.
- * Used per container (delegates/invoke.c, meta/main.c) and per VF (sriov/main.c); flock(2) semantics. */
+ * flock(2) semantics; meta/main.c locks each container with it (issue 12: sriov's VF lock next). */
 #ifndef PLEXUS_CNI_LOCK_H
 #define PLEXUS_CNI_LOCK_H
 
