@@ -80,7 +80,7 @@ int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out, s
 	}
 	out->bytes = malloc(len + 1);
 	if (!out->bytes) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto fail;
 	}
 	memcpy(out->bytes, data, len);
@@ -109,7 +109,7 @@ int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out, s
 	}
 	out->cni_version = choose_version(version, versions);
 	if (!out->cni_version) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto fail;
 	}
 
@@ -118,7 +118,7 @@ int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out, s
 			goto fail;
 		out->plugins = malloc(sizeof(*out->plugins));
 		if (!out->plugins) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto fail;
 		}
 		out->plugins[0] = out->root;
@@ -142,7 +142,7 @@ int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out, s
 	out->nplugins = (size_t)cJSON_GetArraySize(plugins);
 	out->plugins = calloc(out->nplugins, sizeof(*out->plugins));
 	if (!out->plugins) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto fail;
 	}
 	cJSON_ArrayForEach(v, plugins)
@@ -236,6 +236,6 @@ char *cni_conflist_plugin_stdin(const struct cni_conflist *list, size_t i, const
 	return out;
 oom:
 	cJSON_Delete(conf);
-	cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+	cni_err_oom(err);
 	return NULL;
 }

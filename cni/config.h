@@ -32,7 +32,8 @@ struct cni_conflist {
  * array of objects each with a non-empty string "type", capabilities an object of booleans,
  * ipam an object with a string type (code 7, the message names the plugin index and key).
  * Returns 0 or -1 with err set; out is zeroed on failure. */
-int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out, struct cni_err *err);
+int cni_conflist_parse(const char *data, size_t len, struct cni_conflist *out,
+		       struct cni_err *err) CNI_MUST_CHECK;
 
 void cni_conflist_free(struct cni_conflist *list);
 

@@ -14,6 +14,15 @@
 /* A printf-like function: the compiler checks its format against its arguments. */
 #define CNI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
+/* "Not found" is an answer, not an error, wherever the caller may go on without the thing
+ * (a cache entry, a state file, an optional config):
+ *   - a lookup returns 1 when found (out filled), 0 when absent (err untouched), -1 with err set
+ *     when it could not tell (unreadable, unparsable); e.g. dlg_cache_read, sriov_state_load_path;
+ *   - a reader that returns a pointer returns NULL with errno ENOENT and err untouched when the
+ *     thing is absent, NULL with err set on any other failure; e.g. cni_read_file. The caller
+ *     tells them apart with cni_err_isset(err).
+ * Where absence is itself the failure the caller reports (a plugin binary, a network by name),
+ * the function sets err like any other error (dlg_find, with libcni FindInPath's message). */
 enum cni_code {
 	CNI_ERR_UNKNOWN = 0,
 	CNI_ERR_INCOMPATIBLE_VERSION = 1,
@@ -39,15 +48,13 @@ struct cni_err {
 
 /* Sets code and msg (printf format); details cleared. Returns -1 so callers can
  * `return cni_err_set(...)`. A previous message is replaced. */
-int cni_err_set(struct cni_err *err, unsigned code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int cni_err_set(struct cni_err *err, unsigned code, const char *fmt, ...) CNI_PRINTF(3, 4);
 
 /* Sets details (printf format) without touching code or msg. Returns -1. */
-int cni_err_details(struct cni_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int cni_err_details(struct cni_err *err, const char *fmt, ...) CNI_PRINTF(2, 3);
 
 /* Prefixes the message: "<prefix>: <old msg>". Returns -1. */
-int cni_err_prefix(struct cni_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cni_err_prefix(struct cni_err *err, const char *fmt, ...) CNI_PRINTF(2, 3);
 
 /* Collects one more failure into err: the first is moved in, later ones have their message
  * appended after sep ("a / b"); one is left empty. */
@@ -79,6 +86,6 @@ cJSON *cni_err_to_json(const struct cni_err *err, const char *cni_version);
 
 /* Parses a plugin's error object. Returns 0 and fills err when the text is an error
  * object with a numeric code, -1 otherwise (err untouched). */
-int cni_err_from_json(const char *text, struct cni_err *err);
+int cni_err_from_json(const char *text, struct cni_err *err) CNI_MUST_CHECK;
 
 #endif

@@ -2,42 +2,23 @@
  * Follows Go encoding/json (map keys sorted, HTMLEscape, float64 'f'/'e' choice) as libcni uses it. */
 #include "cni/json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
+#include "cni/buf.h"
 
-static void sb_put(struct sbuf *b, const char *s, size_t n)
+/* Appends; a failure sticks in the buffer and is seen once printing ends. */
+static void sb_put(struct cni_buf *b, const char *s, size_t n)
 {
-	if (b->oom)
+	if (cni_buf_add(b, s, n) < 0)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->s, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
 }
 
-static void sb_str(struct sbuf *b, const char *s)
+static void sb_str(struct cni_buf *b, const char *s)
 {
 	sb_put(b, s, strlen(s));
 }
@@ -76,7 +57,7 @@ static size_t utf8_valid_len(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
-static void put_string(struct sbuf *b, const char *str)
+static void put_string(struct cni_buf *b, const char *str)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
@@ -142,7 +123,7 @@ static void put_string(struct sbuf *b, const char *str)
 }
 
 /* strconv.AppendFloat(f, 'f' or 'e', -1, 64) as json.Marshal chooses. */
-static void put_number(struct sbuf *b, double f)
+static void put_number(struct cni_buf *b, double f)
 {
 	char digits[40], out[400], *e;
 	int prec, exp, nd, i;
@@ -210,7 +191,7 @@ static int key_cmp(const void *a, const void *b)
 }
 
 /* depth is the object depth: the top-level conf is 0. */
-static void put_value(struct sbuf *b, const cJSON *it, bool sort, bool conf_mode, int depth)
+static void put_value(struct cni_buf *b, const cJSON *it, bool sort, bool conf_mode, int depth)
 {
 	const cJSON *c;
 
@@ -251,7 +232,7 @@ static void put_value(struct sbuf *b, const cJSON *it, bool sort, bool conf_mode
 			n++;
 		kids = malloc((n ? n : 1) * sizeof(*kids));
 		if (!kids) {
-			b->oom = true;
+			b->status = -ENOMEM;
 			return;
 		}
 		for (i = 0, c = it->child; c; c = c->next)
@@ -280,26 +261,20 @@ static void put_value(struct sbuf *b, const cJSON *it, bool sort, bool conf_mode
 
 char *cni_json_print_go(const cJSON *item, bool sort_keys)
 {
-	struct sbuf b = { 0 };
+	struct cni_buf b;
 
+	cni_buf_init(&b, SIZE_MAX, false);
 	put_value(&b, item, sort_keys, false, 0);
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return cni_buf_take(&b, NULL);
 }
 
 char *cni_json_print_conf(const cJSON *conf)
 {
-	struct sbuf b = { 0 };
+	struct cni_buf b;
 
+	cni_buf_init(&b, SIZE_MAX, false);
 	put_value(&b, conf, true, true, 0);
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return cni_buf_take(&b, NULL);
 }
 
 cJSON *cni_json_parse(const char *data, size_t len, const char *what, struct cni_err *err)

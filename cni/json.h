@@ -30,14 +30,14 @@ cJSON *cni_json_parse(const char *data, size_t len, const char *what, struct cni
  * Present with the wrong type -> code 7 "<ctx>: \"<key>\" must be a <type>", returns -1.
  * Strings are borrowed from the tree. */
 int cni_json_get_string(const cJSON *obj, const char *key, const char **out, const char *ctx,
-			struct cni_err *err);
+			struct cni_err *err) CNI_MUST_CHECK;
 /* libcni's bools also accept the strings "true"/"false". */
 int cni_json_get_bool(const cJSON *obj, const char *key, bool *out, const char *ctx,
-		      struct cni_err *err);
+		      struct cni_err *err) CNI_MUST_CHECK;
 int cni_json_get_object(const cJSON *obj, const char *key, const cJSON **out, const char *ctx,
-			struct cni_err *err);
+			struct cni_err *err) CNI_MUST_CHECK;
 int cni_json_get_array(const cJSON *obj, const char *key, const cJSON **out, const char *ctx,
-		       struct cni_err *err);
+		       struct cni_err *err) CNI_MUST_CHECK;
 
 /* Replaces (or adds) obj[key] with item, taking ownership of item. Returns 0 or -1 (OOM). */
 int cni_json_set(cJSON *obj, const char *key, cJSON *item);

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "cni/err.h"
+
 enum cni_log_level {
 	CNI_LOG_PANIC = 0,
 	CNI_LOG_ERROR = 1,
@@ -13,7 +15,7 @@ enum cni_log_level {
 };
 
 /* "panic"|"error"|"verbose"|"debug", case-insensitive; -1 for anything else. */
-int cni_log_level_parse(const char *s);
+int cni_log_level_parse(const char *s) CNI_MUST_CHECK;
 
 /* Sets the level; stays at the previous one (and warns) for an unknown name, as Multus does. */
 void cni_log_set_level_name(const char *name);
@@ -21,7 +23,7 @@ void cni_log_set_level(enum cni_log_level level);
 enum cni_log_level cni_log_get_level(void);
 void cni_log_set_stderr(bool on);
 /* Appends to path (created 0600). Returns 0 or -errno; a failure keeps logging to stderr. */
-int cni_log_set_file(const char *path);
+int cni_log_set_file(const char *path) CNI_MUST_CHECK;
 /* Size-based rotation of the log file, checked when the file is opened (each invocation is
  * short): a file of max_bytes or more is renamed to <path>.1 (older backups shift to .2 ...,
  * at most max_backups are kept, and backups older than max_age_days are removed). 0 turns a
@@ -34,7 +36,7 @@ void cni_log_set_prefix(const char *prefix);
 /* Closes the file and frees the prefix. */
 void cni_log_close(void);
 
-void cni_log(enum cni_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cni_log(enum cni_log_level level, const char *fmt, ...) CNI_PRINTF(2, 3);
 
 #define log_error(...)	 cni_log(CNI_LOG_ERROR, __VA_ARGS__)
 #define log_verbose(...) cni_log(CNI_LOG_VERBOSE, __VA_ARGS__)

@@ -13,12 +13,12 @@ typedef int (*cni_netns_fn)(void *arg, struct cni_err *err);
  * and returns the calling thread to the netns it was in, on every path. Returns fn's return
  * value, or -1 with err set when the netns cannot be opened or entered (code 5, naming the
  * path) or the caller's netns cannot be restored (code 999). */
-int cni_netns_do(const char *path, cni_netns_fn fn, void *arg, struct cni_err *err);
+int cni_netns_do(const char *path, cni_netns_fn fn, void *arg, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Opens a netns path for a later setns/RTM move (O_RDONLY|O_CLOEXEC); checks it really is a
  * network namespace (nsfs magic and NS_GET_NSTYPE, so /proc/PID/ns/mnt is refused too).
  * Returns an fd (caller closes) or -1 with err set (code 5, naming the path). */
-int cni_netns_open(const char *path, struct cni_err *err);
+int cni_netns_open(const char *path, struct cni_err *err) CNI_MUST_CHECK;
 
 /* True when path names an existing network namespace (false for "", missing paths, or
  * files that are not netns). Used by DEL, which tolerates a gone netns. */

@@ -2,9 +2,11 @@
  * Follows libcni pkg/skel: required env per verb, version checks, CHECK >= 0.4.0, GC/STATUS >= 1.1.0. */
 #include "cni/skel.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/buf.h"
 #include "cni/json.h"
 #include "cni/log.h"
 #include "cni/result.h"
@@ -18,37 +20,20 @@ static const char *env(const char *name)
 
 char *cni_read_all(FILE *in, size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
+	struct cni_buf b;
+	char chunk[4096];
+	size_t got;
 
-	if (!buf)
-		return NULL;
-	for (;;) {
-		size_t got;
-
-		if (cap - n < 2) {
-			char *p = cap > ((size_t)-1) / 2 ? NULL : realloc(buf, cap * 2);
-
-			if (!p) {
-				free(buf);
-				return NULL;
-			}
-			buf = p;
-			cap *= 2;
-		}
-		got = fread(buf + n, 1, cap - n - 1, in);
-		n += got;
-		if (got == 0) {
-			if (ferror(in)) {
-				free(buf);
-				return NULL;
-			}
+	cni_buf_init(&b, SIZE_MAX, false);
+	while ((got = fread(chunk, 1, sizeof(chunk), in)) > 0) {
+		if (cni_buf_add(&b, chunk, got) < 0)
 			break;
-		}
 	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
+	if (b.status || ferror(in)) {
+		cni_buf_free(&b);
+		return NULL;
+	}
+	return cni_buf_take(&b, len);
 }
 
 void cni_print_error(FILE *out, const struct cni_err *err, const char *cni_version)
@@ -246,7 +231,7 @@ int cni_skel_run(const struct cni_plugin *p, FILE *in, FILE *out)
 			char *s = cJSON_Print(conv);
 
 			if (!s) {
-				rc = cni_err_set(&err, CNI_ERR_INTERNAL, "out of memory");
+				rc = cni_err_oom(&err);
 				break;
 			}
 			fprintf(out, "%s\n", s);

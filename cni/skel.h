@@ -42,7 +42,7 @@ struct cni_plugin {
 /* Runs one invocation from the process environment and stdin, printing to out: the result or
  * VERSION info on success (nothing for DEL/CHECK/GC/STATUS), one error object otherwise.
  * Returns the exit status (0 or 1). A NULL callback answers with "unknown CNI_COMMAND". */
-int cni_skel_run(const struct cni_plugin *plugin, FILE *in, FILE *out);
+int cni_skel_run(const struct cni_plugin *plugin, FILE *in, FILE *out) CNI_MUST_CHECK;
 
 /* Reads a whole stream (any size). Returns a malloc'd NUL-terminated buffer or NULL. */
 char *cni_read_all(FILE *in, size_t *len);

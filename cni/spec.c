@@ -249,7 +249,7 @@ int cni_args_parse(const char *s, struct cni_args *out, struct cni_err *err)
 		}
 		kv = realloc(out->kv, (out->n + 1) * sizeof(*kv));
 		if (!kv) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto fail;
 		}
 		out->kv = kv;
@@ -257,7 +257,7 @@ int cni_args_parse(const char *s, struct cni_args *out, struct cni_err *err)
 		kv[out->n].value = strndup(eq + 1, len - (size_t)(eq - pair) - 1);
 		out->n++;
 		if (!kv[out->n - 1].key || !kv[out->n - 1].value) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 			goto fail;
 		}
 		if (strcmp(kv[out->n - 1].key, "IgnoreUnknown") == 0 &&
@@ -298,7 +298,7 @@ int cni_args_check_known(const struct cni_args *args, const char *const *known, 
 		return 0;
 	list = p = malloc(len + 1);
 	if (!list)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	*p = '\0';
 	for (size_t i = 0; i < args->n; i++) {
 		bool found = strcmp(args->kv[i].key, "IgnoreUnknown") == 0;

@@ -40,12 +40,12 @@ bool cni_version_ge(const char *a, const char *b);
 
 /* libcni pkg/utils: container ID: empty -> code 3 "missing containerID";
  * bad characters -> code 4. Returns 0 or -1 with err set. */
-int cni_validate_container_id(const char *id, struct cni_err *err);
+int cni_validate_container_id(const char *id, struct cni_err *err) CNI_MUST_CHECK;
 /* Network name: empty or bad characters -> code 7. */
-int cni_validate_network_name(const char *name, struct cni_err *err);
+int cni_validate_network_name(const char *name, struct cni_err *err) CNI_MUST_CHECK;
 /* Interface name: non-empty, at most 15 bytes, not "." or "..", no '/', ':' or Unicode
  * whitespace -> code 4. */
-int cni_validate_ifname(const char *ifname, struct cni_err *err);
+int cni_validate_ifname(const char *ifname, struct cni_err *err) CNI_MUST_CHECK;
 
 /* CNI_ARGS: "K1=V1;K2=V2". */
 struct cni_kv {
@@ -62,12 +62,12 @@ struct cni_args {
 /* Parses as libcni's LoadArgs does: split on ';', each pair must split on '=' into exactly
  * two parts ("ARGS: invalid pair"); IgnoreUnknown must be 1/true/0/false. An empty or NULL
  * string gives no pairs. Code 4 on error. Free with cni_args_free(). */
-int cni_args_parse(const char *s, struct cni_args *out, struct cni_err *err);
+int cni_args_parse(const char *s, struct cni_args *out, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Fails with code 4 "ARGS: unknown args [...]" when a key is not in known (NULL-terminated;
  * IgnoreUnknown is always known) and IgnoreUnknown is not set. */
 int cni_args_check_known(const struct cni_args *args, const char *const *known,
-			 struct cni_err *err);
+			 struct cni_err *err) CNI_MUST_CHECK;
 
 /* The value of the first pair named key, or NULL. */
 const char *cni_args_get(const struct cni_args *args, const char *key);

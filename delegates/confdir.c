@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "delegates/cache.h"
+#include "cni/file.h"
 
 #define CONF_MAX_BYTES (1u << 20)
 
@@ -58,7 +58,7 @@ static char **list_confs(const char *dir, size_t *n, struct cni_err *err)
 	if (!names) {
 		names = calloc(1, sizeof(*names));
 		if (!names)
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+			cni_err_oom(err);
 	}
 	if (names)
 		qsort(names, *n, sizeof(*names), by_name);
@@ -79,7 +79,7 @@ static int load_file(const char *path, struct cni_conflist *out, struct cni_err 
 	int ret;
 
 	errno = 0;
-	data = dlg_read_file(path, CONF_MAX_BYTES, &len, err);
+	data = cni_read_file(path, CONF_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
 	if (!data) {
 		if (!cni_err_isset(err))
 			cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s: no such file", path);
@@ -114,7 +114,7 @@ static int load_path(const char *path, struct cni_conflist *out, struct cni_err 
 	}
 	if (asprintf(&file, "%s/%s", path, names[0]) < 0) {
 		free_list(names, n);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	}
 	free_list(names, n);
 	ret = load_file(file, out, err);

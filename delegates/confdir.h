@@ -14,6 +14,6 @@
  * Files bigger than 1 MiB are refused. Errors (code 7) name the ref and the directory.
  * Returns 0 or -1. */
 int dlg_confdir_load(const char *ref, const char *conf_dir, struct cni_conflist *out,
-		     struct cni_err *err);
+		     struct cni_err *err) CNI_MUST_CHECK;
 
 #endif

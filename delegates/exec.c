@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cni/buf.h"
+
 #define CHUNK	     (64u << 10)
 #define TXTBSY_TRIES 5
 /* Without a pidfd the child's exit is noticed by polling waitpid this often. */
@@ -24,9 +26,7 @@
 
 struct stream {
 	int fd;
-	char *buf;
-	size_t len;
-	size_t cap;
+	struct cni_buf b; /* capped at the request's max_output */
 };
 
 struct run {
@@ -104,58 +104,20 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Makes room for want more bytes plus the NUL, growing geometrically so huge outputs stay
- * linear, but never past the cap (+1 to see that it was crossed, +1 for the NUL). */
-static int stream_reserve(struct stream *s, size_t want, size_t max)
-{
-	size_t need = s->len + want + 1, ncap;
-	char *nbuf;
-
-	if (need <= s->cap)
-		return 0;
-	ncap = s->cap ? s->cap : CHUNK;
-	while (ncap < need)
-		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	if (ncap > max + 2)
-		ncap = max + 2;
-	if (ncap < need)
-		ncap = need;
-	nbuf = realloc(s->buf, ncap);
-	if (!nbuf)
-		return -ENOMEM;
-	s->buf = nbuf;
-	s->cap = ncap;
-	return 0;
-}
-
 /* One read of at most limit bytes. Returns bytes read, 0 at EOF (fd closed), -EAGAIN when
- * nothing is there, -EFBIG past the cap, or another -errno. */
-static ssize_t stream_read(struct stream *s, size_t max, size_t limit)
+ * nothing is there, -EFBIG past the cap (the buffer's), or another -errno. */
+static ssize_t stream_read(struct stream *s, size_t limit)
 {
-	size_t want = max + 1 - s->len;
-	ssize_t n;
+	ssize_t n = cni_buf_read(&s->b, s->fd, limit);
 
-	if (want > limit)
-		want = limit;
-	if (stream_reserve(s, want, max) < 0)
-		return -ENOMEM;
-	do
-		n = read(s->fd, s->buf + s->len, want);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	if (n == 0) {
+	if (n == 0)
 		close_fd(&s->fd);
-		return 0;
-	}
-	s->len += (size_t)n;
-	s->buf[s->len] = '\0';
-	return s->len > max ? -EFBIG : n;
+	return n;
 }
 
 /* After the child is gone, take only what is already in the pipe: a grandchild may keep the
  * write end open (and even keep writing), so reading to EOF could wait forever. */
-static int stream_drain(struct stream *s, size_t max)
+static int stream_drain(struct stream *s)
 {
 	int avail = 0;
 	ssize_t n = 1;
@@ -165,25 +127,13 @@ static int stream_drain(struct stream *s, size_t max)
 	if (ioctl(s->fd, FIONREAD, &avail) < 0)
 		avail = 0;
 	while (avail > 0 && s->fd >= 0) {
-		n = stream_read(s, max, (size_t)avail < CHUNK ? (size_t)avail : CHUNK);
+		n = stream_read(s, (size_t)avail < CHUNK ? (size_t)avail : CHUNK);
 		if (n <= 0)
 			break;
 		avail -= (int)n;
 	}
 	close_fd(&s->fd);
 	return n == -EAGAIN || n > 0 ? 0 : (int)n;
-}
-
-/* The caller gets a string even when the stream said nothing (the buffer may exist from a
- * read that only found EOF). */
-static int stream_finish(struct stream *s)
-{
-	if (!s->buf)
-		s->buf = malloc(1);
-	if (!s->buf)
-		return -ENOMEM;
-	s->buf[s->len] = '\0';
-	return 0;
 }
 
 static int reap(struct run *r, bool block)
@@ -290,12 +240,12 @@ static int pump(struct run *r, struct dlg_exec_res *res, struct cni_err *err)
 				return io_error(r, rc, "write stdin of", err);
 		}
 		if (i_out >= 0 && pfd[i_out].revents) {
-			rc = (int)stream_read(&r->out, r->max, CHUNK);
+			rc = (int)stream_read(&r->out, CHUNK);
 			if (rc < 0 && rc != -EAGAIN)
 				return io_error(r, rc, "read stdout of", err);
 		}
 		if (i_err >= 0 && pfd[i_err].revents) {
-			rc = (int)stream_read(&r->err, r->max, CHUNK);
+			rc = (int)stream_read(&r->err, CHUNK);
 			if (rc < 0 && rc != -EAGAIN)
 				return io_error(r, rc, "read stderr of", err);
 		}
@@ -420,6 +370,8 @@ int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cn
 	/* The buffer holds max + 2 bytes (one to notice the overflow, one NUL). */
 	if (r.max > SIZE_MAX / 2)
 		r.max = SIZE_MAX / 2;
+	cni_buf_init(&r.out.b, r.max, false);
+	cni_buf_init(&r.err.b, r.max, false);
 	if (req->timeout_ms > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &r.deadline);
 		r.deadline.tv_sec += req->timeout_ms / 1000;
@@ -465,15 +417,18 @@ int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cn
 	if (pump(&r, res, err) < 0)
 		goto out;
 	close_fd(&r.in_fd);
-	rc = stream_drain(&r.out, r.max);
+	rc = stream_drain(&r.out);
 	if (!rc)
-		rc = stream_drain(&r.err, r.max);
+		rc = stream_drain(&r.err);
 	if (rc < 0) {
 		io_error(&r, rc, "read output of", err);
 		goto out;
 	}
-	if (stream_finish(&r.out) < 0 || stream_finish(&r.err) < 0) {
-		cni_err_set(err, CNI_ERR_IO, "exec %s: out of memory", req->path);
+	/* The caller gets a string even when the stream said nothing. */
+	res->out = cni_buf_take(&r.out.b, &res->out_len);
+	res->errout = cni_buf_take(&r.err.b, &res->err_len);
+	if (!res->out || !res->errout) {
+		cni_err_oom(err);
 		goto out;
 	}
 
@@ -483,11 +438,6 @@ int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cn
 	} else {
 		res->exit_code = WEXITSTATUS(r.status);
 	}
-	res->out = r.out.buf;
-	res->out_len = r.out.len;
-	res->errout = r.err.buf;
-	res->err_len = r.err.len;
-	r.out.buf = r.err.buf = NULL;
 	if (req->forward_stderr && res->err_len)
 		write_all(STDERR_FILENO, res->errout, res->err_len);
 	ret = 0;
@@ -505,8 +455,8 @@ out:
 		close_fd(&out[i]);
 		close_fd(&errp[i]);
 	}
-	free(r.out.buf);
-	free(r.err.buf);
+	cni_buf_free(&r.out.b);
+	cni_buf_free(&r.err.b);
 	if (ret < 0)
 		dlg_exec_res_free(res);
 	sigpipe_restore(&oldmask, was_pending);

@@ -41,7 +41,8 @@ struct dlg_exec_res {
  * the deadline: returns 0 with timed_out, signaled and exit_code 137, plus what was said before.
  * Returns 0, or -1 with err set, code 5 (spawn failure "exec <path>: <strerror>", I/O failure,
  * output cap), res freed. SIGPIPE is blocked in the calling thread only while this runs. */
-int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cni_err *err);
+int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res,
+	     struct cni_err *err) CNI_MUST_CHECK;
 
 void dlg_exec_res_free(struct dlg_exec_res *res);
 

@@ -4,62 +4,47 @@
 
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cni/buf.h"
+
 static bool dir_empty(const char *dir)
 {
 	return !dir || !*dir;
 }
 
-/* Go's %q for the not-found message, so that it reads exactly like libcni's. */
-static void put_quoted(FILE *f, const char *s)
-{
-	static const char esc[] = "\a\b\f\n\r\t\v";
-	static const char letter[] = "abfnrtv";
-
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		const char *e = strchr(esc, *p);
-
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (e)
-			fprintf(f, "\\%c", letter[e - esc]);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\x%02x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
+/* The type is quoted as Go's %q does (cni_quote), so that the message reads exactly like
+ * libcni's FindInPath: failed to find plugin "x" in path [/a /b]. */
 static int not_found(const char *type, const char *const *dirs, size_t ndirs, struct cni_err *err)
 {
-	char *list = NULL;
-	size_t len = 0;
-	bool first = true;
-	FILE *f = open_memstream(&list, &len);
+	char *q = cni_quote(type, 0), *list;
+	const char *sep = "";
+	struct cni_buf b;
 
-	if (!f)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "failed to find plugin");
-	fputs("failed to find plugin ", f);
-	put_quoted(f, type);
-	fputs(" in path [", f);
-	for (size_t i = 0; i < ndirs; i++) {
-		if (dir_empty(dirs[i]))
-			continue;
-		fprintf(f, "%s%s", first ? "" : " ", dirs[i]);
-		first = false;
+	if (!q)
+		return cni_err_oom(err);
+	cni_buf_init(&b, SIZE_MAX, false);
+	if (cni_buf_printf(&b, "failed to find plugin %s in path [", q) == 0) {
+		for (size_t i = 0; i < ndirs; i++) {
+			if (dir_empty(dirs[i]))
+				continue;
+			if (cni_buf_printf(&b, "%s%s", sep, dirs[i]) < 0)
+				break;
+			sep = " ";
+		}
+		if (cni_buf_adds(&b, "]") < 0) {
+			/* the failure sticks: cni_buf_take below returns NULL */
+		}
 	}
-	fputc(']', f);
-	if (fclose(f) != 0 || !list) {
-		free(list);
-		return cni_err_set(err, CNI_ERR_INTERNAL, "failed to find plugin");
-	}
+	free(q);
+	list = cni_buf_take(&b, NULL);
+	if (!list)
+		return cni_err_oom(err);
 	cni_err_set(err, CNI_ERR_INTERNAL, "%s", list);
 	free(list);
 	return -1;
@@ -118,8 +103,7 @@ char *dlg_find(const char *type, const char *const *dirs, size_t ndirs, struct c
 		searched++;
 		path = join(dirs[i], type);
 		if (!path) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "out of memory looking for plugin %s",
-				    type);
+			cni_err_oom(err);
 			return NULL;
 		}
 		if (is_executable_file(path))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/file.h"
 #include "cni/json.h"
 #include "cni/log.h"
 #include "cni/result.h"
@@ -152,7 +153,7 @@ int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_dat
 		return cni_err_prefix(err, "plugin %s failed (%s)", desc, verb_word(verb));
 	envp = dlg_env(verb, rt);
 	if (!envp) {
-		cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		cni_err_oom(err);
 		goto out;
 	}
 	req.path = path;
@@ -283,8 +284,9 @@ static cJSON *cached_result(const struct cni_conflist *list, const struct dlg_rt
 		    dlg_cache_path(rt->cache_dir, list->name, rt->container_id, rt->ifname);
 
 		log_error("dropping unreadable cached result: %s", e.msg);
-		if (path)
-			dlg_remove_file(path, &e);
+		if (path && cni_remove_file(path, &e) < 0) {
+			/* best effort: the next ADD replaces it anyway */
+		}
 		free(path);
 		cni_err_clear(&e);
 		return NULL;
@@ -331,8 +333,10 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 		struct cni_err e = { 0 };
 
 		if (path) {
-			dlg_remove_file(path, &e);
-			dlg_remove_temporaries(path);
+			if (cni_remove_file(path, &e) < 0) {
+				/* best effort, as libcni's delCachedResult */
+			}
+			cni_remove_temporaries(path);
 		}
 		free(path);
 		cni_err_clear(&e);
@@ -429,7 +433,7 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 		return cni_err_isset(err) ? -1 : 0;
 	extra = cJSON_CreateObject();
 	if (!extra)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "out of memory");
+		return cni_err_oom(err);
 	cJSON_AddItemToObject(extra, "cni.dev/valid-attachments",
 			      valid ? cJSON_Duplicate(valid, true) : cJSON_CreateArray());
 	cJSON_AddItemToObject(extra, "cni.dev/attachments",

@@ -35,7 +35,7 @@ void dlg_env_free(char **envp);
  * on failure -1 with the plugin's error object as err (code passed through) or libcni's
  * fallback texts, prefixed "plugin type=\"T\" [name=\"N\"] failed (verb)". */
 int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_data,
-		    const struct dlg_rt *rt, char **out, struct cni_err *err);
+		    const struct dlg_rt *rt, char **out, struct cni_err *err) CNI_MUST_CHECK;
 
 /* ADD every plugin in order, threading prevResult; validates container ID, network name and
  * ifname first (libcni addNetwork). Caches the final result when rt->cache_dir is set. Returns
@@ -46,24 +46,25 @@ cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct 
  * is 0.4.0 or later and a cache entry exists (prev_result, when not NULL, is used instead).
  * Stops at the first failure, as libcni does; removes the cache entry after success. */
 int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *prev_result,
-	    struct cni_err *err);
+	    struct cni_err *err) CNI_MUST_CHECK;
 
 /* CHECK (0.4.0 or later; nothing when disableCheck) with the cached result as prevResult. */
 int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *prev_result,
-	      struct cni_err *err);
+	      struct cni_err *err) CNI_MUST_CHECK;
 
 /* GC: nothing when disableGC; DEL of every cached attachment of this network not in valid
  * ([{"containerID","ifname"}...]), then GC to every plugin (1.1.0 or later) with
  * cni.dev/valid-attachments and cni.dev/attachments injected. Continues past failures and
  * reports them all. */
 int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *valid,
-	   struct cni_err *err);
+	   struct cni_err *err) CNI_MUST_CHECK;
 
 /* True when valid ([{"containerID","ifname"}...], as in cni.dev/valid-attachments) lists the
  * attachment. */
 bool dlg_attachment_valid(const cJSON *valid, const char *cid, const char *ifname);
 
 /* STATUS to every plugin (1.1.0 or later), stopping at the first failure. */
-int dlg_status(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err);
+int dlg_status(const struct cni_conflist *list, const struct dlg_rt *rt,
+	       struct cni_err *err) CNI_MUST_CHECK;
 
 #endif

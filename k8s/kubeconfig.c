@@ -14,8 +14,9 @@
 
 #include <yaml.h>
 
+#include "cni/base64.h"
+#include "cni/file.h"
 #include "cni/log.h"
-#include "delegates/cache.h"
 
 /* Kubeconfigs and PEM bundles are small; anything bigger is a mistake or an attack. */
 #define CRED_FILE_MAX (4u << 20)
@@ -35,7 +36,7 @@ static void wipe_free(char *p, size_t len)
 	}
 }
 
-/* Reads a credential file. Unlike dlg_read_file this follows symlinks on purpose: Secret and
+/* Reads a credential file. Unlike cni_read_file this follows symlinks on purpose: Secret and
  * projected service-account volumes are symlink farms (token -> ..data/token). */
 static char *read_cred_file(const char *path, size_t *len, struct cni_err *err, const char *what)
 {
@@ -263,7 +264,7 @@ static int get_blob(struct kc *k, const yaml_node_t *map, const char *ctx, const
 		goto out;
 	}
 	if (data) {
-		*out = dlg_base64_decode(data, out_len);
+		*out = cni_base64_decode(data, out_len);
 		if (!*out) {
 			cni_err_set(k->err, CNI_ERR_INVALID_CONFIG,
 				    "kubeconfig %s: %s.%s is not valid base64", k->path, ctx,

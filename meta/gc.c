@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/file.h"
+#include "cni/lock.h"
 #include "cni/log.h"
-#include "delegates/cache.h"
 #include "delegates/invoke.h"
 #include "meta/invocation.h"
 
@@ -38,18 +39,20 @@ static void gc_container(const struct meta_ctx *base, const char *cid, struct cn
 	if (asprintf(&c.cache_file, "%s/%s", base->state_dir, cid) < 0 ||
 	    asprintf(&c.lock_file, "%s/%s.lock", base->state_dir, cid) < 0)
 		goto out;
-	fd = dlg_lock(c.lock_file, base->nc.delegate_timeout_s * 1000 + 10000, true, &one);
+	fd = cni_lock(c.lock_file, base->nc.delegate_timeout_s * 1000 + 10000, true, &one);
 	if (fd < 0)
 		goto out;
 	if (meta_ctx_read_cache(&c, &plan, &one) > 0) {
 		req.netns = plan.netns;
-		if (meta_ctx_del_plan(&c, &plan, &one) == 0)
-			dlg_remove_file(c.cache_file, &one);
+		/* a failure to remove stays in one, reported with the others below */
+		if (meta_ctx_del_plan(&c, &plan, &one) == 0 &&
+		    cni_remove_file(c.cache_file, &one) < 0)
+			log_verbose("GC: cache of %s kept", cid);
 	} else {
 		/* unreadable: keep it for a person to look at, but say so */
 		log_error("GC: cannot read cache of %s: %s", cid, one.msg ? one.msg : "");
 	}
-	dlg_unlock(fd, c.lock_file, !cni_err_isset(&one));
+	cni_unlock(fd, c.lock_file, !cni_err_isset(&one));
 out:
 	if (cni_err_isset(&one))
 		cni_err_join(err, &one, " / ");

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/file.h"
 #include "cni/json.h"
+#include "cni/lock.h"
 #include "cni/log.h"
-#include "delegates/cache.h"
 #include "delegates/find.h"
 #include "delegates/invoke.h"
 #include "k8s/deviceinfo.h"
@@ -30,9 +31,9 @@ static const char *arg_or_empty(const struct cni_request *req, const char *k)
 
 void meta_ctx_free(struct meta_ctx *c)
 {
-	/* the lock file goes too: dlg_lock copes with a holder that removed it */
+	/* the lock file goes too: cni_lock copes with a holder that removed it */
 	if (c->lock_fd >= 0)
-		dlg_unlock(c->lock_fd, c->lock_file, true);
+		cni_unlock(c->lock_fd, c->lock_file, true);
 	meta_kube_close(&c->kube);
 	meta_netconf_free(&c->nc);
 	free(c->path);
@@ -79,11 +80,11 @@ int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_
 
 int meta_ctx_lock(struct meta_ctx *c, struct cni_err *err)
 {
-	if (dlg_mkdir_p(c->state_dir, 0700, err) < 0)
+	if (cni_mkdir_p(c->state_dir, 0700, err) < 0)
 		return -1;
 	/* inherited by the delegates: if plexus is killed mid-ADD, the runtime's DEL still waits
 	 * for an orphaned delegate to finish instead of racing it */
-	c->lock_fd = dlg_lock(c->lock_file, c->nc.delegate_timeout_s * 1000 + 10000, true, err);
+	c->lock_fd = cni_lock(c->lock_file, c->nc.delegate_timeout_s * 1000 + 10000, true, err);
 	return c->lock_fd < 0 ? -1 : 0;
 }
 
@@ -160,7 +161,7 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 	cJSON_Delete(j);
 	if (!text)
 		return cni_err_oom(err);
-	ret = dlg_write_atomic(c->cache_file, text, strlen(text), 0600, err);
+	ret = cni_write_atomic(c->cache_file, text, strlen(text), 0600, err);
 	free(text);
 	return ret;
 }
@@ -174,7 +175,7 @@ int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan, struct
 	int ret;
 
 	errno = 0;
-	text = dlg_read_file(c->cache_file, CACHE_MAX_BYTES, &len, err);
+	text = cni_read_file(c->cache_file, CACHE_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
 	if (!text)
 		return cni_err_isset(err) ? -1 : 0;
 	j = cni_json_parse(text, len, c->cache_file, err);

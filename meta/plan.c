@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/base64.h"
 #include "cni/config.h"
 #include "cni/json.h"
-#include "delegates/cache.h"
 
 static char *dup_or_null(const char *s)
 {
@@ -211,7 +211,7 @@ cJSON *meta_plan_to_json(const struct meta_plan *plan)
 	for (size_t i = 0; arr && i < plan->n; i++) {
 		const struct meta_attachment *a = &plan->att[i];
 		cJSON *o = cJSON_CreateObject(), *args;
-		char *b64 = dlg_base64_encode(a->config, a->config_len);
+		char *b64 = cni_base64_encode(a->config, a->config_len);
 
 		if (!o || !b64) {
 			free(b64);
@@ -302,7 +302,7 @@ int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *
 		    take_str(o, "deviceInfoFile", &a->devinfo_file, false, err) < 0)
 			goto fail;
 		a->master = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "master"));
-		a->config = dlg_base64_decode(b64, &a->config_len);
+		a->config = cni_base64_decode(b64, &a->config_len);
 		free(b64);
 		if (!a->config) {
 			cni_err_set(err, CNI_ERR_DECODE, "cache: config of \"%s\" is not base64",

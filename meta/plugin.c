@@ -14,6 +14,7 @@
 #include <dirent.h>
 
 #include "cni/config.h"
+#include "cni/file.h"
 #include "cni/ipconfig.h"
 #include "cni/json.h"
 #include "cni/log.h"
@@ -365,12 +366,12 @@ done:
 	if (remove_cache) {
 		struct cni_err e = { 0 };
 
-		if (dlg_remove_file(c.cache_file, &e) < 0) {
+		if (cni_remove_file(c.cache_file, &e) < 0) {
 			log_error("%s", e.msg);
 			cni_err_clear(&e);
 		}
 		/* a plexus killed while writing the cache left its temporary file */
-		dlg_remove_temporaries(c.cache_file);
+		cni_remove_temporaries(c.cache_file);
 	}
 out:
 	meta_plan_free(&plan);

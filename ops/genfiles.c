@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cni/file.h"
 #include "cni/log.h"
-#include "delegates/cache.h"
 
 #define CONF_MAX_BYTES	(1u << 20)
 #define TOKEN_MAX_BYTES (1u << 20)
@@ -150,7 +150,7 @@ static int write_if_changed(const char *path, const char *data, size_t len,
 {
 	struct cni_err ignored = { 0 };
 	size_t old_len = 0;
-	char *old = dlg_read_file(path, CONF_MAX_BYTES, &old_len, &ignored);
+	char *old = cni_read_file(path, CONF_MAX_BYTES, CNI_FILE_NOFOLLOW, &old_len, &ignored);
 	struct stat st;
 	bool same = old && old_len == len && memcmp(old, data, len) == 0 && lstat(path, &st) == 0 &&
 		    (st.st_mode & 07777) == 0600;
@@ -167,7 +167,7 @@ static int write_if_changed(const char *path, const char *data, size_t len,
 	}
 	if (len == 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "refusing to write an empty %s", path);
-	if (dlg_write_atomic(path, data, len, 0600, err) < 0)
+	if (cni_write_atomic(path, data, len, 0600, err) < 0)
 		return -1;
 	if (o->report)
 		fprintf(o->report, "wrote %s\n", path);
@@ -237,7 +237,7 @@ static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 		goto out;
 	}
 	/* an existing directory may be reached through a symlink; a new one is ours: 0700 */
-	if (!is_dir(dir) && dlg_mkdir_p(dir, 0700, err) < 0)
+	if (!is_dir(dir) && cni_mkdir_p(dir, 0700, err) < 0)
 		goto out;
 	/* the files the kubeconfig names exist before it does */
 	if ((r = write_if_changed(out_token, token, token_len, o, err)) < 0)

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "delegates/cache.h"
+#include "cni/file.h"
 #include "ops/cli.h"
 
 #define BIN_MAX_BYTES (512u << 20)
@@ -34,7 +34,7 @@ static bool same_file(const char *path, const char *data, size_t len, mode_t mod
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != mode ||
 	    (size_t)st.st_size != len)
 		return false;
-	old = dlg_read_file(path, BIN_MAX_BYTES, &old_len, &ignored);
+	old = cni_read_file(path, BIN_MAX_BYTES, CNI_FILE_NOFOLLOW, &old_len, &ignored);
 	same = old && old_len == len && memcmp(old, data, len) == 0;
 	cni_err_clear(&ignored);
 	free(old);
@@ -56,7 +56,7 @@ static int install_one(const char *src, const char *dir, const char *name, mode_
 	    ((mode & S_IXUSR) && !(st.st_mode & S_IXUSR)))
 		return cni_err_set(err, CNI_ERR_IO, "%s: not %s file", src,
 				   (mode & S_IXUSR) ? "an executable" : "a regular");
-	data = dlg_read_file(real, BIN_MAX_BYTES, &len, err);
+	data = cni_read_file(real, BIN_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
 	if (!data) {
 		if (!cni_err_isset(err))
 			cni_err_set(err, CNI_ERR_IO, "%s: %s", src, strerror(ENOENT));
@@ -77,7 +77,7 @@ static int install_one(const char *src, const char *dir, const char *name, mode_
 		ret = 0;
 		goto out;
 	}
-	if (dlg_write_atomic(dst, data, len, mode, err) < 0)
+	if (cni_write_atomic(dst, data, len, mode, err) < 0)
 		goto out;
 	if (report)
 		fprintf(report, "installed %s (from %s)\n", dst, real);
@@ -122,7 +122,7 @@ int ops_install_libs(const char *from, const char *bin_dir, FILE *report, struct
 		cni_err_set(err, CNI_ERR_IO, "%s: %s", src_dir, strerror(errno));
 		goto out;
 	}
-	if ((stat(dst_dir, &st) < 0 || !S_ISDIR(st.st_mode)) && dlg_mkdir_p(dst_dir, 0755, err) < 0)
+	if ((stat(dst_dir, &st) < 0 || !S_ISDIR(st.st_mode)) && cni_mkdir_p(dst_dir, 0755, err) < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		char *src = NULL;
@@ -240,7 +240,7 @@ int ops_install_cmd(int argc, char **argv)
 	}
 	/* hosts where /opt/cni/bin is a symlink to the real directory are common */
 	if ((stat(bin_dir, &st) < 0 || !S_ISDIR(st.st_mode)) &&
-	    dlg_mkdir_p(bin_dir, 0755, &err) < 0)
+	    cni_mkdir_p(bin_dir, 0755, &err) < 0)
 		goto fail;
 	/* libraries first: a new binary never runs without the libraries it was built with */
 	if (ops_install_libs(from, bin_dir, stdout, &err) < 0)

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "cni/config.h"
+#include "cni/file.h"
 #include "cni/json.h"
-#include "delegates/cache.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
 #include "ops/cli.h"
@@ -81,7 +81,7 @@ static cJSON *container_json(const char *dir, const char *name)
 	cJSON_AddStringToObject(o, "containerID", name);
 	cJSON_AddStringToObject(o, "file", path);
 	errno = 0;
-	text = dlg_read_file(path, CACHE_MAX_BYTES, &len, &err);
+	text = cni_read_file(path, CACHE_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, &err);
 	if (!text) {
 		if (!cni_err_isset(&err)) {
 			/* deleted by a DEL since the directory was read: not attached any more */

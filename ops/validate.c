@@ -12,9 +12,9 @@
 #include <cjson/cJSON.h>
 
 #include "cni/config.h"
+#include "cni/file.h"
 #include "cni/json.h"
 #include "cni/spec.h"
-#include "delegates/cache.h"
 #include "delegates/find.h"
 #include "k8s/objects.h"
 #include "k8s/selection.h"
@@ -59,7 +59,7 @@ static const struct option validate_options[] = {
 static cJSON *load_json(const char *path, struct cni_err *err)
 {
 	size_t len = 0;
-	char *text = dlg_read_file(path, FILE_MAX_BYTES, &len, err);
+	char *text = cni_read_file(path, FILE_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
 	cJSON *j;
 
 	if (!text) {

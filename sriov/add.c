@@ -6,12 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cni/file.h"
 #include "cni/ipconfig.h"
 #include "cni/json.h"
 #include "cni/log.h"
 #include "cni/netns.h"
 #include "cni/result.h"
-#include "delegates/cache.h"
 #include "sriov/announce.h"
 #include "sriov/devlink.h"
 #include "sriov/netdev.h"
@@ -38,7 +38,7 @@ static void rollback(struct sriov_ctx *c)
 		return;
 	}
 	/* Best effort: a file left behind is the runtime's DEL's to remove. */
-	if (c->st.device_info_created && dlg_remove_file(c->st.device_info_file, &e) < 0)
+	if (c->st.device_info_created && cni_remove_file(c->st.device_info_file, &e) < 0)
 		cni_err_clear(&e);
 	if (c->allocated && sriov_alloc_remove(c->conf.state_dir, c->st.device_id, &e) < 0)
 		cni_err_clear(&e);
@@ -198,8 +198,9 @@ static bool repair_stale(struct sriov_ctx *c, const char *vf_addr)
 			    a.container_id, a.ifname);
 		done =
 		    cni_nl_open(&o.host, NETLINK_ROUTE, &e) == 0 && sriov_restore_vf(&o, &e) == 0;
-		if (done)
-			dlg_remove_file(path, &e);
+		/* a state file that cannot be removed is logged below; the VF is restored */
+		if (done && cni_remove_file(path, &e) < 0)
+			log_verbose("VF %s: state %s kept", vf_addr, path);
 	}
 	if (cni_err_isset(&e))
 		log_error("VF %s: stale attachment %s/%s: %s", vf_addr, a.container_id, a.ifname,
@@ -355,7 +356,7 @@ static int write_device_info(struct sriov_ctx *c, const struct sriov_pci *p, str
 	size_t len;
 	int r = -1;
 
-	text = dlg_read_file(path, 1u << 20, &len, err);
+	text = cni_read_file(path, 1u << 20, CNI_FILE_NOFOLLOW, &len, err);
 	cni_err_clear(err);
 	if (text)
 		o = cJSON_Parse(text);
@@ -376,8 +377,8 @@ static int write_device_info(struct sriov_ctx *c, const struct sriov_pci *p, str
 	text = cJSON_PrintUnformatted(o);
 	if (!dir || !text)
 		cni_err_oom(err);
-	else if (dlg_mkdir_p(dirname(dir), 0755, err) == 0)
-		r = dlg_write_atomic(path, text, strlen(text), 0644, err);
+	else if (cni_mkdir_p(dirname(dir), 0755, err) == 0)
+		r = cni_write_atomic(path, text, strlen(text), 0644, err);
 	free(text);
 	free(dir);
 	cJSON_Delete(o);

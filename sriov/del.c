@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/file.h"
 #include "cni/log.h"
 #include "cni/netns.h"
-#include "delegates/cache.h"
 #include "sriov/netdev.h"
 #include "sriov/pci.h"
 #include "sriov/plugin.h"
@@ -120,11 +120,11 @@ int sriov_release(struct sriov_ctx *c, const char *state_path, struct cni_err *e
 	if (!ours)
 		log_verbose("VF %s now belongs to another attachment: left alone", st->device_id);
 	if (ours && st->device_info_created && st->device_info_file &&
-	    dlg_remove_file(st->device_info_file, err) < 0)
+	    cni_remove_file(st->device_info_file, err) < 0)
 		return -1;
 	if (ours && r == 1 && sriov_alloc_remove(c->conf.state_dir, st->device_id, err) < 0)
 		return -1;
-	return dlg_remove_file(state_path, err);
+	return cni_remove_file(state_path, err);
 }
 
 int sriov_cmd_del(const struct cni_request *req, struct cni_err *err)
@@ -145,7 +145,7 @@ int sriov_cmd_del(const struct cni_request *req, struct cni_err *err)
 		/* Unusable state cannot be acted on; failing would only make kubelet loop. */
 		log_error("DEL: %s: dropping it", err->msg ? err->msg : "out of memory");
 		cni_err_clear(err);
-		ret = path ? dlg_remove_file(path, err) : 0;
+		ret = path ? cni_remove_file(path, err) : 0;
 		goto out;
 	}
 	ret = r == 0 ? 0 : sriov_release(&c, path, err);

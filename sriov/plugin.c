@@ -45,8 +45,12 @@ void sriov_setup_log(const struct sriov_conf *cf, const struct cni_request *req)
 		cni_log_set_level(CNI_LOG_DEBUG);
 	else
 		cni_log_set_level(CNI_LOG_VERBOSE);
-	if (cf->log_file)
-		cni_log_set_file(cf->log_file);
+	if (cf->log_file) {
+		int rc = cni_log_set_file(cf->log_file);
+
+		if (rc < 0)
+			log_error("cannot open logFile %s: %s", cf->log_file, strerror(-rc));
+	}
 	snprintf(prefix, sizeof(prefix), "sriov %s:%s", req->container_id ? req->container_id : "-",
 		 req->ifname ? req->ifname : "-");
 	cni_log_set_prefix(prefix);

@@ -15,8 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "cni/file.h"
 #include "cni/netns.h"
-#include "delegates/cache.h"
 #include "sriov/conf.h"
 #include "sriov/pci.h"
 
@@ -43,7 +43,7 @@ char *sriov_state_path(const char *dir, const char *container_id, const char *if
 static int write_owned(char *path, char *text, struct cni_err *err)
 {
 	int r =
-	    path && text ? dlg_write_atomic(path, text, strlen(text), 0600, err) : cni_err_oom(err);
+	    path && text ? cni_write_atomic(path, text, strlen(text), 0600, err) : cni_err_oom(err);
 
 	free(path);
 	free(text);
@@ -52,7 +52,7 @@ static int write_owned(char *path, char *text, struct cni_err *err)
 
 static int remove_owned(char *path, struct cni_err *err)
 {
-	int r = path ? dlg_remove_file(path, err) : cni_err_oom(err);
+	int r = path ? cni_remove_file(path, err) : cni_err_oom(err);
 
 	free(path);
 	return r;
@@ -295,7 +295,7 @@ int sriov_state_dirs(const char *dir, struct cni_err *err)
 
 	if (asprintf(&lock_dir, "%s/pci/vf_lock", dir) < 0)
 		return cni_err_oom(err);
-	r = dlg_mkdir_p(lock_dir, 0700, err);
+	r = cni_mkdir_p(lock_dir, 0700, err);
 	free(lock_dir);
 	return r;
 }
@@ -310,7 +310,7 @@ int sriov_state_save(const char *dir, const struct sriov_state *st, struct cni_e
 int sriov_state_load_path(const char *path, struct sriov_state *st, struct cni_err *err)
 {
 	size_t len;
-	char *text = dlg_read_file(path, STATE_MAX, &len, err);
+	char *text = cni_read_file(path, STATE_MAX, CNI_FILE_NOFOLLOW, &len, err);
 	int r;
 
 	memset(st, 0, sizeof(*st));
@@ -449,7 +449,7 @@ int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a, st
 	memset(a, 0, sizeof(*a));
 	if (!path)
 		return cni_err_oom(err);
-	text = dlg_read_file(path, STATE_MAX, &len, err);
+	text = cni_read_file(path, STATE_MAX, CNI_FILE_NOFOLLOW, &len, err);
 	free(path);
 	if (!text)
 		return errno == ENOENT && !cni_err_isset(err) ? 0 : -1;

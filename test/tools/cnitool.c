@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "cni/config.h"
+#include "cni/file.h"
 #include "cni/json.h"
 #include "cni/skel.h"
-#include "delegates/cache.h"
 #include "delegates/find.h"
 #include "delegates/invoke.h"
 
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: cnitool add|del|check|gc|status CONF NETNS\n");
 		return 2;
 	}
-	conf = dlg_read_file(argv[2], 1 << 24, &len, &err);
+	conf = cni_read_file(argv[2], 1 << 24, CNI_FILE_NOFOLLOW, &len, &err);
 	if (!conf) {
 		if (!cni_err_isset(&err))
 			cni_err_set(&err, 5, "%s: not found", argv[2]);

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cni/file.h"
 #include "cni/json.h"
 #include "cni/skel.h"
-#include "delegates/cache.h"
 
 static int record(const struct cni_request *req, const char *verb, struct cni_err *err)
 {
@@ -32,8 +32,10 @@ static int record(const struct cni_request *req, const char *verb, struct cni_er
 		text = cJSON_PrintUnformatted(o);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		if (asprintf(&path, "%s/%lld%09ld-%s-%s", dir->valuestring, (long long)ts.tv_sec,
-			     ts.tv_nsec, verb, req->ifname ? req->ifname : "none") >= 0)
-			dlg_write_atomic(path, text, strlen(text), 0600, err);
+			     ts.tv_nsec, verb, req->ifname ? req->ifname : "none") >= 0 &&
+		    cni_write_atomic(path, text, strlen(text), 0600, err) < 0) {
+			/* in err, which the recorder reports as it did */
+		}
 		free(path);
 		free(text);
 		cJSON_Delete(o);

@@ -4,8 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cni/base64.h"
 #include "cni/config.h"
-#include "delegates/cache.h"
+#include "cni/file.h"
 #include "k8s/kubeconfig.h"
 #include "ops/genconfig.h"
 #include "ops/install.h"
@@ -34,7 +35,7 @@ static void put(const char *name, const char *text)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	ck_assert_msg(dlg_write_atomic(path, text, strlen(text), 0644, &err) == 0, "%s", err.msg);
+	ck_assert_msg(cni_write_atomic(path, text, strlen(text), 0644, &err) == 0, "%s", err.msg);
 }
 
 static char *slurp(const char *name)
@@ -44,7 +45,7 @@ static char *slurp(const char *name)
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	text = dlg_read_file(path, 1 << 20, &len, &err);
+	text = cni_read_file(path, 1 << 20, CNI_FILE_NOFOLLOW, &len, &err);
 	ck_assert_msg(text != NULL, "%s: %s", path, err.msg ? err.msg : "absent");
 	return text;
 }
@@ -301,7 +302,7 @@ START_TEST(list_reads_caches_and_reports_bad_ones)
 	struct cni_err err = { 0 };
 	char sub[128];
 	char *b64 =
-	    dlg_base64_encode("{\"cniVersion\":\"1.0.0\",\"name\":\"sr\",\"plugins\":[{\"type\":"
+	    cni_base64_encode("{\"cniVersion\":\"1.0.0\",\"name\":\"sr\",\"plugins\":[{\"type\":"
 			      "\"sriov\"},{\"type\":\"tuning\"}]}",
 			      strlen("{\"cniVersion\":\"1.0.0\",\"name\":\"sr\",\"plugins\":[{"
 				     "\"type\":\"sriov\"},{\"type\":\"tuning\"}]}"));

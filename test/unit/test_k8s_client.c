@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "delegates/cache.h"
+#include "cni/base64.h"
 #include "k8s/client.h"
 #include "k8s/kubeconfig.h"
 #include "test/unit/unit.h"
@@ -591,9 +591,9 @@ START_TEST(kubeconfig_with_inline_client_certificate_reaches_the_server)
 	ca = slurp("ca.crt", &l1);
 	crt = slurp("client.crt", &l2);
 	key = slurp("client.key", &l3);
-	b64[0] = dlg_base64_encode(ca, l1);
-	b64[1] = dlg_base64_encode(crt, l2);
-	b64[2] = dlg_base64_encode(key, l3);
+	b64[0] = cni_base64_encode(ca, l1);
+	b64[1] = cni_base64_encode(crt, l2);
+	b64[2] = cni_base64_encode(key, l3);
 	ck_assert_int_gt(asprintf(&kc,
 				  "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
 				  "contexts:\n- name: c\n  context: {cluster: k, user: u}\n"

@@ -1,0 +1,226 @@
+/* cni/file.c: directories, atomic durable writes, the one file reader, removals.
+ * Temp O_EXCL|O_NOFOLLOW, write, fsync, rename(2), fsync dir; reads through cni/buf.h. */
+#include "cni/file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cni/buf.h"
+
+int cni_mkdir_p(const char *path, mode_t mode, struct cni_err *err)
+{
+	char *copy = strdup(path), *p;
+	struct stat st;
+	int ret = -1;
+
+	if (!copy)
+		return cni_err_oom(err);
+	for (p = copy + 1;; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+			cni_err_set(err, CNI_ERR_IO, "mkdir %s: %s", copy, strerror(errno));
+			goto out;
+		}
+		if (lstat(copy, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			cni_err_set(err, CNI_ERR_IO, "%s: not a directory", copy);
+			goto out;
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int sync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, ret = -1;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		ret = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return ret;
+}
+
+static int write_tmp_rename(const char *path, const void *data, size_t len, mode_t mode,
+			    bool durable, struct cni_err *err)
+{
+	char *tmp = NULL;
+	int fd = -1, e;
+
+	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+		return cni_err_oom(err);
+	unlink(tmp); /* a leftover from a crashed process with our pid */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		goto fail;
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	free(tmp);
+	if (durable && sync_dir_of(path) < 0)
+		return cni_err_set(err, CNI_ERR_IO, "sync directory of %s: %s", path,
+				   strerror(errno));
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return cni_err_set(err, CNI_ERR_IO, "write %s: %s", path, strerror(e));
+}
+
+int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		     struct cni_err *err)
+{
+	return write_tmp_rename(path, data, len, mode, true, err);
+}
+
+int cni_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+		      struct cni_err *err)
+{
+	return write_tmp_rename(path, data, len, mode, false, err);
+}
+
+char *cni_read_file(const char *path, size_t max, unsigned flags, size_t *len, struct cni_err *err)
+{
+	int fd = open(path,
+		      O_RDONLY | O_CLOEXEC | O_NOCTTY | (flags & CNI_FILE_FOLLOW ? 0 : O_NOFOLLOW));
+	struct cni_buf b;
+	struct stat st;
+	char *data;
+	ssize_t r;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return NULL;
+		cni_err_set(err, CNI_ERR_IO, "open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		cni_err_set(err, CNI_ERR_IO, "stat %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cni_err_set(err, CNI_ERR_IO, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
+		cni_err_set(err, CNI_ERR_IO, "%s: larger than %zu bytes", path, max);
+		goto fail;
+	}
+	cni_buf_init(&b, max, flags & CNI_FILE_WIPE);
+	do {
+		/* the size is a hint only: the file may grow (or be procfs) while it is read */
+		size_t want = b.len < (size_t)st.st_size ? (size_t)st.st_size - b.len + 1 : 4096;
+
+		r = cni_buf_read(&b, fd, want);
+	} while (r > 0);
+	if (r == -EFBIG)
+		cni_err_set(err, CNI_ERR_IO, "%s: larger than %zu bytes", path, max);
+	else if (r == -ENOMEM)
+		cni_err_oom(err);
+	else if (r < 0)
+		cni_err_set(err, CNI_ERR_IO, "read %s: %s", path, strerror((int)-r));
+	data = r < 0 ? NULL : cni_buf_take(&b, len);
+	if (!data && r == 0)
+		cni_err_oom(err);
+	cni_buf_free(&b);
+	close(fd);
+	if (!data)
+		errno = EIO;
+	return data;
+fail:
+	close(fd);
+	errno = EIO;
+	return NULL;
+}
+
+void cni_file_free_secret(char *data, size_t len)
+{
+	cni_buf_free_data(data, len);
+}
+
+int cni_remove_file(const char *path, struct cni_err *err)
+{
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cni_err_set(err, CNI_ERR_IO, "remove %s: %s", path, strerror(errno));
+	}
+	/* not synced: see cni/file.h */
+	return 0;
+}
+
+void cni_remove_temporaries(const char *path)
+{
+	char *copy = strdup(path), *dir, *base;
+	struct dirent *de;
+	size_t blen;
+	DIR *d;
+
+	if (!copy)
+		return;
+	base = strrchr(copy, '/');
+	if (!base) {
+		free(copy);
+		return;
+	}
+	*base++ = '\0';
+	dir = copy;
+	blen = strlen(base);
+	d = opendir(*dir ? dir : "/");
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, base, blen) == 0 &&
+		    strncmp(de->d_name + blen, ".tmp.", 5) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	free(copy);
+}

@@ -1,0 +1,60 @@
+/* cni/file.h: the file layer: mkdir -p, atomic durable writes, one reader with options, removals.
+ * Atomic by rename(2) (POSIX), durable by fsync of the file and then of its directory. */
+#ifndef PLEXUS_CNI_FILE_H
+#define PLEXUS_CNI_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cni/err.h"
+
+/* mkdir -p with mode for every directory it creates (existing ones are left as they are, but
+ * must be directories, not symlinks). Returns 0 or -1 with err (code 5, naming the path). */
+int cni_mkdir_p(const char *path, mode_t mode, struct cni_err *err) CNI_MUST_CHECK;
+
+/* Writes path atomically and durably: a temporary file "<path>.tmp.<pid>" in the same directory
+ * opened O_EXCL|O_NOFOLLOW with mode, write, fsync, rename over path, fsync the directory. The
+ * parent directory must exist. A failure leaves no temporary file. Code 5 naming the path. */
+int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		     struct cni_err *err) CNI_MUST_CHECK;
+
+/* Like cni_write_atomic, but without the fsyncs: readers see the old or the new content,
+ * never a mix, yet a power cut may lose the file. For state whose loss is tolerated (libcni's
+ * result cache: DEL goes on without prevResult). Code 5 naming the path. */
+int cni_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+		      struct cni_err *err) CNI_MUST_CHECK;
+
+/* cni_read_file flags. */
+enum cni_file_flags {
+	/* Refuse (ELOOP, code 5) a symlink in the last component: the default, for files plexus
+	 * itself writes. */
+	CNI_FILE_NOFOLLOW = 0,
+	/* Follow a symlink in the last component: files others manage (kubeconfig, the mounted
+	 * service-account files, which are symlinks into a ..data directory). */
+	CNI_FILE_FOLLOW = 1 << 0,
+	/* A secret (token, key): every copy the reader makes is zeroed before it is freed; free
+	 * the result with cni_file_free_secret. */
+	CNI_FILE_WIPE = 1 << 1,
+};
+
+/* Reads a regular file of at most max bytes (bigger is an error) as flags say. The file is
+ * fstat'ed before its type is looked at. Returns a malloc'd NUL-terminated buffer and its
+ * length in *len (may be NULL).
+ * Not found, as cni/err.h says: NULL with errno ENOENT and err untouched. Any other failure:
+ * NULL with err set (code 5: "open <path>: <why>", "<path>: not a regular file",
+ * "<path>: larger than <max> bytes", "read <path>: <why>"; 999 out of memory). */
+char *cni_read_file(const char *path, size_t max, unsigned flags, size_t *len,
+		    struct cni_err *err) CNI_MUST_CHECK;
+
+/* Frees what cni_read_file returned with CNI_FILE_WIPE (len as it returned), zeroed first. */
+void cni_file_free_secret(char *data, size_t len);
+
+/* Removes path; a missing file is success. Not synced: a removal lost in a power cut brings back
+ * a file whose consumers must cope anyway (a cache whose DEL is idempotent). Code 5 otherwise. */
+int cni_remove_file(const char *path, struct cni_err *err) CNI_MUST_CHECK;
+
+/* Removes what a writer killed between creating its temporary file and renaming it left next
+ * to path ("<path>.tmp.<pid>"). Best effort, returns nothing. */
+void cni_remove_temporaries(const char *path);
+
+#endif
