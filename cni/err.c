@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *vfmt(const char *fmt, va_list ap)
+CNI_PRINTF(1, 0) static char *vfmt(const char *fmt, va_list ap)
 {
 	char *s = NULL;
 

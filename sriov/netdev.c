@@ -409,17 +409,18 @@ int sriov_netdev_restore(struct cni_nl *host, const char *cur_name, const char *
 
 static int write_sysctls(void *arg, struct cni_err *err)
 {
-	static const char *const fmts[] = { "/proc/sys/net/ipv4/conf/%s/arp_notify",
-					    "/proc/sys/net/ipv6/conf/%s/ndisc_notify",
-					    "/proc/sys/net/ipv6/conf/%s/optimistic_dad" };
+	static const char *const knobs[][2] = { { "ipv4", "arp_notify" },
+						{ "ipv6", "ndisc_notify" },
+						{ "ipv6", "optimistic_dad" } };
 	const char *ifname = arg;
 
 	(void)err;
-	for (size_t i = 0; i < sizeof(fmts) / sizeof(*fmts); i++) {
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(*knobs); i++) {
 		char path[128];
 		int fd;
 
-		snprintf(path, sizeof(path), fmts[i], ifname);
+		snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", knobs[i][0], ifname,
+			 knobs[i][1]);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;

@@ -20,13 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	__builtin_memcpy(text, data, size);
 	text[size] = '\0';
 	if (cni_args_parse(text, &args, &err) == 0) {
-		cni_args_check_known(&args, known, &err);
+		(void)cni_args_check_known(&args, known, &err);
 		cni_args_free(&args);
 	}
 	cni_err_clear(&err);
-	cni_validate_ifname(text, &err);
+	(void)cni_validate_ifname(text, &err);
 	cni_err_clear(&err);
-	cni_validate_container_id(text, &err);
+	(void)cni_validate_container_id(text, &err);
 	cni_err_clear(&err);
 	j = cni_json_parse((const char *)data, size, "fuzz", &err);
 	if (j) {
