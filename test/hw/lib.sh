@@ -130,7 +130,8 @@ expect_fail() {
 	expect_contains "$what" "$err" "$want"
 }
 
-# need_igb: the test asserts the 82576's own behaviour (hwbed.md section 5)
+# need_igb: the test asserts the 82576's own behaviour
+# (docs/HARDWARE.md, "What `00-driver.sh` proves")
 need_igb() {
 	local d
 	d=$(basename "$(readlink "/sys/bus/pci/devices/$HW_PF_PCI/driver")")

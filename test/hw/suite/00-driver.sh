@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/hw/suite/00-driver.sh: the test bed itself, before any plugin: the VFs the PF driver made
-# and what `ip link set <pf> vf N ...` does to them. Follows hwbed.md section 5 (the igb table).
+# and what `ip link set <pf> vf N ...` does to them. docs/HARDWARE.md lists the results.
 source "$(dirname "$0")/../lib.sh"
 
 t_every_vf_exists_with_virtfn_physfn_links_and_a_netdev() {

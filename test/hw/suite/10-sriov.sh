@@ -34,8 +34,9 @@ t_vlan_qos_mac_spoofchk_trust_max_rate_take_effect_and_del_restores_them() {
 	expect_clean DEL
 }
 
-# igb refuses these with its own errno (hwbed.md §5); ADD fails with the kernel's words and rolls
-# back what it set before (vlan, mac come first), leaving the vf line exactly as it was.
+# igb refuses these with its own errno (docs/HARDWARE.md, 00-driver.sh); ADD fails with the
+# kernel's words and rolls back what it set before (vlan, mac come first), leaving the vf line
+# exactly as it was.
 t_link_state_min_rate_and_8021ad_fail_with_the_driver_error_and_change_nothing() {
 	need_igb
 	local ns=${TAG}r vf=1 before out key want
