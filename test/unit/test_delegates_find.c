@@ -1,4 +1,4 @@
-/* test/unit/test_find.c: dlg_find and dlg_path_split against directories made at test time.
+/* test/unit/test_delegates_find.c: dlg_find and dlg_path_split against directories made at test time.
  * Follows delegates/find.h and libcni FindInPath (order, error texts, CVE-2021-20206). */
 #include "delegates/find.h"
 #include "test/unit/unit.h"

@@ -1,4 +1,4 @@
-/* test/unit/test_netns.c: cni/netns against real network namespaces (needs root).
+/* test/unit/test_cni_netns.c: cni/netns against real network namespaces (needs root).
  * Follows CNI 1.1 §7 point 13: the caller's netns is restored on every path. */
 #include <errno.h>
 #include <fcntl.h>

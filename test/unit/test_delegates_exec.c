@@ -1,4 +1,4 @@
-/* test/unit/test_exec.c: dlg_exec against small /bin/sh children written at test time.
+/* test/unit/test_delegates_exec.c: dlg_exec against small /bin/sh children written at test time.
  * Follows delegates/exec.h: no deadlock, deadline kills the group, grandchildren never wait. */
 #include "delegates/exec.h"
 #include "test/unit/unit.h"

@@ -1,4 +1,4 @@
-/* test/unit/test_ipconfig.c: cni/ipconfig on a veth pair inside a real netns (needs root).
+/* test/unit/test_cni_ipconfig.c: cni/ipconfig on a veth pair inside a real netns (needs root).
  * Follows pkg/ipam ConfigureIface; every effect is read back independently with `ip -j`. */
 #include <errno.h>
 #include <fcntl.h>

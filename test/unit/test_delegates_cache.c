@@ -1,4 +1,4 @@
-/* test/unit/test_cache.c: atomic durable files and libcni's cniCacheV1 result cache.
+/* test/unit/test_delegates_cache.c: atomic durable files and libcni's cniCacheV1 result cache.
  * Layout and JSON follow libcni api.go; modes are 0600 files in 0700 directories. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test/unit/test_cli.c: the pure parts of the operator commands: which file is the primary,
+/* test/unit/test_meta_cli.c: the pure parts of the operator commands: which file is the primary,
  * the capabilities union, the generated netconf and kubeconfig, list's reading of caches. */
 #include <stdio.h>
 #include <sys/stat.h>
