@@ -1,5 +1,6 @@
 /* test/unit/test_delegates_cache.c: atomic durable files and libcni's cniCacheV1 result cache.
  * Layout and JSON follow libcni api.go; modes are 0600 files in 0700 directories. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -12,16 +13,12 @@ static char dir[64];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/pxcacheXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "cache");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
 }
 
 START_TEST(base64_round_trips_every_length)
@@ -69,9 +66,13 @@ START_TEST(atomic_write_is_0600_and_leaves_no_temporary)
 	ck_assert_str_eq(back, "two!");
 	free(back);
 	/* only the file itself in the directory */
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", sub);
-	ck_assert_int_eq(system(cmd), 0);
+	DIR *d = opendir(sub);
+	int entries = 0;
+	ck_assert_ptr_nonnull(d);
+	for (struct dirent *e; (e = readdir(d));)
+		entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	ck_assert_int_eq(entries, 1);
 }
 END_TEST
 

@@ -15,26 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/plexus-exec-XXXXXX";
+static char tmpdir[64];
 static char *const no_env[] = { NULL };
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/plexus-exec-XXXXXX");
-	ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp: %s", strerror(errno));
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
+	unit_tmpdir(tmpdir, sizeof(tmpdir), "exec");
 }
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(tmpdir);
 }
 
 /* Writes an executable /bin/sh script; the caller frees the path. */
