@@ -7,7 +7,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 PLEXUS=$ROOT/bin/plexus
-STANDIN=$ROOT/test/stand-ins/apiserver.py
 
 plexus() { # VERB NETNS CID < netconf
 	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
@@ -115,20 +114,9 @@ t_read_only_cache_directory_fails_add_cleanly() {
 }
 
 api_start() {
-	mkdir -p "$WORK/api"
-	echo '{"tokens":{"tok":"u"},"pods":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"ns1","uid":"u1","annotations":{}}}],"nads":[]}' >"$WORK/fixture.json"
-	/usr/bin/python3 -u "$STANDIN" --dir "$WORK/api" --fixture "$WORK/fixture.json" --max-lifetime 300 >"$WORK/api/out" 2>/dev/null &
-	API_PID=$!
-	cleanup_add "kill $API_PID"
-	for _ in $(seq 1 100); do grep -q listening "$WORK/api/out" 2>/dev/null && break; sleep 0.1; done
-	API=$(awk '/listening/{print $2}' "$WORK/api/out")
-	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: tok}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
-	chmod 600 "$WORK/kubeconfig"
+	apiserver_start '{"tokens":{"tok":"u"},"pods":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"ns1","uid":"u1","annotations":{}}}],"nads":[]}'
 }
 
-api() { # METHOD PATH [BODY]: the stand-in's control endpoints
-	curl -sS --cacert "$WORK/api/ca.crt" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "$API$2"
-}
 faults() { api POST /_standin/faults "$1" >/dev/null; }
 
 t_api_faults_never_leave_half_an_attachment() {
