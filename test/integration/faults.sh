@@ -59,7 +59,7 @@ t_delegate_that_floods_its_output() { misbehaving_delegate_is_rolled_back 'head 
 t_delegate_that_exits_1_with_stderr_only() { misbehaving_delegate_is_rolled_back 'echo "boom on stderr" >&2; exit 1' "boom on stderr"; }
 
 t_kill_9_at_random_points_of_add_then_del_leaves_nothing() {
-	local ns=${TAG}k seed pid delay
+	local ns=${TAG}k seed pid ms
 	setup
 	netns_new $ns
 	ip link add ${TAG}kv type veth peer name ${TAG}kp
@@ -69,15 +69,15 @@ t_kill_9_at_random_points_of_add_then_del_leaves_nothing() {
 	netconf "$(bridge_conf cluster ${TAG}f0 10.237.2.0/24),{\"cniVersion\":\"1.0.0\",\"name\":\"mv\",\"type\":\"macvlan\",\"master\":\"${TAG}kv\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.237.3.0/24\"}]]}},{\"cniVersion\":\"0.4.0\",\"name\":\"chain\",\"plugins\":[$(bridge_conf x ${TAG}f1 10.237.4.0/24),{\"type\":\"tuning\",\"mtu\":1300}]}" >"$WORK/nc.json"
 	for seed in $(seq 1 "${KILL_SEEDS:-12}"); do
 		RANDOM=$seed
-		delay=$((RANDOM % 60))
+		ms=$((RANDOM % 60)) # the kill comes 0..59 ms into the ADD
 		plexus ADD $ns ck$seed <"$WORK/nc.json" >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.0$(printf '%02d' $delay)"
+		sleep "$(printf '0.%03d' $ms)"
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 		# the runtime always follows with DEL; it waits for any orphaned delegate
-		plexus DEL $ns ck$seed <"$WORK/nc.json" || fail "DEL after kill at ${delay}0 ms failed"
-		expect_clean $ns
+		plexus DEL $ns ck$seed <"$WORK/nc.json" || fail "DEL after a kill at $ms ms failed"
+		expect_clean $ns || fail "after a kill at $ms ms (seed $seed)"
 	done
 }
 
