@@ -22,13 +22,7 @@ static const char *path[2];
 
 static void setup(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	/* BUILD/test/unit/test_delegates_invoke -> BUILD/test/tools/recorder */
-	snprintf(tools, sizeof(tools), "%s/../tools", dirname(exe));
+	unit_build_path(tools, sizeof(tools), "tools");
 	unit_tmpdir(tmp, sizeof(tmp), "inv");
 	snprintf(rec, sizeof(rec), "%s/rec", tmp);
 	snprintf(cache, sizeof(cache), "%s/cache", tmp);

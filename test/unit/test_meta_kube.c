@@ -149,6 +149,22 @@ static cJSON *config_of(const struct meta_attachment *a)
 	return c;
 }
 
+/* Planning the pod with annotation networks (and the pod's devices when devices) fails with
+ * code 7 and message want. */
+static void expect_refused(const char *nc_text, const char *networks, bool devices,
+			   const char *want)
+{
+	struct fixture f;
+
+	setup_fixture(&f, nc_text, networks, NULL);
+	if (devices)
+		give_devices(&f);
+	ck_assert_int_eq(plan_pod(&f), -1);
+	ck_assert_uint_eq(f.err.code, 7);
+	ck_assert_str_eq(f.err.msg, want);
+	teardown_fixture(&f);
+}
+
 START_TEST(selections_are_appended_in_order_and_named_net_idx)
 {
 	struct fixture f;
@@ -188,35 +204,19 @@ END_TEST
 
 START_TEST(a_missing_nad_is_an_error_naming_it)
 {
-	struct fixture f;
-
-	setup_fixture(&f, NC_PLAIN, "net-a,ghost", NULL);
-	ck_assert_int_eq(plan_pod(&f), -1);
-	ck_assert_uint_eq(f.err.code, 7);
-	ck_assert_str_eq(f.err.msg,
-			 "annotation \"k8s.v1.cni.cncf.io/networks\": element 1: cannot find a "
-			 "network-attachment-definition (ghost) in namespace (ns1)");
-	teardown_fixture(&f);
+	expect_refused(NC_PLAIN, "net-a,ghost", false,
+		       "annotation \"k8s.v1.cni.cncf.io/networks\": element 1: cannot find a "
+		       "network-attachment-definition (ghost) in namespace (ns1)");
 }
 END_TEST
 
 START_TEST(an_interface_wanted_twice_is_refused)
 {
-	struct fixture f;
-
 	/* net-a@net2 first, then the third attachment would be net2 as well */
-	setup_fixture(&f, NC_PLAIN, "net-a@net2,other/net-b", NULL);
-	ck_assert_int_eq(plan_pod(&f), -1);
-	ck_assert_uint_eq(f.err.code, 7);
-	ck_assert_str_eq(f.err.msg,
-			 "networks \"ns1/net-a\" and \"other/net-b\" both want interface \"net2\"");
-	teardown_fixture(&f);
-
-	setup_fixture(&f, NC_PLAIN, "net-a@eth0", NULL);
-	ck_assert_int_eq(plan_pod(&f), -1);
-	ck_assert_str_eq(f.err.msg,
-			 "networks \"cluster\" and \"ns1/net-a\" both want interface \"eth0\"");
-	teardown_fixture(&f);
+	expect_refused(NC_PLAIN, "net-a@net2,other/net-b", false,
+		       "networks \"ns1/net-a\" and \"other/net-b\" both want interface \"net2\"");
+	expect_refused(NC_PLAIN, "net-a@eth0", false,
+		       "networks \"cluster\" and \"ns1/net-a\" both want interface \"eth0\"");
 }
 END_TEST
 
@@ -316,16 +316,9 @@ END_TEST
 
 START_TEST(more_attachments_than_devices_is_an_error_naming_both)
 {
-	struct fixture f;
-
-	setup_fixture(&f, NC_PLAIN, "sriov,sriov,sriov,sriov", NULL);
-	give_devices(&f);
-	ck_assert_int_eq(plan_pod(&f), -1);
-	ck_assert_uint_eq(f.err.code, 7);
-	ck_assert_str_eq(f.err.msg, "network \"ns1/sriov\": not enough devices of resource "
-				    "\"intel.com/sriov_a\": the pod has 3, all taken by earlier "
-				    "attachments");
-	teardown_fixture(&f);
+	expect_refused(NC_PLAIN, "sriov,sriov,sriov,sriov", true,
+		       "network \"ns1/sriov\": not enough devices of resource "
+		       "\"intel.com/sriov_a\": the pod has 3, all taken by earlier attachments");
 }
 END_TEST
 

@@ -124,15 +124,22 @@ static inline void unit_netns_del(const char *name)
 	unit_ip(NULL, "netns", "del", name);
 }
 
-/* The repository's root: a suite runs as BUILD/test/unit/test_X, three levels below it. */
-static inline void unit_repo_root(char *root, size_t size)
+/* BUILD/test/<rel> into out: a suite runs as BUILD/test/unit/test_X, so rel "tools" is where
+ * the test tools it may run are built, and rel "../.." is the repository's root. */
+static inline void unit_build_path(char *out, size_t size, const char *rel)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	ck_assert_int_gt(n, 0);
 	exe[n] = '\0';
-	ck_assert_int_lt(snprintf(root, size, "%s/../../..", dirname(exe)), (int)size);
+	ck_assert_int_lt(snprintf(out, size, "%s/../%s", dirname(exe), rel), (int)size);
+}
+
+/* The repository's root, three levels above BUILD/test/unit/test_X. */
+static inline void unit_repo_root(char *root, size_t size)
+{
+	unit_build_path(root, size, "../..");
 }
 
 /* Starts a stand-in (argv as for unit_run, stdout piped) and waits up to 30 s for the first line
