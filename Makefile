@@ -90,6 +90,9 @@ $(BUILD)/test/tools/%: $(BUILD)/test/tools/%.o $(LIB)
 
 tools: $(TOOL_BIN)
 
+# test_delegates_invoke runs the recorder tool of its own build as a real plugin.
+$(BUILD)/test/unit/test_delegates_invoke: | $(BUILD)/test/tools/recorder
+
 # The CNI project's reference noop test plugin and a driver over the real libcni, both built
 # offline from Debian's golang-github-appc-cni-dev sources (GOPATH mode).
 GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/$(BUILD)/gocache GOFLAGS=

@@ -60,6 +60,29 @@ json_get() { # json_get JSON PYEXPR  (j is the parsed document)
 	/usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if not isinstance(v,str) else v)' "$1" "$2"
 }
 
+# apiserver_start FIXTURE-JSON: the API stand-in (test/stand-ins/apiserver.py) with its
+# certificates in $WORK/api; sets API (its URL) and API_PID, writes $WORK/kubeconfig (mode 0600)
+# authenticating with the token "tok" (which the fixture must map to a user). Stopped at exit.
+apiserver_start() {
+	mkdir -p "$WORK/api"
+	printf '%s\n' "$1" >"$WORK/api/fixture.json"
+	/usr/bin/python3 -u "$ROOT/test/stand-ins/apiserver.py" --dir "$WORK/api" \
+		--fixture "$WORK/api/fixture.json" --max-lifetime 300 >"$WORK/api/out" 2>/dev/null &
+	API_PID=$!
+	cleanup_add "kill $API_PID"
+	for _ in $(seq 1 100); do grep -q listening "$WORK/api/out" 2>/dev/null && break; sleep 0.1; done
+	API=$(awk '/listening/{print $2}' "$WORK/api/out")
+	[ -n "$API" ] || fail "the API stand-in did not start"
+	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: tok}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+	chmod 600 "$WORK/kubeconfig"
+}
+
+# api METHOD PATH [BODY]: a request to the stand-in (its control endpoints are /_standin/...).
+api() {
+	curl -sS --cacert "$WORK/api/ca.crt" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "$API$2"
+}
+
+# skip REASON: ends the test as skipped (status 77), e.g. `command -v x >/dev/null || skip "..."`.
 skip() {
 	echo "    SKIP: $*"
 	return 77
@@ -73,7 +96,8 @@ run_tests() {
 		# each test in a subshell with errexit: its cleanups run when it exits, however
 		# and a scratch directory of its own
 		( WORK=$WORKROOT/$t; mkdir -p "$WORK"; trap cleanup_run EXIT
-		  trap 'echo "    FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
+		  # 77 is a skip (see skip), not a failure: no FAIL line for it
+		  trap '[ $? -eq 77 ] || echo "    FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 		  set -eEu; "$t" ); rc=$?
 		case $rc in
 		0) PASSED=$((PASSED + 1)); echo "  ok   $t" ;;

@@ -1,11 +1,14 @@
 /* test/fuzz/fuzz_annotations.c: libFuzzer harness: the k8s.v1.cni.cncf.io/networks annotation in
  * both forms (comma list and JSON), v1.multus-cni.io/default-network, and the capability args
  * derived from what parses.
- * Invariants: every element that parses has a DNS-1123 name, a DNS-1123 label (or the default)
- * as namespace, an interface name libcni accepts, only strings in ips; the default-network
- * parser accepts exactly the values the list parser reads as one element, with that element;
+ * Invariants: k8s_valid_subdomain agrees with Kubernetes' regular expression on any input;
+ * every element that parses has a DNS-1123 name, a DNS-1123 label (or the default) as
+ * namespace, an interface name libcni accepts, only strings in ips; the default-network parser
+ * accepts exactly the values the list parser reads as one element, with that element;
  * cap args are an object of the known keys only, a given deviceID wins, and they print as JSON
  * that parses again. */
+#include <regex.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,20 +21,36 @@
 #include "k8s/client.h"
 #include "k8s/selection.h"
 
+/* The oracle for names is not the code under test: it is Kubernetes' own definition,
+ * k8s.io/apimachinery/pkg/util/validation IsDNS1123Label (dns1123LabelFmt, at most 63 bytes) and
+ * IsDNS1123Subdomain (dns1123SubdomainFmt, at most 253 bytes), compiled with regcomp. */
+#define DNS1123_LABEL_FMT     "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+#define DNS1123_SUBDOMAIN_FMT DNS1123_LABEL_FMT "(\\." DNS1123_LABEL_FMT ")*"
+
+static bool matches(const char *s, const char *fmt, regex_t *re, bool *ready, size_t max)
+{
+	if (!*ready) {
+		if (regcomp(re, fmt, REG_EXTENDED | REG_NOSUB) != 0)
+			abort();
+		*ready = true;
+	}
+	return s && strlen(s) <= max && regexec(re, s, 0, NULL, 0) == 0;
+}
+
 static bool is_label(const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
+	static regex_t re;
+	static bool ready;
 
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+	return matches(s, "^" DNS1123_LABEL_FMT "$", &re, &ready, 63);
+}
 
-		if (!alnum && (ch != '-' || i == 0 || i == n - 1))
-			return false;
-	}
-	return true;
+static bool is_subdomain(const char *s)
+{
+	static regex_t re;
+	static bool ready;
+
+	return matches(s, "^" DNS1123_SUBDOMAIN_FMT "$", &re, &ready, 253);
 }
 
 static bool same(const char *a, const char *b)
@@ -87,7 +106,7 @@ static void check_element(const struct k8s_net_selection *e, const char *default
 	struct cni_err err = { 0 };
 	const cJSON *v;
 
-	if (!k8s_valid_subdomain(e->name))
+	if (!is_subdomain(e->name))
 		abort(); /* no '/', "..", control bytes or uppercase in a NAD name */
 	if (!e->namespace || (strcmp(e->namespace, default_ns) && !is_label(e->namespace)))
 		abort();
@@ -123,6 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(value, data, size);
 	value[size] = '\0';
+
+	/* The validator every API path goes through agrees with Kubernetes on any text. */
+	if (k8s_valid_subdomain(value) != is_subdomain(value))
+		abort();
 
 	r = k8s_parse_networks(value, NULL, "pod-ns", &s, &err);
 	if (r == 0) {

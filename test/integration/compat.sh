@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/integration/compat.sh: byte-level compatibility with libcni. The CNI project's reference
 # noop plugin records what it receives; the same conflist is run through the real libcni
-# (Debian's golang-github-appc-cni-dev, via build/libcni-driver) and through delegates/.
+# (Debian's golang-github-appc-cni-dev, via build/libcni-driver) and through delegates/. The
+# golden results of the unit tests are regenerated from the same libcni and must not differ.
 . "$(dirname "$0")/../lib.sh"
 
 NOOP=$BUILD/noop
@@ -86,5 +87,14 @@ t_same_stdin_without_runtime_config_and_unordered_result() {
 }
 t_same_stdin_and_env_as_libcni_0_4_0() { compat_version 0.4.0; }
 t_same_stdin_and_env_as_libcni_0_3_1() { compat_version 0.3.1; }
+
+# test/unit/test_cni_result.c's golden files are what libcni's converters print: regenerated
+# from Debian's libcni (test/compat/golden, scratch output in $BUILD/golden), they must be the
+# committed ones, byte for byte.
+t_golden_results_regenerate_from_libcni() {
+	local out
+	out=$("$ROOT/test/compat/golden" --check "$BUILD" 2>&1) || fail "$out"
+	expect_contains "every file identical" "$out" "; identical"
+}
 
 run_tests

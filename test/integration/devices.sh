@@ -34,11 +34,9 @@ def nad(name, conf, res):
 json.dump({"tokens": {"tok": "u"}, "pods": [], "nads": [nad("vf-a", a, "intel.com/sriov_a"),
            nad("vf-list", b, "intel.com/sriov_a")]}, open(w + "/fixture.json", "w"))
 PY
-	start api /usr/bin/python3 -u "$ROOT/test/stand-ins/apiserver.py" --dir "$WORK/api" --fixture "$WORK/fixture.json" --max-lifetime 300
-	API=$(awk '/listening/{print $2}' "$WORK/api.out")
+	apiserver_start "$(cat "$WORK/fixture.json")"
 	echo "{\"pods\":[{\"name\":\"p1\",\"namespace\":\"ns1\",\"containers\":[{\"name\":\"c\",\"devices\":$1}]}]}" >"$WORK/kubelet/fixture.json"
 	start kubelet /usr/bin/python3 -u "$ROOT/test/stand-ins/podresources.py" --socket "$SOCK" --dir "$WORK/kubelet" --fixture "$WORK/kubelet/fixture.json" --max-lifetime 300
-	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: tok}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
 	cat >"$WORK/nc.json" <<EOF2
 {"cniVersion":"1.1.0","name":"plexus-net","type":"plexus","kubeconfig":"$WORK/kubeconfig","cniDir":"$WORK/cni",
  "binDir":"$WORK/bin","podResourcesSocket":"$SOCK","deviceInfoDir":"$WORK/devinfo",
@@ -48,7 +46,7 @@ EOF2
 
 pod() { # ANNOTATION
 	/usr/bin/python3 -c 'import json,sys; print(json.dumps({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"ns1","uid":"u1","annotations":{"k8s.v1.cni.cncf.io/networks":sys.argv[1]}}}))' "$1" |
-		curl -sS --cacert "$WORK/api/ca.crt" -X POST -H 'Content-Type: application/json' --data-binary @- "$API/_standin/objects" >/dev/null
+		api POST /_standin/objects "$(cat)" >/dev/null
 }
 
 plexus() { # VERB NETNS
@@ -74,7 +72,7 @@ t_kth_attachment_gets_the_kth_device_injected_with_device_info() {
 	st=$(stdin_of net2)
 	expect_eq "second gets the second" "$(json_get "$st" 'j["deviceID"]')" 0000:00:03.2
 	[ -f "$WORK/devinfo/cni/ns1-vf-a-cd1_net2" ] || fail "device-info not copied to the CNI file"
-	out=$(curl -sS --cacert "$WORK/api/ca.crt" "$API/_standin/objects/pods/ns1/p1")
+	out=$(api GET /_standin/objects/pods/ns1/p1)
 	out=$(json_get "$out" 'json.loads(j["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])')
 	expect_eq "network-status device-info" "$(json_get "$out" 'j[2]["device-info"]["pci"]["pci-address"]')" 0000:00:03.2
 	plexus DEL $ns

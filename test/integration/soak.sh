@@ -11,10 +11,16 @@ PLEXUS=$ROOT/bin/plexus
 PODS=${SOAK_PODS:-50}
 ROUNDS=${SOAK_ROUNDS:-2}
 
+# What this test can change on the host: links named after its TAG, every link enslaved to its
+# bridge (the bridge plugin's host-side veths, random names), their addresses, and its IPAM and
+# cache files. Other links are left out: tests running beside this one add and remove theirs.
 host_state() {
+	local links
+	links=$({ ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$TAG"
+		ip -o link show master ${TAG}s0 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'; } | sort -u)
 	{
-		ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
-		ip -o addr show | awk '{print $2, $4}' | grep -v ' fe80:' | sort
+		echo "$links"
+		for l in $links; do ip -o addr show dev "$l" 2>/dev/null | awk '$4 !~ /^fe80:/ {print $2, $4}'; done | sort
 		find "$WORK/ipam" "$WORK/cni" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null | sort
 	}
 }

@@ -21,6 +21,14 @@
 #                              "drop": N}  -> the next N API requests get that status (a
 #                              Kubernetes Status body), the next "drop" ones are answered by a
 #                              connection reset; latency applies until changed. {} clears.
+#                              "rules": [...] scopes faults to one kind of request: each rule
+#                              is "METHOD RESOURCE STATUS xN" (e.g. "PATCH pods/status 409 x2";
+#                              STATUS "drop" resets the connection; METHOD or RESOURCE "*"
+#                              matches any) or the object {"method", "resource", "status",
+#                              "count", "retry_after"}. RESOURCE is the API resource the path
+#                              names, with its subresource: pods, pods/status, events,
+#                              network-attachment-definitions. The first rule that matches and
+#                              has a count left answers; the unscoped fields apply after.
 #   POST   /_standin/objects  a Pod or NAD object (or a list): created or replaced
 #   GET    /_standin/objects/{pods|network-attachment-definitions|events}/NS[/NAME]
 #   DELETE /_standin/objects/{pods|network-attachment-definitions}/NS/NAME
@@ -77,6 +85,33 @@ def status_body(code, reason, message, details=None):
     if details:
         s["details"] = details
     return s
+
+
+def parse_rule(r):
+    """A fault rule from its text form "METHOD RESOURCE STATUS xN" or its object form."""
+    if isinstance(r, str):
+        m = re.fullmatch(r"\s*(\S+)\s+(\S+)\s+(\d+|drop)(?:\s+x(\d+))?\s*", r)
+        if not m:
+            raise ValueError("bad fault rule %r (want METHOD RESOURCE STATUS xN)" % r)
+        method, res, status, count = m.groups()
+        r = {"method": method, "resource": res, "status": status, "count": int(count or 1)}
+    rule = {"method": str(r.get("method", "*")).upper(), "resource": r.get("resource", "*"),
+            "status": r.get("status", 503), "count": int(r.get("count", 1)),
+            "retry_after": r.get("retry_after")}
+    if rule["status"] != "drop":
+        rule["status"] = int(rule["status"])
+    return rule
+
+
+def resource_of(path):
+    """The resource (with subresource) an API path names: pods, pods/status, events, ..."""
+    m = re.fullmatch(r"/api/v1/namespaces/[^/]+/([^/]+)(?:/[^/]+)?(?:/([^/]+))?", path)
+    if not m:
+        m = re.fullmatch(r"/apis/[^/]+/[^/]+/namespaces/[^/]+/([^/]+)(?:/[^/]+)?(?:/([^/]+))?",
+                         path)
+    if not m:
+        return path
+    return m.group(1) + ("/" + m.group(2) if m.group(2) else "")
 
 
 def merge_patch(target, patch):
@@ -217,11 +252,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with st.lock:
             f = st.faults
             latency = f.get("latency_ms", 0)
-            drop = f.get("drop", 0) > 0
-            if drop:
-                f["drop"] -= 1
-            burst = None
-            if not drop and f.get("count", 0) > 0:
+            drop, burst = False, None
+            res = resource_of(path)
+            for rule in f.get("rules", ()):
+                if rule["count"] > 0 and rule["method"] in ("*", method) and \
+                        rule["resource"] in ("*", res):
+                    rule["count"] -= 1
+                    if rule["status"] == "drop":
+                        drop = True
+                    else:
+                        burst = (rule["status"], rule["retry_after"])
+                    break
+            if not drop and not burst:
+                drop = f.get("drop", 0) > 0
+                if drop:
+                    f["drop"] -= 1
+            if not drop and not burst and f.get("count", 0) > 0:
                 f["count"] -= 1
                 burst = (f.get("status", 503), f.get("retry_after"))
             seq = next(st.seq)
@@ -239,8 +285,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reset_connection()
         elif burst:
             code, retry_after = burst
-            reasons = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
-                       413: "RequestEntityTooLarge"}
+            reasons = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError",
+                       503: "ServiceUnavailable", 413: "RequestEntityTooLarge"}
             extra = {"Retry-After": str(retry_after)} if retry_after is not None else None
             self.fail(code, reasons.get(code, "InternalError"),
                       "injected fault: %d" % code, extra=extra)
@@ -364,7 +410,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = path.split("/")[2:]
         with st.lock:
             if parts == ["faults"] and method == "POST":
-                st.faults = dict(doc or {})
+                try:
+                    faults = dict(doc or {})
+                    faults["rules"] = [parse_rule(r) for r in faults.get("rules", ())]
+                except (TypeError, ValueError) as e:
+                    return self.fail(400, "BadRequest", str(e))
+                st.faults = faults
                 return self.reply(200, st.faults)
             if parts == ["requests"] and method == "GET":
                 return self.reply(200, st.log)

@@ -31,16 +31,12 @@ void explicit_bzero(void *p, size_t n)
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/pxfileXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "file");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
 }
 
 /* Number of entries in d (without . and ..). */

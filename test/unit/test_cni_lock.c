@@ -13,17 +13,13 @@ static char dir[64], path[96];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/pxlockXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "lock");
 	snprintf(path, sizeof(path), "%s/c1.lock", dir);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
 }
 
 START_TEST(a_busy_lock_times_out_with_code_11)

@@ -623,7 +623,7 @@ END_TEST
 
 START_TEST(nad_with_empty_spec_uses_the_conf_dir_file_of_that_name)
 {
-	char dir[] = "/tmp/pxnadXXXXXX", path[PATH_MAX], cmd[64];
+	char dir[64], path[PATH_MAX];
 	const char *conflist =
 	    "{\"cniVersion\":\"1.0.0\",\"name\":\"net-a\",\"plugins\":[{\"type\":"
 	    "\"bridge\"}]}\n";
@@ -632,7 +632,7 @@ START_TEST(nad_with_empty_spec_uses_the_conf_dir_file_of_that_name)
 	cJSON *n = nad("net-a", "", NULL), *m = nad("net-z", NULL, NULL);
 	FILE *f;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "nad");
 	snprintf(path, sizeof(path), "%s/10-other.conf", dir);
 	f = fopen(path, "w");
 	fputs("{\"cniVersion\":\"1.0.0\",\"name\":\"other\",\"type\":\"x\"}", f);
@@ -655,8 +655,7 @@ START_TEST(nad_with_empty_spec_uses_the_conf_dir_file_of_that_name)
 		err.msg,
 	    "got %s", err.msg);
 	cni_err_clear(&err);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
 	cJSON_Delete(n);
 	cJSON_Delete(m);
 }

@@ -120,41 +120,16 @@ static long elapsed_ms(const struct timespec *t0)
 
 static void standin_start(void)
 {
-	char exe[PATH_MAX], script[PATH_MAX + 64], fixture[PATH_MAX + 64], line[128] = { 0 };
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct pollfd pfd;
-	size_t got = 0;
-	int fds[2];
+	char script[PATH_MAX + 64], fixture[PATH_MAX + 64], line[128];
 
-	/* BUILD/test/unit/test_k8s_client -> the repository is three levels up. */
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	snprintf(root, sizeof(root), "%s/../../..", dirname(exe));
+	unit_repo_root(root, sizeof(root));
 	snprintf(script, sizeof(script), "%s/test/stand-ins/apiserver.py", root);
 	snprintf(fixture, sizeof(fixture), "%s/test/unit/data/k8s/apiserver-fixture.json", root);
-	strcpy(dir, "/tmp/pxk8sXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(pipe(fds), 0);
-	standin = fork();
-	ck_assert_int_ge(standin, 0);
-	if (standin == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/usr/bin/python3", "python3", script, "--dir", dir, "--fixture", fixture,
-		      "--max-lifetime", "600", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
-	while (!strchr(line, '\n') && got < sizeof(line) - 1 && poll(&pfd, 1, 30000) == 1) {
-		ssize_t r = read(fds[0], line + got, sizeof(line) - 1 - got);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fds[0]);
+	unit_tmpdir(dir, sizeof(dir), "k8s");
+	standin = unit_standin((const char *const[]){ "/usr/bin/python3", script, "--dir", dir,
+						      "--fixture", fixture, "--max-lifetime", "600",
+						      NULL },
+			       line, sizeof(line));
 	ck_assert_msg(sscanf(line, "listening %63s", server) == 1, "stand-in did not start: %s",
 		      line);
 	ctl = client_with("ca.crt", NULL, NULL);
@@ -162,15 +137,9 @@ static void standin_start(void)
 
 static void standin_stop(void)
 {
-	char cmd[128];
-
 	k8s_client_free(ctl);
-	if (standin > 0) {
-		kill(standin, SIGTERM);
-		waitpid(standin, NULL, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	unit_standin_stop(standin);
+	if (unit_rmtree(dir) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 

@@ -16,16 +16,12 @@ static char tmp[64]; /* a scratch devinfo root, made per test */
 
 static void scratch_make(void)
 {
-	strcpy(tmp, "/tmp/pxdiXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	unit_tmpdir(tmp, sizeof(tmp), "di");
 }
 
 static void scratch_remove(void)
 {
-	char cmd[200];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	if (system(cmd) != 0)
+	if (unit_rmtree(tmp) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmp);
 }
 

@@ -87,57 +87,26 @@ static char *calls(int *n)
 
 static void standin_start(void)
 {
-	char exe[PATH_MAX], root[PATH_MAX], script[PATH_MAX + 64], fix[PATH_MAX], line[256] = { 0 };
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct pollfd pfd;
-	size_t got = 0;
-	int fds[2];
+	char root[PATH_MAX], script[PATH_MAX + 64], fix[PATH_MAX], line[256];
 
-	/* BUILD/test/unit/test_k8s_podresources -> the repository is three levels up. */
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	snprintf(root, sizeof(root), "%s/../../..", dirname(exe));
+	unit_repo_root(root, sizeof(root));
 	snprintf(script, sizeof(script), "%s/test/stand-ins/podresources.py", root);
-	strcpy(dir, "/tmp/pxprXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "pr");
 	snprintf(sock, sizeof(sock), "%s/kubelet.sock", dir);
 	write_file("fixture.json", fixture);
 	snprintf(fix, sizeof(fix), "%s/fixture.json", dir);
-	ck_assert_int_eq(pipe(fds), 0);
-	standin = fork();
-	ck_assert_int_ge(standin, 0);
-	if (standin == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/usr/bin/python3", "python3", script, "--socket", sock, "--dir", dir,
-		      "--fixture", fix, "--max-lifetime", "600", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
-	while (!strchr(line, '\n') && got < sizeof(line) - 1 && poll(&pfd, 1, 30000) == 1) {
-		ssize_t r = read(fds[0], line + got, sizeof(line) - 1 - got);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fds[0]);
+	standin = unit_standin((const char *const[]){ "/usr/bin/python3", script, "--socket", sock,
+						      "--dir", dir, "--fixture", fix,
+						      "--max-lifetime", "600", NULL },
+			       line, sizeof(line));
 	ck_assert_msg(strncmp(line, "listening unix:", 15) == 0, "stand-in did not start: %s",
 		      line);
 }
 
 static void standin_stop(void)
 {
-	char cmd[128];
-
-	if (standin > 0) {
-		kill(standin, SIGTERM);
-		waitpid(standin, NULL, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	unit_standin_stop(standin);
+	if (unit_rmtree(dir) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
@@ -229,12 +198,12 @@ static const char checkpoint_list[] =
 
 static void checkpoint_case(const char *text)
 {
-	char tmpl[] = "/tmp/pxckXXXXXX", path[64];
+	char tmpl[64], path[128];
 	struct k8s_podres_opts o = { .socket = "/nonexistent/kubelet.sock", .checkpoint = path };
 	struct k8s_devmap *m;
 	FILE *f;
 
-	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	unit_tmpdir(tmpl, sizeof(tmpl), "ck");
 	snprintf(path, sizeof(path), "%s/kubelet_internal_checkpoint", tmpl);
 	f = fopen(path, "w");
 	fputs(text, f);

@@ -106,8 +106,7 @@ static void build_tree(void)
 {
 	char *pf, *vf;
 
-	snprintf(root, sizeof(root), "/tmp/pxs%d-sysfs-XXXXXX", (int)getpid());
-	ck_assert(mkdtemp(root) != NULL);
+	unit_tmpdir(root, sizeof(root), "sysfs");
 	mkdirs(P("%s/bus/pci/devices", root));
 	mkdirs(P("%s/class/net", root));
 
@@ -155,10 +154,7 @@ static void build_tree(void)
 
 static void remove_tree(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(root), 0);
 }
 
 static void lookup_ok(const char *addr, struct sriov_pci *p)
@@ -310,8 +306,8 @@ START_TEST(physfn_escaping_the_tree_is_refused)
 	link_to(outside, P("%s/physfn", vf));
 	netdev(vf, "x", NULL, NULL);
 	lookup_fails("0000:af:07.0", 7, "which is not a PCI device under");
-	snprintf(outside, sizeof(outside), "rm -rf '%s-outside'", root);
-	ck_assert_int_eq(system(outside), 0);
+	snprintf(outside, sizeof(outside), "%s-outside", root);
+	ck_assert_int_eq(unit_rmtree(outside), 0);
 }
 END_TEST
 

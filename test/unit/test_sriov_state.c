@@ -14,17 +14,13 @@ static void setup(void)
 {
 	struct cni_err err = { 0 };
 
-	snprintf(dir, sizeof(dir), "/tmp/pxs%d-state-XXXXXX", (int)getpid());
-	ck_assert(mkdtemp(dir) != NULL);
+	unit_tmpdir(dir, sizeof(dir), "state");
 	ck_assert_int_eq(sriov_state_dirs(dir, &err), 0);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
 }
 
 static void sample(struct sriov_state *st, bool dpdk)

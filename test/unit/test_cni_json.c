@@ -1,4 +1,4 @@
-/* test/unit/test_json.c: Go-compatible printing (what libcni puts on a plugin's stdin) and typed
+/* test/unit/test_cni_json.c: Go-compatible printing (what libcni puts on a plugin's stdin) and typed
  * getters. Expected strings are what Go's encoding/json prints for the same values. */
 #include "cni/json.h"
 #include "test/unit/unit.h"

@@ -1,13 +1,13 @@
-/* test/unit/test_exec.c: dlg_exec against small /bin/sh children written at test time.
+/* test/unit/test_delegates_exec.c: dlg_exec against small /bin/sh children written at test time.
  * Follows delegates/exec.h: no deadlock, deadline kills the group, grandchildren never wait. */
 #include "delegates/exec.h"
 #include "test/unit/unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -15,26 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/plexus-exec-XXXXXX";
+static char tmpdir[64];
 static char *const no_env[] = { NULL };
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/plexus-exec-XXXXXX");
-	ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp: %s", strerror(errno));
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
+	unit_tmpdir(tmpdir, sizeof(tmpdir), "exec");
 }
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(tmpdir);
 }
 
 /* Writes an executable /bin/sh script; the caller frees the path. */
@@ -50,14 +41,6 @@ static char *script(const char *name, const char *body)
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(path, 0755), 0);
 	return path;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static char *pattern(size_t len)
@@ -232,10 +215,9 @@ static void assert_flood_fails(const char *body, size_t cap)
 	struct dlg_exec_res res;
 	struct cni_err err = { 0 };
 	char *want;
-	long long t0 = now_ms();
 
+	/* cat never stops: only the cap ends it (a hang would be the suite's timeout) */
 	ck_assert_int_eq(dlg_exec(&req, &res, &err), -1);
-	ck_assert_msg(now_ms() - t0 < 3000, "took %lld ms", now_ms() - t0);
 	ck_assert_uint_eq(err.code, CNI_ERR_IO);
 	ck_assert(asprintf(&want, "output of %s exceeds %zu bytes", path, cap) > 0);
 	ck_assert_str_eq(err.msg, want);
@@ -279,13 +261,10 @@ START_TEST(deadline_kills_the_whole_process_group_and_sets_timed_out)
 	struct dlg_exec_res res;
 	int pgid = 0, grandchild = 0, orphans, killed;
 	bool seen;
-	long long t0, took;
 
+	/* sleep 1000 ends only by the kill at the deadline: killed, code 137, what it said first */
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	t0 = now_ms();
 	run_ok(&req, &res);
-	took = now_ms() - t0;
-	ck_assert_msg(took >= 250 && took < 1500, "expected a kill at ~300 ms, took %lld ms", took);
 	ck_assert(res.timed_out);
 	ck_assert(res.signaled);
 	ck_assert_int_eq(res.exit_code, 128 + SIGKILL);
@@ -350,18 +329,18 @@ START_TEST(child_exit_returns_promptly_while_a_grandchild_holds_the_pipes)
 	struct dlg_exec_res res;
 	int pid = 0, grandchild = 0, killed;
 	bool seen;
-	long long t0, took;
 
+	/* The grandchild holds the pipes for 1000 s: waiting for it would end at the 5 s deadline
+	 * (timed_out, killed); returning at the child's exit gives its code and its output, with
+	 * the grandchild still alive. */
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	t0 = now_ms();
 	run_ok(&req, &res);
-	took = now_ms() - t0;
-	ck_assert_msg(took < 1000, "waited %lld ms for the grandchild", took);
 	ck_assert(!res.timed_out);
 	ck_assert(!res.signaled);
 	ck_assert_int_eq(res.exit_code, 3);
 	ck_assert_int_eq(sscanf(res.out, "%d %d", &pid, &grandchild), 2);
 	ck_assert_str_eq(res.errout, "bye\n");
+	ck_assert_msg(kill(grandchild, 0) == 0, "grandchild %d was waited for", grandchild);
 	ck_assert_int_eq(kill(grandchild, SIGKILL), 0);
 	ck_assert_int_eq(reap_orphans(grandchild, &killed, &seen), 1);
 	ck_assert(seen);
@@ -537,6 +516,7 @@ END_TEST
 struct late_close {
 	int fd;
 	int delay_ms;
+	atomic_bool closed;
 };
 
 static void *close_later(void *arg)
@@ -545,6 +525,7 @@ static void *close_later(void *arg)
 	struct timespec ts = { lc->delay_ms / 1000, (lc->delay_ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+	atomic_store(&lc->closed, true);
 	close(lc->fd);
 	return NULL;
 }
@@ -556,17 +537,16 @@ START_TEST(text_file_busy_is_retried_until_the_writer_is_done)
 	struct dlg_exec_res res;
 	struct late_close lc = { .delay_ms = 1200 };
 	pthread_t th;
-	long long t0, took;
 
 	/* An installer still holding the binary open for writing makes exec fail with ETXTBSY. */
 	lc.fd = open(path, O_WRONLY | O_CLOEXEC);
 	ck_assert_int_ge(lc.fd, 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, close_later, &lc), 0);
-	t0 = now_ms();
+	/* it ran, and only once the writer was gone: the busy exec was retried, not failed */
 	run_ok(&req, &res);
-	took = now_ms() - t0;
+	ck_assert_msg(atomic_load(&lc.closed), "returned while the writer still held the file");
 	pthread_join(th, NULL);
-	ck_assert_msg(took >= 1000 && took < 3500, "expected 1 or 2 retries, took %lld ms", took);
+	ck_assert_int_eq(res.exit_code, 0);
 	ck_assert_str_eq(res.out, "ran\n");
 	dlg_exec_res_free(&res);
 	free(path);

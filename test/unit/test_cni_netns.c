@@ -1,4 +1,4 @@
-/* test/unit/test_netns.c: cni/netns against real network namespaces (needs root).
+/* test/unit/test_cni_netns.c: cni/netns against real network namespaces (needs root).
  * Follows CNI 1.1 §7 point 13: the caller's netns is restored on every path. */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,39 +16,14 @@
 static char ns_name[64];
 static char ns_path[128];
 
-/* Runs argv (argv[0] "ip", NULL-terminated) as /usr/sbin/ip, output silenced. Returns its exit
- * status, or -1 when it could not run. */
-static int run_ip_argv(const char *const *argv)
-{
-	int status, devnull;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		devnull = open("/dev/null", O_WRONLY);
-		dup2(devnull, STDOUT_FILENO);
-		dup2(devnull, STDERR_FILENO);
-		execv("/usr/sbin/ip", (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-#define run_ip(...) run_ip_argv((const char *const[]){ "ip", __VA_ARGS__, NULL })
-
 static void ns_create(void)
 {
-	snprintf(ns_name, sizeof(ns_name), "pxnsT%d-ns", (int)getpid());
-	snprintf(ns_path, sizeof(ns_path), "/run/netns/%s", ns_name);
-	ck_assert_int_eq(run_ip("netns", "add", ns_name), 0);
+	unit_netns_add(ns_name, sizeof(ns_name), ns_path, sizeof(ns_path), "ns");
 }
 
 static void ns_destroy(void)
 {
-	run_ip("netns", "del", ns_name);
+	unit_netns_del(ns_name);
 }
 
 static ino_t inode_of(const char *path)

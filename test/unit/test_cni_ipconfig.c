@@ -1,4 +1,4 @@
-/* test/unit/test_ipconfig.c: cni/ipconfig on a veth pair inside a real netns (needs root).
+/* test/unit/test_cni_ipconfig.c: cni/ipconfig on a veth pair inside a real netns (needs root).
  * Follows pkg/ipam ConfigureIface; every effect is read back independently with `ip -j`. */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,62 +16,12 @@ static char ns_path[128];
 static char link_a[16]; /* the interface under test */
 static char link_b[16]; /* its peer, up so that link_a gets a carrier */
 
-/* Runs argv (argv[0] "ip", ending at the first NULL) as /usr/sbin/ip. When out is not NULL
- * it gets ip's stdout (caller frees); stderr is always dropped. Returns ip's exit status or -1. */
-static int run_ip_argv(char **out, const char *const *argv)
-{
-	size_t len = 0, cap = 0;
-	int fds[2], status, devnull;
-	char *buf = NULL, *grown;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		devnull = open("/dev/null", O_WRONLY);
-		dup2(out ? fds[1] : devnull, STDOUT_FILENO);
-		dup2(devnull, STDERR_FILENO);
-		execv("/usr/sbin/ip", (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		if (len + 1 >= cap) {
-			cap = cap ? cap * 2 : 4096;
-			grown = realloc(buf, cap);
-			ck_assert(grown != NULL);
-			buf = grown;
-		}
-		n = read(fds[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	close(fds[0]);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-#define run_ip(out, ...) run_ip_argv(out, (const char *const[]){ "ip", __VA_ARGS__, NULL })
-
 /* argv as JSON; the test fails when ip fails or prints no JSON. */
 static cJSON *ip_json_argv(const char *const *argv)
 {
 	char *out = NULL;
 	cJSON *j;
-	int rc = run_ip_argv(&out, argv);
+	int rc = unit_run(&out, argv);
 
 	ck_assert_msg(rc == 0, "ip -n %s -j %s %s ... exited %d", argv[2], argv[4], argv[5], rc);
 	j = cJSON_Parse(out);
@@ -82,39 +32,38 @@ static cJSON *ip_json_argv(const char *const *argv)
 
 /* `ip -n <ns> -j <args...>`, parsed. */
 #define ip_json(...)                                                                               \
-	ip_json_argv((const char *const[]){ "ip", "-n", ns_name, "-j", __VA_ARGS__, NULL })
+	ip_json_argv(                                                                              \
+	    (const char *const[]){ "/usr/sbin/ip", "-n", ns_name, "-j", __VA_ARGS__, NULL })
 
 static void ns_create(void)
 {
 	int pid = (int)getpid();
 
-	snprintf(ns_name, sizeof(ns_name), "pxnsT%d-ip", pid);
-	snprintf(ns_path, sizeof(ns_path), "/run/netns/%s", ns_name);
+	unit_netns_add(ns_name, sizeof(ns_name), ns_path, sizeof(ns_path), "ip");
 	snprintf(link_a, sizeof(link_a), "pxv%da", pid);
 	snprintf(link_b, sizeof(link_b), "pxv%db", pid);
-	ck_assert_int_eq(run_ip(NULL, "netns", "add", ns_name), 0);
 }
 
 /* Removing the netns also destroys the veth pair inside it, whatever a test left behind. */
 static void ns_destroy(void)
 {
-	run_ip(NULL, "netns", "del", ns_name);
+	unit_netns_del(ns_name);
 }
 
 /* A fresh veth pair per test, created inside the netns so that nothing ever sits in the
  * host's; a pair a crashed test left behind is removed first. */
 static void veth_create(void)
 {
-	run_ip(NULL, "-n", ns_name, "link", "del", link_a);
-	ck_assert_int_eq(run_ip(NULL, "-n", ns_name, "link", "add", link_a, "type", "veth", "peer",
-				"name", link_b),
+	unit_ip(NULL, "-n", ns_name, "link", "del", link_a);
+	ck_assert_int_eq(unit_ip(NULL, "-n", ns_name, "link", "add", link_a, "type", "veth", "peer",
+				 "name", link_b),
 			 0);
-	ck_assert_int_eq(run_ip(NULL, "-n", ns_name, "link", "set", link_b, "up"), 0);
+	ck_assert_int_eq(unit_ip(NULL, "-n", ns_name, "link", "set", link_b, "up"), 0);
 }
 
 static void veth_destroy(void)
 {
-	run_ip(NULL, "-n", ns_name, "link", "del", link_a);
+	unit_ip(NULL, "-n", ns_name, "link", "del", link_a);
 }
 
 /* Parses a test result, replacing each "IF" placeholder (which keeps the literal results

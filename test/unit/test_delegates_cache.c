@@ -1,4 +1,4 @@
-/* test/unit/test_cache.c: libcni's cniCacheV1 result cache (files: test_cni_file.c).
+/* test/unit/test_delegates_cache.c: libcni's cniCacheV1 result cache (files: test_cni_file.c).
  * Layout and JSON follow libcni api.go; modes are 0600 files in 0700 directories. */
 #include <stdio.h>
 
@@ -10,16 +10,12 @@ static char dir[64];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/pxcacheXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "cache");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
 }
 
 START_TEST(result_cache_round_trip_in_libcni_format)

@@ -1,4 +1,4 @@
-/* test/unit/test_config.c: conf/conflist loading and the per-plugin stdin libcni derives.
+/* test/unit/test_cni_config.c: conf/conflist loading and the per-plugin stdin libcni derives.
  * Expected stdin strings are libcni's (keys sorted, name/cniVersion injected, runtimeConfig
  * filtered by declared capabilities). */
 #include "cni/config.h"

@@ -1,4 +1,4 @@
-/* test/unit/test_cli.c: the pure parts of the operator commands: which file is the primary,
+/* test/unit/test_meta_cli.c: the pure parts of the operator commands: which file is the primary,
  * the capabilities union, the generated netconf and kubeconfig, list's reading of caches. */
 #include <stdio.h>
 #include <sys/stat.h>
@@ -17,16 +17,12 @@ static char dir[64];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/pxcliXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "cli");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
 }
 
 static void put(const char *name, const char *text)

@@ -1,4 +1,4 @@
-/* test/unit/test_defroute.c: default-route requests: ECMP refusal, which attachment filters,
+/* test/unit/test_meta_defroute.c: default-route requests: ECMP refusal, which attachment filters,
  * and result edits in every result shape (Multus §3.6 without bugs #1011 and "::/0"). */
 #include <sys/socket.h>
 

@@ -1,4 +1,4 @@
-/* test/unit/test_plan.c: the attachment plan: interface names, collisions, CNI_ARGS and
+/* test/unit/test_meta_plan.c: the attachment plan: interface names, collisions, CNI_ARGS and
  * capability args as Multus builds them (multus.md §3.2), and the cache round trip. */
 #include "meta/netconf.h"
 #include "meta/kube.h"

@@ -1,4 +1,4 @@
-/* test/unit/test_spec.c: verbs, versions, name validation and CNI_ARGS at their boundaries.
+/* test/unit/test_cni_spec.c: verbs, versions, name validation and CNI_ARGS at their boundaries.
  * Expected codes and texts are libcni's (pkg/utils, pkg/types/args.go). */
 #include "cni/spec.h"
 #include "test/unit/unit.h"

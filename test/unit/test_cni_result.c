@@ -1,4 +1,4 @@
-/* test/unit/test_result.c: result parsing and conversion among all seven CNI versions.
+/* test/unit/test_cni_result.c: result parsing and conversion among all seven CNI versions.
  * Follows libcni pkg/types/{020,040,100}: every *.want.json is what libcni prints for *.in.json. */
 #include "test/unit/unit.h"
 

@@ -1,4 +1,4 @@
-/* test/unit/test_find.c: dlg_find and dlg_path_split against directories made at test time.
+/* test/unit/test_delegates_find.c: dlg_find and dlg_path_split against directories made at test time.
  * Follows delegates/find.h and libcni FindInPath (order, error texts, CVE-2021-20206). */
 #include "delegates/find.h"
 #include "test/unit/unit.h"
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/plexus-find-XXXXXX";
+static char tmpdir[64];
 static char *dir_a, *dir_b, *dir_c;
 
 static char *at(const char *rel)
@@ -23,8 +23,7 @@ static char *at(const char *rel)
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/plexus-find-XXXXXX");
-	ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp: %s", strerror(errno));
+	unit_tmpdir(tmpdir, sizeof(tmpdir), "find");
 	dir_a = at("a");
 	dir_b = at("b");
 	dir_c = at("c");
@@ -33,17 +32,9 @@ static void setup(void)
 	ck_assert_int_eq(mkdir(dir_c, 0755), 0);
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void teardown(void)
 {
-	nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(tmpdir);
 	free(dir_a);
 	free(dir_b);
 	free(dir_c);
