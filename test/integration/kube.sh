@@ -43,7 +43,7 @@ EOF2
 # as the stand-in saw them, or through the front as the front saw them (every one HTTP/2)
 client_connections() {
 	if [ "${API_FRONT:-}" = h2 ]; then
-		awk '$1 != "h2" || $3 != "HTTP/2" {print "not HTTP/2: " $0 > "/dev/stderr"; bad = 1} {p[$2]} END {print length(p); exit bad}' "$WORK/api/access.log"
+		awk '$1 != "h2" || $3 != "HTTP/2" {bad = bad " [" $0 "]"} {p[$2]} END {print bad ? "not HTTP/2:" bad : length(p)}' "$WORK/api/access.log"
 	else
 		requests | /usr/bin/python3 -c 'import json,sys; print(len({r["conn"] for r in json.load(sys.stdin)}))'
 	fi
