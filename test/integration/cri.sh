@@ -19,6 +19,8 @@ CGROUP=plexus-$TAG # the pods' cgroup parent, below every hierarchy's root
 # host ports: one per run, so that parallel runs do not meet in the nat table
 HOSTPORT=$((20000 + 0x${TAG:1} % 10000))
 OPT_BEFORE=$(ls -d /opt/containerd 2>/dev/null)
+# shim sockets go to /run/containerd/s whatever the state dir: removed after when we made it
+RUN_CONTAINERD_BEFORE=$(ls -d /run/containerd 2>/dev/null)
 
 cri() { /usr/bin/python3 "$CRICLIENT" --socket "$SOCK" "$@"; }
 
@@ -98,18 +100,21 @@ our_cgroups() { find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name "$CGRO
 
 # every sandbox's network namespace, as containerd reported it (see sandbox_netns)
 our_netns() {
-	local f
-	for f in "$C"/netns.list; do [ -e "$f" ] && sort -u "$f" | while read -r n; do [ -e "$n" ] && echo "$n"; done; done
-	return 0
+	local n
+	[ -e "$C/netns.list" ] || return 0
+	sort -u "$C/netns.list" | while read -r n; do if [ -e "$n" ]; then echo "$n"; fi; done
 }
 
-# Every exit path: sandboxes stopped and removed through CRI (DEL for each), containerd
-# stopped, then whatever a crash could leave: shims, mounts, netns, cgroups, links.
+# Every exit path: sandboxes stopped and removed through CRI (DEL for each; containerd is
+# started again if a test stopped it with sandboxes left), containerd stopped, then whatever a
+# crash could leave: sandbox processes and their shims, mounts, netns, cgroups, links.
 cri_teardown() {
 	local ids pid m d n
+	if [ ! -e "$C/pid" ] && [ -n "$(shims)" ]; then containerd_start >/dev/null 2>&1; fi
 	if [ -e "$C/pid" ]; then
 		ids=$(cri --timeout 30 list 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print(" ".join(s["id"] for s in json.load(sys.stdin)))' 2>/dev/null)
 		if [ -n "$ids" ]; then
+			rm -f "$C/fail-del"
 			# shellcheck disable=SC2086
 			cri --timeout 60 stop $ids >/dev/null 2>&1
 			# shellcheck disable=SC2086
@@ -117,7 +122,13 @@ cri_teardown() {
 		fi
 		containerd_stop
 	fi
+	for d in $(our_cgroups); do
+		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null; done
+	done
 	for pid in $(shims); do kill -9 "$pid" 2>/dev/null; done
+	for d in s ""; do
+		if [ -z "$RUN_CONTAINERD_BEFORE" ]; then rmdir "/run/containerd/$d" 2>/dev/null; fi
+	done
 	for m in $(our_mounts | sort -r); do umount -l "$m" 2>/dev/null; done
 	for n in $(our_netns); do umount "$n" 2>/dev/null; rm -f "$n"; done
 	for d in $(our_cgroups); do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
@@ -302,9 +313,10 @@ t_runtime_passes_kubernetes_cni_args_and_port_mappings() {
 	id=$(cri run "$WORK/p2.json") || fail "RunPodSandbox: $id"
 	sandbox_netns "$id" >/dev/null
 	rec=$(cat "$C"/rec/*-ADD-net1)
-	# what containerd passes plexus (plexus adds its own Multus-style CNI_ARGS in front)
-	expect_contains "CNI_ARGS from containerd" "$(json_get "$rec" 'j["env"]["CNI_ARGS"]')" \
-		";K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p2;K8S_POD_INFRA_CONTAINER_ID=$id;K8S_POD_UID=uid-2;IgnoreUnknown=1"
+	# what containerd passes plexus, after the five Multus-style CNI_ARGS plexus puts in front;
+	# go-cni builds them from a map, so in any order
+	expect_eq "CNI_ARGS from containerd" "$(json_get "$rec" 'sorted(j["env"]["CNI_ARGS"].split(";")[5:])')" \
+		"[\"IgnoreUnknown=1\", \"K8S_POD_INFRA_CONTAINER_ID=$id\", \"K8S_POD_NAME=p2\", \"K8S_POD_NAMESPACE=ns1\", \"K8S_POD_UID=uid-2\"]"
 	expect_eq "CNI_CONTAINERID" "$(json_get "$rec" 'j["env"]["CNI_CONTAINERID"]')" "$id"
 	# go-cni's PortMapping has no JSON tags: containerd sends Go's field names, which the Go
 	# plugins read case-insensitively; plexus hands them on as they came
@@ -399,11 +411,15 @@ t_zz_stopping_containerd_leaves_nothing_running_or_mounted() {
 	expect_eq "mounts under the lane's root" "$(our_mounts)" ""
 	expect_eq "sandbox network namespaces" "$(our_netns)" ""
 	if [ -e /opt/containerd ] && [ -z "$OPT_BEFORE" ]; then fail "/opt/containerd created"; fi
+	expect_eq "sandbox processes" "$(ps -eo cgroup= | grep -c "/$CGROUP/")" 0
 	# runc removes a sandbox's own cgroup (CGROUP/besteffort/pod<uid>/<id>); the pod levels
 	# above it are kubelet's to remove, as here, and are empty
 	expect_eq "sandbox cgroups" "$(our_cgroups | while read -r d; do find "$d" -mindepth 3 -type d; done)" ""
 	our_cgroups | while read -r d; do find "$d" -depth -type d -exec rmdir {} +; done
 	expect_eq "pod cgroups" "$(our_cgroups)" ""
+	if [ -z "$RUN_CONTAINERD_BEFORE" ]; then
+		expect_eq "shim sockets left" "$(ls -A /run/containerd/s 2>/dev/null)" ""
+	fi
 }
 
 lane_setup
