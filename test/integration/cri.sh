@@ -411,7 +411,7 @@ t_zz_stopping_containerd_leaves_nothing_running_or_mounted() {
 	expect_eq "mounts under the lane's root" "$(our_mounts)" ""
 	expect_eq "sandbox network namespaces" "$(our_netns)" ""
 	if [ -e /opt/containerd ] && [ -z "$OPT_BEFORE" ]; then fail "/opt/containerd created"; fi
-	expect_eq "sandbox processes" "$(ps -eo cgroup= | grep -c "/$CGROUP/")" 0
+	expect_eq "sandbox processes" "$(ps -eo cgroup= | grep -F "/$CGROUP/" | wc -l)" 0
 	# runc removes a sandbox's own cgroup (CGROUP/besteffort/pod<uid>/<id>); the pod levels
 	# above it are kubelet's to remove, as here, and are empty
 	expect_eq "sandbox cgroups" "$(our_cgroups | while read -r d; do find "$d" -mindepth 3 -type d; done)" ""
