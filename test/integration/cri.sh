@@ -332,9 +332,11 @@ t_add_failure_surfaces_through_run_pod_sandbox_and_leaves_nothing() {
 	local out
 	pod ns1 p3 uid-3 "blue,nosuch"
 	out=$(cri run "$WORK/p3.json") && fail "RunPodSandbox succeeded: $out"
+	# what kubelet puts in the pod's FailedCreatePodSandBox event
+	expect_contains "containerd's words around plexus's message" "$out" \
+		'error: UNKNOWN: failed to setup network for sandbox "'
 	expect_contains "plexus's message" "$out" \
-		"cannot find a network-attachment-definition (nosuch) in namespace (ns1)"
-	expect_contains "as a CRI error" "$out" "error: UNKNOWN: "
+		'": plugin type="plexus" failed (add): annotation "k8s.v1.cni.cncf.io/networks": element 1: cannot find a network-attachment-definition (nosuch) in namespace (ns1)'
 	expect_nothing_left
 }
 
@@ -364,7 +366,9 @@ t_remove_after_a_failed_stop_is_clean() {
 	sandbox_netns "$id" >/dev/null
 	touch "$C/fail-del"
 	out=$(cri stop "$id") && fail "StopPodSandbox succeeded with DEL refused"
-	expect_contains "the delegate's message through plexus" "$out" "flaky: DEL refused by the test"
+	expect_contains "the delegate's message through plexus" "$out" \
+		"failed to destroy network for sandbox \"$id\": plugin type=\"plexus\" failed (delete): plugin type=\"flaky\" name=\"flaky\" failed (delete): flaky: DEL refused by the test"
+	expect_eq "the sandbox after the failed stop" "$(status "$id" 'j["status"]["state"]')" SANDBOX_NOTREADY
 	rm -f "$C/fail-del"
 	expect_eq "RemovePodSandbox" "$(cri remove "$id")" ok
 	expect_nothing_left
