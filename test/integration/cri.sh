@@ -196,7 +196,7 @@ EOF2
 	chmod +x "$C/bin/flaky"
 	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=${API##*:} \
 		"$PLEXUS" generate-config --cni-conf-dir "$C/net.d" --sa-dir "$C/sa" \
-		--cni-dir "$C/cache" >"$C/generate.out" || fail "generate-config failed"
+		--cni-dir "$C/cache" --bin-dir "$C/bin" >"$C/generate.out" || fail "generate-config failed"
 }
 
 image_import() {
@@ -318,6 +318,8 @@ t_runtime_passes_kubernetes_cni_args_and_port_mappings() {
 	expect_eq "CNI_ARGS from containerd" "$(json_get "$rec" 'sorted(j["env"]["CNI_ARGS"].split(";")[5:])')" \
 		"[\"IgnoreUnknown=1\", \"K8S_POD_INFRA_CONTAINER_ID=$id\", \"K8S_POD_NAME=p2\", \"K8S_POD_NAMESPACE=ns1\", \"K8S_POD_UID=uid-2\"]"
 	expect_eq "CNI_CONTAINERID" "$(json_get "$rec" 'j["env"]["CNI_CONTAINERID"]')" "$id"
+	# containerd's bin_dir, with plexus's binDir (the same) in front: never the host's /opt/cni/bin
+	expect_eq "CNI_PATH: the lane's bin dir only" "$(json_get "$rec" 'sorted(set(j["env"]["CNI_PATH"].split(":")))')" "[\"$C/bin\"]"
 	# go-cni's PortMapping has no JSON tags: containerd sends Go's field names, which the Go
 	# plugins read case-insensitively; plexus hands them on as they came
 	expect_eq "portMappings handed on" "$(json_get "$rec" 'json.loads(j["stdin"])["runtimeConfig"]')" \
