@@ -6,9 +6,9 @@
 # on every exit path: a node's own containerd is never touched. The sandbox image is the
 # build's (test/cri: pause.c packed by oci-pack.py); the CRI client is test/cri/criclient.py.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/test/stand-ins/apiserver.sh"
 
 PLEXUS=$ROOT/bin/plexus
-STANDIN=$ROOT/test/stand-ins/apiserver.py
 CRICLIENT=$ROOT/test/cri/criclient.py
 RECORDER=$BUILD/test/tools/recorder
 IMAGE_TAR=$BUILD/test/cri/pause.tar
@@ -140,20 +140,6 @@ trap 'cri_teardown; cleanup_run; rm -rf "$WORKROOT"' EXIT
 
 # ---- the cluster: API stand-in, CNI config as generate-config writes it, image ----------------
 
-api() { # METHOD PATH [BODY]
-	if [ -n "${3:-}" ]; then
-		printf '%s' "$3" >"$C/api/body"
-		curl -sS --cacert "$C/api/ca.crt" -X "$1" -H 'Content-Type: application/json' --data-binary @"$C/api/body" "$API$2"
-	else
-		curl -sS --cacert "$C/api/ca.crt" -X "$1" "$API$2"
-	fi
-}
-
-nad() { # NAMESPACE NAME CONFIG-JSON
-	/usr/bin/python3 -c 'import json,sys
-print(json.dumps({"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition","metadata":{"name":sys.argv[2],"namespace":sys.argv[1]},"spec":{"config":sys.argv[3]}}))' "$@"
-}
-
 bridge_conf() { # NAME TYPE BRIDGE SUBNET
 	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"type\":\"$2\",\"bridge\":\"$3\",\"isGateway\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$C/ipam\",\"ranges\":[[{\"subnet\":\"$4\"}]]}}"
 }
@@ -170,16 +156,7 @@ cluster_setup() {
 		nad ns1 flaky "$(bridge_conf flaky flaky "${TAG}b2" 10.239.2.0/24)"
 		echo ']}'
 	} >"$C/fixture.json"
-	/usr/bin/python3 -u "$STANDIN" --dir "$C/api" --fixture "$C/fixture.json" \
-		--max-lifetime 600 >"$C/api/out" 2>"$C/api/err" &
-	API_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		grep -q listening "$C/api/out" 2>/dev/null && break
-		sleep 0.1
-	done
-	API=$(awk '/listening/{print $2}' "$C/api/out")
-	[ -n "$API" ] || fail "stand-in did not start: $(cat "$C/api/err")" || return 1
+	standin_start "$C/api" "$C/fixture.json" 600 || return 1
 	echo secret-token-1234 >"$C/sa/token"
 	cp "$C/api/ca.crt" "$C/sa/ca.crt"
 	# the node's primary network: bridge + host-local + portmap, as a kubeadm guide writes it

@@ -7,9 +7,9 @@
 # HTTP/2 TLS front (nghttpx, ALPN h2) as a real kube-apiserver is reached; t_http2_* are the
 # front's own tests.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/test/stand-ins/apiserver.sh"
 
 PLEXUS=$ROOT/bin/plexus
-STANDIN=$ROOT/test/stand-ins/apiserver.py
 RECORDER=$BUILD/test/tools/recorder
 
 # front_start: nghttpx (Debian's nghttp2-proxy) as the API's TLS front: ALPN h2 to the client,
@@ -58,18 +58,8 @@ reset_log() {
 # test's own control calls) and SERVER (what plexus's kubeconfig names: the stand-in, or with
 # API_FRONT=h2 the front), and writes $WORK/kubeconfig
 api_start() {
-	mkdir -p "$WORK/api"
-	/usr/bin/python3 -u "$STANDIN" --dir "$WORK/api" --fixture "$WORK/fixture.json" \
-		--max-lifetime 300 >"$WORK/api/out" 2>"$WORK/api/err" &
-	local i
-	API_PID=$!
+	standin_start "$WORK/api" "$WORK/fixture.json" 300
 	cleanup_add "kill $API_PID"
-	for i in $(seq 1 100); do
-		grep -q listening "$WORK/api/out" 2>/dev/null && break
-		sleep 0.1
-	done
-	API=$(awk '/listening/{print $2}' "$WORK/api/out")
-	[ -n "$API" ] || fail "stand-in did not start: $(cat "$WORK/api/err")"
 	SERVER=$API
 	if [ "${API_FRONT:-}" = h2 ]; then front_start; fi
 	cat >"$WORK/kubeconfig" <<EOF2
@@ -88,25 +78,9 @@ users:
 EOF2
 }
 
-api() { # METHOD PATH [BODY]
-	if [ -n "${3:-}" ]; then
-		printf '%s' "$3" >"$WORK/api/body"
-		curl -sS --cacert "$WORK/api/ca.crt" -X "$1" -H 'Content-Type: application/json' --data-binary @"$WORK/api/body" "$API$2"
-	else
-		curl -sS --cacert "$WORK/api/ca.crt" -X "$1" "$API$2"
-	fi
-}
-
 requests() { api GET /_standin/requests; }
 count_requests() { # METHOD PATH-SUBSTRING -> count in the log
 	requests | /usr/bin/python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"]==sys.argv[1] and sys.argv[2] in r["path"]))' "$1" "$2"
-}
-
-nad() { # NAMESPACE NAME CONFIG-JSON [RESOURCE]
-	/usr/bin/python3 -c 'import json,sys
-o={"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition","metadata":{"name":sys.argv[2],"namespace":sys.argv[1]},"spec":{"config":sys.argv[3]}}
-if len(sys.argv)>4: o["metadata"]["annotations"]={"k8s.v1.cni.cncf.io/resourceName":sys.argv[4]}
-print(json.dumps(o))' "$@"
 }
 
 pod() { # NAMESPACE NAME UID ANNOTATIONS-JSON
