@@ -43,10 +43,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   address = ""
 [metrics]
   address = ""
+# or it creates /opt/containerd
 [plugins."io.containerd.internal.v1.opt"]
   path = "$C/opt"
 [plugins."io.containerd.grpc.v1.cri"]
+  # the build's image, imported by ctr: nothing can be pulled
   sandbox_image = "$IMAGE"
+  # without CAP_SYS_RESOURCE (a container or a VM sandbox) runc cannot lower oom_score_adj and
+  # fails with "can't get final child's PID from pipe: EOF"
   restrict_oom_score_adj = true
   disable_apparmor = true
   stream_server_address = "127.0.0.1"
@@ -57,6 +61,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        # cgroupfs: the lane needs no systemd; the pods' cgroup parent is CGROUP
         SystemdCgroup = false
         Root = "$C/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
