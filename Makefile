@@ -41,8 +41,8 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TOOL_SRC  := $(wildcard test/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 
-.PHONY: all check unit unit-asan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind
-all: $(BINS) $(LIB) $(TOOL_BIN)
+.PHONY: all check unit unit-asan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
+all: $(BINS) $(LIB) $(TOOL_BIN) cri-image
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -92,6 +92,16 @@ tools: $(TOOL_BIN)
 
 # test_delegates_invoke runs the recorder tool of its own build as a real plugin.
 $(BUILD)/test/unit/test_delegates_invoke: | $(BUILD)/test/tools/recorder
+
+# The CRI lane's sandbox image (test/integration/cri.sh): a static pause program packed as an OCI
+# image layout tar, since no registry can be reached; plain flags, as it runs in no sanitizer.
+CRI_IMAGE_NAME := localhost/plexus/pause:test
+cri-image: $(BUILD)/test/cri/pause.tar
+$(BUILD)/test/cri/pause: test/cri/pause.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -s -static -o $@ $<
+$(BUILD)/test/cri/pause.tar: $(BUILD)/test/cri/pause test/cri/oci-pack.py
+	/usr/bin/python3 test/cri/oci-pack.py $< $(CRI_IMAGE_NAME) $@
 
 # The CNI project's reference noop test plugin and a driver over the real libcni, both built
 # offline from Debian's golang-github-appc-cni-dev sources (GOPATH mode).

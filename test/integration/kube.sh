@@ -3,26 +3,65 @@
 # NetworkAttachmentDefinitions and network-status through the kube-apiserver STAND-IN
 # (test/stand-ins/apiserver.py: real paths, TLS, tokens, Status errors, merge patch, faults),
 # with Debian's real CNI plugins in real network namespaces.
+# Every test runs twice: plexus talking HTTP/1.1 to the stand-in, and (t_h2_*) through an
+# HTTP/2 TLS front (nghttpx, ALPN h2) as a real kube-apiserver is reached; t_http2_* are the
+# front's own tests.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/test/stand-ins/apiserver.sh"
 
 PLEXUS=$ROOT/bin/plexus
-STANDIN=$ROOT/test/stand-ins/apiserver.py
 RECORDER=$BUILD/test/tools/recorder
 
-# api_start: a stand-in with the fixture $WORK/fixture.json; sets API and writes $WORK/kubeconfig
-api_start() {
-	mkdir -p "$WORK/api"
-	/usr/bin/python3 -u "$STANDIN" --dir "$WORK/api" --fixture "$WORK/fixture.json" \
-		--max-lifetime 300 >"$WORK/api/out" 2>"$WORK/api/err" &
-	local i
-	API_PID=$!
-	cleanup_add "kill $API_PID"
+# front_start: nghttpx (Debian's nghttp2-proxy) as the API's TLS front: ALPN h2 to the client,
+# TLS to the stand-in (sni=localhost: it checks the stand-in's certificate for that name); one
+# access-log line per request, with the client's connection ($remote_port). Sets SERVER. The
+# command is kept in $WORK/api/front-start, so a test can restart the front on the same port.
+front_start() {
+	command -v nghttpx >/dev/null || { skip "nghttpx (nghttp2-proxy) is not installed"; return 77; }
+	local port i
+	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	cat >"$WORK/api/front-start" <<EOF2
+#!/bin/sh
+nghttpx --conf=/dev/null --single-process \\
+	--frontend="127.0.0.1,$port" --backend="127.0.0.1,${API##*:};;tls;sni=localhost" \\
+	--cacert="$WORK/api/ca.crt" --no-ocsp --accesslog-file="$WORK/api/access.log" \\
+	--accesslog-format='\$alpn \$remote_port \$protocol_version \$method \$path \$status' \\
+	--errorlog-file="$WORK/api/front.err" "$WORK/api/server.key" "$WORK/api/server.crt" </dev/null >/dev/null 2>&1 &
+echo \$! >"$WORK/api/front.pid"
+EOF2
+	chmod +x "$WORK/api/front-start"
+	"$WORK/api/front-start"
+	cleanup_add "kill \$(cat $WORK/api/front.pid)"
 	for i in $(seq 1 100); do
-		grep -q listening "$WORK/api/out" 2>/dev/null && break
-		sleep 0.1
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.05
 	done
-	API=$(awk '/listening/{print $2}' "$WORK/api/out")
-	[ -n "$API" ] || fail "stand-in did not start: $(cat "$WORK/api/err")"
+	SERVER=https://127.0.0.1:$port
+}
+
+# client_connections: how many connections plexus's requests came on since the last reset-log:
+# as the stand-in saw them, or through the front as the front saw them (every one HTTP/2)
+client_connections() {
+	if [ "${API_FRONT:-}" = h2 ]; then
+		awk '$1 != "h2" || $3 != "HTTP/2" {bad = bad " [" $0 "]"} {p[$2]} END {print bad ? "not HTTP/2:" bad : length(p)}' "$WORK/api/access.log"
+	else
+		requests | /usr/bin/python3 -c 'import json,sys; print(len({r["conn"] for r in json.load(sys.stdin)}))'
+	fi
+}
+
+reset_log() {
+	api POST /_standin/reset-log >/dev/null
+	if [ -e "$WORK/api/access.log" ]; then : >"$WORK/api/access.log"; fi
+}
+
+# api_start: a stand-in with the fixture $WORK/fixture.json; sets API (the stand-in, for the
+# test's own control calls) and SERVER (what plexus's kubeconfig names: the stand-in, or with
+# API_FRONT=h2 the front), and writes $WORK/kubeconfig
+api_start() {
+	standin_start "$WORK/api" "$WORK/fixture.json" 300
+	cleanup_add "kill $API_PID"
+	SERVER=$API
+	if [ "${API_FRONT:-}" = h2 ]; then front_start; fi
 	cat >"$WORK/kubeconfig" <<EOF2
 apiVersion: v1
 kind: Config
@@ -32,32 +71,16 @@ contexts:
   context: {cluster: stand-in, user: plexus}
 clusters:
 - name: stand-in
-  cluster: {server: "$API", certificate-authority: $WORK/api/ca.crt}
+  cluster: {server: "$SERVER", certificate-authority: $WORK/api/ca.crt}
 users:
 - name: plexus
   user: {token: secret-token-1234}
 EOF2
 }
 
-api() { # METHOD PATH [BODY]
-	if [ -n "${3:-}" ]; then
-		printf '%s' "$3" >"$WORK/api/body"
-		curl -sS --cacert "$WORK/api/ca.crt" -X "$1" -H 'Content-Type: application/json' --data-binary @"$WORK/api/body" "$API$2"
-	else
-		curl -sS --cacert "$WORK/api/ca.crt" -X "$1" "$API$2"
-	fi
-}
-
 requests() { api GET /_standin/requests; }
 count_requests() { # METHOD PATH-SUBSTRING -> count in the log
 	requests | /usr/bin/python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"]==sys.argv[1] and sys.argv[2] in r["path"]))' "$1" "$2"
-}
-
-nad() { # NAMESPACE NAME CONFIG-JSON [RESOURCE]
-	/usr/bin/python3 -c 'import json,sys
-o={"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition","metadata":{"name":sys.argv[2],"namespace":sys.argv[1]},"spec":{"config":sys.argv[3]}}
-if len(sys.argv)>4: o["metadata"]["annotations"]={"k8s.v1.cni.cncf.io/resourceName":sys.argv[4]}
-print(json.dumps(o))' "$@"
 }
 
 pod() { # NAMESPACE NAME UID ANNOTATIONS-JSON
@@ -114,7 +137,7 @@ t_annotation_networks_attach_and_network_status_is_written() {
 	setup
 	netns_new $ns
 	api POST /_standin/objects "$(pod ns1 p1 uid-1 '{"k8s.v1.cni.cncf.io/networks":"blue, ns1/green@data0"}')" >/dev/null
-	api POST /_standin/reset-log >/dev/null
+	reset_log
 	netconf >"$WORK/nc.json"
 	out=$(plexus ADD $ns c1 ns1 p1 uid-1 <"$WORK/nc.json")
 	expect_eq "result is the cluster network's" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.236.0.2/24
@@ -130,7 +153,7 @@ t_annotation_networks_attach_and_network_status_is_written() {
 	expect_eq "pod GETs" "$(count_requests GET /pods/p1)" 1
 	expect_eq "NAD GETs" "$(count_requests GET /network-attachment-definitions/)" 2
 	expect_eq "PATCHes" "$(count_requests PATCH /pods/p1)" 1
-	expect_eq "connections" "$(requests | /usr/bin/python3 -c 'import json,sys; print(len({r["conn"] for r in json.load(sys.stdin)}))')" 1
+	expect_eq "connections" "$(client_connections)" 1
 	# DEL answers from the cache: no API call at all
 	api POST /_standin/reset-log >/dev/null
 	plexus DEL $ns c1 ns1 p1 uid-1 <"$WORK/nc.json"
@@ -226,10 +249,14 @@ t_missing_nad_names_the_network() {
 	netns_new $ns
 	api POST /_standin/objects "$(pod ns1 p7 u7 '{"k8s.v1.cni.cncf.io/networks":"blue,nosuch"}')" >/dev/null
 	netconf >"$WORK/nc.json"
+	reset_log
 	out=$(plexus ADD $ns c7 ns1 p7 u7 <"$WORK/nc.json") && fail "missing NAD accepted"
 	expect_contains "message" "$out" "cannot find a network-attachment-definition (nosuch) in namespace (ns1)"
 	out=$(api GET /_standin/objects/events/ns1)
 	expect_contains "Warning event for the pod" "$out" '"reason": "NoNetworkFound"'
+	# GET pod, GET NAD blue, GET NAD nosuch (404), POST event: one connection
+	expect_eq "event POSTs" "$(count_requests POST /events)" 1
+	expect_eq "connections" "$(client_connections)" 1
 	expect_nothing_left $ns
 }
 
@@ -316,7 +343,9 @@ t_api_errors_are_clear_and_transient_ones_retried() {
 	api POST /_standin/objects "$(pod ns1 p12 u12 '{"k8s.v1.cni.cncf.io/networks":"blue"}')" >/dev/null
 	netconf >"$WORK/nc.json"
 	api POST /_standin/faults '{"status":503,"count":3}' >/dev/null
+	reset_log
 	plexus ADD $ns c12 ns1 p12 u12 <"$WORK/nc.json" >/dev/null
+	expect_eq "GET pod attempts: three 503s, then the answer" "$(count_requests GET /pods/p12)" 4
 	plexus DEL $ns c12 ns1 p12 u12 <"$WORK/nc.json"
 	sed -i 's/secret-token-1234/wrong-token-5678/' "$WORK/kubeconfig"
 	out=$(plexus ADD $ns c12 ns1 p12 u12 <"$WORK/nc.json") && fail "bad token accepted"
@@ -351,5 +380,42 @@ t_default_route_follows_the_request_and_an_empty_list_keeps_eth0s() {
 	expect_contains "ECMP" "$st" "does not support ECMP for default-route"
 	expect_nothing_left $ns
 }
+
+# the front drops plexus's connection in the middle of an ADD (killed and restarted between the
+# GETs and the status PATCH, by a delegate): the PATCH goes on a new connection and the ADD
+# succeeds. Before it, the GETs share one reused HTTP/2 connection: libcurl 7.88's reuse bug
+# (curl/curl#10634, "Error in the HTTP2 framing layer" on a reused connection, which the
+# pod-resources client avoids with a connection per call) would fail the second request.
+t_http2_connection_dropped_by_the_front_mid_add_is_recovered() {
+	local ns=${TAG}f st
+	API_FRONT=h2
+	setup
+	netns_new $ns
+	cat >"$WORK/bin/dropper" <<EOF2
+#!/bin/sh
+if [ "\$CNI_COMMAND" = ADD ]; then kill -9 \$(cat "$WORK/api/front.pid") && "$WORK/api/front-start" || exit 1; fi
+exec /usr/lib/cni/bridge
+EOF2
+	chmod +x "$WORK/bin/dropper"
+	api POST /_standin/objects "$(nad ns1 drop "{\"cniVersion\":\"1.0.0\",\"name\":\"drop\",\"type\":\"dropper\",\"bridge\":\"${TAG}c1\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.236.5.0/24\"}]]}}")" >/dev/null
+	api POST /_standin/objects "$(pod ns1 p14 u14 '{"k8s.v1.cni.cncf.io/networks":"blue,drop"}')" >/dev/null
+	netconf >"$WORK/nc.json"
+	reset_log
+	plexus ADD $ns c14 ns1 p14 u14 <"$WORK/nc.json" >/dev/null
+	st=$(netstatus ns1 p14)
+	expect_eq "network-status written after the drop" "$(json_get "$st" '[e["name"] for e in j]')" '["cluster", "ns1/blue", "ns1/drop"]'
+	expect_eq "connections of the GETs" "$(awk '$4 == "GET" {print $2}' "$WORK/api/access.log" | sort -u | wc -l)" 1
+	[ "$(awk '$4 == "GET" {print $2; exit}' "$WORK/api/access.log")" != "$(awk '$4 == "PATCH" {print $2}' "$WORK/api/access.log")" ] ||
+		fail "the PATCH went on the dropped connection: $(cat "$WORK/api/access.log")"
+	expect_eq "requests" "$(awk '{print $1, $3, $4, $6}' "$WORK/api/access.log" | tr '\n' ';')" \
+		"h2 HTTP/2 GET 200;h2 HTTP/2 GET 200;h2 HTTP/2 GET 200;h2 HTTP/2 PATCH 200;"
+	plexus DEL $ns c14 ns1 p14 u14 <"$WORK/nc.json"
+	expect_nothing_left $ns
+}
+
+# the HTTP/2 pass: every test above again, through the front
+for t in $(declare -F | awk '{print $3}' | grep '^t_' | grep -v '^t_http2_'); do
+	eval "t_h2_${t#t_}() { API_FRONT=h2; $t; }"
+done
 
 run_tests
