@@ -120,18 +120,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct reply *r = arg;
 	size_t n = size * nmemb;
+	char tmp[32];
 
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
 		r->retry_after_s = -1;
-	if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-		char tmp[32];
-		size_t len = n - 12 < sizeof(tmp) - 1 ? n - 12 : sizeof(tmp) - 1;
+	if (k8s_curl_header(data, n, "Retry-After", tmp, sizeof(tmp))) {
 		char *end;
-		long v;
+		long v = strtol(tmp, &end, 10);
 
-		memcpy(tmp, data + 12, len);
-		tmp[len] = '\0';
-		v = strtol(tmp, &end, 10);
 		if (end != tmp && v >= 0)
 			r->retry_after_s = v;
 	}

@@ -95,6 +95,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct k8s_grpc_reply *r = arg;
 	size_t n = size * nmemb, len = n;
+	char tmp[16];
 
 	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;
@@ -105,15 +106,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		r->grpc_status = -1;
 		free(r->grpc_message);
 		r->grpc_message = NULL;
-	} else if (len > 12 && strncasecmp(data, "grpc-status:", 12) == 0) {
-		char tmp[16];
-		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
+	} else if (k8s_curl_header(data, len, "grpc-status", tmp, sizeof(tmp))) {
 		char *end;
-		long v;
+		long v = strtol(tmp, &end, 10);
 
-		memcpy(tmp, data + 12, k);
-		tmp[k] = '\0';
-		v = strtol(tmp, &end, 10);
 		while (*end == ' ')
 			end++;
 		r->grpc_status = end != tmp && !*end && v >= 0 && v < 1000 ? (int)v : 2;
