@@ -4,6 +4,7 @@
 #include "k8s/kubeconfig.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,15 +348,17 @@ out:
 	return ret;
 }
 
+/* The kubeconfig's directory, which relative paths in it are resolved against (clientcmd
+ * ResolveLocalPaths). */
 static char *dir_of(const char *path)
 {
-	const char *slash = strrchr(path, '/');
+	char *copy = strdup(path), *dir;
 
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
+	if (!copy)
+		return NULL;
+	dir = strdup(dirname(copy));
+	free(copy);
+	return dir;
 }
 
 int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err *err)

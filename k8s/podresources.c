@@ -240,10 +240,10 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 				goto oom;
 	}
 	*out = builder_finish(&b, method);
-	if (!*out)
-		goto oom;
-	ret = 0;
-	goto out;
+	if (*out) {
+		ret = 0;
+		goto out;
+	}
 oom:
 	cni_err_oom(err);
 out:
