@@ -10,7 +10,7 @@
 /* cni_read_file(path, max, flags, len) whose failures read "<what> <path>: <why>": <why> is
  * strerror's text, "not a regular file" or "larger than <max>" (in MiB when max is a whole
  * number of them). Not found, as cni/err.h says: NULL with errno ENOENT and err untouched. */
-char *k8s_read_file(const char *what, const char *path, size_t max, unsigned flags, size_t *len,
-		    struct cni_err *err) CNI_MUST_CHECK;
+CNI_MUST_CHECK char *k8s_read_file(const char *what, const char *path, size_t max, unsigned flags,
+				   size_t *len, struct cni_err *err);
 
 #endif
