@@ -90,21 +90,21 @@ START_TEST(host_side_interfaces_are_skipped)
 }
 END_TEST
 
-#define SEVERAL                                                                                    \
-	"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"net1\",\"sandbox\":\"/ns\"},"       \
-	"{\"name\":\"host0\"},{\"name\":\"net2\",\"sandbox\":\"/ns\",\"mtu\":9000}],\"ips\":["     \
-	"{\"address\":\"10.0.0.1/24\",\"interface\":0},"                                           \
-	"{\"address\":\"fd00::2/64\",\"interface\":2%s},"                                          \
-	"{\"address\":\"10.0.0.3/24\"},"                                                           \
-	"{\"address\":\"10.0.0.4/24\",\"interface\":1}],"                                          \
-	"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.0.0.254\"},{\"dst\":\"::/0\",\"gw\":"      \
-	"\"fd00::1\"},{\"dst\":\"10.9.0.0/16\",\"gw\":\"10.0.0.253\"},{\"dst\":\"0.0.0.0/0\"}]}"
+static const char *several =
+    "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"net1\",\"sandbox\":\"/ns\"},"
+    "{\"name\":\"host0\"},{\"name\":\"net2\",\"sandbox\":\"/ns\",\"mtu\":9000}],\"ips\":["
+    "{\"address\":\"10.0.0.1/24\",\"interface\":0},"
+    "{\"address\":\"fd00::2/64\",\"interface\":2%s},"
+    "{\"address\":\"10.0.0.3/24\"},"
+    "{\"address\":\"10.0.0.4/24\",\"interface\":1}],"
+    "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.0.0.254\"},{\"dst\":\"::/0\",\"gw\":"
+    "\"fd00::1\"},{\"dst\":\"10.9.0.0/16\",\"gw\":\"10.0.0.253\"},{\"dst\":\"0.0.0.0/0\"}]}";
 
 START_TEST(several_sandbox_interfaces_ips_by_index_and_unindexed_to_last)
 {
 	char result[1024];
 
-	snprintf(result, sizeof(result), SEVERAL, "");
+	snprintf(result, sizeof(result), several, "");
 	/* Not the default network: nothing is marked. The IP of the host interface is dropped,
 	 * the unindexed one goes to the last sandbox entry, gateways are shared. */
 	golden("ns/multi", false, result, NULL, 2,
@@ -142,7 +142,7 @@ START_TEST(default_marks_the_interface_of_the_first_gateway_ip)
 	cJSON *j;
 	int n;
 
-	snprintf(result, sizeof(result), SEVERAL, ",\"gateway\":\"fd00::1\"");
+	snprintf(result, sizeof(result), several, ",\"gateway\":\"fd00::1\"");
 	got = render_one("cbr0", true, result, NULL, &n);
 	j = cJSON_Parse(got);
 	ck_assert_int_eq(n, 2);
@@ -151,7 +151,7 @@ START_TEST(default_marks_the_interface_of_the_first_gateway_ip)
 	cJSON_Delete(j);
 	free(got);
 	/* No IP names a gateway interface: the first sandbox interface is the default. */
-	snprintf(result, sizeof(result), SEVERAL, "");
+	snprintf(result, sizeof(result), several, "");
 	got = render_one("cbr0", true, result, NULL, &n);
 	j = cJSON_Parse(got);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "default")));
