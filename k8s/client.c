@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cni/buf.h"
 #include "cni/json.h"
 #include "cni/log.h"
 #include "k8s/curl.h"
@@ -31,16 +32,10 @@ struct k8s_client {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool too_big;
-};
-
 struct reply {
 	long status;
-	struct buf body;
-	long retry_after_s; /* -1 when absent */
+	struct cni_buf body; /* at most REPLY_MAX - 1 bytes */
+	long retry_after_s;  /* -1 when absent */
 };
 
 bool k8s_client_curl_loaded(void)
@@ -57,14 +52,6 @@ static char *memdup(const char *p, size_t n)
 		d[n] = '\0';
 	}
 	return d;
-}
-
-static void wipe_free(char *p, size_t len)
-{
-	if (p) {
-		explicit_bzero(p, len);
-		free(p);
-	}
 }
 
 struct k8s_client *k8s_client_new(const struct k8s_creds *creds, const struct k8s_client_opts *opts,
@@ -114,37 +101,18 @@ void k8s_client_free(struct k8s_client *c)
 	free(c->server);
 	free(c->ca);
 	free(c->cert);
-	wipe_free(c->key, c->key_len);
+	cni_buf_free_data(c->key, c->key_len);
 	if (c->auth)
-		wipe_free(c->auth, strlen(c->auth));
+		cni_buf_free_data(c->auth, strlen(c->auth));
 	free(c);
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct buf *b = arg;
+	struct cni_buf *b = arg;
 	size_t n = size * nmemb;
 
-	if (b->n + n + 1 > REPLY_MAX) {
-		b->too_big = true;
-		return 0;
-	}
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *g;
-
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		g = realloc(b->p, cap);
-		if (!g)
-			return 0;
-		b->p = g;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
+	return cni_buf_add(b, data, n) < 0 ? 0 : n;
 }
 
 /* Only Retry-After matters; a new status line (a retried or redirected exchange) resets it. */
@@ -152,18 +120,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct reply *r = arg;
 	size_t n = size * nmemb;
+	char tmp[32];
 
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
 		r->retry_after_s = -1;
-	if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-		char tmp[32];
-		size_t len = n - 12 < sizeof(tmp) - 1 ? n - 12 : sizeof(tmp) - 1;
+	if (k8s_curl_header(data, n, "Retry-After", tmp, sizeof(tmp))) {
 		char *end;
-		long v;
+		long v = strtol(tmp, &end, 10);
 
-		memcpy(tmp, data + 12, len);
-		tmp[len] = '\0';
-		v = strtol(tmp, &end, 10);
 		if (end != tmp && v >= 0)
 			r->retry_after_s = v;
 	}
@@ -230,8 +194,9 @@ static CURLcode attempt(struct k8s_client *c, const char *method, const char *ur
 {
 	CURLcode rc;
 
-	free(r->body.p);
+	cni_buf_free(&r->body);
 	memset(r, 0, sizeof(*r));
+	cni_buf_init(&r->body, REPLY_MAX - 1, false);
 	r->retry_after_s = -1;
 	c->errbuf[0] = '\0';
 	k8s_curl.easy_setopt(c->h, CURLOPT_URL, url);
@@ -309,9 +274,9 @@ static const char *reason_phrase(long status)
 
 /* The server's words: Status.message when the body is a Kubernetes Status, else the start of
  * the body with anything unprintable replaced (a proxy's HTML page, say). */
-static char *status_message(const struct buf *b)
+static char *status_message(const struct cni_buf *b)
 {
-	cJSON *j = b->n ? cJSON_ParseWithLength(b->p, b->n) : NULL;
+	cJSON *j = b->len ? cJSON_ParseWithLength(b->data, b->len) : NULL;
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "kind");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
 	char *out;
@@ -323,9 +288,9 @@ static char *status_message(const struct buf *b)
 		return out;
 	}
 	cJSON_Delete(j);
-	if (!b->n)
+	if (!b->len)
 		return NULL;
-	out = memdup(b->p, b->n < 200 ? b->n : 200);
+	out = memdup(b->data, b->len < 200 ? b->len : 200);
 	for (char *p = out; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
 			*p = ' ';
@@ -337,7 +302,7 @@ static void describe(struct k8s_client *c, const char *method, const char *what,
 		     const struct reply *r, struct cni_err *err)
 {
 	if (rc != CURLE_OK) {
-		if (r->body.too_big)
+		if (r->body.status == -EFBIG)
 			cni_err_set(err, CNI_ERR_IO, "%s %s: reply bigger than %u bytes", method,
 				    what, REPLY_MAX);
 		else
@@ -408,8 +373,8 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		attempts++;
 		rc = attempt(c, method, url, headers, body, tmo > 0 ? tmo : 1, &r);
 		if (rc == CURLE_OK && r.status >= 200 && r.status < 300) {
-			if (out && r.body.n) {
-				*out = cni_json_parse(r.body.p, r.body.n, what, err);
+			if (out && r.body.len) {
+				*out = cni_json_parse(r.body.data, r.body.len, what, err);
 				if (!*out) {
 					cni_err_prefix(err, "%s %s", method, what);
 					goto out;
@@ -447,7 +412,7 @@ oom:
 out:
 	cni_err_clear(&last);
 	k8s_curl.slist_free_all(headers);
-	free(r.body.p);
+	cni_buf_free(&r.body);
 	free(url);
 	free(ct);
 	return ret;

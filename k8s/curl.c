@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct k8s_curl_api k8s_curl;
@@ -53,6 +54,24 @@ fail:
 	memset(lc, 0, sizeof(*lc));
 	dlclose(dl);
 	return -1;
+}
+
+bool k8s_curl_header(const char *data, size_t n, const char *name, char *out, size_t size)
+{
+	size_t k = strlen(name), len;
+
+	if (n <= k + 1 || data[k] != ':' || strncasecmp(data, name, k) != 0)
+		return false;
+	data += k + 1;
+	n -= k + 1;
+	while (n && (*data == ' ' || *data == '\t'))
+		data++, n--;
+	while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+		n--;
+	len = n < size - 1 ? n : size - 1;
+	memcpy(out, data, len);
+	out[len] = '\0';
+	return true;
 }
 
 long k8s_now_ms(void)

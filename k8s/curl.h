@@ -41,6 +41,11 @@ CNI_MUST_CHECK int k8s_curl_load(struct cni_err *err);
 /* True once this process has loaded libcurl. */
 bool k8s_curl_loaded(void);
 
+/* For the header callbacks: true when the n bytes at data are the header line "<name>:<value>"
+ * (name matched case-insensitively, at least one byte after the colon), with the value's first
+ * size - 1 bytes, leading blanks and the trailing CR LF dropped, NUL-terminated in out. */
+bool k8s_curl_header(const char *data, size_t n, const char *name, char *out, size_t size);
+
 /* The clock and the pause both API clients budget their attempts with: monotonic milliseconds,
  * and a sleep that resumes after signals. */
 long k8s_now_ms(void);

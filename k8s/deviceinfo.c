@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cni/json.h"
+#include "k8s/file.h"
 
 #define PART_MAX 253
 
@@ -215,51 +216,14 @@ int k8s_devinfo_save(const char *path, const char *data, size_t len, struct cni_
 	return ret;
 }
 
-/* Reads a whole device-info file: 0 with *text (len bytes, NUL-terminated), 1 when absent. */
+/* Reads a whole device-info file: 0 with *text (len bytes, NUL-terminated), 1 when absent.
+ * Follows a symlink, as the device plugin may have written one. */
 static int slurp(const char *path, char **text, size_t *len, struct cni_err *err)
 {
-	struct stat st;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	*text = NULL;
-	if (fd < 0 && errno == ENOENT)
-		return 1;
-	if (fd < 0)
-		return cni_err_set(err, CNI_ERR_IO, "device-info file %s: %s", path,
-				   strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > K8S_DEVINFO_MAX) {
-		close(fd);
-		return cni_err_set(err, CNI_ERR_IO, "device-info file %s: %s", path,
-				   !S_ISREG(st.st_mode) ? "not a regular file"
-							: "larger than 1 MiB");
-	}
-	*text = malloc((size_t)st.st_size + 1);
-	if (!*text) {
-		close(fd);
-		return cni_err_oom(err);
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, *text + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			cni_err_set(err, CNI_ERR_IO, "device-info file %s: %s", path,
-				    strerror(errno));
-			close(fd);
-			free(*text);
-			*text = NULL;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	(*text)[got] = '\0';
-	*len = got;
-	return 0;
+	*text = k8s_read_file("device-info file", path, K8S_DEVINFO_MAX, CNI_FILE_FOLLOW, len, err);
+	if (*text)
+		return 0;
+	return errno == ENOENT ? 1 : -1;
 }
 
 static cJSON *parse_devinfo(const char *path, const char *text, size_t len, struct cni_err *err)

@@ -2,6 +2,7 @@
  * and retries. Follows gRPC's doc/PROTOCOL-HTTP2.md ("Requests", "Responses"). */
 #include "k8s/grpc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,29 +37,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	struct k8s_grpc_reply *r = arg;
 	size_t n = size * nmemb;
 
-	/* One message and its prefix at most; the prefix's length is checked as soon as it is
-	 * in, so an oversize message is refused before it arrives. */
-	if (r->n + n > r->max + K8S_GRPC_PREFIX) {
-		r->too_big = true;
-		return 0;
-	}
-	if (r->n + n > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		uint8_t *g;
+	/* One message and its prefix at most (the buffer's cap); the prefix's length is checked
+	 * as soon as it is in, so an oversize message is refused before it arrives. */
+	int rc = cni_buf_add(&r->body, data, n);
 
-		while (cap < r->n + n)
-			cap *= 2;
-		g = realloc(r->body, cap);
-		if (!g)
-			return 0;
-		r->body = g;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->n, data, n);
-	r->n += n;
-	if (r->n >= K8S_GRPC_PREFIX) {
-		uint32_t mlen = (uint32_t)r->body[1] << 24 | (uint32_t)r->body[2] << 16 |
-				(uint32_t)r->body[3] << 8 | r->body[4];
+	if (rc == -EFBIG)
+		r->too_big = true;
+	if (rc < 0)
+		return 0;
+	if (r->body.len >= K8S_GRPC_PREFIX) {
+		const uint8_t *p = (const uint8_t *)r->body.data;
+		uint32_t mlen =
+		    (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
 
 		if (mlen > r->max) {
 			r->too_big = true;
@@ -105,6 +95,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct k8s_grpc_reply *r = arg;
 	size_t n = size * nmemb, len = n;
+	char tmp[16];
 
 	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;
@@ -115,15 +106,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		r->grpc_status = -1;
 		free(r->grpc_message);
 		r->grpc_message = NULL;
-	} else if (len > 12 && strncasecmp(data, "grpc-status:", 12) == 0) {
-		char tmp[16];
-		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
+	} else if (k8s_curl_header(data, len, "grpc-status", tmp, sizeof(tmp))) {
 		char *end;
-		long v;
+		long v = strtol(tmp, &end, 10);
 
-		memcpy(tmp, data + 12, k);
-		tmp[k] = '\0';
-		v = strtol(tmp, &end, 10);
 		while (*end == ' ')
 			end++;
 		r->grpc_status = end != tmp && !*end && v >= 0 && v < 1000 ? (int)v : 2;
@@ -140,7 +126,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 
 void k8s_grpc_reply_reset(struct k8s_grpc_reply *r)
 {
-	free(r->body);
+	cni_buf_free(&r->body);
 	free(r->grpc_message);
 	memset(r, 0, sizeof(*r));
 	r->grpc_status = -1;
@@ -205,6 +191,7 @@ static enum outcome attempt(struct k8s_grpc_call *x, const char *method, const u
 
 	k8s_grpc_reply_reset(r);
 	r->max = x->msg_max;
+	cni_buf_init(&r->body, r->max + K8S_GRPC_PREFIX, false);
 	if (left <= 0) {
 		cni_err_set(err, CNI_ERR_TRY_AGAIN, "deadline of %ld ms exceeded",
 			    x->deadline - x->start);

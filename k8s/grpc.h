@@ -10,6 +10,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "cni/buf.h"
 #include "cni/err.h"
 #include "k8s/curl.h"
 
@@ -27,9 +28,8 @@ enum k8s_grpc_code {
 
 /* One reply. Zero it with .grpc_status = -1; free with k8s_grpc_reply_reset(). */
 struct k8s_grpc_reply {
-	uint8_t *body; /* the whole body: one length-prefixed message at most */
-	size_t n, cap;
-	size_t max; /* the call's msg_max, set by each attempt */
+	struct cni_buf body; /* the whole body: one length-prefixed message at most */
+	size_t max;	     /* the call's msg_max, set by each attempt */
 	bool too_big;
 	long http_status;
 	int grpc_status;    /* -1 until seen */

@@ -4,7 +4,7 @@
 #include "k8s/kubeconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,8 @@
 #include <yaml.h>
 
 #include "cni/base64.h"
-#include "cni/file.h"
 #include "cni/log.h"
+#include "k8s/file.h"
 
 /* Kubeconfigs and PEM bundles are small; anything bigger is a mistake or an attack. */
 #define CRED_FILE_MAX (4u << 20)
@@ -28,79 +28,17 @@ struct kc {
 	struct cni_err *err;
 };
 
-static void wipe_free(char *p, size_t len)
-{
-	if (p) {
-		explicit_bzero(p, len);
-		free(p);
-	}
-}
-
-/* Reads a credential file. Unlike cni_read_file this follows symlinks on purpose: Secret and
- * projected service-account volumes are symlink farms (token -> ..data/token). */
+/* Reads a credential file, wiped when freed (cni_file_free_secret): it may hold a token or a
+ * key. Follows symlinks on purpose: Secret and projected service-account volumes are symlink
+ * farms (token -> ..data/token). Messages read "<what> <path>: <why>". */
 static char *read_cred_file(const char *path, size_t *len, struct cni_err *err, const char *what)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *data =
+	    k8s_read_file(what, path, CRED_FILE_MAX, CNI_FILE_FOLLOW | CNI_FILE_WIPE, len, err);
 
-	if (fd < 0) {
-		cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cni_err_set(err, CNI_ERR_IO, "%s %s: not a regular file", what, path);
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n + 1 >= cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *g;
-
-			if (ncap > CRED_FILE_MAX + 1)
-				ncap = CRED_FILE_MAX + 1;
-			if (n + 1 >= ncap) {
-				cni_err_set(err, CNI_ERR_IO, "%s %s: bigger than %u bytes", what,
-					    path, CRED_FILE_MAX);
-				goto fail;
-			}
-			g = malloc(ncap);
-			if (!g) {
-				cni_err_oom(err);
-				goto fail;
-			}
-			if (buf)
-				memcpy(g, buf, n);
-			wipe_free(buf, cap);
-			buf = g;
-			cap = ncap;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (!buf && !(buf = calloc(1, 1))) {
-		cni_err_oom(err);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	close(fd);
-	wipe_free(buf, cap);
-	return NULL;
+	if (!data && errno == ENOENT)
+		cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(ENOENT));
+	return data;
 }
 
 /* Tokens are read from files that usually end in a newline; client-go trims whitespace. */
@@ -287,7 +225,7 @@ out:
 	free(path);
 	free(what);
 	if (data)
-		wipe_free(data, strlen(data));
+		cni_file_free_secret(data, strlen(data));
 	return ret;
 }
 
@@ -391,7 +329,7 @@ static int load_user(struct kc *k, const yaml_node_t *root, const char *name, st
 			goto out;
 		}
 		if (out->token)
-			wipe_free(out->token, strlen(out->token));
+			cni_file_free_secret(out->token, strlen(out->token));
 		out->token = read_cred_file(path, &len, k->err, what);
 		if (!out->token)
 			goto out;
@@ -410,15 +348,17 @@ out:
 	return ret;
 }
 
+/* The kubeconfig's directory, which relative paths in it are resolved against (clientcmd
+ * ResolveLocalPaths). */
 static char *dir_of(const char *path)
 {
-	const char *slash = strrchr(path, '/');
+	char *copy = strdup(path), *dir;
 
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
+	if (!copy)
+		return NULL;
+	dir = strdup(dirname(copy));
+	free(copy);
+	return dir;
 }
 
 int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err *err)
@@ -507,7 +447,7 @@ int k8s_kubeconfig_load(const char *path, struct k8s_creds *out, struct cni_err 
 out:
 	if (have_doc)
 		yaml_document_delete(&k.doc);
-	wipe_free(data, len);
+	cni_file_free_secret(data, len);
 	free(k.dir);
 	free(cur);
 	free(cluster);
@@ -611,9 +551,9 @@ void k8s_creds_free(struct k8s_creds *c)
 	free(c->server);
 	free(c->ca);
 	free(c->cert);
-	wipe_free(c->key, c->key_len);
+	cni_file_free_secret(c->key, c->key_len);
 	if (c->token)
-		wipe_free(c->token, strlen(c->token));
+		cni_file_free_secret(c->token, strlen(c->token));
 	free(c->namespace);
 	free(c->source);
 	memset(c, 0, sizeof(*c));

@@ -4,7 +4,6 @@
 #include "k8s/podresources.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,10 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cni/json.h"
 #include "cni/log.h"
+#include "k8s/file.h"
 #include "k8s/grpc.h"
 #include "k8s/podresources.pb-c.h"
 
@@ -239,10 +238,10 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 				goto oom;
 	}
 	*out = builder_finish(&b, method);
-	if (!*out)
-		goto oom;
-	ret = 0;
-	goto out;
+	if (*out) {
+		ret = 0;
+		goto out;
+	}
 oom:
 	cni_err_oom(err);
 out:
@@ -358,50 +357,26 @@ fail:
 static int from_checkpoint(const char *path, const char *uid, struct k8s_devmap **out,
 			   struct cni_err *err)
 {
-	struct stat st;
-	char *text = NULL;
-	size_t got = 0;
-	int fd, ret = -1;
+	char *text;
+	size_t len = 0;
+	int ret;
 
 	if (!uid || !*uid)
 		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 				   "kubelet checkpoint %s: the pod's UID is unknown, and the "
 				   "checkpoint is keyed by it",
 				   path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	text =
+	    k8s_read_file("kubelet checkpoint", path, CHECKPOINT_MAX, CNI_FILE_FOLLOW, &len, err);
+	if (!text && errno == ENOENT)
 		return cni_err_set(err, CNI_ERR_IO, "kubelet checkpoint %s: %s", path,
-				   strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)CHECKPOINT_MAX) {
-		cni_err_set(err, CNI_ERR_IO, "kubelet checkpoint %s: %s", path,
-			    !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 64 MiB");
-		goto out;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		cni_err_oom(err);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			cni_err_set(err, CNI_ERR_IO, "kubelet checkpoint %s: %s", path,
-				    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	ret = k8s_podres_parse_checkpoint(text, got, uid, out, err);
+				   strerror(ENOENT));
+	if (!text)
+		return -1;
+	ret = k8s_podres_parse_checkpoint(text, len, uid, out, err);
 	if (ret < 0)
 		cni_err_prefix(err, "kubelet checkpoint %s", path);
-out:
 	free(text);
-	close(fd);
 	return ret;
 }
 
@@ -444,7 +419,7 @@ static int from_socket(struct k8s_grpc_call *x, const char *ns, const char *name
 	}
 	if (r.grpc_status != K8S_GRPC_OK)
 		goto fail;
-	if (k8s_podres_decode(method, r.body, r.n, ns, name, out, err) < 0)
+	if (k8s_podres_decode(method, r.body.data, r.body.len, ns, name, out, err) < 0)
 		goto fail;
 	ret = 0;
 	goto out;

@@ -3,7 +3,6 @@
  * mergeCNIRuntimeConfig's capability args; stricter on hostile input (docs/SECURITY.md). */
 #include "k8s/selection.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -11,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/addr.h"
 #include "cni/json.h"
 #include "cni/spec.h"
 #include "k8s/client.h"
@@ -72,58 +72,18 @@ static const char *ifname_problem(const char *s)
 	return NULL;
 }
 
-static bool parse_ip(const char *s, unsigned char *buf, int *family)
-{
-	if (inet_pton(AF_INET, s, buf) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, buf) == 1) {
-		*family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
 static bool valid_ip(const char *s)
 {
-	unsigned char buf[16];
-	int fam;
+	struct cni_addr a;
 
-	return parse_ip(s, buf, &fam);
+	return cni_addr_parse(s, &a);
 }
 
 static bool valid_cidr(const char *s)
 {
-	const char *slash = strchr(s, '/');
-	unsigned char buf[16];
-	char addr[64];
-	int fam;
-	long bits = 0;
+	struct cni_addr a;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(addr) || !slash[1])
-		return false;
-	memcpy(addr, s, (size_t)(slash - s));
-	addr[slash - s] = '\0';
-	if (!parse_ip(addr, buf, &fam))
-		return false;
-	for (const char *p = slash + 1; *p; p++) {
-		if (*p < '0' || *p > '9' || bits > 128)
-			return false;
-		bits = bits * 10 + (*p - '0');
-	}
-	return bits <= (fam == AF_INET ? 32 : 128);
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return cni_addr_parse_cidr(s, &a);
 }
 
 /* Go's net.ParseMAC: 6, 8 or 20 octets as xx:xx..., xx-xx... or xxxx.xxxx... */
@@ -142,7 +102,7 @@ static bool valid_mac(const char *s)
 		for (size_t i = 0; i < groups; i++) {
 			size_t x = i * 3;
 
-			if (hexval(s[x]) < 0 || hexval(s[x + 1]) < 0)
+			if (!isxdigit((unsigned char)s[x]) || !isxdigit((unsigned char)s[x + 1]))
 				return false;
 			if (i + 1 < groups && s[x + 2] != s[2])
 				return false;
@@ -159,7 +119,7 @@ static bool valid_mac(const char *s)
 			size_t x = i * 5;
 
 			for (size_t k = 0; k < 4; k++)
-				if (hexval(s[x + k]) < 0)
+				if (!isxdigit((unsigned char)s[x + k]))
 					return false;
 			if (i + 1 < groups / 2 && s[x + 4] != '.')
 				return false;
@@ -336,11 +296,13 @@ static bool is_int(const cJSON *v)
 	       fabs(v->valuedouble) <= 9007199254740992.0;
 }
 
-/* Array of strings each accepted by ok(); NULL (JSON null) means absent. */
+/* Array of strings; bad() returns NULL for a good one, else the words before it in the
+ * message. NULL (JSON null) means absent. */
 static int get_str_array(const cJSON *obj, const char *key, cJSON **out, const char *ctx,
-			 bool (*ok)(const char *), const char *bad, struct cni_err *err)
+			 const char *(*bad)(const char *), struct cni_err *err)
 {
 	const cJSON *arr = NULL, *v;
+	const char *why;
 
 	if (cni_json_get_array(obj, key, &arr, ctx, err) < 0)
 		return -1;
@@ -351,8 +313,8 @@ static int get_str_array(const cJSON *obj, const char *key, cJSON **out, const c
 		if (!cJSON_IsString(v))
 			return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 					   "%s: \"%s\" must be an array of strings", ctx, key);
-		if (ok && !ok(v->valuestring))
-			return fail_q(err, ctx, bad, v->valuestring, "");
+		if ((why = bad(v->valuestring)))
+			return fail_q(err, ctx, why, v->valuestring, "");
 	}
 	*out = cJSON_Duplicate(arr, 1);
 	if (!*out)
@@ -360,34 +322,17 @@ static int get_str_array(const cJSON *obj, const char *key, cJSON **out, const c
 	return 0;
 }
 
-static bool valid_ip_or_cidr(const char *s)
+/* ips: Multus's two messages, chosen by the presence of '/'. */
+static const char *bad_ip_or_cidr(const char *s)
 {
-	return strchr(s, '/') ? valid_cidr(s) : valid_ip(s);
+	if (strchr(s, '/'))
+		return valid_cidr(s) ? NULL : "failed to parse CIDR ";
+	return valid_ip(s) ? NULL : "failed to parse IP address ";
 }
 
-/* ips: Multus's two messages, chosen by the presence of '/'. */
-static int get_ips(const cJSON *obj, struct k8s_net_selection *s, const char *ctx,
-		   struct cni_err *err)
+static const char *bad_route(const char *s)
 {
-	const cJSON *arr = NULL, *v;
-
-	if (cni_json_get_array(obj, "ips", &arr, ctx, err) < 0)
-		return -1;
-	if (!arr)
-		return 0;
-	cJSON_ArrayForEach(v, arr)
-	{
-		if (!cJSON_IsString(v))
-			return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
-					   "%s: \"ips\" must be an array of strings", ctx);
-		if (!valid_ip_or_cidr(v->valuestring))
-			return fail_q(err, ctx,
-				      strchr(v->valuestring, '/') ? "failed to parse CIDR "
-								  : "failed to parse IP address ",
-				      v->valuestring, "");
-	}
-	s->ips = cJSON_Duplicate(arr, 1);
-	return s->ips ? 0 : cni_err_oom(err);
+	return valid_ip(s) ? NULL : "default-route: invalid IP address ";
 }
 
 /* portMappings as Multus re-marshals them: hostPort and containerPort always, protocol and
@@ -507,7 +452,8 @@ static int parse_json_item(const cJSON *item, const char *ctx, struct k8s_net_se
 		free(q);
 		return -1;
 	}
-	if (get_ips(item, s, ctx, err) < 0 || get_str_copy(item, "mac", &s->mac, ctx, err) < 0 ||
+	if (get_str_array(item, "ips", &s->ips, ctx, bad_ip_or_cidr, err) < 0 ||
+	    get_str_copy(item, "mac", &s->mac, ctx, err) < 0 ||
 	    get_str_copy(item, "infiniband-guid", &s->infiniband_guid, ctx, err) < 0 ||
 	    get_str_copy(item, "deviceID", &s->device_id, ctx, err) < 0)
 		return -1;
@@ -517,8 +463,7 @@ static int parse_json_item(const cJSON *item, const char *ctx, struct k8s_net_se
 		return fail_q(err, ctx, "failed to validate infiniband GUID ", s->infiniband_guid,
 			      ": invalid MAC address");
 	if (get_port_mappings(item, s, ctx, err) < 0 || get_bandwidth(item, s, ctx, err) < 0 ||
-	    get_str_array(item, "default-route", &s->default_route, ctx, valid_ip,
-			  "default-route: invalid IP address ", err) < 0 ||
+	    get_str_array(item, "default-route", &s->default_route, ctx, bad_route, err) < 0 ||
 	    cni_json_get_object(item, "cni-args", &args, ctx, err) < 0)
 		return -1;
 	if (args && !(s->cni_args = cJSON_Duplicate(args, 1)))

@@ -16,6 +16,7 @@
 
 #include "cni/base64.h"
 #include "k8s/client.h"
+#include "k8s/curl.h"
 #include "k8s/kubeconfig.h"
 #include "test/unit/unit.h"
 
@@ -704,6 +705,34 @@ START_TEST(invalid_names_never_reach_a_url)
 }
 END_TEST
 
+/* Header lines as curl hands them to a header callback (Retry-After, grpc-status). */
+START_TEST(header_lines_give_their_value_by_name)
+{
+	static const struct {
+		const char *line, *name, *value; /* value NULL: not that header */
+	} cases[] = {
+		{ "Retry-After: 7\r\n", "Retry-After", "7" },
+		{ "retry-after:\t3\r\n", "Retry-After", "3" },
+		{ "Retry-After: 12 \r\n", "Retry-After", "12 " },
+		{ "Retry-After:", "Retry-After", NULL },
+		{ "Retry-Afterx: 1\r\n", "Retry-After", NULL },
+		{ "X-Retry-After: 1\r\n", "Retry-After", NULL },
+		{ "HTTP/2 200\r\n", "grpc-status", NULL },
+		{ "grpc-status: 12345678901234567890\r\n", "grpc-status", "123456789012345" },
+	};
+	char out[16];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool is = k8s_curl_header(cases[i].line, strlen(cases[i].line), cases[i].name, out,
+					  sizeof(out));
+
+		ck_assert_msg(is == (cases[i].value != NULL), "%s", cases[i].line);
+		if (cases[i].value)
+			ck_assert_str_eq(out, cases[i].value);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("k8s_client");
@@ -711,6 +740,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("stand-in");
 
 	tcase_add_test(lazy, curl_is_loaded_by_the_first_request_only);
+	tcase_add_test(lazy, header_lines_give_their_value_by_name);
 	suite_add_tcase(s, lazy);
 	tcase_add_unchecked_fixture(tc, standin_start, standin_stop);
 	tcase_add_checked_fixture(tc, reset, NULL);

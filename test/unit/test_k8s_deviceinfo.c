@@ -270,6 +270,37 @@ START_TEST(read_back_gives_the_object_or_nothing)
 }
 END_TEST
 
+/* The reader's refusals name the file in the module's words; a symlink is followed. */
+START_TEST(read_refuses_a_directory_and_an_oversize_file_and_follows_a_symlink)
+{
+	struct cni_err err = { 0 };
+	char path[128], link[160], want[300];
+	cJSON *j = NULL;
+
+	snprintf(path, sizeof(path), "%s/d", tmp);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_eq(k8s_devinfo_read(path, &j, &err), -1);
+	snprintf(want, sizeof(want), "device-info file %s: not a regular file", path);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_uint_eq(err.code, 5);
+	cni_err_clear(&err);
+	snprintf(path, sizeof(path), "%s/big", tmp);
+	put(path, "");
+	ck_assert_int_eq(truncate(path, K8S_DEVINFO_MAX + 1), 0);
+	ck_assert_int_eq(k8s_devinfo_read(path, &j, &err), -1);
+	snprintf(want, sizeof(want), "device-info file %s: larger than 1 MiB", path);
+	ck_assert_str_eq(err.msg, want);
+	cni_err_clear(&err);
+	snprintf(path, sizeof(path), "%s/dp", tmp);
+	put(path, DP_A);
+	snprintf(link, sizeof(link), "%s/link", tmp);
+	ck_assert_int_eq(symlink("dp", link), 0);
+	ck_assert_int_eq(k8s_devinfo_read(link, &j, &err), 0);
+	ck_assert_ptr_nonnull(j);
+	cJSON_Delete(j);
+}
+END_TEST
+
 START_TEST(remove_is_idempotent)
 {
 	struct cni_err err = { 0 };
@@ -377,6 +408,7 @@ static Suite *suite(void)
 	tcase_add_test(files, copy_replaces_a_leftover_of_the_same_attachment);
 	tcase_add_test(files, copy_refuses_a_directory_at_the_cni_name);
 	tcase_add_test(files, read_back_gives_the_object_or_nothing);
+	tcase_add_test(files, read_refuses_a_directory_and_an_oversize_file_and_follows_a_symlink);
 	tcase_add_test(files, remove_is_idempotent);
 	suite_add_tcase(s, files);
 	tcase_add_test(inject, injection_into_a_conf_sets_both_keys_sorted_go_style);
