@@ -376,6 +376,13 @@ t_install_while_the_old_binary_runs() {
 	"$WORK/bin/plexus" 30 &
 	pid=$!
 	cleanup_add "kill $pid"
+	# the shell forks before it execs: until /proc/PID/exe is the binary, a cp would replace
+	# the file the child is about to run, and the "old" program would never have run
+	for _ in $(seq 100); do
+		[ "$(readlink "/proc/$pid/exe")" = "$WORK/bin/plexus" ] && break
+		sleep 0.05
+	done
+	expect_eq "the old binary runs" "$(readlink "/proc/$pid/exe")" "$WORK/bin/plexus"
 	# what an init container's cp does: fails while the binary runs
 	err=$(cp "$PLEXUS" "$WORK/bin/plexus" 2>&1) || rc=$?
 	[ "$rc" -ne 0 ] && expect_contains "cp hits text file busy" "$err" "busy"
