@@ -4,18 +4,14 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cni/file.h"
+#include "cni/lock.h"
 #include "cni/netns.h"
 #include "sriov/conf.h"
 #include "sriov/pci.h"
@@ -396,39 +392,18 @@ void sriov_state_free(struct sriov_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms, struct cni_err *err)
 {
 	char *path;
-	int fd, waited = 0;
+	int fd;
 
 	if (asprintf(&path, "%s/pci/vf_lock/%s.lock", dir, pci) < 0)
 		return cni_err_oom(err);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		cni_err_set(err, CNI_ERR_IO, "open lock %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms) {
-			cni_err_set(err, CNI_ERR_TRY_AGAIN,
-				    "time out while waiting to acquire exclusive lock on [%s]",
-				    path);
-			close(fd);
-			free(path);
-			return -1;
-		}
-		sleep_ms(10);
-		waited += 10;
-	}
+	fd = cni_lock(path, timeout_ms, false, err);
+	if (fd < 0 && err->code == CNI_ERR_TRY_AGAIN)
+		/* sriov-cni's words for the busy case, which users may match on */
+		cni_err_set(err, CNI_ERR_TRY_AGAIN,
+			    "time out while waiting to acquire exclusive lock on [%s]", path);
 	free(path);
 	return fd;
 }
