@@ -2,9 +2,11 @@
  * wrapping the primary (checked by plexus's own netconf parser) and the kubeconfig. */
 #include "ops/gentext.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/buf.h"
 #include "cni/json.h"
 #include "cni/spec.h"
 #include "meta/netconf.h"
@@ -80,26 +82,14 @@ out:
 /* Compact JSON re-indented by two spaces, for the person who opens the file. */
 static char *pretty(const char *in)
 {
-	size_t cap = strlen(in) * 3 + 64, n = 0;
-	char *out = malloc(cap);
+	struct cni_buf b;
 	bool str = false, esc = false;
-	int depth = 0;
+	int depth = 0, r = 0;
 
-	if (!out)
-		return NULL;
-	for (const char *p = in; *p; p++) {
-		/* worst case per byte: ",\n" and the indent of the depth reached */
-		if (n + 2 * (size_t)depth + 8 >= cap) {
-			char *g = realloc(out, cap *= 2);
-
-			if (!g) {
-				free(out);
-				return NULL;
-			}
-			out = g;
-		}
+	cni_buf_init(&b, SIZE_MAX, false);
+	for (const char *p = in; *p && r == 0; p++) {
 		if (str) {
-			out[n++] = *p;
+			r = cni_buf_add(&b, p, 1);
 			str = esc || *p != '"';
 			esc = !esc && *p == '\\';
 			continue;
@@ -107,45 +97,36 @@ static char *pretty(const char *in)
 		switch (*p) {
 		case '"':
 			str = true;
-			out[n++] = *p;
+			r = cni_buf_add(&b, p, 1);
 			break;
 		case '{':
 		case '[':
-			out[n++] = *p;
 			if (p[1] == '}' || p[1] == ']') {
-				out[n++] = *++p;
+				r = cni_buf_add(&b, p++, 2);
 				break;
 			}
-			out[n++] = '\n';
 			depth++;
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
+			r = cni_buf_printf(&b, "%c\n%*s", *p, 2 * depth, "");
 			break;
 		case '}':
 		case ']':
-			out[n++] = '\n';
 			depth--;
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
-			out[n++] = *p;
+			r = cni_buf_printf(&b, "\n%*s%c", 2 * depth, "", *p);
 			break;
 		case ',':
-			out[n++] = ',';
-			out[n++] = '\n';
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
+			r = cni_buf_printf(&b, ",\n%*s", 2 * depth, "");
 			break;
 		case ':':
-			out[n++] = ':';
-			out[n++] = ' ';
+			r = cni_buf_adds(&b, ": ");
 			break;
 		default:
-			out[n++] = *p;
+			r = cni_buf_add(&b, p, 1);
 		}
 	}
-	out[n++] = '\n';
-	out[n] = '\0';
-	return out;
+	if (r == 0 && cni_buf_adds(&b, "\n") == 0)
+		return cni_buf_take(&b, NULL);
+	cni_buf_free(&b);
+	return NULL;
 }
 
 char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
