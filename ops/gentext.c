@@ -39,13 +39,6 @@ cJSON *ops_gen_capabilities(const struct cni_conflist *primary)
 	return sorted;
 }
 
-static int add_str(cJSON *o, const char *key, const char *value)
-{
-	if (!value)
-		return 0;
-	return cJSON_AddStringToObject(o, key, value) ? 0 : -1;
-}
-
 /* plexus's own reading of the plugin object, as the runtime will hand it over */
 static int self_check(const char *text, const char *primary_path, struct cni_err *err)
 {
@@ -167,21 +160,22 @@ char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_pa
 	}
 
 	root = cJSON_CreateObject();
-	if (!root || add_str(root, "cniVersion", version) < 0 ||
-	    add_str(root, "name", OPS_GEN_NETWORK) < 0 ||
+	if (!root || cni_json_add_opt_string(root, "cniVersion", version) < 0 ||
+	    cni_json_add_opt_string(root, "name", OPS_GEN_NETWORK) < 0 ||
 	    !(plugins = cJSON_AddArrayToObject(root, "plugins")) ||
 	    !(plugin = cJSON_CreateObject()))
 		goto oom;
 	cJSON_AddItemToArray(plugins, plugin);
-	if (add_str(plugin, "type", "plexus") < 0 ||
-	    add_str(plugin, "logLevel", o->log_level) < 0 ||
-	    add_str(plugin, "logFile", o->log_file) < 0 ||
+	if (cni_json_add_opt_string(plugin, "type", "plexus") < 0 ||
+	    cni_json_add_opt_string(plugin, "logLevel", o->log_level) < 0 ||
+	    cni_json_add_opt_string(plugin, "logFile", o->log_file) < 0 ||
 	    (o->namespace_isolation && !cJSON_AddTrueToObject(plugin, "namespaceIsolation")) ||
-	    add_str(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
-	    add_str(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
-	    add_str(plugin, "cniDir", o->cni_dir) < 0 ||
-	    add_str(plugin, "binDir", o->bin_dir) < 0 ||
-	    add_str(plugin, "kubeconfig", o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
+	    cni_json_add_opt_string(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
+	    cni_json_add_opt_string(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
+	    cni_json_add_opt_string(plugin, "cniDir", o->cni_dir) < 0 ||
+	    cni_json_add_opt_string(plugin, "binDir", o->bin_dir) < 0 ||
+	    cni_json_add_opt_string(plugin, "kubeconfig",
+				    o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
 		goto oom;
 	caps = ops_gen_capabilities(primary);
 	if (!caps)

@@ -31,7 +31,8 @@ struct sriov_state {
 /* <dir>/<containerID>-<ifname>, sriov-cni's cache path. NULL when out of memory. */
 char *sriov_state_path(const char *dir, const char *container_id, const char *ifname);
 
-/* JSON round trip (the file format). from_json: code 6 for anything that is not a state. */
+/* JSON round trip (the file format). to_json: NULL out of memory; from_json: code 6 for
+ * anything that is not a state. */
 char *sriov_state_to_json(const struct sriov_state *st);
 CNI_MUST_CHECK int sriov_state_from_json(const char *text, struct sriov_state *st,
 					 struct cni_err *err);
