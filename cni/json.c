@@ -382,6 +382,13 @@ int cni_json_get_array(const cJSON *obj, const char *key, const cJSON **out, con
 	return 0;
 }
 
+int cni_json_add_opt_string(cJSON *obj, const char *key, const char *value)
+{
+	if (!value)
+		return 0;
+	return cJSON_AddStringToObject(obj, key, value) ? 0 : -1;
+}
+
 int cni_json_set(cJSON *obj, const char *key, cJSON *item)
 {
 	if (!item)

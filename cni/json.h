@@ -39,6 +39,10 @@ int cni_json_get_object(const cJSON *obj, const char *key, const cJSON **out, co
 int cni_json_get_array(const cJSON *obj, const char *key, const cJSON **out, const char *ctx,
 		       struct cni_err *err) CNI_MUST_CHECK;
 
+/* Adds obj[key] = value as a string when value is not NULL: an optional field stays absent.
+ * Returns 0 (also when value is NULL) or -1 out of memory. */
+int cni_json_add_opt_string(cJSON *obj, const char *key, const char *value) CNI_MUST_CHECK;
+
 /* Replaces (or adds) obj[key] with item, taking ownership of item. Returns 0 or -1 (OOM). */
 int cni_json_set(cJSON *obj, const char *key, cJSON *item);
 

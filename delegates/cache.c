@@ -109,9 +109,7 @@ static int parse_entry(char *path, const char *text, size_t len, struct dlg_cach
 	}
 	if (strcmp(kind, "cniCacheV1") != 0) {
 		cni_err_set(err, CNI_ERR_DECODE, "%s: cache entry has wrong kind: %s", path, kind);
-		out->path = NULL;
-		dlg_cached_free(out);
-		return -1;
+		goto bad;
 	}
 	out->container_id = str_field(doc, "containerId");
 	out->ifname = str_field(doc, "ifName");
@@ -122,9 +120,7 @@ static int parse_entry(char *path, const char *text, size_t len, struct dlg_cach
 		out->config = cni_base64_decode(config, &out->config_len);
 		if (!out->config) {
 			cni_err_set(err, CNI_ERR_DECODE, "%s: config is not base64", path);
-			out->path = NULL;
-			dlg_cached_free(out);
-			return -1;
+			goto bad;
 		}
 	}
 	out->cni_args = cJSON_GetObjectItemCaseSensitive(doc, "cniArgs");
@@ -133,6 +129,11 @@ static int parse_entry(char *path, const char *text, size_t len, struct dlg_cach
 	if (out->result && !cJSON_IsObject(out->result))
 		out->result = NULL;
 	return 0;
+bad:
+	/* on failure path stays the caller's to free */
+	out->path = NULL;
+	dlg_cached_free(out);
+	return -1;
 }
 
 int dlg_cache_read(const char *cache_dir, const char *net, const char *container_id,

@@ -4,21 +4,19 @@
  * and its "::/0" string-match bug. */
 #include "meta/defroute.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cni/addr.h"
 #include "cni/json.h"
 
+/* The family a default-route entry is written in (net.ParseIP, as Multus parses it), 0 when it
+ * is not an address. */
 static int ip_family(const char *s)
 {
-	unsigned char buf[16];
+	struct cni_addr a;
 
-	if (inet_pton(AF_INET, s, buf) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, s, buf) == 1)
-		return AF_INET6;
-	return 0;
+	return cni_addr_parse(s, &a) ? cni_addr_family(&a) : 0;
 }
 
 int meta_defroute_check(const struct meta_plan *plan, struct cni_err *err)

@@ -186,63 +186,59 @@ int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
 	return 0;
 }
 
-static void add_str(cJSON *o, const char *k, const char *v)
+/* One attachment's cache entry, filled into o. Returns 0 or -1 out of memory. */
+static int attachment_to_json(cJSON *o, const struct meta_attachment *a)
 {
-	if (v)
-		cJSON_AddStringToObject(o, k, v);
+	char *b64 = cni_base64_encode(a->config, a->config_len);
+	cJSON *args = NULL;
+	bool ok = b64 && cni_json_add_opt_string(o, "network", a->network) == 0 &&
+		  cni_json_add_opt_string(o, "statusName", a->status_name) == 0 &&
+		  cni_json_add_opt_string(o, "ifname", a->ifname) == 0 &&
+		  cni_json_add_opt_string(o, "ifnameRequest", a->ifname_request) == 0 &&
+		  cJSON_AddBoolToObject(o, "master", a->master) &&
+		  cJSON_AddStringToObject(o, "config", b64) &&
+		  (args = cJSON_AddArrayToObject(o, "cniArgs")) != NULL;
+
+	free(b64);
+	for (size_t k = 0; ok && k < a->nargs; k++) {
+		const char *kv[2] = { a->args[k].key, a->args[k].value };
+
+		ok = cJSON_AddItemToArray(args, cJSON_CreateStringArray(kv, 2));
+	}
+	if (ok && a->cap_args)
+		ok = cJSON_AddItemToObject(o, "capabilityArgs", cJSON_Duplicate(a->cap_args, true));
+	ok = ok && cni_json_add_opt_string(o, "deviceID", a->device_id) == 0 &&
+	     cni_json_add_opt_string(o, "resourceName", a->resource_name) == 0 &&
+	     cni_json_add_opt_string(o, "deviceInfoFile", a->devinfo_file) == 0;
+	if (ok && a->gateways)
+		ok = cJSON_AddItemToObject(o, "gateways", cJSON_Duplicate(a->gateways, true));
+	return ok ? 0 : -1;
 }
 
 cJSON *meta_plan_to_json(const struct meta_plan *plan)
 {
-	cJSON *j = cJSON_CreateObject(), *arr;
+	cJSON *j = cJSON_CreateObject(), *arr = NULL;
+	bool ok = j && cJSON_AddStringToObject(j, "kind", "plexusCacheV1") &&
+		  cni_json_add_opt_string(j, "containerID", plan->container_id) == 0 &&
+		  cni_json_add_opt_string(j, "netns", plan->netns) == 0 &&
+		  cni_json_add_opt_string(j, "ifname", plan->ifname) == 0 &&
+		  cni_json_add_opt_string(j, "cniVersion", plan->cni_version) == 0 &&
+		  cni_json_add_opt_string(j, "podNamespace", plan->pod_namespace) == 0 &&
+		  cni_json_add_opt_string(j, "podName", plan->pod_name) == 0 &&
+		  cni_json_add_opt_string(j, "podUID", plan->pod_uid) == 0 &&
+		  cni_json_add_opt_string(j, "sandboxID", plan->sandbox_id) == 0 &&
+		  (arr = cJSON_AddArrayToObject(j, "attachments")) != NULL;
 
-	if (!j)
-		return NULL;
-	cJSON_AddStringToObject(j, "kind", "plexusCacheV1");
-	add_str(j, "containerID", plan->container_id);
-	add_str(j, "netns", plan->netns);
-	add_str(j, "ifname", plan->ifname);
-	add_str(j, "cniVersion", plan->cni_version);
-	add_str(j, "podNamespace", plan->pod_namespace);
-	add_str(j, "podName", plan->pod_name);
-	add_str(j, "podUID", plan->pod_uid);
-	add_str(j, "sandboxID", plan->sandbox_id);
-	arr = cJSON_AddArrayToObject(j, "attachments");
-	for (size_t i = 0; arr && i < plan->n; i++) {
-		const struct meta_attachment *a = &plan->att[i];
-		cJSON *o = cJSON_CreateObject(), *args;
-		char *b64 = cni_base64_encode(a->config, a->config_len);
+	for (size_t i = 0; ok && i < plan->n; i++) {
+		cJSON *o = cJSON_CreateObject();
 
-		if (!o || !b64) {
-			free(b64);
-			cJSON_Delete(o);
-			cJSON_Delete(j);
-			return NULL;
-		}
-		add_str(o, "network", a->network);
-		add_str(o, "statusName", a->status_name);
-		add_str(o, "ifname", a->ifname);
-		add_str(o, "ifnameRequest", a->ifname_request);
-		cJSON_AddBoolToObject(o, "master", a->master);
-		cJSON_AddStringToObject(o, "config", b64);
-		free(b64);
-		args = cJSON_AddArrayToObject(o, "cniArgs");
-		for (size_t k = 0; args && k < a->nargs; k++) {
-			const char *kv[2] = { a->args[k].key, a->args[k].value };
-
-			cJSON_AddItemToArray(args, cJSON_CreateStringArray(kv, 2));
-		}
-		if (a->cap_args)
-			cJSON_AddItemToObject(o, "capabilityArgs",
-					      cJSON_Duplicate(a->cap_args, true));
-		add_str(o, "deviceID", a->device_id);
-		add_str(o, "resourceName", a->resource_name);
-		add_str(o, "deviceInfoFile", a->devinfo_file);
-		if (a->gateways)
-			cJSON_AddItemToObject(o, "gateways", cJSON_Duplicate(a->gateways, true));
-		cJSON_AddItemToArray(arr, o);
+		/* o joins the tree first, so that freeing j frees it on a later failure */
+		ok = cJSON_AddItemToArray(arr, o) && attachment_to_json(o, &plan->att[i]) == 0;
 	}
-	return j;
+	if (ok)
+		return j;
+	cJSON_Delete(j);
+	return NULL;
 }
 
 static int take_str(const cJSON *o, const char *k, char **out, bool required, struct cni_err *err)

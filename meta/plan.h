@@ -66,7 +66,7 @@ int meta_plan_finish(struct meta_plan *plan, const struct meta_netconf *nc,
  * values dropped. A new object, possibly empty; NULL on OOM. */
 cJSON *meta_runtime_cap_args(const cJSON *runtime_config);
 
-/* The plan as cached, and back. */
+/* The plan as cached (NULL out of memory: never a partial entry), and back. */
 cJSON *meta_plan_to_json(const struct meta_plan *plan);
 int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
 

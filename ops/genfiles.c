@@ -4,12 +4,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cni/file.h"
 #include "cni/log.h"
@@ -92,56 +90,17 @@ char *ops_gen_find_primary(const char *dir, struct cni_err *err)
 	return found;
 }
 
-/* Reads a file, following symlinks (kubelet's projected volumes and configmaps are symlinks).
- * NULL with errno ENOENT and err untouched when it does not exist. */
-static char *slurp(const char *path, const char *what, size_t max, size_t *len, struct cni_err *err)
+/* Reads a file, following symlinks (kubelet's projected volumes and configmaps are symlinks),
+ * its errors named by what ("service-account token: open <path>: ..."). NULL with errno ENOENT
+ * and err untouched when it does not exist. */
+static char *slurp(const char *path, const char *what, size_t max, unsigned flags, size_t *len,
+		   struct cni_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-	struct stat st;
-	char *buf = NULL;
+	char *data = cni_read_file(path, max, CNI_FILE_FOLLOW | flags, len, err);
 
-	if (fd < 0) {
-		int e = errno;
-
-		if (e != ENOENT)
-			cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(e));
-		errno = e;
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path,
-			    !S_ISREG(st.st_mode) ? "not a regular file" : "too big");
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		cni_err_oom(err);
-		goto fail;
-	}
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			cni_err_set(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*len = n;
-	errno = 0;
-	return buf;
-fail:
-	close(fd);
-	free(buf);
-	errno = EIO;
-	return NULL;
+	if (!data && cni_err_isset(err))
+		cni_err_prefix(err, "%s", what);
+	return data;
 }
 
 /* 1 written, 0 unchanged (same bytes and mode 0600), -1 with err. Never writes nothing. */
@@ -150,16 +109,15 @@ static int write_if_changed(const char *path, const char *data, size_t len,
 {
 	struct cni_err ignored = { 0 };
 	size_t old_len = 0;
-	char *old = cni_read_file(path, CONF_MAX_BYTES, CNI_FILE_NOFOLLOW, &old_len, &ignored);
+	char *old = cni_read_file(path, CONF_MAX_BYTES, CNI_FILE_NOFOLLOW | CNI_FILE_WIPE, &old_len,
+				  &ignored);
 	struct stat st;
 	bool same = old && old_len == len && memcmp(old, data, len) == 0 && lstat(path, &st) == 0 &&
 		    (st.st_mode & 07777) == 0600;
 
 	/* an unreadable old file is simply replaced; an old token is wiped like the new one */
 	cni_err_clear(&ignored);
-	if (old)
-		explicit_bzero(old, old_len);
-	free(old);
+	cni_file_free_secret(old, old_len);
 	if (same) {
 		if (o->report && o->report_unchanged)
 			fprintf(o->report, "unchanged %s\n", path);
@@ -214,7 +172,8 @@ static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 		cni_err_oom(err);
 		goto out;
 	}
-	token = slurp(token_path, "service-account token", TOKEN_MAX_BYTES, &token_len, err);
+	token = slurp(token_path, "service-account token", TOKEN_MAX_BYTES, CNI_FILE_WIPE,
+		      &token_len, err);
 	if (!token) {
 		if (!cni_err_isset(err))
 			cni_err_set(err, CNI_ERR_IO,
@@ -227,7 +186,7 @@ static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 		cni_err_set(err, CNI_ERR_IO, "service-account token %s is empty", token_path);
 		goto out;
 	}
-	ca = slurp(ca_path, "service-account CA", TOKEN_MAX_BYTES, &ca_len, err);
+	ca = slurp(ca_path, "service-account CA", TOKEN_MAX_BYTES, 0, &ca_len, err);
 	if (!ca && cni_err_isset(err))
 		goto out;
 	server = ops_gen_server_url(host, port);
@@ -252,9 +211,7 @@ static int gen_kubeconfig(const struct ops_gen_opts *o, struct cni_err *err)
 		goto out;
 	ret = changed | r;
 out:
-	if (token)
-		explicit_bzero(token, token_len);
-	free(token);
+	cni_file_free_secret(token, token_len);
 	free(ca);
 	free(server);
 	free(kc);
@@ -286,8 +243,7 @@ static int load_conf(const char *path, const char *what, struct cni_conflist *li
 		     struct cni_err *err)
 {
 	size_t len = 0;
-	char *data = slurp(path, what, CONF_MAX_BYTES, &len, err);
-	int ret;
+	char *data = slurp(path, what, CONF_MAX_BYTES, 0, &len, err);
 
 	if (!data) {
 		if (!cni_err_isset(err))
@@ -297,16 +253,19 @@ static int load_conf(const char *path, const char *what, struct cni_conflist *li
 	}
 	if (len == 0 || strspn(data, " \t\r\n") == len) {
 		free(data);
-		return cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s %s is empty", what, path);
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s %s is empty", what, path);
+		return -1;
 	}
-	ret = cni_conflist_parse(data, len, list, err);
-	if (ret < 0)
+	if (cni_conflist_parse(data, len, list, err) < 0) {
+		free(data);
 		cni_err_prefix(err, "%s %s", what, path);
-	if (ret == 0 && bytes)
+		return -1;
+	}
+	if (bytes)
 		*bytes = data;
 	else
 		free(data);
-	return ret;
+	return 0;
 }
 
 /* Any file the runtime would pick before ours makes plexus silently unused. */

@@ -2,9 +2,11 @@
  * wrapping the primary (checked by plexus's own netconf parser) and the kubeconfig. */
 #include "ops/gentext.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/buf.h"
 #include "cni/json.h"
 #include "cni/spec.h"
 #include "meta/netconf.h"
@@ -35,13 +37,6 @@ cJSON *ops_gen_capabilities(const struct cni_conflist *primary)
 	}
 	cJSON_Delete(caps);
 	return sorted;
-}
-
-static int add_str(cJSON *o, const char *key, const char *value)
-{
-	if (!value)
-		return 0;
-	return cJSON_AddStringToObject(o, key, value) ? 0 : -1;
 }
 
 /* plexus's own reading of the plugin object, as the runtime will hand it over */
@@ -80,26 +75,14 @@ out:
 /* Compact JSON re-indented by two spaces, for the person who opens the file. */
 static char *pretty(const char *in)
 {
-	size_t cap = strlen(in) * 3 + 64, n = 0;
-	char *out = malloc(cap);
+	struct cni_buf b;
 	bool str = false, esc = false;
-	int depth = 0;
+	int depth = 0, r = 0;
 
-	if (!out)
-		return NULL;
-	for (const char *p = in; *p; p++) {
-		/* worst case per byte: ",\n" and the indent of the depth reached */
-		if (n + 2 * (size_t)depth + 8 >= cap) {
-			char *g = realloc(out, cap *= 2);
-
-			if (!g) {
-				free(out);
-				return NULL;
-			}
-			out = g;
-		}
+	cni_buf_init(&b, SIZE_MAX, false);
+	for (const char *p = in; *p && r == 0; p++) {
 		if (str) {
-			out[n++] = *p;
+			r = cni_buf_add(&b, p, 1);
 			str = esc || *p != '"';
 			esc = !esc && *p == '\\';
 			continue;
@@ -107,45 +90,36 @@ static char *pretty(const char *in)
 		switch (*p) {
 		case '"':
 			str = true;
-			out[n++] = *p;
+			r = cni_buf_add(&b, p, 1);
 			break;
 		case '{':
 		case '[':
-			out[n++] = *p;
 			if (p[1] == '}' || p[1] == ']') {
-				out[n++] = *++p;
+				r = cni_buf_add(&b, p++, 2);
 				break;
 			}
-			out[n++] = '\n';
 			depth++;
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
+			r = cni_buf_printf(&b, "%c\n%*s", *p, 2 * depth, "");
 			break;
 		case '}':
 		case ']':
-			out[n++] = '\n';
 			depth--;
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
-			out[n++] = *p;
+			r = cni_buf_printf(&b, "\n%*s%c", 2 * depth, "", *p);
 			break;
 		case ',':
-			out[n++] = ',';
-			out[n++] = '\n';
-			for (int i = 0; i < 2 * depth; i++)
-				out[n++] = ' ';
+			r = cni_buf_printf(&b, ",\n%*s", 2 * depth, "");
 			break;
 		case ':':
-			out[n++] = ':';
-			out[n++] = ' ';
+			r = cni_buf_adds(&b, ": ");
 			break;
 		default:
-			out[n++] = *p;
+			r = cni_buf_add(&b, p, 1);
 		}
 	}
-	out[n++] = '\n';
-	out[n] = '\0';
-	return out;
+	if (r == 0 && cni_buf_adds(&b, "\n") == 0)
+		return cni_buf_take(&b, NULL);
+	cni_buf_free(&b);
+	return NULL;
 }
 
 char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
@@ -186,21 +160,22 @@ char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_pa
 	}
 
 	root = cJSON_CreateObject();
-	if (!root || add_str(root, "cniVersion", version) < 0 ||
-	    add_str(root, "name", OPS_GEN_NETWORK) < 0 ||
+	if (!root || cni_json_add_opt_string(root, "cniVersion", version) < 0 ||
+	    cni_json_add_opt_string(root, "name", OPS_GEN_NETWORK) < 0 ||
 	    !(plugins = cJSON_AddArrayToObject(root, "plugins")) ||
 	    !(plugin = cJSON_CreateObject()))
 		goto oom;
 	cJSON_AddItemToArray(plugins, plugin);
-	if (add_str(plugin, "type", "plexus") < 0 ||
-	    add_str(plugin, "logLevel", o->log_level) < 0 ||
-	    add_str(plugin, "logFile", o->log_file) < 0 ||
+	if (cni_json_add_opt_string(plugin, "type", "plexus") < 0 ||
+	    cni_json_add_opt_string(plugin, "logLevel", o->log_level) < 0 ||
+	    cni_json_add_opt_string(plugin, "logFile", o->log_file) < 0 ||
 	    (o->namespace_isolation && !cJSON_AddTrueToObject(plugin, "namespaceIsolation")) ||
-	    add_str(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
-	    add_str(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
-	    add_str(plugin, "cniDir", o->cni_dir) < 0 ||
-	    add_str(plugin, "binDir", o->bin_dir) < 0 ||
-	    add_str(plugin, "kubeconfig", o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
+	    cni_json_add_opt_string(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
+	    cni_json_add_opt_string(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
+	    cni_json_add_opt_string(plugin, "cniDir", o->cni_dir) < 0 ||
+	    cni_json_add_opt_string(plugin, "binDir", o->bin_dir) < 0 ||
+	    cni_json_add_opt_string(plugin, "kubeconfig",
+				    o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
 		goto oom;
 	caps = ops_gen_capabilities(primary);
 	if (!caps)

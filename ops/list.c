@@ -29,10 +29,10 @@ static int is_cache_name(const struct dirent *de)
 	return de->d_name[0] != '.' && !strchr(de->d_name, '.');
 }
 
-static void add_opt_str(cJSON *o, const char *key, const char *value)
+/* An empty field is shown as an absent one. Returns 0 or -1 out of memory. */
+static int add_shown(cJSON *o, const char *key, const char *value)
 {
-	if (value && *value)
-		cJSON_AddStringToObject(o, key, value);
+	return cni_json_add_opt_string(o, key, value && *value ? value : NULL);
 }
 
 static cJSON *attachment_json(const struct meta_attachment *a)
@@ -48,7 +48,11 @@ static cJSON *attachment_json(const struct meta_attachment *a)
 	}
 	cJSON_AddStringToObject(o, "ifname", a->ifname);
 	cJSON_AddStringToObject(o, "network", a->network);
-	add_opt_str(o, "statusName", a->status_name);
+	if (add_shown(o, "statusName", a->status_name) < 0) {
+		cJSON_Delete(o);
+		cJSON_Delete(types);
+		return NULL;
+	}
 	cJSON_AddBoolToObject(o, "master", a->master);
 	if (cni_conflist_parse(a->config, a->config_len, &list, &err) == 0) {
 		for (size_t k = 0; k < list.nplugins; k++)
@@ -60,9 +64,12 @@ static cJSON *attachment_json(const struct meta_attachment *a)
 	}
 	cni_err_clear(&err);
 	cJSON_AddItemToObject(o, "types", types);
-	add_opt_str(o, "deviceID", a->device_id);
-	add_opt_str(o, "resourceName", a->resource_name);
-	add_opt_str(o, "deviceInfoFile", a->devinfo_file);
+	if (add_shown(o, "deviceID", a->device_id) < 0 ||
+	    add_shown(o, "resourceName", a->resource_name) < 0 ||
+	    add_shown(o, "deviceInfoFile", a->devinfo_file) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -97,13 +104,15 @@ static cJSON *container_json(const char *dir, const char *name)
 		cni_err_prefix(&err, "%s", path);
 		goto out;
 	}
-	add_opt_str(o, "podNamespace", plan.pod_namespace);
-	add_opt_str(o, "podName", plan.pod_name);
-	add_opt_str(o, "podUID", plan.pod_uid);
-	add_opt_str(o, "sandboxID", plan.sandbox_id);
-	add_opt_str(o, "netns", plan.netns);
-	add_opt_str(o, "ifname", plan.ifname);
-	add_opt_str(o, "cniVersion", plan.cni_version);
+	if (add_shown(o, "podNamespace", plan.pod_namespace) < 0 ||
+	    add_shown(o, "podName", plan.pod_name) < 0 ||
+	    add_shown(o, "podUID", plan.pod_uid) < 0 ||
+	    add_shown(o, "sandboxID", plan.sandbox_id) < 0 ||
+	    add_shown(o, "netns", plan.netns) < 0 || add_shown(o, "ifname", plan.ifname) < 0 ||
+	    add_shown(o, "cniVersion", plan.cni_version) < 0) {
+		cni_err_oom(&err);
+		goto out;
+	}
 	atts = cJSON_AddArrayToObject(o, "attachments");
 	for (size_t i = 0; atts && i < plan.n; i++)
 		cJSON_AddItemToArray(atts, attachment_json(&plan.att[i]));

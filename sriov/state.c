@@ -4,18 +4,15 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cni/file.h"
+#include "cni/json.h"
+#include "cni/lock.h"
 #include "cni/netns.h"
 #include "sriov/conf.h"
 #include "sriov/pci.h"
@@ -58,66 +55,69 @@ static int remove_owned(char *path, struct cni_err *err)
 	return r;
 }
 
+/* NULL out of memory. */
 static cJSON *vf_to_json(const struct sriov_vf_state *v)
 {
 	cJSON *o = cJSON_CreateObject();
 	char mac[18];
 
 	sriov_mac_format(v->mac, mac);
-	cJSON_AddStringToObject(o, "mac", mac);
-	cJSON_AddNumberToObject(o, "vlan", v->vlan);
-	cJSON_AddNumberToObject(o, "qos", v->qos);
-	cJSON_AddNumberToObject(o, "proto", v->proto);
-	cJSON_AddNumberToObject(o, "spoofchk", v->spoofchk);
-	cJSON_AddNumberToObject(o, "trust", v->trust);
-	cJSON_AddNumberToObject(o, "linkState", v->link_state);
-	cJSON_AddNumberToObject(o, "minTxRate", v->min_rate);
-	cJSON_AddNumberToObject(o, "maxTxRate", v->max_rate);
-	return o;
+	if (o && cJSON_AddStringToObject(o, "mac", mac) &&
+	    cJSON_AddNumberToObject(o, "vlan", v->vlan) &&
+	    cJSON_AddNumberToObject(o, "qos", v->qos) &&
+	    cJSON_AddNumberToObject(o, "proto", v->proto) &&
+	    cJSON_AddNumberToObject(o, "spoofchk", v->spoofchk) &&
+	    cJSON_AddNumberToObject(o, "trust", v->trust) &&
+	    cJSON_AddNumberToObject(o, "linkState", v->link_state) &&
+	    cJSON_AddNumberToObject(o, "minTxRate", v->min_rate) &&
+	    cJSON_AddNumberToObject(o, "maxTxRate", v->max_rate))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
 }
 
-static void add_str(cJSON *o, const char *key, const char *s)
+/* The fields after the VF's identity; false out of memory. */
+static bool state_fields_to_json(cJSON *o, const struct sriov_state *st)
 {
-	if (s)
-		cJSON_AddStringToObject(o, key, s);
+	char mac[18];
+	cJSON *attrs = NULL;
+	bool ok = cJSON_AddNumberToObject(o, "vfIndex", st->vf_index) &&
+		  cJSON_AddBoolToObject(o, "dpdkMode", st->dpdk);
+
+	if (ok && !st->dpdk) {
+		sriov_mac_format(st->host.mac, mac);
+		ok = cJSON_AddStringToObject(o, "hostIfname", st->host.name) &&
+		     cJSON_AddStringToObject(o, "hostMac", mac) &&
+		     cJSON_AddNumberToObject(o, "hostMtu", st->host.mtu) &&
+		     cJSON_AddBoolToObject(o, "hostUp", st->host.up);
+	}
+	ok = ok && cJSON_AddItemToObject(o, "orig", vf_to_json(&st->orig)) &&
+	     cJSON_AddItemToObject(o, "want", vf_to_json(&st->want)) &&
+	     (attrs = cJSON_AddArrayToObject(o, "pfAttrs")) != NULL;
+	for (size_t i = 0; ok && i < sizeof(attr_names) / sizeof(*attr_names); i++)
+		if (st->pf_mask & attr_names[i].bit)
+			ok = cJSON_AddItemToArray(attrs, cJSON_CreateString(attr_names[i].name));
+	if (ok && st->has_mac) {
+		sriov_mac_format(st->mac, mac);
+		ok = cJSON_AddStringToObject(o, "mac", mac);
+	}
+	return ok && cni_json_add_opt_string(o, "deviceInfoFile", st->device_info_file) == 0 &&
+	       cJSON_AddBoolToObject(o, "deviceInfoCreated", st->device_info_created) &&
+	       cJSON_AddBoolToObject(o, "delFailed", st->del_failed);
 }
 
 char *sriov_state_to_json(const struct sriov_state *st)
 {
-	cJSON *o = cJSON_CreateObject(), *attrs;
-	char mac[18], *s;
+	cJSON *o = cJSON_CreateObject();
+	char *s = NULL;
 
-	if (!o)
-		return NULL;
-	add_str(o, "containerID", st->container_id);
-	add_str(o, "ifname", st->ifname);
-	add_str(o, "netns", st->netns);
-	add_str(o, "network", st->network);
-	add_str(o, "deviceID", st->device_id);
-	add_str(o, "pfName", st->pf_name);
-	cJSON_AddNumberToObject(o, "vfIndex", st->vf_index);
-	cJSON_AddBoolToObject(o, "dpdkMode", st->dpdk);
-	if (!st->dpdk) {
-		sriov_mac_format(st->host.mac, mac);
-		cJSON_AddStringToObject(o, "hostIfname", st->host.name);
-		cJSON_AddStringToObject(o, "hostMac", mac);
-		cJSON_AddNumberToObject(o, "hostMtu", st->host.mtu);
-		cJSON_AddBoolToObject(o, "hostUp", st->host.up);
-	}
-	cJSON_AddItemToObject(o, "orig", vf_to_json(&st->orig));
-	cJSON_AddItemToObject(o, "want", vf_to_json(&st->want));
-	attrs = cJSON_AddArrayToObject(o, "pfAttrs");
-	for (size_t i = 0; attrs && i < sizeof(attr_names) / sizeof(*attr_names); i++)
-		if (st->pf_mask & attr_names[i].bit)
-			cJSON_AddItemToArray(attrs, cJSON_CreateString(attr_names[i].name));
-	if (st->has_mac) {
-		sriov_mac_format(st->mac, mac);
-		cJSON_AddStringToObject(o, "mac", mac);
-	}
-	add_str(o, "deviceInfoFile", st->device_info_file);
-	cJSON_AddBoolToObject(o, "deviceInfoCreated", st->device_info_created);
-	cJSON_AddBoolToObject(o, "delFailed", st->del_failed);
-	s = cJSON_PrintUnformatted(o);
+	if (o && cni_json_add_opt_string(o, "containerID", st->container_id) == 0 &&
+	    cni_json_add_opt_string(o, "ifname", st->ifname) == 0 &&
+	    cni_json_add_opt_string(o, "netns", st->netns) == 0 &&
+	    cni_json_add_opt_string(o, "network", st->network) == 0 &&
+	    cni_json_add_opt_string(o, "deviceID", st->device_id) == 0 &&
+	    cni_json_add_opt_string(o, "pfName", st->pf_name) == 0 && state_fields_to_json(o, st))
+		s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
 }
@@ -396,39 +396,18 @@ void sriov_state_free(struct sriov_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms, struct cni_err *err)
 {
 	char *path;
-	int fd, waited = 0;
+	int fd;
 
 	if (asprintf(&path, "%s/pci/vf_lock/%s.lock", dir, pci) < 0)
 		return cni_err_oom(err);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		cni_err_set(err, CNI_ERR_IO, "open lock %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms) {
-			cni_err_set(err, CNI_ERR_TRY_AGAIN,
-				    "time out while waiting to acquire exclusive lock on [%s]",
-				    path);
-			close(fd);
-			free(path);
-			return -1;
-		}
-		sleep_ms(10);
-		waited += 10;
-	}
+	fd = cni_lock(path, timeout_ms, false, err);
+	if (fd < 0 && err->code == CNI_ERR_TRY_AGAIN)
+		/* sriov-cni's words for the busy case, which users may match on */
+		cni_err_set(err, CNI_ERR_TRY_AGAIN,
+			    "time out while waiting to acquire exclusive lock on [%s]", path);
 	free(path);
 	return fd;
 }
@@ -509,12 +488,12 @@ int sriov_alloc_write(const char *dir, const char *pci, const char *netns, const
 		      const char *ifname, struct cni_err *err)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *path = alloc_path(dir, pci), *text;
+	char *path = alloc_path(dir, pci), *text = NULL;
 
-	add_str(o, "netns", netns);
-	add_str(o, "containerID", container_id);
-	add_str(o, "ifname", ifname);
-	text = o ? cJSON_PrintUnformatted(o) : NULL;
+	if (o && cni_json_add_opt_string(o, "netns", netns) == 0 &&
+	    cni_json_add_opt_string(o, "containerID", container_id) == 0 &&
+	    cni_json_add_opt_string(o, "ifname", ifname) == 0)
+		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return write_owned(path, text, err);
 }

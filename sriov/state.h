@@ -31,7 +31,8 @@ struct sriov_state {
 /* <dir>/<containerID>-<ifname>, sriov-cni's cache path. NULL when out of memory. */
 char *sriov_state_path(const char *dir, const char *container_id, const char *ifname);
 
-/* JSON round trip (the file format). from_json: code 6 for anything that is not a state. */
+/* JSON round trip (the file format). to_json: NULL out of memory; from_json: code 6 for
+ * anything that is not a state. */
 char *sriov_state_to_json(const struct sriov_state *st);
 CNI_MUST_CHECK int sriov_state_from_json(const char *text, struct sriov_state *st,
 					 struct cni_err *err);
@@ -60,8 +61,8 @@ void sriov_state_paths_free(char **paths, size_t n);
 
 void sriov_state_free(struct sriov_state *st);
 
-/* Takes the per-VF lock <dir>/pci/vf_lock/<pci>.lock (flock, exclusive), waiting up to
- * timeout_ms: "time out while waiting to acquire exclusive lock on [path]" (code 11).
+/* Takes the per-VF lock <dir>/pci/vf_lock/<pci>.lock with cni_lock (not inherited), waiting up
+ * to timeout_ms (> 0): "time out while waiting to acquire exclusive lock on [path]" (code 11).
  * Returns an fd (the lock lives until it is closed) or -1. */
 CNI_MUST_CHECK int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms,
 				    struct cni_err *err);
