@@ -1,5 +1,6 @@
 /* cni/result.c: CNI results as cJSON trees: shape checks and conversion among spec versions.
- * Follows libcni pkg/types/{020,040,100} and encoding/json's omitempty (CNI 1.1 §3.1-§3.4). */
+ * Follows libcni pkg/types/{020,040,100} and encoding/json's omitempty (CNI SPEC.md,
+ * Section 5 'Result Types'). */
 #include "cni/result.h"
 
 #include <stdarg.h>

@@ -138,7 +138,8 @@ static int build_state(struct sriov_ctx *c, const struct sriov_pci *p, struct cn
 	return 0;
 }
 
-/* CNI 1.1 §5.2: an interface plugin must fail when CNI_IFNAME already exists in the pod. */
+/* CNI SPEC.md, Section 2 'ADD': an interface plugin must fail when CNI_IFNAME already exists in
+ * the pod. */
 static int ifname_free(struct sriov_ctx *c, struct cni_err *err)
 {
 	struct sriov_link l;
