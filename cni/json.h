@@ -39,7 +39,8 @@ int cni_json_get_object(const cJSON *obj, const char *key, const cJSON **out, co
 int cni_json_get_array(const cJSON *obj, const char *key, const cJSON **out, const char *ctx,
 		       struct cni_err *err) CNI_MUST_CHECK;
 
-/* Replaces (or adds) obj[key] with item, taking ownership of item. Returns 0 or -1 (OOM). */
-int cni_json_set(cJSON *obj, const char *key, cJSON *item);
+/* Replaces (or adds) obj[key] with item, taking ownership of item (freed on failure; NULL
+ * is taken for a failed allocation). Returns 0 or -1 (OOM). */
+int cni_json_set(cJSON *obj, const char *key, cJSON *item) CNI_MUST_CHECK;
 
 #endif

@@ -64,7 +64,7 @@ struct where {
 };
 
 static int bad(struct cni_err *err, const struct where *w, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    CNI_PRINTF(4, 5);
 
 static int bad(struct cni_err *err, const struct where *w, const char *field, const char *fmt, ...)
 {

@@ -7,7 +7,7 @@
 
 /* Dispatches argv[1] (--version, --help, generate-config, install, list); returns the exit
  * status. */
-int ops_cli_main(int argc, char **argv);
+int ops_cli_main(int argc, char **argv) CNI_MUST_CHECK;
 
 /* A command's usage error: prints "plexus <cmd>: <message> (see plexus <cmd> --help)" on stderr
  * and returns 2, the exit status of every usage error. */

@@ -5,9 +5,10 @@
 
 #include <stdio.h>
 
+#include "cni/err.h"
 #include "ops/genfiles.h"
 
 /* `plexus generate-config ARGS`: argv[0] is "generate-config". Returns the exit status. */
-int ops_genconfig_cmd(int argc, char **argv);
+int ops_genconfig_cmd(int argc, char **argv) CNI_MUST_CHECK;
 void ops_genconfig_usage(FILE *out);
 #endif

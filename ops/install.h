@@ -26,7 +26,7 @@ int ops_install_libs(const char *from, const char *bin_dir, FILE *report,
 		     struct cni_err *err) CNI_MUST_CHECK;
 
 /* `plexus install ARGS`: argv[0] is "install". Returns the exit status. */
-int ops_install_cmd(int argc, char **argv);
+int ops_install_cmd(int argc, char **argv) CNI_MUST_CHECK;
 void ops_install_usage(FILE *out);
 
 #endif

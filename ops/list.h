@@ -22,7 +22,7 @@ cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err);
 void ops_list_table(const cJSON *doc, bool no_trunc, FILE *out);
 
 /* `plexus list ARGS`: argv[0] is "list". Returns the exit status. */
-int ops_list_cmd(int argc, char **argv);
+int ops_list_cmd(int argc, char **argv) CNI_MUST_CHECK;
 void ops_list_usage(FILE *out);
 
 #endif

@@ -5,9 +5,11 @@
 
 #include <stdio.h>
 
+#include "cni/err.h"
+
 /* `plexus validate ARGS`: argv[0] is "validate". Returns the exit status (0 valid, 1 invalid,
  * 2 usage). */
-int ops_validate_cmd(int argc, char **argv);
+int ops_validate_cmd(int argc, char **argv) CNI_MUST_CHECK;
 void ops_validate_usage(FILE *out);
 
 #endif
