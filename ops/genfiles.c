@@ -287,7 +287,6 @@ static int load_conf(const char *path, const char *what, struct cni_conflist *li
 {
 	size_t len = 0;
 	char *data = slurp(path, what, CONF_MAX_BYTES, &len, err);
-	int ret;
 
 	if (!data) {
 		if (!cni_err_isset(err))
@@ -297,16 +296,19 @@ static int load_conf(const char *path, const char *what, struct cni_conflist *li
 	}
 	if (len == 0 || strspn(data, " \t\r\n") == len) {
 		free(data);
-		return cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s %s is empty", what, path);
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s %s is empty", what, path);
+		return -1;
 	}
-	ret = cni_conflist_parse(data, len, list, err);
-	if (ret < 0)
+	if (cni_conflist_parse(data, len, list, err) < 0) {
+		free(data);
 		cni_err_prefix(err, "%s %s", what, path);
-	if (ret == 0 && bytes)
+		return -1;
+	}
+	if (bytes)
 		*bytes = data;
 	else
 		free(data);
-	return ret;
+	return 0;
 }
 
 /* Any file the runtime would pick before ours makes plexus silently unused. */
