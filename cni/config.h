@@ -1,6 +1,7 @@
 /* cni/config.h: network configurations (legacy conf or conflist) and the per-plugin stdin
  * derived from them. Follows libcni conf.go (ConfListFromBytes, ConfFromBytes) and api.go
- * (buildOneConfig, injectRuntimeConfig), CNI 1.1 §2. */
+ * (buildOneConfig, injectRuntimeConfig), CNI SPEC.md, Section 3 'Deriving execution configuration
+ * from plugin configuration'. */
 #ifndef PLEXUS_CNI_CONFIG_H
 #define PLEXUS_CNI_CONFIG_H
 

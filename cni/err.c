@@ -1,5 +1,5 @@
 /* cni/err.c: the error type that travels up the stack.
- * Follows CNI 1.1 §4: code, msg, optional details; printed only by cni/skel. */
+ * Follows CNI SPEC.md, Section 5 'Error': code, msg, optional details; printed only by cni/skel. */
 #include "cni/err.h"
 
 #include <stdarg.h>

@@ -1,5 +1,6 @@
 /* cni/err.h: the one error type that travels up the stack (code, message, details).
- * Follows CNI 1.1 §4 (error object) and libcni's extra codes 8 and 999. */
+ * Follows CNI SPEC.md, Section 5 'Error' (object and well-known codes) and libcni's extra codes 8
+ * and 999. */
 #ifndef PLEXUS_CNI_ERR_H
 #define PLEXUS_CNI_ERR_H
 

@@ -1,5 +1,6 @@
 /* cni/ipconfig.c: apply a result's addresses and routes to one link inside a netns (libnl-route).
- * Follows containernetworking/plugins pkg/ipam ConfigureIface (CNI 1.1 §3.1, §6.1). */
+ * Follows containernetworking/plugins pkg/ipam ConfigureIface (CNI SPEC.md,
+ * Section 5 'ADD Success' and Section 4 'Delegated Plugin protocol'). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -30,7 +31,8 @@ struct addr_plan {
 	struct nl_addr *local;
 };
 
-/* Present flags because 0 is a real table and scope (CNI 1.1 §7 point 3). */
+/* Present flags because 0 is a real table and scope (libcni pkg/types/100/types.go
+ * keeps Interface, Table and Scope as pointers). */
 struct route_plan {
 	const char *dst_text;
 	const char *gw_text; /* the route's gw, or the ips[] gateway it defaulted to */
@@ -405,7 +407,7 @@ int cni_ipconfig_apply(const char *netns_path, const char *ifname, const cJSON *
 	struct plan p = { .netns_path = netns_path, .ifname = ifname };
 	int ret;
 
-	/* CNI 1.1 §7 point 8: reject, never truncate. */
+	/* libcni pkg/utils ValidateInterfaceName: reject, never truncate. */
 	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
 		return cni_err_set(err, CNI_ERR_INVALID_ENV,
 				   "interface name \"%s\" must be 1 to %d bytes",

@@ -391,9 +391,15 @@ int cni_json_add_opt_string(cJSON *obj, const char *key, const char *value)
 
 int cni_json_set(cJSON *obj, const char *key, cJSON *item)
 {
+	cJSON_bool ok;
+
 	if (!item)
 		return -1;
 	if (cJSON_GetObjectItemCaseSensitive(obj, key))
-		return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item) ? 0 : -1;
-	return cJSON_AddItemToObject(obj, key, item) ? 0 : -1;
+		ok = cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+	else
+		ok = cJSON_AddItemToObject(obj, key, item);
+	if (!ok)
+		cJSON_Delete(item);
+	return ok ? 0 : -1;
 }

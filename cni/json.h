@@ -43,7 +43,8 @@ int cni_json_get_array(const cJSON *obj, const char *key, const cJSON **out, con
  * Returns 0 (also when value is NULL) or -1 out of memory. */
 int cni_json_add_opt_string(cJSON *obj, const char *key, const char *value) CNI_MUST_CHECK;
 
-/* Replaces (or adds) obj[key] with item, taking ownership of item. Returns 0 or -1 (OOM). */
-int cni_json_set(cJSON *obj, const char *key, cJSON *item);
+/* Replaces (or adds) obj[key] with item, taking ownership of item (freed on failure; NULL
+ * is taken for a failed allocation). Returns 0 or -1 (OOM). */
+int cni_json_set(cJSON *obj, const char *key, cJSON *item) CNI_MUST_CHECK;
 
 #endif

@@ -1,5 +1,5 @@
 /* cni/netns.c: enter a network namespace for one call and always come back to the caller's.
- * Follows containernetworking/plugins pkg/ns (Do) and CNI 1.1 §7.13: setns on this thread only. */
+ * Follows containernetworking/plugins pkg/ns (Do) and setns(2): setns moves this thread only. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

@@ -1,5 +1,6 @@
 /* cni/result.c: CNI results as cJSON trees: shape checks and conversion among spec versions.
- * Follows libcni pkg/types/{020,040,100} and encoding/json's omitempty (CNI 1.1 §3.1-§3.4). */
+ * Follows libcni pkg/types/{020,040,100} and encoding/json's omitempty (CNI SPEC.md,
+ * Section 5 'Result Types'). */
 #include "cni/result.h"
 
 #include <stdarg.h>
@@ -63,7 +64,7 @@ struct where {
 };
 
 static int bad(struct cni_err *err, const struct where *w, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    CNI_PRINTF(4, 5);
 
 static int bad(struct cni_err *err, const struct where *w, const char *field, const char *fmt, ...)
 {

@@ -1,5 +1,5 @@
 /* cni/result.h: CNI results as cJSON trees, and conversion among every spec version.
- * Follows libcni pkg/types/{020,040,100} converters (CNI 1.1 §3.4). */
+ * Follows libcni pkg/types/{020,040,100} converters (CNI SPEC.md, Section 5 'Result Types'). */
 #ifndef PLEXUS_CNI_RESULT_H
 #define PLEXUS_CNI_RESULT_H
 

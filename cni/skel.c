@@ -50,7 +50,8 @@ void cni_print_error(FILE *out, const struct cni_err *err, const char *cni_versi
 	cJSON_Delete(o);
 }
 
-/* Environment the spec requires per verb (CNI 1.1 §1.2); CNI_PATH is optional but for GC. */
+/* Environment the spec requires per verb (CNI SPEC.md, Section 2 'CNI operations'); CNI_PATH
+ * is optional but for GC. */
 static int check_env(struct cni_request *req, struct cni_err *err)
 {
 	const char *missing[3];

@@ -1,5 +1,6 @@
 /* cni/skel.h: being a CNI plugin: read env and stdin, dispatch the verb, print one JSON document.
- * Follows libcni pkg/skel (env per verb, version gates, error codes) and CNI 1.1 §1. */
+ * Follows libcni pkg/skel (env per verb, version gates, error codes) and CNI SPEC.md,
+ * Section 2 'Execution Protocol'. */
 #ifndef PLEXUS_CNI_SKEL_H
 #define PLEXUS_CNI_SKEL_H
 

@@ -1,5 +1,6 @@
 /* delegates/exec.c: run a plugin binary with posix_spawn and collect what it says.
- * Follows libcni pkg/invoke RawExec and CNI spec §6.3 (stdin and stdout together, ETXTBSY retry). */
+ * Follows libcni pkg/invoke RawExec (raw_exec.go: stdin and stdout together, ETXTBSY
+ * retry) and CNI SPEC.md, Section 4 'Delegated plugin execution procedure'. */
 #include "delegates/exec.h"
 
 #include <errno.h>

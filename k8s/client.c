@@ -1,5 +1,5 @@
 /* k8s/client.c: Kubernetes REST over libcurl, loaded with dlopen on the first request only.
- * Follows ARCHITECTURE.md (libcurl costs ~3 ms and 6 MB per exec: only API paths pay for it). */
+ * Follows docs/DESIGN.md (libcurl costs ~3 ms and 6 MB per exec: only API paths pay for it). */
 #include "k8s/client.h"
 
 #include <errno.h>

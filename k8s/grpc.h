@@ -70,6 +70,6 @@ void k8s_grpc_reply_reset(struct k8s_grpc_reply *r);
 
 /* Packs m behind the 5-byte prefix into buf. Returns the framed length, 0 when cap is too
  * small. */
-size_t k8s_grpc_frame(uint8_t *buf, size_t cap, const ProtobufCMessage *m);
+size_t k8s_grpc_frame(uint8_t *buf, size_t cap, const ProtobufCMessage *m) CNI_MUST_CHECK;
 
 #endif

@@ -1,6 +1,6 @@
 /* meta/gc.c: GC of bin/plexus: every cached container not in cni.dev/valid-attachments is
  * deleted under its lock, then every delegate network gets GC with the attachments still valid
- * on it (CNI 1.1 GC; libcni's GCNetworkList does the same per network). */
+ * on it (CNI SPEC.md, Section 2 'GC'; libcni's GCNetworkList does the same per network). */
 #include "meta/gc.h"
 
 #include <dirent.h>

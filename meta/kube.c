@@ -234,7 +234,11 @@ static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, 
 
 			cJSON_ArrayForEach(c, req)
 			{
-				cni_json_set(a->cap_args, c->string, cJSON_Duplicate(c, true));
+				if (cni_json_set(a->cap_args, c->string, cJSON_Duplicate(c, true)) <
+				    0) {
+					cJSON_Delete(req);
+					goto oom;
+				}
 			}
 			cJSON_Delete(req);
 			if (!a->cap_args->child) {
@@ -361,7 +365,8 @@ int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *
 		if (!at->master) {
 			if (!at->cap_args && !(at->cap_args = cJSON_CreateObject()))
 				return cni_err_oom(err);
-			cni_json_set(at->cap_args, "deviceID", cJSON_CreateString(id));
+			if (cni_json_set(at->cap_args, "deviceID", cJSON_CreateString(id)) < 0)
+				return cni_err_oom(err);
 		}
 	}
 	return 0;
@@ -382,8 +387,9 @@ int meta_kube_devinfo_paths(struct meta_plan *plan, const struct meta_netconf *n
 			return cni_err_prefix(err, "network \"%s\"", at->status_name);
 		if (!at->cap_args && !(at->cap_args = cJSON_CreateObject()))
 			return cni_err_oom(err);
-		cni_json_set(at->cap_args, "CNIDeviceInfoFile",
-			     cJSON_CreateString(at->devinfo_file));
+		if (cni_json_set(at->cap_args, "CNIDeviceInfoFile",
+				 cJSON_CreateString(at->devinfo_file)) < 0)
+			return cni_err_oom(err);
 	}
 	return 0;
 }

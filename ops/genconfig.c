@@ -346,7 +346,9 @@ int ops_genconfig_cmd(int argc, char **argv)
 				       argv[optind]);
 	if (once && watch)
 		return ops_usage_error("generate-config", "--once and --watch exclude each other");
+	/* getopt_long sets optarg for every required_argument: no option is NULL here */
 	if (!*conf_dir || (kc_out && !*kc_out) || (o.master && !*o.master) ||
+	    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 	    (o.conf_file && !*o.conf_file) || !*o.sa_dir)
 		return ops_usage_error("generate-config", "an option has an empty value");
 	if (kc_host && kc_host[0] != '/')

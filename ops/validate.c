@@ -125,14 +125,16 @@ static char *netconf_text(const char *path, struct cni_err *err)
 		goto out;
 	}
 	p = cJSON_GetObjectItemCaseSensitive(root, "name");
-	if (cJSON_IsString(p))
-		cni_json_set(plugin, "name", cJSON_CreateString(p->valuestring));
+	if (cJSON_IsString(p) &&
+	    cni_json_set(plugin, "name", cJSON_CreateString(p->valuestring)) < 0)
+		goto out;
 	p = cJSON_GetObjectItemCaseSensitive(root, "cniVersion");
-	if (cJSON_IsString(p))
-		cni_json_set(plugin, "cniVersion", cJSON_CreateString(p->valuestring));
+	if (cJSON_IsString(p) &&
+	    cni_json_set(plugin, "cniVersion", cJSON_CreateString(p->valuestring)) < 0)
+		goto out;
 	text = cJSON_PrintUnformatted(plugin);
-	cJSON_Delete(plugin);
 out:
+	cJSON_Delete(plugin);
 	cJSON_Delete(root);
 	if (!text && !cni_err_isset(err))
 		cni_err_oom(err);

@@ -138,7 +138,8 @@ static int build_state(struct sriov_ctx *c, const struct sriov_pci *p, struct cn
 	return 0;
 }
 
-/* CNI 1.1 §5.2: an interface plugin must fail when CNI_IFNAME already exists in the pod. */
+/* CNI SPEC.md, Section 2 'ADD': an interface plugin must fail when CNI_IFNAME already exists in
+ * the pod. */
 static int ifname_free(struct sriov_ctx *c, struct cni_err *err)
 {
 	struct sriov_link l;
@@ -339,12 +340,38 @@ static cJSON *build_result(struct sriov_ctx *c, const struct sriov_pci *p, cJSON
 	cJSON_DeleteItemFromObjectCaseSensitive(res, "cniVersion");
 	cJSON_AddStringToObject(res, "cniVersion", "1.1.0");
 	cJSON_AddItemToArray(ifs, interface_json(c, p, err));
-	cni_json_set(res, "interfaces", ifs);
+	if (cni_json_set(res, "interfaces", ifs) < 0)
+		goto oom;
 	cJSON_ArrayForEach(ip, cJSON_GetObjectItemCaseSensitive(res, "ips"))
 	{
-		cni_json_set(ip, "interface", cJSON_CreateNumber(0));
+		if (cni_json_set(ip, "interface", cJSON_CreateNumber(0)) < 0)
+			goto oom;
 	}
 	return res;
+oom:
+	cJSON_Delete(res);
+	cni_err_oom(err);
+	return NULL;
+}
+
+/* The device-info fields of a VF set in o (spec 1.1.0 "pci"); -1 when out of memory. */
+static int set_pci_info(cJSON *o, const struct sriov_pci *p)
+{
+	cJSON *pci;
+
+	if (cni_json_set(o, "type", cJSON_CreateString("pci")) < 0 ||
+	    cni_json_set(o, "version", cJSON_CreateString("1.1.0")) < 0)
+		return -1;
+	pci = cJSON_GetObjectItemCaseSensitive(o, "pci");
+	if (!cJSON_IsObject(pci)) {
+		pci = cJSON_CreateObject();
+		if (cni_json_set(o, "pci", pci) < 0)
+			return -1;
+	}
+	if (cni_json_set(pci, "pci-address", cJSON_CreateString(p->vf_addr)) < 0 ||
+	    cni_json_set(pci, "pf-pci-address", cJSON_CreateString(p->pf_addr)) < 0)
+		return -1;
+	return 0;
 }
 
 /* Spec 1.1.0 device-info for the VF, merged into what Multus may have copied there already. */
@@ -352,7 +379,7 @@ static int write_device_info(struct sriov_ctx *c, const struct sriov_pci *p, str
 {
 	const char *path = c->st.device_info_file;
 	char *text, *dir = strdup(path);
-	cJSON *o = NULL, *pci;
+	cJSON *o = NULL;
 	size_t len;
 	int r = -1;
 
@@ -365,16 +392,7 @@ static int write_device_info(struct sriov_ctx *c, const struct sriov_pci *p, str
 		cJSON_Delete(o);
 		o = cJSON_CreateObject();
 	}
-	cni_json_set(o, "type", cJSON_CreateString("pci"));
-	cni_json_set(o, "version", cJSON_CreateString("1.1.0"));
-	pci = cJSON_GetObjectItemCaseSensitive(o, "pci");
-	if (!cJSON_IsObject(pci)) {
-		pci = cJSON_CreateObject();
-		cni_json_set(o, "pci", pci);
-	}
-	cni_json_set(pci, "pci-address", cJSON_CreateString(p->vf_addr));
-	cni_json_set(pci, "pf-pci-address", cJSON_CreateString(p->pf_addr));
-	text = cJSON_PrintUnformatted(o);
+	text = set_pci_info(o, p) == 0 ? cJSON_PrintUnformatted(o) : NULL;
 	if (!dir || !text)
 		cni_err_oom(err);
 	else if (cni_mkdir_p(dirname(dir), 0755, err) == 0)
@@ -405,6 +423,8 @@ static int add_configure(struct sriov_ctx *c, const struct sriov_pci *p, cJSON *
 	if (c->conf.ipam_type && !(ipam = run_ipam(c, err)))
 		return -1;
 	*result = build_result(c, p, ipam, err);
+	if (!*result)
+		return -1;
 	if (ipam && !c->st.dpdk &&
 	    cni_ipconfig_apply(c->req->netns, c->req->ifname, *result, err) < 0)
 		return -1;

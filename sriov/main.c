@@ -6,7 +6,8 @@
 #include "cni/skel.h"
 #include "sriov/plugin.h"
 
-/* Ready when the IPAM plugin says so (CNI 1.1 §5.6: STATUS goes to what ADD depends on). */
+/* Ready when the IPAM plugin says so (CNI SPEC.md, Section 2 'STATUS': STATUS goes to what ADD
+ * depends on). */
 static int cmd_status(const struct cni_request *req, struct cni_err *err)
 {
 	struct sriov_ctx c;

@@ -264,7 +264,7 @@ static int read_driver(const char *vf_dir, struct sriov_pci *p, struct cni_err *
 static jmp_buf pci_jmp;
 static char pci_msg[256];
 
-static void __attribute__((noreturn, format(printf, 1, 2))) on_pci_error(char *msg, ...)
+static void __attribute__((noreturn)) CNI_PRINTF(1, 2) on_pci_error(char *msg, ...)
 {
 	va_list ap;
 
@@ -276,7 +276,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) on_pci_error(char *m
 	longjmp(pci_jmp, 1);
 }
 
-static void __attribute__((format(printf, 1, 2))) on_pci_quiet(char *msg, ...)
+static void CNI_PRINTF(1, 2) on_pci_quiet(char *msg, ...)
 {
 	(void)msg;
 }
