@@ -1,5 +1,5 @@
 /* test/unit/test_cni_netns.c: cni/netns against real network namespaces (needs root).
- * Follows CNI 1.1 §7 point 13: the caller's netns is restored on every path. */
+ * Follows containernetworking/plugins pkg/ns (Do) and setns(2): the caller's netns is restored on every path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* test/unit/test_meta_plan.c: the attachment plan: interface names, collisions, CNI_ARGS and
- * capability args as Multus builds them (multus.md §3.2), and the cache round trip. */
+ * capability args as Multus builds them (Multus pkg/types/conf.go CreateCNIRuntimeConf), and the cache round trip. */
 #include "meta/netconf.h"
 #include "meta/kube.h"
 #include "meta/plan.h"
