@@ -1,5 +1,6 @@
 /* test/unit/test_meta_defroute.c: default-route requests: ECMP refusal, which attachment filters,
- * and result edits in every result shape (Multus pkg/multus/multus.go cmdAdd's default-route handling, without its bugs #1011 and "::/0"). */
+ * and result edits in every result shape (Multus pkg/multus/multus.go cmdAdd's default-route
+ * handling, without its bugs #1011 and "::/0"). */
 #include <sys/socket.h>
 
 #include "meta/defroute.h"
