@@ -33,6 +33,7 @@
 #include "meta/check.h"
 #include "meta/gc.h"
 #include "meta/invocation.h"
+#include "meta/multuscache.h"
 
 /* Multus: poll every second, fail with its message when the file never appears. */
 static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
@@ -316,6 +317,31 @@ out:
 	return ret;
 }
 
+/* A pod Multus attached (plexus replaced it on the node since): Multus's own cache says what to
+ * delete, with no API needed. 1 with the plan, 0 without (absent or unreadable: logged). */
+static int read_multus_cache(struct meta_ctx *c, struct meta_plan *plan)
+{
+	struct cni_err e = { 0 };
+	int found;
+
+	if (plan_init(c, plan, &e) < 0)
+		goto fail;
+	found = meta_multus_cache_read(c->multus_cache_file, &c->nc, plan, &e);
+	if (found == 0)
+		return 0;
+	if (found < 0 || meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, &e) < 0 ||
+	    meta_kube_devinfo_paths(plan, &c->nc, &e) < 0)
+		goto fail;
+	log_verbose("deleting %s from Multus's cache %s (%zu delegates)", c->req->container_id,
+		    c->multus_cache_file, plan->n);
+	return 1;
+fail:
+	log_error("Multus's cache %s is unusable (%s); falling back to the netconf",
+		  c->multus_cache_file, e.msg ? e.msg : "out of memory");
+	cni_err_clear(&e);
+	return 0;
+}
+
 static int cmd_del(const struct cni_request *req, struct cni_err *err)
 {
 	struct meta_plan plan = { 0 };
@@ -335,6 +361,10 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 		log_error("cache %s is unreadable (%s); falling back to the netconf", c.cache_file,
 			  err->msg);
 		cni_err_clear(err);
+	}
+	if (found <= 0) {
+		meta_plan_free(&plan);
+		found = read_multus_cache(&c, &plan);
 	}
 	if (found <= 0) {
 		struct cni_err e = { 0 };
@@ -366,7 +396,8 @@ done:
 	if (remove_cache) {
 		struct cni_err e = { 0 };
 
-		if (cni_remove_file(c.cache_file, &e) < 0) {
+		if (cni_remove_file(c.cache_file, &e) < 0 ||
+		    cni_remove_file(c.multus_cache_file, &e) < 0) {
 			log_error("%s", e.msg);
 			cni_err_clear(&e);
 		}
