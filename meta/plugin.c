@@ -34,6 +34,7 @@
 #include "meta/gc.h"
 #include "meta/invocation.h"
 #include "meta/multuscache.h"
+#include "meta/events.h"
 
 /* Multus: poll every second, fail with its message when the file never appears. */
 static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
@@ -302,6 +303,14 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	}
 	if (c.kube.pod)
 		write_status(&c, &plan, results);
+	if (c.kube.pod && c.nc.added_interface_events) {
+		/* thin mode, asked for: Multus sends them from the ADD too */
+		cJSON *events = meta_added_interface_events(&plan, results);
+
+		meta_events_post(c.kube.client, c.k8s.pod_namespace, c.k8s.pod_name,
+				 c.k8s.pod_uid, events);
+		cJSON_Delete(events);
+	}
 	for (i = 0; i < plan.n && !*result; i++)
 		if (plan.att[i].master) {
 			*result = results[i];

@@ -141,6 +141,23 @@ setup() {
 	ip link set ${TAG}m1 up
 }
 
+# api_with_pod: the API stand-in with pod mig/pod1 (networks mig-br, and mig-mv on ext1) and
+# its two NADs, and $WORK/kubeconfig to reach it
+api_with_pod() {
+	{
+		echo '{"tokens":{"secret-token-1234":"system:serviceaccount:kube-system:plexus"},"pods":['
+		echo "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod1\",\"namespace\":\"mig\",\"uid\":\"uid-1\",\"annotations\":{\"k8s.v1.cni.cncf.io/networks\":\"[{\\\"name\\\":\\\"mig-br\\\"},{\\\"name\\\":\\\"mig-mv\\\",\\\"interface\\\":\\\"ext1\\\"}]\"}},\"spec\":{\"nodeName\":\"n1\"}}"
+		echo '],"nads":['
+		nad mig mig-br "{\"cniVersion\":\"1.0.0\",\"name\":\"mig-br\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"${TAG}n\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.169.172.0/24\"}},{\"type\":\"tuning\",\"mtu\":1400}]}"
+		echo ,
+		nad mig mig-mv "{\"cniVersion\":\"1.0.0\",\"name\":\"mig-mv\",\"type\":\"macvlan\",\"master\":\"${TAG}m0\",\"mode\":\"bridge\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.183.134.0/24\"}}"
+		echo ']}'
+	} >"$WORK/fixture.json"
+	standin_start "$WORK/api" "$WORK/fixture.json" 300
+	cleanup_add "kill $API_PID"
+	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: secret-token-1234}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+}
+
 t_pod_multus_attached_is_deleted_by_plexus_without_api() {
 	local ns=${TAG}a subst
 	need_libcni
@@ -183,18 +200,7 @@ t_rollback_multus_deletes_a_pod_plexus_attached() {
 	need_libcni
 	setup
 	netns_new $ns
-	{
-		echo '{"tokens":{"secret-token-1234":"system:serviceaccount:kube-system:plexus"},"pods":['
-		echo "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod1\",\"namespace\":\"mig\",\"uid\":\"uid-1\",\"annotations\":{\"k8s.v1.cni.cncf.io/networks\":\"[{\\\"name\\\":\\\"mig-br\\\"},{\\\"name\\\":\\\"mig-mv\\\",\\\"interface\\\":\\\"ext1\\\"}]\"}},\"spec\":{\"nodeName\":\"n1\"}}"
-		echo '],"nads":['
-		nad mig mig-br "{\"cniVersion\":\"1.0.0\",\"name\":\"mig-br\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"${TAG}n\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.169.172.0/24\"}},{\"type\":\"tuning\",\"mtu\":1400}]}"
-		echo ,
-		nad mig mig-mv "{\"cniVersion\":\"1.0.0\",\"name\":\"mig-mv\",\"type\":\"macvlan\",\"master\":\"${TAG}m0\",\"mode\":\"bridge\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.183.134.0/24\"}}"
-		echo ']}'
-	} >"$WORK/fixture.json"
-	standin_start "$WORK/api" "$WORK/fixture.json" 300
-	cleanup_add "kill $API_PID"
-	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: secret-token-1234}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+	api_with_pod
 	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "\"kubeconfig\":\"$WORK/kubeconfig\"")
 	printf '%s' "$nc" | plexus ADD $ns >/dev/null
 	expect_eq "interfaces plexus made" "$(links_in $ns)" 4
@@ -225,6 +231,28 @@ t_multus_cache_is_written_before_the_first_delegate_and_removed_by_del() {
 	out=$(printf '%s' "$nc" | plexus ADD $ns) && fail "ADD succeeded: $out"
 	[ -f "$WORK/cni/$CID" ] || fail "no Multus cache after a failed ADD"
 	[ -f "$WORK/cni/plexus/$CID" ] || fail "no plexus plan after a failed ADD"
+	printf '%s' "$nc" | plexus DEL $ns
+	expect_clean $ns
+}
+
+t_added_interface_events_in_thin_mode_only_when_asked() {
+	local ns=${TAG}e nc out
+	setup
+	netns_new $ns
+	api_with_pod
+	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "\"kubeconfig\":\"$WORK/kubeconfig\"")
+	# off by default: a thin ADD makes no event
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	out=$(api GET /_standin/objects/events/mig)
+	expect_not_contains "events by default" "$out" AddedInterface
+	printf '%s' "$nc" | plexus DEL $ns
+	# asked for: one per attachment (host-local hands out the next addresses, .3)
+	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "\"kubeconfig\":\"$WORK/kubeconfig\",\"addedInterfaceEvents\":true")
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	out=$(api GET /_standin/objects/events/mig)
+	expect_eq "AddedInterface events" "$(json_get "$out" 'sorted(e["message"] for e in j if e["reason"]=="AddedInterface")')" \
+		'["Add eth0 [10.252.0.3/24] from cluster", "Add ext1 [10.183.134.3/24] from mig/mig-mv", "Add net1 [10.252.1.3/24] from tenant-net", "Add net2 [10.169.172.3/24] from mig/mig-br"]'
+	expect_eq "event type" "$(json_get "$out" 'sorted(set(e["type"] for e in j))')" '["Normal"]'
 	printf '%s' "$nc" | plexus DEL $ns
 	expect_clean $ns
 }
