@@ -35,6 +35,7 @@
 #include "meta/invocation.h"
 #include "meta/multuscache.h"
 #include "meta/events.h"
+#include "meta/auxchain.h"
 
 /* Multus: poll every second, fail with its message when the file never appears. */
 static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
@@ -101,7 +102,9 @@ static int build_plan(struct meta_ctx *c, struct meta_plan *plan, struct cni_err
 	if (c->kube.pod && (meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0 ||
 			    meta_kube_assign_devices(plan, &c->nc, &c->kube, &c->k8s, err) < 0))
 		return -1;
-	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
+	/* Multus: the auxiliary chain comes after every other network */
+	if (meta_aux_chain_add(plan, &c->nc, err) < 0 ||
+	    meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
 	    meta_kube_devinfo_paths(plan, &c->nc, err) < 0 || meta_defroute_check(plan, err) < 0)
 		return -1;
 	for (size_t i = 0; i < plan->n; i++) {

@@ -257,4 +257,40 @@ t_added_interface_events_in_thin_mode_only_when_asked() {
 	expect_clean $ns
 }
 
+# Multus's auxiliary chain: the .conf files of <dir(clusterNetwork)>/<chain>/ after a passthru,
+# one extra attachment after all others (net<idx>), deleted with the rest
+t_auxiliary_chain_runs_after_every_network_and_is_deleted() {
+	local ns=${TAG}f nc out
+	setup
+	netns_new $ns
+	mkdir -p "$WORK/conf/vendor-chain" "$WORK/rec"
+	cp "$BUILD/test/tools/recorder" "$WORK/bin/recorder"
+	# passthru is not packaged by Debian: a stand-in that returns an empty result
+	printf '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && printf %%s %s\nexit 0\n' \
+		"'{\"cniVersion\":\"1.0.0\"}'" >"$WORK/bin/passthru"
+	chmod +x "$WORK/bin/passthru"
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"cluster\",\"type\":\"bridge\",\"bridge\":\"${TAG}f0\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.252.0.0/24\"}}" >"$WORK/conf/10-cluster.conf"
+	echo "{\"type\":\"recorder\",\"recordDir\":\"$WORK/rec\"}" >"$WORK/conf/vendor-chain/10-rec.conf"
+	echo '{"type":"no-such-plugin"}' >"$WORK/conf/vendor-chain/20-ignored.json"
+	nc="{\"cniVersion\":\"1.0.0\",\"name\":\"m\",\"type\":\"plexus\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"clusterNetwork\":\"$WORK/conf/10-cluster.conf\",\"auxiliaryCNIChainName\":\"vendor-chain\"}"
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	out=$(cat "$WORK"/rec/*-ADD-*)
+	expect_eq "aux chain interface" "$(json_get "$out" 'j["env"]["CNI_IFNAME"]')" net1
+	expect_eq "aux chain network" "$(json_get "$out" 'json.loads(j["stdin"])["name"]')" vendor-chain
+	expect_eq "passthru's result as prevResult" \
+		"$(json_get "$out" 'json.loads(j["stdin"])["prevResult"]')" '{"cniVersion": "1.0.0", "dns": {}}'
+	# the chain is in Multus's cache too, so a rollback deletes it
+	expect_eq "Multus cache names" "$(json_get "$(cat "$WORK/cni/$CID")" '[d["Name"] for d in j]')" \
+		'["cluster", "vendor-chain"]'
+	rm "$WORK/conf/vendor-chain/10-rec.conf"
+	printf '%s' "$nc" | plexus DEL $ns
+	ls "$WORK/rec" | grep -q -- '-DEL-net1$' || fail "aux chain not deleted: $(ls "$WORK/rec")"
+	expect_clean $ns
+	# an empty chain directory adds nothing
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	expect_eq "attachments without chain plugins" "$(json_get "$(cat "$WORK/cni/$CID")" 'len(j)')" 1
+	printf '%s' "$nc" | plexus DEL $ns
+	expect_clean $ns
+}
+
 run_tests
