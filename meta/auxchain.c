@@ -39,8 +39,8 @@ static char **conf_files(const char *dir, size_t *n, struct cni_err *err)
 		if (errno == ENOENT)
 			return names;
 		free(names);
-		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "auxiliary chain: cannot read %s: %s",
-			    dir, strerror(errno));
+		cni_err_set(err, CNI_ERR_INVALID_CONFIG, "auxiliary chain: cannot read %s: %s", dir,
+			    strerror(errno));
 		return NULL;
 	}
 	while ((de = readdir(d))) {
@@ -86,9 +86,9 @@ static int add_plugin(cJSON *plugins, const char *file, struct cni_err *err)
 	errno = 0;
 	text = cni_read_file(file, AUX_CONF_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
 	if (!text)
-		return cni_err_isset(err) ? -1
-					  : cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s: no such file",
-							file);
+		return cni_err_isset(err)
+			   ? -1
+			   : cni_err_set(err, CNI_ERR_INVALID_CONFIG, "%s: no such file", file);
 	p = cni_json_parse(text, len, file, err);
 	free(text);
 	if (!p)

@@ -22,7 +22,8 @@ char *meta_added_interface_message(const struct meta_attachment *a, const cJSON 
 	int st;
 
 	cni_err_clear(&e);
-	if (!cur || ((!cJSON_IsArray(ifs) || !ifs->child) && (!cJSON_IsArray(ips) || !ips->child))) {
+	if (!cur ||
+	    ((!cJSON_IsArray(ifs) || !ifs->child) && (!cJSON_IsArray(ips) || !ips->child))) {
 		cJSON_Delete(cur);
 		return NULL;
 	}
@@ -51,14 +52,15 @@ cJSON *meta_added_interface_events(const struct meta_plan *plan, cJSON *const *r
 	cJSON *arr = cJSON_CreateArray();
 
 	for (size_t i = 0; arr && i < plan->n; i++) {
-		char *msg = results[i] ? meta_added_interface_message(&plan->att[i], results[i])
-				       : NULL;
+		char *msg =
+		    results[i] ? meta_added_interface_message(&plan->att[i], results[i]) : NULL;
 		cJSON *o;
 
 		if (!msg)
 			continue;
 		o = cJSON_CreateObject();
-		if (!cJSON_AddItemToArray(arr, o) || !cJSON_AddStringToObject(o, "type", "Normal") ||
+		if (!cJSON_AddItemToArray(arr, o) ||
+		    !cJSON_AddStringToObject(o, "type", "Normal") ||
 		    !cJSON_AddStringToObject(o, "reason", "AddedInterface") ||
 		    !cJSON_AddStringToObject(o, "message", msg)) {
 			cJSON_Delete(arr);

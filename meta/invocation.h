@@ -21,8 +21,8 @@ struct meta_ctx {
 	const char **path; /* binDir, then CNI_PATH */
 	char **cni_path;
 	size_t npath;
-	char *state_dir;  /* <cniDir>/plexus */
-	char *cache_file; /* <state_dir>/<containerID> */
+	char *state_dir;	 /* <cniDir>/plexus */
+	char *cache_file;	 /* <state_dir>/<containerID> */
 	char *multus_cache_file; /* <cniDir>/<containerID>: Multus's cache, kept beside ours */
 	char *lock_file;
 	int lock_fd;

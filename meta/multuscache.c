@@ -82,8 +82,8 @@ static int ip_request(const cJSON *o, char **out, const char *path, struct cni_e
 static int cap_args_for(struct meta_attachment *a, const struct meta_netconf *nc, const cJSON *o)
 {
 	static const char *const req_keys[][2] = { { "macRequest", "mac" },
-						    { "infinibandGUIDRequest", "infinibandGUID" },
-						    { "deviceID", "deviceID" } };
+						   { "infinibandGUIDRequest", "infinibandGUID" },
+						   { "deviceID", "deviceID" } };
 	cJSON *cap = meta_runtime_cap_args(nc->runtime_config);
 	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(o, "ipRequest");
 
@@ -155,8 +155,8 @@ static int add_delegate(struct meta_plan *plan, const cJSON *o, const struct met
 	return 0;
 }
 
-int meta_multus_cache_read(const char *path, const struct meta_netconf *nc,
-			   struct meta_plan *plan, struct cni_err *err)
+int meta_multus_cache_read(const char *path, const struct meta_netconf *nc, struct meta_plan *plan,
+			   struct cni_err *err)
 {
 	size_t len = 0;
 	const cJSON *o;
@@ -197,8 +197,8 @@ static cJSON *go_netconf(const cJSON *plugin, const char *name, const char *vers
 	const cJSON *ipam = cJSON_GetObjectItemCaseSensitive(plugin, "ipam");
 	const cJSON *ipam_type = cJSON_GetObjectItemCaseSensitive(ipam, "type");
 	cJSON *o = cJSON_CreateObject(), *io;
-	bool ok = o && (!version || !*version ||
-			cJSON_AddStringToObject(o, "cniVersion", version)) &&
+	bool ok = o &&
+		  (!version || !*version || cJSON_AddStringToObject(o, "cniVersion", version)) &&
 		  (!name || !*name || cJSON_AddStringToObject(o, "name", name)) &&
 		  (!cJSON_IsString(type) || !*type->valuestring ||
 		   cJSON_AddStringToObject(o, "type", type->valuestring));

@@ -21,8 +21,8 @@ char *meta_multus_cache_path(const char *cni_dir, const char *container_id);
  * master gets its requests as capability args on top of the netconf's runtimeConfig. The
  * caller then names the interfaces with meta_plan_finish (Multus getIfname).
  * Returns 1 (read), 0 (no file) or -1 (unreadable, not Multus's layout: err set, code 3). */
-int meta_multus_cache_read(const char *path, const struct meta_netconf *nc,
-			   struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
+int meta_multus_cache_read(const char *path, const struct meta_netconf *nc, struct meta_plan *plan,
+			   struct cni_err *err) CNI_MUST_CHECK;
 
 /* The plan in Multus's layout (a JSON array of DelegateNetConf, as Go's json.Marshal writes
  * it): what Multus's DEL needs to delete every attachment by its own rules; an interface name

@@ -310,8 +310,8 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		/* thin mode, asked for: Multus sends them from the ADD too */
 		cJSON *events = meta_added_interface_events(&plan, results);
 
-		meta_events_post(c.kube.client, c.k8s.pod_namespace, c.k8s.pod_name,
-				 c.k8s.pod_uid, events);
+		meta_events_post(c.kube.client, c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
+				 events);
 		cJSON_Delete(events);
 	}
 	for (i = 0; i < plan.n && !*result; i++)

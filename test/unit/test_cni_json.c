@@ -70,9 +70,10 @@ START_TEST(printed_documents_are_valid_utf8_whatever_the_input)
 	cJSON_AddStringToObject(o, "k\xc0\xaf", "overlong key");
 	cJSON_AddStringToObject(o, "cut", "a\xe2\x82");
 	out = cni_json_print_utf8(o, false);
-	ck_assert_str_eq(out, "{\"name\":\"\xef\xbf\xbd\xef\xbf\xbd\",\"ok\":\"h\xc3\xa9 \xe2\x82\xac\","
-			      "\"k\xef\xbf\xbd\xef\xbf\xbd\":\"overlong key\",\"cut\":\"a\xef\xbf\xbd"
-			      "\xef\xbf\xbd\"}");
+	ck_assert_str_eq(out,
+			 "{\"name\":\"\xef\xbf\xbd\xef\xbf\xbd\",\"ok\":\"h\xc3\xa9 \xe2\x82\xac\","
+			 "\"k\xef\xbf\xbd\xef\xbf\xbd\":\"overlong key\",\"cut\":\"a\xef\xbf\xbd"
+			 "\xef\xbf\xbd\"}");
 	free(out);
 	/* the tree printed is left as it was */
 	ck_assert_str_eq(cJSON_GetObjectItem(o, "name")->valuestring, "\xff\xfe");

@@ -31,9 +31,10 @@ static void expect_message(const char *result, const char *ifname, const char *s
 
 START_TEST(message_lists_the_results_addresses_and_the_network)
 {
-	expect_message("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"net1\"}],\"ips\":["
-		       "{\"address\":\"10.1.1.2/24\",\"interface\":0},{\"address\":\"fd00::2/64\"}]}",
-		       "net1", "ns1/blue", "Add net1 [10.1.1.2/24 fd00::2/64] from ns1/blue");
+	expect_message(
+	    "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"net1\"}],\"ips\":["
+	    "{\"address\":\"10.1.1.2/24\",\"interface\":0},{\"address\":\"fd00::2/64\"}]}",
+	    "net1", "ns1/blue", "Add net1 [10.1.1.2/24 fd00::2/64] from ns1/blue");
 }
 END_TEST
 

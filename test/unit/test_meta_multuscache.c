@@ -118,7 +118,8 @@ START_TEST(requests_of_secondary_delegates_become_capability_args)
 	char *cap;
 	const char *text =
 	    "[{\"Name\":\"a\",\"Bytes\":\"eyJuYW1lIjoiYSIsInR5cGUiOiJicmlkZ2UifQ==\"},"
-	    "{\"Name\":\"ns/b\",\"macRequest\":\"02:00:00:00:00:02\",\"ipRequest\":[\"10.1.1.5/24\","
+	    "{\"Name\":\"ns/b\",\"macRequest\":\"02:00:00:00:00:02\",\"ipRequest\":[\"10.1.1.5/"
+	    "24\","
 	    "\"fd00::5/64\"],\"deviceID\":\"0000:01:10.0\",\"resourceName\":\"r/x\","
 	    "\"Bytes\":\"eyJuYW1lIjoiYiIsInR5cGUiOiJicmlkZ2UifQ==\"}]";
 
@@ -144,12 +145,12 @@ END_TEST
 
 START_TEST(absent_cache_is_not_an_error_and_foreign_files_are_refused)
 {
-	static const char *const bad[] = {
-		"{\"kind\":\"plexusCacheV1\"}", "[]", "[{\"Name\":\"a\"}]",
-		"[{\"Name\":\"a\",\"Bytes\":\"!!\"}]", "[{\"Name\":1,\"Bytes\":\"e30=\"}]", "[1]",
-		/* bytes that are no network configuration */
-		"[{\"Name\":\"a\",\"Bytes\":\"e30=\"}]"
-	};
+	static const char *const bad[] = { "{\"kind\":\"plexusCacheV1\"}", "[]",
+					   "[{\"Name\":\"a\"}]",
+					   "[{\"Name\":\"a\",\"Bytes\":\"!!\"}]",
+					   "[{\"Name\":1,\"Bytes\":\"e30=\"}]", "[1]",
+					   /* bytes that are no network configuration */
+					   "[{\"Name\":\"a\",\"Bytes\":\"e30=\"}]" };
 	char dir[128], path[PATH_MAX];
 	struct meta_plan plan;
 	struct cni_err err = { 0 };
