@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cni/base64.h"
+#include "cni/buf.h"
 #include "cni/config.h"
 #include "cni/file.h"
 #include "cni/json.h"
@@ -51,28 +52,29 @@ static char *dup_opt(const char *s, bool *oom)
 static int ip_request(const cJSON *o, char **out, const char *path, struct cni_err *err)
 {
 	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(o, "ipRequest"), *ip;
-	size_t len = 0;
+	struct cni_buf b;
+	int st = 0;
 
 	*out = NULL;
 	if (!ips || cJSON_IsNull(ips) || !ips->child)
 		return 0;
+	cni_buf_init(&b, MULTUS_CACHE_MAX_BYTES, false);
 	cJSON_ArrayForEach(ip, ips)
 	{
-		if (!cJSON_IsString(ip))
+		if (!cJSON_IsString(ip)) {
+			cni_buf_free(&b);
 			return cni_err_set(err, CNI_ERR_DECODE,
 					   "Multus cache %s: \"ipRequest\" must be an array of "
 					   "strings",
 					   path);
-		len += strlen(ip->valuestring) + 1;
+		}
+		st |= cni_buf_printf(&b, "%s%s", ip == ips->child ? "" : ",", ip->valuestring);
 	}
-	*out = calloc(1, len + 1);
-	if (!*out)
+	/* a failed append sticks in b: take then gives NULL */
+	*out = st == 0 ? cni_buf_take(&b, NULL) : NULL;
+	if (!*out) {
+		cni_buf_free(&b);
 		return cni_err_oom(err);
-	cJSON_ArrayForEach(ip, ips)
-	{
-		if (**out)
-			strcat(*out, ",");
-		strcat(*out, ip->valuestring);
 	}
 	return 0;
 }
