@@ -118,14 +118,28 @@ n.update(json.loads("{"+sys.argv[3]+"}"))
 print(json.dumps(n))' "$FIXTURES/multus-4.2.2-netconf.json" "$1" "${2:-}"
 }
 
-expect_clean() { # NETNS
+# nothing of the container left in DIR (default: every cache under cniDir), nor in the netns and
+# the IPAM store
+expect_clean() { # NETNS [DIR]
 	local left
 	left=$(ip -n "$1" -o link show | grep -v ': lo:' || true)
 	[ -z "$left" ] || fail "interfaces left in $1: $left"
 	left=$(find "$WORK/ipam" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null || true)
 	[ -z "$left" ] || fail "IP reservations left: $left"
-	left=$(find "$WORK/cni" -type f 2>/dev/null || true)
+	left=$(find "${2:-$WORK/cni}" -type f 2>/dev/null || true)
 	[ -z "$left" ] || fail "cache files left: $left"
+}
+
+# the fixture's netconf, its bridges renamed for this run
+fixture_nc() { # [EXTRA-KEYS]
+	fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "${1:-}"
+}
+
+# the API stand-in serving FIXTURE-FILE, and $WORK/kubeconfig to reach it
+api_start() { # FIXTURE-FILE
+	standin_start "$WORK/api" "$1" 300
+	cleanup_add "kill $API_PID"
+	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: secret-token-1234}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
 }
 
 need_libcni() {
@@ -153,9 +167,7 @@ api_with_pod() {
 		nad mig mig-mv "{\"cniVersion\":\"1.0.0\",\"name\":\"mig-mv\",\"type\":\"macvlan\",\"master\":\"${TAG}m0\",\"mode\":\"bridge\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.183.134.0/24\"}}"
 		echo ']}'
 	} >"$WORK/fixture.json"
-	standin_start "$WORK/api" "$WORK/fixture.json" 300
-	cleanup_add "kill $API_PID"
-	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: secret-token-1234}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+	api_start "$WORK/fixture.json"
 }
 
 t_pod_multus_attached_is_deleted_by_plexus_without_api() {
@@ -187,9 +199,7 @@ t_pod_and_nads_gone_from_the_api_multus_cache_still_deletes_every_network() {
 	expect_eq "interfaces Multus made" "$(links_in $ns)" 3
 	# the API knows neither the pod nor its NADs any more
 	echo '{"tokens":{"secret-token-1234":"system:serviceaccount:kube-system:plexus"},"pods":[],"nads":[]}' >"$WORK/fixture.json"
-	standin_start "$WORK/api" "$WORK/fixture.json" 300
-	cleanup_add "kill $API_PID"
-	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: secret-token-1234}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+	api_start "$WORK/fixture.json"
 	fixture_netconf "{\"fxbr0\":\"${TAG}c\",\"fxbr1\":\"${TAG}n\"}" \
 		"\"kubeconfig\":\"$WORK/kubeconfig\"" | plexus DEL $ns
 	expect_clean $ns
@@ -201,7 +211,7 @@ t_rollback_multus_deletes_a_pod_plexus_attached() {
 	setup
 	netns_new $ns
 	api_with_pod
-	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "\"kubeconfig\":\"$WORK/kubeconfig\"")
+	nc=$(fixture_nc "\"kubeconfig\":\"$WORK/kubeconfig\"")
 	printf '%s' "$nc" | plexus ADD $ns >/dev/null
 	expect_eq "interfaces plexus made" "$(links_in $ns)" 4
 	[ -f "$WORK/cni/$CID" ] || fail "plexus wrote no Multus cache"
@@ -209,12 +219,7 @@ t_rollback_multus_deletes_a_pod_plexus_attached() {
 	[ -f "$plan" ] || fail "no plexus plan"
 	# rollback: Multus is back on the node; its DEL knows only its own cache
 	multus_del $ns
-	left=$(ip -n $ns -o link show | grep -v ': lo:' || true)
-	[ -z "$left" ] || fail "Multus left interfaces: $left"
-	left=$(find "$WORK/ipam" -type f ! -name lock ! -name 'last_reserved_ip*' || true)
-	[ -z "$left" ] || fail "Multus left IP reservations: $left"
-	left=$(find "$WORK/cni/results" -type f 2>/dev/null || true)
-	[ -z "$left" ] || fail "libcni left result caches: $left"
+	expect_clean $ns "$WORK/cni/results"
 	# plexus's own plan outlives the rollback; a plexus back on the node deletes idempotently
 	[ -f "$plan" ] || fail "the plexus plan should stay (Multus does not know it)"
 	printf '%s' "$nc" | plexus DEL $ns
@@ -240,14 +245,14 @@ t_added_interface_events_in_thin_mode_only_when_asked() {
 	setup
 	netns_new $ns
 	api_with_pod
-	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "\"kubeconfig\":\"$WORK/kubeconfig\"")
+	nc=$(fixture_nc "\"kubeconfig\":\"$WORK/kubeconfig\"")
 	# off by default: a thin ADD makes no event
 	printf '%s' "$nc" | plexus ADD $ns >/dev/null
 	out=$(api GET /_standin/objects/events/mig)
 	expect_not_contains "events by default" "$out" AddedInterface
 	printf '%s' "$nc" | plexus DEL $ns
 	# asked for: one per attachment (host-local hands out the next addresses, .3)
-	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "\"kubeconfig\":\"$WORK/kubeconfig\",\"addedInterfaceEvents\":true")
+	nc=$(fixture_nc "\"kubeconfig\":\"$WORK/kubeconfig\",\"addedInterfaceEvents\":true")
 	printf '%s' "$nc" | plexus ADD $ns >/dev/null
 	out=$(api GET /_standin/objects/events/mig)
 	expect_eq "AddedInterface events" "$(json_get "$out" 'sorted(e["message"] for e in j if e["reason"]=="AddedInterface")')" \
