@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,77 @@ char *cni_json_print_conf(const cJSON *conf)
 	cni_buf_init(&b, SIZE_MAX, false);
 	put_value(&b, conf, true, true, 0);
 	return cni_buf_take(&b, NULL);
+}
+
+/* s with every byte that starts no valid UTF-8 sequence replaced by U+FFFD, as Go's
+ * encoding/json does; NULL when s is valid already (or out of memory: *oom set). */
+static char *utf8_repaired(const char *str, bool *oom)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	struct cni_buf b;
+	bool bad = false;
+	uint32_t cp;
+
+	for (const unsigned char *p = s; *p;) {
+		size_t n = utf8_valid_len(p, &cp);
+
+		if (n == 0) {
+			bad = true;
+			break;
+		}
+		p += n;
+	}
+	if (!bad)
+		return NULL;
+	cni_buf_init(&b, SIZE_MAX, false);
+	while (*s) {
+		size_t n = utf8_valid_len(s, &cp);
+
+		if (n == 0) {
+			sb_str(&b, "\xef\xbf\xbd");
+			s++;
+		} else {
+			sb_put(&b, (const char *)s, n);
+			s += n;
+		}
+	}
+	str = cni_buf_take(&b, NULL);
+	*oom = !str;
+	return (char *)str;
+}
+
+/* Repairs every string and key of the tree in place. Returns 0 or -1 out of memory. */
+static int utf8_repair_tree(cJSON *it)
+{
+	for (; it; it = it->next) {
+		bool oom = false;
+		char *fixed;
+
+		if (it->string && !(it->type & cJSON_StringIsConst) &&
+		    (fixed = utf8_repaired(it->string, &oom))) {
+			cJSON_free(it->string);
+			it->string = fixed;
+		}
+		if (cJSON_IsString(it) && it->valuestring &&
+		    (fixed = utf8_repaired(it->valuestring, &oom))) {
+			cJSON_free(it->valuestring);
+			it->valuestring = fixed;
+		}
+		if (oom || (it->child && utf8_repair_tree(it->child) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+char *cni_json_print_utf8(const cJSON *item, bool formatted)
+{
+	cJSON *copy = cJSON_Duplicate(item, true);
+	char *out = NULL;
+
+	if (copy && utf8_repair_tree(copy) == 0)
+		out = formatted ? cJSON_Print(copy) : cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	return out;
 }
 
 cJSON *cni_json_parse(const char *data, size_t len, const char *what, struct cni_err *err)

@@ -17,6 +17,12 @@
  * float64 form. Returns a malloc'd string or NULL on OOM. */
 char *cni_json_print_go(const cJSON *item, bool sort_keys);
 
+/* Prints item as cJSON_Print (formatted) or cJSON_PrintUnformatted does, except that every
+ * byte of a string or key that starts no valid UTF-8 sequence becomes U+FFFD, as Go's
+ * encoding/json writes it: what a plugin prints is always valid UTF-8 whatever its input held.
+ * Returns a malloc'd string (free()) or NULL on OOM. */
+char *cni_json_print_utf8(const cJSON *item, bool formatted);
+
 /* A plugin config as libcni's InjectConf marshals it: every object sorted, except the value of
  * the top-level "prevResult" key, which is a typed result in Go and keeps its field order. */
 char *cni_json_print_conf(const cJSON *conf);

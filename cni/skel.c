@@ -39,7 +39,7 @@ char *cni_read_all(FILE *in, size_t *len)
 void cni_print_error(FILE *out, const struct cni_err *err, const char *cni_version)
 {
 	cJSON *o = cni_err_to_json(err, cni_version);
-	char *s = o ? cJSON_Print(o) : NULL;
+	char *s = o ? cni_json_print_utf8(o, true) : NULL;
 
 	if (s)
 		fprintf(out, "%s\n", s);
@@ -229,7 +229,7 @@ int cni_skel_run(const struct cni_plugin *p, FILE *in, FILE *out)
 				rc = -1;
 				break;
 			}
-			char *s = cJSON_Print(conv);
+			char *s = cni_json_print_utf8(conv, true);
 
 			if (!s) {
 				rc = cni_err_oom(&err);

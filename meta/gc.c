@@ -13,6 +13,7 @@
 #include "cni/log.h"
 #include "delegates/invoke.h"
 #include "meta/invocation.h"
+#include "meta/multuscache.h"
 
 static const cJSON *valid_attachments(const cJSON *conf)
 {
@@ -36,8 +37,10 @@ static void gc_container(const struct meta_ctx *base, const char *cid, struct cn
 	c.req = &req;
 	c.cache_file = NULL;
 	c.lock_file = NULL;
+	c.multus_cache_file = NULL;
 	if (asprintf(&c.cache_file, "%s/%s", base->state_dir, cid) < 0 ||
-	    asprintf(&c.lock_file, "%s/%s.lock", base->state_dir, cid) < 0)
+	    asprintf(&c.lock_file, "%s/%s.lock", base->state_dir, cid) < 0 ||
+	    !(c.multus_cache_file = meta_multus_cache_path(base->nc.cni_dir, cid)))
 		goto out;
 	fd = cni_lock(c.lock_file, base->nc.delegate_timeout_s * 1000 + 10000, true, &one);
 	if (fd < 0)
@@ -46,7 +49,8 @@ static void gc_container(const struct meta_ctx *base, const char *cid, struct cn
 		req.netns = plan.netns;
 		/* a failure to remove stays in one, reported with the others below */
 		if (meta_ctx_del_plan(&c, &plan, &one) == 0 &&
-		    cni_remove_file(c.cache_file, &one) < 0)
+		    (cni_remove_file(c.multus_cache_file, &one) < 0 ||
+		     cni_remove_file(c.cache_file, &one) < 0))
 			log_verbose("GC: cache of %s kept", cid);
 	} else {
 		/* unreadable: keep it for a person to look at, but say so */
@@ -58,6 +62,7 @@ out:
 		cni_err_join(err, &one, " / ");
 	meta_plan_free(&plan);
 	free(c.cache_file);
+	free(c.multus_cache_file);
 	free(c.lock_file);
 }
 

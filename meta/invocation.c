@@ -14,6 +14,7 @@
 #include "delegates/find.h"
 #include "delegates/invoke.h"
 #include "k8s/deviceinfo.h"
+#include "meta/multuscache.h"
 
 #define CACHE_MAX_BYTES (16u << 20)
 
@@ -40,6 +41,7 @@ void meta_ctx_free(struct meta_ctx *c)
 	dlg_path_free(c->cni_path);
 	free(c->state_dir);
 	free(c->cache_file);
+	free(c->multus_cache_file);
 	free(c->lock_file);
 }
 
@@ -73,7 +75,8 @@ int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_
 		return cni_err_oom(err);
 	if (req->container_id &&
 	    (asprintf(&c->cache_file, "%s/%s", c->state_dir, req->container_id) < 0 ||
-	     asprintf(&c->lock_file, "%s/%s.lock", c->state_dir, req->container_id) < 0))
+	     asprintf(&c->lock_file, "%s/%s.lock", c->state_dir, req->container_id) < 0 ||
+	     !(c->multus_cache_file = meta_multus_cache_path(c->nc.cni_dir, req->container_id))))
 		return cni_err_oom(err);
 	return 0;
 }
@@ -163,6 +166,9 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 		return cni_err_oom(err);
 	ret = cni_write_atomic(c->cache_file, text, strlen(text), 0600, err);
 	free(text);
+	/* a Multus put back on the node (a rollback) deletes the pod from its own cache */
+	if (ret == 0 && c->multus_cache_file)
+		ret = meta_multus_cache_write(c->multus_cache_file, plan, err);
 	return ret;
 }
 

@@ -21,8 +21,9 @@ struct meta_ctx {
 	const char **path; /* binDir, then CNI_PATH */
 	char **cni_path;
 	size_t npath;
-	char *state_dir;  /* <cniDir>/plexus */
-	char *cache_file; /* <state_dir>/<containerID> */
+	char *state_dir;	 /* <cniDir>/plexus */
+	char *cache_file;	 /* <state_dir>/<containerID> */
+	char *multus_cache_file; /* <cniDir>/<containerID>: Multus's cache, kept beside ours */
 	char *lock_file;
 	int lock_fd;
 	struct meta_kube kube; /* the API, when configured */
@@ -48,7 +49,8 @@ int meta_ctx_lock(struct meta_ctx *c, struct cni_err *err) CNI_MUST_CHECK;
 int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
 		 cJSON **res, struct cni_err *err) CNI_MUST_CHECK;
 
-/* The plan written as the container's cache, atomically (mode 0600). */
+/* The plan written as the container's cache, atomically (mode 0600), then the same plan in
+ * Multus's layout at <cniDir>/<containerID> (meta/multuscache.h). */
 int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 			 struct cni_err *err) CNI_MUST_CHECK;
 

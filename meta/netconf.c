@@ -167,7 +167,9 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, st
 	    get_int(root, "delegateTimeoutSeconds", 1, 3600, &nc->delegate_timeout_s, err) < 0 ||
 	    cni_json_get_string(root, "podResourcesSocket", &nc->pod_resources_socket, CTX, err) <
 		0 ||
-	    cni_json_get_string(root, "deviceInfoDir", &nc->device_info_dir, CTX, err) < 0)
+	    cni_json_get_string(root, "deviceInfoDir", &nc->device_info_dir, CTX, err) < 0 ||
+	    cni_json_get_bool(root, "addedInterfaceEvents", &nc->added_interface_events, CTX, err) <
+		0)
 		goto fail;
 
 	if (!nc->system_namespaces) {

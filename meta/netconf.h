@@ -51,6 +51,7 @@ struct meta_netconf {
 	int delegate_timeout_s;		  /* delegateTimeoutSeconds */
 	const char *pod_resources_socket; /* podResourcesSocket */
 	const char *device_info_dir;	  /* deviceInfoDir */
+	bool added_interface_events;	  /* addedInterfaceEvents: thin mode, default false */
 };
 
 /* Parses and validates (code 6 for JSON, code 7 naming the key for a wrong type or value,

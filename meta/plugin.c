@@ -33,6 +33,9 @@
 #include "meta/check.h"
 #include "meta/gc.h"
 #include "meta/invocation.h"
+#include "meta/multuscache.h"
+#include "meta/events.h"
+#include "meta/auxchain.h"
 
 /* Multus: poll every second, fail with its message when the file never appears. */
 static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
@@ -99,7 +102,9 @@ static int build_plan(struct meta_ctx *c, struct meta_plan *plan, struct cni_err
 	if (c->kube.pod && (meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0 ||
 			    meta_kube_assign_devices(plan, &c->nc, &c->kube, &c->k8s, err) < 0))
 		return -1;
-	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
+	/* Multus: the auxiliary chain comes after every other network */
+	if (meta_aux_chain_add(plan, &c->nc, err) < 0 ||
+	    meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
 	    meta_kube_devinfo_paths(plan, &c->nc, err) < 0 || meta_defroute_check(plan, err) < 0)
 		return -1;
 	for (size_t i = 0; i < plan->n; i++) {
@@ -301,6 +306,14 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	}
 	if (c.kube.pod)
 		write_status(&c, &plan, results);
+	if (c.kube.pod && c.nc.added_interface_events) {
+		/* thin mode, asked for: Multus sends them from the ADD too */
+		cJSON *events = meta_added_interface_events(&plan, results);
+
+		meta_events_post(c.kube.client, c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
+				 events);
+		cJSON_Delete(events);
+	}
 	for (i = 0; i < plan.n && !*result; i++)
 		if (plan.att[i].master) {
 			*result = results[i];
@@ -314,6 +327,31 @@ out:
 	meta_plan_free(&plan);
 	meta_ctx_free(&c);
 	return ret;
+}
+
+/* A pod Multus attached (plexus replaced it on the node since): Multus's own cache says what to
+ * delete, with no API needed. 1 with the plan, 0 without (absent or unreadable: logged). */
+static int read_multus_cache(struct meta_ctx *c, struct meta_plan *plan)
+{
+	struct cni_err e = { 0 };
+	int found;
+
+	if (plan_init(c, plan, &e) < 0)
+		goto fail;
+	found = meta_multus_cache_read(c->multus_cache_file, &c->nc, plan, &e);
+	if (found == 0)
+		return 0;
+	if (found < 0 || meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, &e) < 0 ||
+	    meta_kube_devinfo_paths(plan, &c->nc, &e) < 0)
+		goto fail;
+	log_verbose("deleting %s from Multus's cache %s (%zu delegates)", c->req->container_id,
+		    c->multus_cache_file, plan->n);
+	return 1;
+fail:
+	log_error("Multus's cache %s is unusable (%s); falling back to the netconf",
+		  c->multus_cache_file, e.msg ? e.msg : "out of memory");
+	cni_err_clear(&e);
+	return 0;
 }
 
 static int cmd_del(const struct cni_request *req, struct cni_err *err)
@@ -335,6 +373,10 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 		log_error("cache %s is unreadable (%s); falling back to the netconf", c.cache_file,
 			  err->msg);
 		cni_err_clear(err);
+	}
+	if (found <= 0) {
+		meta_plan_free(&plan);
+		found = read_multus_cache(&c, &plan);
 	}
 	if (found <= 0) {
 		struct cni_err e = { 0 };
@@ -366,7 +408,8 @@ done:
 	if (remove_cache) {
 		struct cni_err e = { 0 };
 
-		if (cni_remove_file(c.cache_file, &e) < 0) {
+		if (cni_remove_file(c.cache_file, &e) < 0 ||
+		    cni_remove_file(c.multus_cache_file, &e) < 0) {
 			log_error("%s", e.msg);
 			cni_err_clear(&e);
 		}

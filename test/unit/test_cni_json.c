@@ -1,6 +1,7 @@
 /* test/unit/test_cni_json.c: Go-compatible printing (what libcni puts on a plugin's stdin) and typed
  * getters. Expected strings are what Go's encoding/json prints for the same values. */
 #include "cni/json.h"
+#include "cni/skel.h"
 #include "test/unit/unit.h"
 
 static void expect_go(const char *in, bool sort, const char *want)
@@ -44,6 +45,57 @@ START_TEST(invalid_utf8_becomes_replacement_char)
 	ck_assert_str_eq(got, "\"a\\ufffdb\\ufffd\"");
 	free(got);
 	cJSON_Delete(s);
+}
+END_TEST
+
+/* Valid UTF-8 by the same rules as Go's utf8.Valid. */
+static bool valid_utf8(const char *s)
+{
+	cJSON *j = cJSON_CreateString(s);
+	char *go = cni_json_print_go(j, false);
+	bool ok = go && !strstr(go, "\\ufffd");
+
+	free(go);
+	cJSON_Delete(j);
+	return ok;
+}
+
+START_TEST(printed_documents_are_valid_utf8_whatever_the_input)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *out;
+
+	cJSON_AddStringToObject(o, "name", "\xff\xfe");
+	cJSON_AddStringToObject(o, "ok", "h\xc3\xa9 \xe2\x82\xac");
+	cJSON_AddStringToObject(o, "k\xc0\xaf", "overlong key");
+	cJSON_AddStringToObject(o, "cut", "a\xe2\x82");
+	out = cni_json_print_utf8(o, false);
+	ck_assert_str_eq(out,
+			 "{\"name\":\"\xef\xbf\xbd\xef\xbf\xbd\",\"ok\":\"h\xc3\xa9 \xe2\x82\xac\","
+			 "\"k\xef\xbf\xbd\xef\xbf\xbd\":\"overlong key\",\"cut\":\"a\xef\xbf\xbd"
+			 "\xef\xbf\xbd\"}");
+	free(out);
+	/* the tree printed is left as it was */
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "name")->valuestring, "\xff\xfe");
+	cJSON_Delete(o);
+}
+END_TEST
+
+START_TEST(error_objects_are_printed_as_valid_utf8)
+{
+	struct cni_err err = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cni_err_set(&err, 7, "ARGS: unknown args [\"FOO=\xff\xfe\"]");
+	cni_err_details(&err, "%s", "\xff\xfe");
+	cni_print_error(f, &err, "1.0.0");
+	fclose(f);
+	ck_assert_msg(valid_utf8(buf), "not UTF-8: %s", buf);
+	ck_assert_ptr_nonnull(strstr(buf, "FOO=\xef\xbf\xbd\xef\xbf\xbd"));
+	free(buf);
+	cni_err_clear(&err);
 }
 END_TEST
 
@@ -152,6 +204,8 @@ static Suite *json_suite(void)
 	tcase_add_test(tc, objects_sorted_by_key_bytes);
 	tcase_add_test(tc, strings_escaped_as_go);
 	tcase_add_test(tc, invalid_utf8_becomes_replacement_char);
+	tcase_add_test(tc, printed_documents_are_valid_utf8_whatever_the_input);
+	tcase_add_test(tc, error_objects_are_printed_as_valid_utf8);
 	tcase_add_test(tc, numbers_as_go_float64);
 	tcase_add_test(tc, conf_keeps_prev_result_field_order);
 	tcase_add_test(tc, parse_reports_offset_and_trailing_data);

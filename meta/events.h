@@ -1,0 +1,30 @@
+/* meta/events.h: the Kubernetes events Multus sends about a pod's attachments, built from the
+ * plan and the delegates' results. Follows Multus pkg/multus/multus.go delegateAdd (a Normal
+ * event "AddedInterface", "Add <ifname> [<ip/prefix> ...] from <network>", per attachment). */
+#ifndef PLEXUS_META_EVENTS_H
+#define PLEXUS_META_EVENTS_H
+
+#include <cjson/cJSON.h>
+
+#include "k8s/client.h"
+#include "meta/plan.h"
+
+/* The message Multus writes for attachment a once its delegate returned result:
+ * "Add <ifname> [<ips>] from <status name>" (ips as in the result, "ip/prefix", separated by
+ * spaces, as Go prints a []string). NULL when no event is due (a result with neither interfaces
+ * nor IPs) or out of memory. malloc'd. */
+char *meta_added_interface_message(const struct meta_attachment *a, const cJSON *result);
+
+/* Every AddedInterface event of an ADD, as data that outlives plan and results: an array of
+ * {"type":"Normal","reason":"AddedInterface","message":...} in plan order (results[i] NULL:
+ * none for i). Built in microseconds, so a daemon builds it in the ADD and sends it later
+ * (meta_events_post) off the ADD's path. NULL out of memory. */
+cJSON *meta_added_interface_events(const struct meta_plan *plan, cJSON *const *results);
+
+/* Posts each event of events (as meta_added_interface_events builds them) about the pod
+ * namespace/name/uid (uid may be ""), one attempt each; a failure is logged, never returned:
+ * an event never fails an ADD. */
+void meta_events_post(struct k8s_client *client, const char *namespace, const char *name,
+		      const char *uid, const cJSON *events);
+
+#endif

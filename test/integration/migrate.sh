@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# test/integration/migrate.sh: migration from Multus and rollback to it, on real plugins in real
+# network namespaces. Multus's side is what Multus 4.2.2 wrote (test/fixtures/multus/), with its
+# ADD reproduced through the real libcni (build/libcni-driver, `make noop`), and Multus's DEL
+# played by a reader of its documented cache layout driving the same libcni.
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/test/stand-ins/apiserver.sh"
+
+PLEXUS=$ROOT/bin/plexus
+LIBCNI=$BUILD/libcni-driver
+FIXTURES=$ROOT/test/fixtures/multus
+CID=0a1b2c3d4e5f
+
+# Multus's side, in Python over Multus's documented fields (never plexus's parser):
+#   adapt FIXTURE CACHE-OUT DIR SUBST-JSON IFNAME: the fixture's cache with node-specific strings
+#     replaced (bridge names, macvlan master) and host-local's dataDir pointed at $WORK/ipam,
+#     written compact as Multus writes it; DIR/<idx>.conflist + DIR/<idx>.ifname for each
+#     delegate (what Multus's ADD ran, a conf wrapped as a one-plugin list for libcni-driver)
+#   plan CACHE DIR IFNAME: Multus's DEL from its cache (pkg/multus/multus.go CmdDel): delegates
+#     in reverse, interface by getIfname (ifnameRequest; the first is the master: CNI_IFNAME;
+#     else net<idx>), conflists told by a non-empty ConfList.plugins; prints "idx ifname" lines
+MULTUS_PY='
+import base64, json, os, sys
+cmd = sys.argv[1]
+
+def ifname(d, idx, arg):
+    if d.get("ifnameRequest"):
+        return d["ifnameRequest"]
+    return arg if idx == 0 else "net%d" % idx
+
+def as_list(d, conf):
+    if d.get("ConfList", {}).get("plugins"):
+        return conf
+    return {"cniVersion": conf.get("cniVersion", ""), "name": conf["name"], "plugins": [conf]}
+
+def emit(delegates, out, arg):
+    for idx, d in enumerate(delegates):
+        conf = json.loads(base64.b64decode(d["Bytes"]))
+        with open(os.path.join(out, "%d.conflist" % idx), "w") as f:
+            json.dump(as_list(d, conf), f)
+        with open(os.path.join(out, "%d.ifname" % idx), "w") as f:
+            f.write(ifname(d, idx, arg))
+
+if cmd == "adapt":
+    fixture, cache, out, subst, arg = sys.argv[2:7]
+    subst = json.loads(subst)
+    delegates = json.load(open(fixture))
+    for d in delegates:
+        raw = base64.b64decode(d["Bytes"]).decode()
+        for k, v in subst.items():
+            raw = raw.replace(k, v)
+        conf = json.loads(raw)
+        for p in conf.get("plugins", [conf]):
+            if p.get("ipam", {}).get("type") == "host-local":
+                p["ipam"]["dataDir"] = os.environ["WORK"] + "/ipam"
+        d["Bytes"] = base64.b64encode(json.dumps(conf).encode()).decode()
+    os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
+    with open(cache, "w") as f:
+        json.dump(delegates, f, separators=(",", ":"))
+    emit(delegates, out, arg)
+elif cmd == "plan":
+    cache, out, arg = sys.argv[2:5]
+    delegates = json.load(open(cache))
+    assert isinstance(delegates, list) and delegates, "not a Multus cache"
+    for d in delegates:
+        for k in ("Conf", "ConfList", "Name", "Bytes", "IsFilterV4Gateway", "IsFilterV6Gateway"):
+            assert k in d, "delegate lacks %s: %s" % (k, d)
+    emit(delegates, out, arg)
+    for idx in reversed(range(len(delegates))):
+        print(idx, ifname(delegates[idx], idx, arg))
+'
+multus_py() { WORK=$WORK /usr/bin/python3 -c "$MULTUS_PY" "$@"; }
+
+K8S_ARGS="IgnoreUnknown=true;K8S_POD_NAMESPACE=mig;K8S_POD_NAME=pod1;K8S_POD_INFRA_CONTAINER_ID=$CID;K8S_POD_UID=uid-1"
+
+# libcni VERB DIR IDX NETNS: one delegate of DIR through the real libcni, as Multus runs it
+libcni() {
+	CNI_PATH=$PLUGINS CNI_IFNAME=$(cat "$2/$3.ifname") CNI_CONTAINERID=$CID CNI_ARGS=$K8S_ARGS \
+	CACHE_DIR=$WORK/cni "$LIBCNI" "$1" "$2/$3.conflist" "$4" >/dev/null
+}
+
+# multus_add FIXTURE NETNS SUBST-JSON: the attachments Multus made for the fixture, and its cache
+multus_add() {
+	local dir=$WORK/multus-add n
+	mkdir -p "$dir"
+	multus_py adapt "$1" "$WORK/cni/$CID" "$dir" "$3" eth0
+	n=$(ls "$dir"/*.conflist | wc -l)
+	for ((i = 0; i < n; i++)); do libcni add "$dir" $i "/run/netns/$2"; done
+}
+
+# multus_del NETNS: Multus's DEL of the container from its cache, then the cache removed
+multus_del() {
+	local dir=$WORK/multus-del idx ifn
+	mkdir -p "$dir"
+	multus_py plan "$WORK/cni/$CID" "$dir" eth0 >"$dir/order"
+	while read -r idx ifn; do libcni del "$dir" "$idx" "/run/netns/$1"; done <"$dir/order"
+	rm "$WORK/cni/$CID"
+}
+
+plexus() { # VERB NETNS
+	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=$CID CNI_IFNAME=eth0 CNI_PATH=$PLUGINS \
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=mig;K8S_POD_NAME=pod1;K8S_POD_INFRA_CONTAINER_ID=$CID;K8S_POD_UID=uid-1" \
+	$MEMCHECK "$PLEXUS"
+}
+
+# the fixture's netconf with only "type" changed, and what is node-specific adapted
+fixture_netconf() { # SUBST-JSON [EXTRA-KEYS]
+	WORK=$WORK /usr/bin/python3 -c 'import json,sys,os
+n=json.load(open(sys.argv[1])); s=json.loads(sys.argv[2]); w=os.environ["WORK"]
+n["type"]="plexus"; n["cniDir"]=w+"/cni"; n["binDir"]=w+"/bin"
+t=json.dumps(n)
+for k,v in s.items(): t=t.replace(k,v)
+n=json.loads(t)
+for d in n["delegates"]:
+    for p in d.get("plugins",[d]):
+        if p.get("ipam",{}).get("type")=="host-local": p["ipam"]["dataDir"]=w+"/ipam"
+n.update(json.loads("{"+sys.argv[3]+"}"))
+print(json.dumps(n))' "$FIXTURES/multus-4.2.2-netconf.json" "$1" "${2:-}"
+}
+
+# nothing of the container left in DIR (default: every cache under cniDir), nor in the netns and
+# the IPAM store
+expect_clean() { # NETNS [DIR]
+	local left
+	left=$(ip -n "$1" -o link show | grep -v ': lo:' || true)
+	[ -z "$left" ] || fail "interfaces left in $1: $left"
+	left=$(find "$WORK/ipam" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null || true)
+	[ -z "$left" ] || fail "IP reservations left: $left"
+	left=$(find "${2:-$WORK/cni}" -type f 2>/dev/null || true)
+	[ -z "$left" ] || fail "cache files left: $left"
+}
+
+# the fixture's netconf, its bridges renamed for this run
+fixture_nc() { # [EXTRA-KEYS]
+	fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}" "${1:-}"
+}
+
+# the API stand-in serving FIXTURE-FILE, and $WORK/kubeconfig to reach it
+api_start() { # FIXTURE-FILE
+	standin_start "$WORK/api" "$1" 300
+	cleanup_add "kill $API_PID"
+	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: secret-token-1234}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
+}
+
+need_libcni() {
+	[ -x "$LIBCNI" ] || skip "build/libcni-driver missing: run make noop"
+}
+
+setup() {
+	mkdir -p "$WORK/bin" "$WORK/ipam" "$WORK/cni"
+	cleanup_add "ip link del ${TAG}f0; ip link del ${TAG}f1; ip link del ${TAG}c; ip link del ${TAG}n"
+	ip link add ${TAG}m0 type veth peer name ${TAG}m1
+	cleanup_add "ip link del ${TAG}m0"
+	ip link set ${TAG}m0 up
+	ip link set ${TAG}m1 up
+}
+
+# api_with_pod: the API stand-in with pod mig/pod1 (networks mig-br, and mig-mv on ext1) and
+# its two NADs, and $WORK/kubeconfig to reach it
+api_with_pod() {
+	{
+		echo '{"tokens":{"secret-token-1234":"system:serviceaccount:kube-system:plexus"},"pods":['
+		echo "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod1\",\"namespace\":\"mig\",\"uid\":\"uid-1\",\"annotations\":{\"k8s.v1.cni.cncf.io/networks\":\"[{\\\"name\\\":\\\"mig-br\\\"},{\\\"name\\\":\\\"mig-mv\\\",\\\"interface\\\":\\\"ext1\\\"}]\"}},\"spec\":{\"nodeName\":\"n1\"}}"
+		echo '],"nads":['
+		nad mig mig-br "{\"cniVersion\":\"1.0.0\",\"name\":\"mig-br\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"${TAG}n\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.169.172.0/24\"}},{\"type\":\"tuning\",\"mtu\":1400}]}"
+		echo ,
+		nad mig mig-mv "{\"cniVersion\":\"1.0.0\",\"name\":\"mig-mv\",\"type\":\"macvlan\",\"master\":\"${TAG}m0\",\"mode\":\"bridge\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.183.134.0/24\"}}"
+		echo ']}'
+	} >"$WORK/fixture.json"
+	api_start "$WORK/fixture.json"
+}
+
+t_pod_multus_attached_is_deleted_by_plexus_without_api() {
+	local ns=${TAG}a subst
+	need_libcni
+	setup
+	netns_new $ns
+	subst="{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}"
+	multus_add "$FIXTURES/multus-4.2.2-cache.json" $ns "$subst"
+	expect_eq "interfaces Multus made" "$(links_in $ns)" 2
+	ip -n $ns -o link show net1 | grep -q 'mtu 1400' || fail "tuning did not run on net1"
+	[ -f "$WORK/cni/results/cluster-$CID-eth0" ] || fail "no libcni result cache for eth0"
+	[ -f "$WORK/cni/results/tenant-net-$CID-net1" ] || fail "no libcni result cache for net1"
+	expect_eq "reservations" "$(find "$WORK/ipam" -type f -name '10.252.*' | wc -l)" 2
+	# bin/plexus replaces Multus: the netconf with type changed, and edited since the ADD (the
+	# second network renamed); no API at all
+	fixture_netconf "${subst%\}},\"tenant-net\":\"tenant-new\"}" | plexus DEL $ns
+	expect_clean $ns
+}
+
+t_pod_and_nads_gone_from_the_api_multus_cache_still_deletes_every_network() {
+	local ns=${TAG}b subst
+	need_libcni
+	setup
+	netns_new $ns
+	subst="{\"ac9e952c\":\"${TAG}c\",\"ac9e952n\":\"${TAG}n\",\"ac9e952m0\":\"${TAG}m0\"}"
+	multus_add "$FIXTURES/multus-4.2.2-cache-annotations.json" $ns "$subst"
+	ip -n $ns link show ext1 >/dev/null || fail "no ext1 (the annotation's interface request)"
+	expect_eq "interfaces Multus made" "$(links_in $ns)" 3
+	# the API knows neither the pod nor its NADs any more
+	echo '{"tokens":{"secret-token-1234":"system:serviceaccount:kube-system:plexus"},"pods":[],"nads":[]}' >"$WORK/fixture.json"
+	api_start "$WORK/fixture.json"
+	fixture_netconf "{\"fxbr0\":\"${TAG}c\",\"fxbr1\":\"${TAG}n\"}" \
+		"\"kubeconfig\":\"$WORK/kubeconfig\"" | plexus DEL $ns
+	expect_clean $ns
+}
+
+t_rollback_multus_deletes_a_pod_plexus_attached() {
+	local ns=${TAG}c nc pod plan
+	need_libcni
+	setup
+	netns_new $ns
+	api_with_pod
+	nc=$(fixture_nc "\"kubeconfig\":\"$WORK/kubeconfig\"")
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	expect_eq "interfaces plexus made" "$(links_in $ns)" 4
+	[ -f "$WORK/cni/$CID" ] || fail "plexus wrote no Multus cache"
+	plan=$WORK/cni/plexus/$CID
+	[ -f "$plan" ] || fail "no plexus plan"
+	# rollback: Multus is back on the node; its DEL knows only its own cache
+	multus_del $ns
+	expect_clean $ns "$WORK/cni/results"
+	# plexus's own plan outlives the rollback; a plexus back on the node deletes idempotently
+	[ -f "$plan" ] || fail "the plexus plan should stay (Multus does not know it)"
+	printf '%s' "$nc" | plexus DEL $ns
+	expect_clean $ns
+}
+
+t_multus_cache_is_written_before_the_first_delegate_and_removed_by_del() {
+	local ns=${TAG}d nc out
+	setup
+	netns_new $ns
+	# the second delegate fails (tuning refuses an MTU of 10): the rollback leaves both caches
+	# for the runtime's DEL
+	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\",\"\\\"mtu\\\": 1400\":\"\\\"mtu\\\": 10\"}")
+	out=$(printf '%s' "$nc" | plexus ADD $ns) && fail "ADD succeeded: $out"
+	[ -f "$WORK/cni/$CID" ] || fail "no Multus cache after a failed ADD"
+	[ -f "$WORK/cni/plexus/$CID" ] || fail "no plexus plan after a failed ADD"
+	printf '%s' "$nc" | plexus DEL $ns
+	expect_clean $ns
+}
+
+t_added_interface_events_in_thin_mode_only_when_asked() {
+	local ns=${TAG}e nc out
+	setup
+	netns_new $ns
+	api_with_pod
+	nc=$(fixture_nc "\"kubeconfig\":\"$WORK/kubeconfig\"")
+	# off by default: a thin ADD makes no event
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	out=$(api GET /_standin/objects/events/mig)
+	expect_not_contains "events by default" "$out" AddedInterface
+	printf '%s' "$nc" | plexus DEL $ns
+	# asked for: one per attachment (host-local hands out the next addresses, .3)
+	nc=$(fixture_nc "\"kubeconfig\":\"$WORK/kubeconfig\",\"addedInterfaceEvents\":true")
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	out=$(api GET /_standin/objects/events/mig)
+	expect_eq "AddedInterface events" "$(json_get "$out" 'sorted(e["message"] for e in j if e["reason"]=="AddedInterface")')" \
+		'["Add eth0 [10.252.0.3/24] from cluster", "Add ext1 [10.183.134.3/24] from mig/mig-mv", "Add net1 [10.252.1.3/24] from tenant-net", "Add net2 [10.169.172.3/24] from mig/mig-br"]'
+	expect_eq "event type" "$(json_get "$out" 'sorted(set(e["type"] for e in j))')" '["Normal"]'
+	printf '%s' "$nc" | plexus DEL $ns
+	expect_clean $ns
+}
+
+# Multus's auxiliary chain: the .conf files of <dir(clusterNetwork)>/<chain>/ after a passthru,
+# one extra attachment after all others (net<idx>), deleted with the rest
+t_auxiliary_chain_runs_after_every_network_and_is_deleted() {
+	local ns=${TAG}f nc out
+	setup
+	netns_new $ns
+	mkdir -p "$WORK/conf/vendor-chain" "$WORK/rec"
+	cp "$BUILD/test/tools/recorder" "$WORK/bin/recorder"
+	# passthru is not packaged by Debian: a stand-in that returns an empty result
+	printf '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && printf %%s %s\nexit 0\n' \
+		"'{\"cniVersion\":\"1.0.0\"}'" >"$WORK/bin/passthru"
+	chmod +x "$WORK/bin/passthru"
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"cluster\",\"type\":\"bridge\",\"bridge\":\"${TAG}f0\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"subnet\":\"10.252.0.0/24\"}}" >"$WORK/conf/10-cluster.conf"
+	echo "{\"type\":\"recorder\",\"recordDir\":\"$WORK/rec\"}" >"$WORK/conf/vendor-chain/10-rec.conf"
+	echo '{"type":"no-such-plugin"}' >"$WORK/conf/vendor-chain/20-ignored.json"
+	nc="{\"cniVersion\":\"1.0.0\",\"name\":\"m\",\"type\":\"plexus\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"clusterNetwork\":\"$WORK/conf/10-cluster.conf\",\"auxiliaryCNIChainName\":\"vendor-chain\"}"
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	out=$(cat "$WORK"/rec/*-ADD-*)
+	expect_eq "aux chain interface" "$(json_get "$out" 'j["env"]["CNI_IFNAME"]')" net1
+	expect_eq "aux chain network" "$(json_get "$out" 'json.loads(j["stdin"])["name"]')" vendor-chain
+	expect_eq "passthru's result as prevResult" \
+		"$(json_get "$out" 'json.loads(j["stdin"])["prevResult"]')" '{"cniVersion": "1.0.0", "dns": {}}'
+	# the chain is in Multus's cache too, so a rollback deletes it
+	expect_eq "Multus cache names" "$(json_get "$(cat "$WORK/cni/$CID")" '[d["Name"] for d in j]')" \
+		'["cluster", "vendor-chain"]'
+	rm "$WORK/conf/vendor-chain/10-rec.conf"
+	printf '%s' "$nc" | plexus DEL $ns
+	ls "$WORK/rec" | grep -q -- '-DEL-net1$' || fail "aux chain not deleted: $(ls "$WORK/rec")"
+	expect_clean $ns
+	# an empty chain directory adds nothing
+	printf '%s' "$nc" | plexus ADD $ns >/dev/null
+	expect_eq "attachments without chain plugins" "$(json_get "$(cat "$WORK/cni/$CID")" 'len(j)')" 1
+	printf '%s' "$nc" | plexus DEL $ns
+	expect_clean $ns
+}
+
+run_tests
