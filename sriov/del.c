@@ -141,6 +141,19 @@ int sriov_cmd_del(const struct cni_request *req, struct cni_err *err)
 		goto out;
 	path = sriov_state_path(c.conf.state_dir, req->container_id, req->ifname);
 	r = path ? sriov_state_load_path(path, &c.st, err) : -1;
+	if (r == 0 && strcmp(c.conf.state_dir, SRIOV_STATE_DIR_DEFAULT) != 0) {
+		/* sriov-cni keeps its state there whatever cniDir says (pkg/config DefaultCNIDir):
+		 * an attachment it made is released there, lock and allocation record included. */
+		free(path);
+		free(c.conf.state_dir);
+		c.conf.state_dir = strdup(SRIOV_STATE_DIR_DEFAULT);
+		path = c.conf.state_dir
+			   ? sriov_state_path(c.conf.state_dir, req->container_id, req->ifname)
+			   : NULL;
+		r = path ? sriov_state_load_path(path, &c.st, err) : -1;
+	}
+	if (r == 1 && sriov_state_adopt(&c.st, req->container_id, req->ifname, req->netns, err) < 0)
+		goto out;
 	if (r < 0) {
 		/* Unusable state cannot be acted on; failing would only make kubelet loop. */
 		log_error("DEL: %s: dropping it", err->msg ? err->msg : "out of memory");
