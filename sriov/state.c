@@ -421,7 +421,7 @@ static void rd_cni_orig(struct reader *parent, struct sriov_state *st)
 
 	st->dpdk = !name;
 	if (name && strlen(name) < sizeof(st->host.name))
-		strcpy(st->host.name, name);
+		memcpy(st->host.name, name, strlen(name) + 1);
 	else if (name)
 		r.bad = true, r.what = "HostIFName";
 	free(name);
@@ -459,6 +459,7 @@ static void rd_cni_want(struct reader *r, struct sriov_state *st)
 {
 	struct sriov_vf_state *w = &st->want;
 	double v, max;
+	bool min_set, max_set;
 	char *s;
 
 	*w = st->orig;
@@ -476,8 +477,9 @@ static void rd_cni_want(struct reader *r, struct sriov_state *st)
 		st->pf_mask |= SRIOV_VF_MAC;
 		memcpy(w->mac, st->mac, 6);
 	}
-	if (rd_num_opt(r, "min_tx_rate", 0, UINT32_MAX, &v) |
-	    rd_num_opt(r, "max_tx_rate", 0, UINT32_MAX, &max)) {
+	min_set = rd_num_opt(r, "min_tx_rate", 0, UINT32_MAX, &v);
+	max_set = rd_num_opt(r, "max_tx_rate", 0, UINT32_MAX, &max);
+	if (min_set || max_set) {
 		st->pf_mask |= SRIOV_VF_RATE;
 		w->min_rate = (uint32_t)v;
 		w->max_rate = (uint32_t)max;
