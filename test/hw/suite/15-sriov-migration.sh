@@ -125,7 +125,7 @@ t_a_vf_sriov_cni_attached_is_restored_exactly_by_bin_sriov_del() {
 	mtu=$(cat "/sys/class/net/$nd/mtu")
 	state=$CNI_SRIOV_DIR/$cid-net1
 	record=$CNI_SRIOV_DIR/pci/$pci
-	mkdir -p -m 0700 "$CNI_SRIOV_DIR/pci"
+	install -d -m 0700 "$CNI_SRIOV_DIR" "$CNI_SRIOV_DIR/pci"
 	cleanup_add "rm -f $state $record"
 	mig_cni_state $vf "$state" "$nd" "$eff" "$mtu"
 	# sriov-cni 2.10's ADD: PF side, then the netdev into the pod with the MAC, up
