@@ -112,7 +112,9 @@ static int build_state(struct sriov_ctx *c, const struct sriov_pci *p, struct cn
 	    dup_str(&st->netns, req->netns, err) < 0 || dup_str(&st->network, req->name, err) < 0 ||
 	    dup_str(&st->device_id, p->vf_addr, err) < 0 ||
 	    dup_str(&st->pf_name, p->pf_netdev, err) < 0 ||
-	    dup_str(&st->device_info_file, c->conf.device_info_file, err) < 0)
+	    dup_str(&st->device_info_file, c->conf.device_info_file, err) < 0 ||
+	    dup_str(&st->cni_version, req->cni_version, err) < 0 ||
+	    dup_str(&st->ipam_type, c->conf.ipam_type, err) < 0)
 		return -1;
 	st->vf_index = p->vf_index;
 	st->dpdk = !p->vf_netdev;

@@ -71,6 +71,8 @@ int sriov_cmd_check(const struct cni_request *req, struct cni_err *err)
 		goto out;
 	}
 	r = sriov_state_load(c.conf.state_dir, req->container_id, req->ifname, &c.st, err);
+	if (r == 1 && sriov_state_adopt(&c.st, req->container_id, req->ifname, req->netns, err) < 0)
+		r = -1;
 	if (r == 0)
 		cni_err_set(err, CNI_ERR_INTERNAL, "no sriov state for container %s interface %s",
 			    req->container_id, req->ifname);
@@ -114,7 +116,9 @@ static int gc_one(const struct cni_request *req, const struct sriov_conf *cf, co
 	c.conf.state_dir = cf->state_dir;
 	c.conf.sysfs_root = cf->sysfs_root;
 	r = sriov_state_load_path(path, &c.st, err);
-	if (r == 1 && strcmp(c.st.network, req->name) == 0 && !is_valid_attachment(valid, &c.st)) {
+	/* sriov-cni's states name no attachment: DEL releases those. */
+	if (r == 1 && c.st.container_id && c.st.network && strcmp(c.st.network, req->name) == 0 &&
+	    !is_valid_attachment(valid, &c.st)) {
 		log_verbose("GC: releasing VF %s of %s/%s", c.st.device_id, c.st.container_id,
 			    c.st.ifname);
 		ret = sriov_release(&c, path, err);

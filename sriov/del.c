@@ -127,6 +127,39 @@ int sriov_release(struct sriov_ctx *c, const char *state_path, struct cni_err *e
 	return cni_remove_file(state_path, err);
 }
 
+/* No state under cniDir: sriov-cni keeps its state in SRIOV_STATE_DIR_DEFAULT whatever cniDir
+ * says (pkg/config DefaultCNIDir), so an attachment it made is released there, lock and
+ * allocation record included (c->conf.state_dir then names it). A file there that cannot be
+ * read is left to sriov-cni. Returns 1 (*path names the file found), 0, or -1 with err (out of
+ * memory, the directories cannot be made). */
+static int load_from_sriov_cni_dir(struct sriov_ctx *c, char **path, struct cni_err *err)
+{
+	const struct cni_request *req = c->req;
+	char *p = sriov_state_path(SRIOV_STATE_DIR_DEFAULT, req->container_id, req->ifname);
+	char *dir = strdup(SRIOV_STATE_DIR_DEFAULT);
+	int r = p && dir ? sriov_state_load_path(p, &c->st, err) : cni_err_oom(err);
+
+	if (r < 0 && p && dir) {
+		log_error("DEL: %s: left to sriov-cni", err->msg);
+		cni_err_clear(err);
+		r = 0;
+	}
+	if (r == 1 && sriov_state_dirs(dir, err) < 0) {
+		sriov_state_free(&c->st);
+		r = -1;
+	}
+	if (r != 1) {
+		free(p);
+		free(dir);
+		return r;
+	}
+	free(*path);
+	*path = p;
+	free(c->conf.state_dir);
+	c->conf.state_dir = dir;
+	return 1;
+}
+
 int sriov_cmd_del(const struct cni_request *req, struct cni_err *err)
 {
 	struct sriov_ctx c;
@@ -141,6 +174,11 @@ int sriov_cmd_del(const struct cni_request *req, struct cni_err *err)
 		goto out;
 	path = sriov_state_path(c.conf.state_dir, req->container_id, req->ifname);
 	r = path ? sriov_state_load_path(path, &c.st, err) : -1;
+	if (r == 0 && strcmp(c.conf.state_dir, SRIOV_STATE_DIR_DEFAULT) != 0 &&
+	    (r = load_from_sriov_cni_dir(&c, &path, err)) < 0)
+		goto out;
+	if (r == 1 && sriov_state_adopt(&c.st, req->container_id, req->ifname, req->netns, err) < 0)
+		goto out;
 	if (r < 0) {
 		/* Unusable state cannot be acted on; failing would only make kubelet loop. */
 		log_error("DEL: %s: dropping it", err->msg ? err->msg : "out of memory");

@@ -371,6 +371,8 @@ int sriov_netdev_restore(struct cni_nl *host, const char *cur_name, const char *
 			 const struct sriov_link *orig, sriov_mac_setter set_mac, void *ctx,
 			 struct cni_err *err)
 {
+	static const unsigned char zero_mac[6];
+	const unsigned char *mac = orig->mac;
 	struct sriov_link l;
 	int r = sriov_link_get(host, cur_name, &l, err);
 
@@ -379,8 +381,11 @@ int sriov_netdev_restore(struct cni_nl *host, const char *cur_name, const char *
 				   cur_name);
 	if (r < 0)
 		return -1;
+	/* A state sriov-cni wrote without its EffectiveMAC knows no MAC: keep the link's. */
+	if (!memcmp(orig->mac, zero_mac, 6))
+		mac = l.mac;
 	/* Never moved (an ADD that failed early): do not flap a link that is as it was. */
-	if (!strcmp(l.name, orig->name) && l.mtu == orig->mtu && !memcmp(l.mac, orig->mac, 6) &&
+	if (!strcmp(l.name, orig->name) && l.mtu == orig->mtu && !memcmp(l.mac, mac, 6) &&
 	    l.up == orig->up)
 		return 0;
 	if (sriov_link_set_up(host, l.ifindex, false, err) < 0)
@@ -398,9 +403,9 @@ int sriov_netdev_restore(struct cni_nl *host, const char *cur_name, const char *
 	if (l.mtu != orig->mtu && orig->mtu &&
 	    sriov_link_set_mtu(host, l.ifindex, orig->mtu, err) < 0)
 		return -1;
-	if (memcmp(l.mac, orig->mac, 6) != 0 &&
-	    (set_mac ? set_mac(ctx, host, l.ifindex, orig->mac, err)
-		     : sriov_link_set_mac(host, l.ifindex, orig->mac, err)) < 0)
+	if (memcmp(l.mac, mac, 6) != 0 &&
+	    (set_mac ? set_mac(ctx, host, l.ifindex, mac, err)
+		     : sriov_link_set_mac(host, l.ifindex, mac, err)) < 0)
 		return -1;
 	if (orig->up)
 		return sriov_link_set_up(host, l.ifindex, true, err);

@@ -65,8 +65,8 @@ typedef int (*sriov_mac_setter)(void *ctx, struct cni_nl *nl, int ifindex,
 
 /* DEL in the host netns: the link now called cur_name gets orig's name (kept when taken, as
  * that is not worth failing a DEL for), loses the altname pod_ifname, gets orig's MTU and MAC
- * (through set_mac(ctx, ...) when not NULL, else sriov_link_set_mac), and ends up as orig->up
- * says. */
+ * (through set_mac(ctx, ...) when not NULL, else sriov_link_set_mac; a zero MAC in orig means
+ * unknown and keeps the link's), and ends up as orig->up says. */
 int sriov_netdev_restore(struct cni_nl *host, const char *cur_name, const char *pod_ifname,
 			 const struct sriov_link *orig, sriov_mac_setter set_mac, void *ctx,
 			 struct cni_err *err) CNI_MUST_CHECK;

@@ -1,5 +1,6 @@
 /* sriov/state.h: what a VF looked like before ADD and what ADD did to it, plus who holds it.
- * Follows sriov-cni pkg/config LoadConfFromCache, pkg/utils/pci_allocator.go; saved first. */
+ * Follows sriov-cni pkg/config LoadConfFromCache, pkg/utils/pci_allocator.go; saved first, in
+ * sriov-cni's layout so either plugin can release what the other attached (docs/sriov.md). */
 #ifndef PLEXUS_SRIOV_STATE_H
 #define PLEXUS_SRIOV_STATE_H
 
@@ -25,17 +26,31 @@ struct sriov_state {
 	unsigned char mac[6];	/* the MAC ADD gave the pod's netdev */
 	char *device_info_file; /* written by ADD, removed by DEL when device_info_created */
 	bool device_info_created;
-	bool del_failed; /* a DEL already failed once: the next one reports success */
+	bool del_failed;	       /* a DEL already failed once: the next one reports success */
+	char *cni_version, *ipam_type; /* the netconf's, for sriov-cni's layout; may be NULL */
 };
+
+/* The key of sriov-cni's layout under which bin/sriov keeps its own record of the attachment.
+ * sriov-cni's Go decoder ignores it (it matches no NetConf field, in any case). */
+#define SRIOV_STATE_OWN_KEY "plexus"
 
 /* <dir>/<containerID>-<ifname>, sriov-cni's cache path. NULL when out of memory. */
 char *sriov_state_path(const char *dir, const char *container_id, const char *ifname);
 
-/* JSON round trip (the file format). to_json: NULL out of memory; from_json: code 6 for
- * anything that is not a state. */
+/* JSON round trip (the file format). to_json writes sriov-cni's NetConf (OrigVfState, Master,
+ * VFID, MAC, vlan..., null or omitted for what ADD did not set, as sriov-cni writes it) with
+ * bin/sriov's own record under SRIOV_STATE_OWN_KEY; NULL out of memory. from_json reads that,
+ * a file sriov-cni wrote (no owner: container_id, ifname and netns stay NULL, see
+ * sriov_state_adopt; DPDK mode when OrigVfState.HostIFName is empty) and the layout of earlier
+ * bin/sriov releases; code 6 for anything that is not a state. */
 char *sriov_state_to_json(const struct sriov_state *st);
 CNI_MUST_CHECK int sriov_state_from_json(const char *text, struct sriov_state *st,
 					 struct cni_err *err);
+
+/* Gives a state read from sriov-cni's file the attachment it is released for: fills the owner
+ * fields that are NULL (an empty netns stays NULL). Returns 0, or -1 out of memory. */
+CNI_MUST_CHECK int sriov_state_adopt(struct sriov_state *st, const char *container_id,
+				     const char *ifname, const char *netns, struct cni_err *err);
 
 /* Creates dir, dir/pci and dir/pci/vf_lock (0700). */
 CNI_MUST_CHECK int sriov_state_dirs(const char *dir, struct cni_err *err);
@@ -67,14 +82,18 @@ void sriov_state_free(struct sriov_state *st);
 CNI_MUST_CHECK int sriov_alloc_lock(const char *dir, const char *pci, int timeout_ms,
 				    struct cni_err *err);
 
-/* The allocation record <dir>/pci/<pci>: who holds the VF. */
+/* The allocation record <dir>/pci/<pci>: the holder's netns path alone, as sriov-cni writes and
+ * reads it; the container ID and interface are in <dir>/pci/<pci>.owner (JSON), which counts
+ * only while it names the record's netns. */
+#define SRIOV_ALLOC_OWNER_SUFFIX ".owner"
 struct sriov_alloc {
 	char *netns;
-	char *container_id; /* NULL in a record written by sriov-cni (netns path only) */
+	char *container_id; /* NULL in a record written by sriov-cni (no owner file) */
 	char *ifname;
 };
 
-/* Returns 1 and fills a when a record exists, 0 when not, -1 on error. */
+/* Returns 1 and fills a when a record exists, 0 when not, -1 on error. Also reads the JSON
+ * record {"netns","containerID","ifname"} of earlier releases. */
 CNI_MUST_CHECK int sriov_alloc_read(const char *dir, const char *pci, struct sriov_alloc *a,
 				    struct cni_err *err);
 void sriov_alloc_free(struct sriov_alloc *a);
@@ -88,9 +107,11 @@ CNI_MUST_CHECK int sriov_alloc_check(const char *dir, const char *pci, struct cn
 bool sriov_alloc_is_ours(const struct sriov_alloc *a, const char *container_id, const char *ifname,
 			 const char *netns);
 
+/* Writes the owner file, then the record (both atomically). */
 CNI_MUST_CHECK int sriov_alloc_write(const char *dir, const char *pci, const char *netns,
 				     const char *container_id, const char *ifname,
 				     struct cni_err *err);
+/* Removes the record and its owner file; missing ones are success. */
 CNI_MUST_CHECK int sriov_alloc_remove(const char *dir, const char *pci, struct cni_err *err);
 
 #endif

@@ -220,6 +220,63 @@ START_TEST(altname_is_dropped_and_absent_one_is_fine)
 }
 END_TEST
 
+/* sriov-cni #445: the pod's interface name left on the VF as an altname makes the next ADD as
+ * that name fail with EEXIST; release clears it, whether the VF carries it in the pod (found
+ * by it, as name lookups match altnames) or comes home with it. */
+START_TEST(pod_ifname_altname_is_cleared_on_release)
+{
+	struct cni_err err = { 0 };
+	struct sriov_link orig, l;
+	struct env e;
+
+	env_open(&e);
+	get_ok(&e.host, va, &orig);
+	ck_assert_msg(sriov_netdev_move_in(&e.host, e.pod_fd, &orig, "net1", &err) == 0, "%s",
+		      err.msg);
+	/* in the pod, the VF is now eth9 with the altname net1 */
+	ck_assert_int_eq(run_ip("-n", ns, "link", "set", "net1", "name", "eth9"), 0);
+	if (run_ip("-n", ns, "link", "property", "add", "dev", "eth9", "altname", "net1") != 0) {
+		env_close(&e);
+		return; /* kernel without altnames: nothing to test */
+	}
+	ck_assert_msg(sriov_netdev_move_out(&e.pod, "net1", va, &err) == 0, "%s", err.msg);
+	ck_assert_msg(sriov_netdev_restore(&e.host, va, "net1", &orig, NULL, NULL, &err) == 0, "%s",
+		      err.msg);
+	get_ok(&e.host, va, &l);
+	/* home again with the altname the pod name: restore drops it there */
+	ck_assert_int_eq(run_ip("link", "set", va, "down"), 0);
+	ck_assert_int_eq(run_ip("link", "property", "add", "dev", va, "altname", alt), 0);
+	ck_assert_int_eq(sriov_netdev_restore(&e.host, va, alt, &orig, NULL, NULL, &err), 0);
+	absent(&e.host, alt);
+	/* and net1 can be made again in the pod */
+	ck_assert_msg(sriov_netdev_move_in(&e.host, e.pod_fd, &orig, "net1", &err) == 0, "%s",
+		      err.msg);
+	ck_assert_msg(sriov_netdev_move_out(&e.pod, "net1", va, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(sriov_netdev_restore(&e.host, va, "net1", &orig, NULL, NULL, &err), 0);
+	env_close(&e);
+}
+END_TEST
+
+/* A state sriov-cni wrote without EffectiveMAC knows no MAC: the link keeps its own. */
+START_TEST(restore_with_an_unknown_mac_keeps_the_link_s)
+{
+	struct cni_err err = { 0 };
+	struct sriov_link orig, l;
+	struct env e;
+
+	env_open(&e);
+	get_ok(&e.host, va, &orig);
+	memset(orig.mac, 0, sizeof(orig.mac));
+	ck_assert_int_eq(run_ip("link", "set", va, "down", "mtu", "1280"), 0);
+	ck_assert_msg(sriov_netdev_restore(&e.host, va, "net1", &orig, NULL, NULL, &err) == 0, "%s",
+		      err.msg);
+	get_ok(&e.host, va, &l);
+	ck_assert_uint_eq(l.mtu, 1400);
+	ck_assert(l.mac[0] == 0x02 && l.mac[5] == 0x55);
+	env_close(&e);
+}
+END_TEST
+
 START_TEST(pf_side_calls_on_a_non_pf_fail_cleanly)
 {
 	struct sriov_vf_state st = { 0 }, want = { .vlan = 100, .proto = 0x8100, .trust = 1 };
@@ -303,6 +360,8 @@ static Suite *suite(void)
 	tcase_add_test(t, restore_of_a_link_the_kernel_returned_renamed);
 	tcase_add_test(t, restore_keeps_going_when_the_name_is_taken);
 	tcase_add_test(t, altname_is_dropped_and_absent_one_is_fine);
+	tcase_add_test(t, pod_ifname_altname_is_cleared_on_release);
+	tcase_add_test(t, restore_with_an_unknown_mac_keeps_the_link_s);
 	tcase_add_test(t, pf_side_calls_on_a_non_pf_fail_cleanly);
 	tcase_add_test(t, compare_names_the_first_difference);
 	tcase_add_test(t, no_devlink_means_legacy);
