@@ -32,7 +32,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 LIB       := $(BUILD)/libplexus.a
 
 # A binary exists once its main.c does.
-BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov)
+BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov) \
+	     $(if $(wildcard shim/main.c),bin/plexus-shim)
 META_OBJ  := $(BUILD)/ops/main.o
 SRIOV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sriov/*.c))
 
@@ -72,6 +73,14 @@ bin/plexus: $(META_OBJ) $(LIB)
 bin/sriov: $(SRIOV_OBJ) $(LIB)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpci
+
+# plexus-shim runs on every call in thick mode and must start like an empty process: its own
+# objects and the few cni/ modules it uses, libc and cJSON only, no debug info (<= 150 KiB).
+SHIM_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard shim/*.c)) \
+	     $(patsubst %,$(BUILD)/cni/%.o,addr base64 buf err json log result skel spec)
+bin/plexus-shim: $(SHIM_OBJ)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -Wl,--as-needed -Wl,--strip-debug -o $@ $^ $(shell pkg-config --libs libcjson)
 
 $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
