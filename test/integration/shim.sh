@@ -16,12 +16,13 @@ shim() {
 	$MEMCHECK "$SHIM"
 }
 
-# The daemon's socket directory: short, as a unix socket path has at most 107 bytes.
-RUN=""
+# The daemon's socket directory, one per test: short, as a unix socket path has at most 107
+# bytes, and the same whichever subshell asks.
+SOCKROOT=$(mktemp -d "/tmp/pxs-$TAG.XXXXXX")
+cleanup_add "rm -rf $SOCKROOT"
 run_dir() {
-	[ -n "$RUN" ] && return 0
-	RUN=$(mktemp -d "/tmp/pxs-$TAG.XXXXXX")
-	cleanup_add "rm -rf $RUN"
+	RUN=$SOCKROOT/$(printf '%s' "$CURRENT" | cksum | cut -d' ' -f1)
+	mkdir -p "$RUN"
 }
 
 # standin [OPTIONS]: the daemon stand-in on $RUN/multus.sock, requests in $WORK/requests
