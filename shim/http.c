@@ -224,8 +224,10 @@ static enum shim_http_fail read_reply(int fd, long long deadline, struct shim_ht
 
 			if (w > 0)
 				continue;
-			cni_err_set(err, CNI_ERR_INTERNAL, "daemon socket %s: no reply within the "
-				    "deadline", socket_path);
+			cni_err_set(err, CNI_ERR_INTERNAL,
+				    "daemon socket %s: no reply within the "
+				    "deadline",
+				    socket_path);
 			ret = SHIM_HTTP_TRANSPORT;
 			goto out;
 		}
@@ -235,8 +237,9 @@ static enum shim_http_fail read_reply(int fd, long long deadline, struct shim_ht
 			goto bad;
 		}
 		if (r < 0) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "daemon socket %s: reading the reply: %s",
-				    socket_path, strerror((int)-r));
+			cni_err_set(err, CNI_ERR_INTERNAL,
+				    "daemon socket %s: reading the reply: %s", socket_path,
+				    strerror((int)-r));
 			ret = SHIM_HTTP_TRANSPORT;
 			goto out;
 		}
@@ -265,19 +268,19 @@ static enum shim_http_fail read_reply(int fd, long long deadline, struct shim_ht
 					done = 1;
 				}
 			} else if (eof) {
-				if (n > SHIM_HTTP_MAX_BODY ||
-				    cni_buf_add(&body, b, n) < 0) {
+				if (n > SHIM_HTTP_MAX_BODY || cni_buf_add(&body, b, n) < 0) {
 					cni_err_set(err, CNI_ERR_INTERNAL,
-						    "reply body over %d bytes",
-						    SHIM_HTTP_MAX_BODY);
+						    "reply body over %d bytes", SHIM_HTTP_MAX_BODY);
 					goto bad;
 				}
 				done = 1;
 			}
 		}
 		if (!done && eof) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "daemon socket %s: connection closed "
-				    "before the reply was complete", socket_path);
+			cni_err_set(err, CNI_ERR_INTERNAL,
+				    "daemon socket %s: connection closed "
+				    "before the reply was complete",
+				    socket_path);
 			ret = SHIM_HTTP_TRANSPORT;
 			goto out;
 		}
@@ -298,10 +301,9 @@ out:
 	return ret;
 }
 
-enum shim_http_fail shim_http_request(const char *socket_path, const char *method,
-				      const char *path, const char *body, size_t len,
-				      int timeout_ms, struct shim_http_reply *reply,
-				      struct cni_err *err)
+enum shim_http_fail shim_http_request(const char *socket_path, const char *method, const char *path,
+				      const char *body, size_t len, int timeout_ms,
+				      struct shim_http_reply *reply, struct cni_err *err)
 {
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	enum shim_http_fail ret;

@@ -21,8 +21,8 @@ enum shim_http_fail {
 };
 
 struct shim_http_reply {
-	int status;  /* e.g. 200 */
-	char *body;  /* malloc'd, NUL-terminated; "" when empty */
+	int status; /* e.g. 200 */
+	char *body; /* malloc'd, NUL-terminated; "" when empty */
 	size_t len;
 };
 
@@ -31,9 +31,9 @@ struct shim_http_reply {
  * or close-delimited body. Everything (connect included) must finish within timeout_ms.
  * Returns SHIM_HTTP_OK with reply filled (free with shim_http_reply_free), or another value with
  * err set (code 999, naming the socket and what failed). */
-enum shim_http_fail shim_http_request(const char *socket_path, const char *method,
-				      const char *path, const char *body, size_t len,
-				      int timeout_ms, struct shim_http_reply *reply,
+enum shim_http_fail shim_http_request(const char *socket_path, const char *method, const char *path,
+				      const char *body, size_t len, int timeout_ms,
+				      struct shim_http_reply *reply,
 				      struct cni_err *err) CNI_MUST_CHECK;
 
 void shim_http_reply_free(struct shim_http_reply *reply);

@@ -18,20 +18,20 @@
 
 extern char **environ;
 
-#define CTX			  "plexus-shim netconf"
+#define CTX "plexus-shim netconf"
 /* Multus pkg/server/api/api.go: the shim's default socket directory and socket name */
-#define SHIM_DEFAULT_SOCKET_DIR	  "/run/multus/"
-#define SHIM_SOCKET_NAME	  "multus.sock"
-#define SHIM_DEFAULT_BIN_DIR	  "/opt/cni/bin"
+#define SHIM_DEFAULT_SOCKET_DIR "/run/multus/"
+#define SHIM_SOCKET_NAME	"multus.sock"
+#define SHIM_DEFAULT_BIN_DIR	"/opt/cni/bin"
 /* Multus's shim waits 60 s for the daemon (WaitUntilAPIReady) */
-#define SHIM_DEFAULT_READINESS_S  60
-#define SHIM_POLL_MS		  100
-#define SHIM_PROBE_MS		  1000
+#define SHIM_DEFAULT_READINESS_S 60
+#define SHIM_POLL_MS		 100
+#define SHIM_PROBE_MS		 1000
 /* Multus's shim has no deadline on /cni at all; the daemon bounds each request itself
  * (requestTimeoutSeconds), this only stops a shim from waiting forever on a wedged socket */
-#define SHIM_CNI_TIMEOUT_MS	  (10 * 60 * 1000)
+#define SHIM_CNI_TIMEOUT_MS (10 * 60 * 1000)
 /* the most of a daemon's unexpected reply that is quoted in an error */
-#define SHIM_QUOTE_MAX		  256
+#define SHIM_QUOTE_MAX 256
 
 /* What the shim reads of its netconf; every other key is the daemon's. */
 struct shim_conf {
@@ -159,13 +159,14 @@ static int wait_ready(const struct shim_conf *c, struct cni_err *err)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000LL +
-			 (now.tv_nsec - start.tv_nsec) / 1000000;
+		waited =
+		    (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
 		long long left = c->readiness_s * 1000LL - waited;
 
-		if (probe_ready(c->socket, left > SHIM_PROBE_MS ? SHIM_PROBE_MS
-					   : left > 0		? (int)left
-								: SHIM_POLL_MS,
+		if (probe_ready(c->socket,
+				left > SHIM_PROBE_MS ? SHIM_PROBE_MS
+				: left > 0	     ? (int)left
+						     : SHIM_POLL_MS,
 				&why)) {
 			free(why);
 			return 0;
@@ -183,8 +184,8 @@ static int wait_ready(const struct shim_conf *c, struct cni_err *err)
 }
 
 /* The daemon's answer made into the call's outcome: *result (ADD) or err. */
-static int take_reply(const struct shim_conf *c, const struct shim_http_reply *r,
-		      cJSON **result, struct cni_err *err)
+static int take_reply(const struct shim_conf *c, const struct shim_http_reply *r, cJSON **result,
+		      struct cni_err *err)
 {
 	char *q;
 
@@ -270,8 +271,8 @@ static int cmd_other(const struct cni_request *req, struct cni_err *err)
 
 /* The daemon is away: bin/plexus deletes from the durable plan (no API needed) under the same
  * per-container lock. It replaces this process, so its output and exit status are the DEL's. */
-static int del_fallback(const struct cni_request *req, const struct shim_conf *c,
-			const char *why, struct cni_err *err)
+static int del_fallback(const struct cni_request *req, const struct shim_conf *c, const char *why,
+			struct cni_err *err)
 {
 	char *path = NULL;
 	int fd = -1;
