@@ -118,6 +118,11 @@ struct head {
 	size_t length;
 };
 
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 /* Parses status line and headers once the blank line is in; 0 not yet, 1 done, -1 bad. */
 static int parse_head(const char *data, size_t len, struct head *h, struct cni_err *err)
 {
@@ -131,12 +136,11 @@ static int parse_head(const char *data, size_t len, struct head *h, struct cni_e
 		return 0;
 	}
 	h->end = (size_t)(end - data) + 4;
-	if (len < 12 || memcmp(data, "HTTP/1.", 7) != 0 || data[8] != ' ' ||
-	    !memchr("0123456789", data[9], 10) || !memchr("0123456789", data[10], 10) ||
-	    !memchr("0123456789", data[11], 10))
+	if (len < 12 || memcmp(data, "HTTP/1.", 7) != 0 || data[8] != ' ' || !digit(data[9]) ||
+	    !digit(data[10]) || !digit(data[11]))
 		return cni_err_set(err, CNI_ERR_INTERNAL, "reply is not HTTP/1.x");
 	h->status = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
-	for (line = memchr(data, '\n', len) + 1; line < end; line = next + 2) {
+	for (line = (const char *)memchr(data, '\n', len) + 1; line < end; line = next + 2) {
 		size_t n;
 
 		next = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
