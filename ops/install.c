@@ -20,7 +20,7 @@
 #define BIN_MAX_BYTES (512u << 20)
 
 /* The binaries plexus installs, as the runtime finds them by CNI type. */
-static const char *const binaries[] = { "plexus", "sriov", "plexus-shim" };
+static const char *const binaries[] = { "plexus-shim", "plexus", "sriov" };
 
 /* True when path holds exactly data with mode (a symlink is never "the same"). */
 static bool same_file(const char *path, const char *data, size_t len, mode_t mode)
