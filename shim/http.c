@@ -166,7 +166,7 @@ static int parse_head(const char *data, size_t len, struct head *h, struct cni_e
 		}
 	}
 	if (h->has_length && h->length > SHIM_HTTP_MAX_BODY)
-		return cni_err_set(err, CNI_ERR_INTERNAL, "reply body of %zu bytes is over %d",
+		return cni_err_set(err, CNI_ERR_INTERNAL, "reply body of %zu bytes: over %d bytes",
 				   h->length, SHIM_HTTP_MAX_BODY);
 	return 1;
 }
@@ -236,8 +236,8 @@ static enum shim_http_fail read_reply(int fd, long long deadline, struct shim_ht
 			goto out;
 		}
 		if (r == -EFBIG) {
-			cni_err_set(err, CNI_ERR_INTERNAL, "reply over %d bytes",
-				    SHIM_HTTP_MAX_HEADER + SHIM_HTTP_MAX_BODY);
+			cni_err_set(err, CNI_ERR_INTERNAL, "reply body over %d bytes",
+				    SHIM_HTTP_MAX_BODY);
 			goto bad;
 		}
 		if (r < 0) {

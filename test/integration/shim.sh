@@ -151,6 +151,19 @@ t_200_without_a_result_is_an_error() {
 	expect_contains "says why" "$out" 'without a \"Result\"'
 }
 
+t_replies_over_the_cap_or_cut_short_are_errors() {
+	local f out
+	for f in length chunked close; do
+		( standin --framing $f --status 200 --body-size $((5 * 1024 * 1024))
+		  out=$(shim_conf 1.0.0 | shim ADD cbig) && fail "$f: a 5 MiB reply was taken"
+		  expect_eq "$f: code" "$(json_get "$out" 'j["code"]')" 999
+		  expect_contains "$f: says why" "$(json_get "$out" 'j["msg"]')" "over 4194304 bytes" )
+	done
+	( standin --truncate --status 200 --body '{"Result":{"cniVersion":"1.0.0"}}'
+	  out=$(shim_conf 1.0.0 | shim ADD ccut) && fail "a reply cut short was taken"
+	  expect_contains "says why" "$(json_get "$out" 'j["msg"]')" "connection closed before the reply was complete" )
+}
+
 t_slow_daemon_is_waited_for() {
 	local out
 	standin --delay 1.5 --result "$GOLDEN/matrix-from-1.0.0.in.json"

@@ -15,6 +15,8 @@ Prints "listening PATH" once it serves. Each request is appended to FILE as one 
   --ready-after S     /readyz answers 500 for the first S seconds, then 200
   --never-ready       /readyz always answers 500
   --framing F         length (Content-Length, default), chunked, or close (close-delimited)
+  --body-size N       with --status: a body of N bytes ("x" repeated) instead of --body
+  --truncate          announce the body's length, send half of it, close
 """
 
 import argparse
@@ -44,6 +46,12 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, status, body):
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
+        if ARGS.truncate and data:
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:len(data) // 2])
+            self.close_connection = True
+            return
         if ARGS.framing == "chunked":
             self.send_header("Transfer-Encoding", "chunked")
         elif ARGS.framing == "length":
@@ -75,7 +83,7 @@ class Handler(BaseHTTPRequestHandler):
         if ARGS.error is not None:
             return self.answer(400, ARGS.error)
         if ARGS.status is not None:
-            return self.answer(ARGS.status, ARGS.body or "")
+            return self.answer(ARGS.status, "x" * ARGS.body_size if ARGS.body_size else ARGS.body or "")
         try:
             cmd = json.loads(body)["env"].get("CNI_COMMAND")
         except (ValueError, KeyError, AttributeError):
@@ -105,6 +113,8 @@ def main():
     p.add_argument("--ready-after", type=float, default=0)
     p.add_argument("--never-ready", action="store_true")
     p.add_argument("--framing", choices=["length", "chunked", "close"], default="length")
+    p.add_argument("--body-size", type=int)
+    p.add_argument("--truncate", action="store_true")
     ARGS = p.parse_args()
     if os.path.exists(ARGS.socket):
         os.unlink(ARGS.socket)
