@@ -32,7 +32,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 LIB       := $(BUILD)/libplexus.a
 
 # A binary exists once its main.c does.
-BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov)
+BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov) \
+	     $(if $(wildcard shim/main.c),bin/plexus-shim)
 META_OBJ  := $(BUILD)/ops/main.o
 SRIOV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sriov/*.c))
 
@@ -72,6 +73,14 @@ bin/plexus: $(META_OBJ) $(LIB)
 bin/sriov: $(SRIOV_OBJ) $(LIB)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpci
+
+# plexus-shim runs on every call in thick mode and must start like an empty process: its own
+# objects and the few cni/ modules it uses, libc and cJSON only, no debug info (<= 150 KiB).
+SHIM_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard shim/*.c)) \
+	     $(patsubst %,$(BUILD)/cni/%.o,addr base64 buf err json log result skel spec)
+bin/plexus-shim: $(SHIM_OBJ)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -Wl,--as-needed -Wl,--strip-debug -o $@ $^ $(shell pkg-config --libs libcjson)
 
 $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
@@ -195,11 +204,11 @@ DIST_LIBS    = -Wl,--start-group $(foreach l,$(patsubst -l%,%,$(filter -l%,$(PKG
 DIST_GLIBC  := ^(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libmvec|libBrokenLocale|libnss_[a-z]+|ld-linux[-a-z0-9_]*)\.so
 
 .PHONY: dist image
-dist: $(DIST)/plexus $(DIST)/sriov
+dist: $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim
 	@set -e; lib=$(DIST)/$(DIST_LIBDIR); rm -rf "$$lib" "$$lib.new"; mkdir -p "$$lib.new"; \
 	curl=$$($(CC) -print-file-name=libcurl.so.4); \
 	[ -f "$$curl" ] || { echo "make dist: no libcurl.so.4 (scripts/deps installs libcurl4)" >&2; exit 1; }; \
-	deps=$$(ldd $(DIST)/plexus $(DIST)/sriov "$$curl"); \
+	deps=$$(ldd $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim "$$curl"); \
 	if echo "$$deps" | grep -q 'not found'; then echo "$$deps" >&2; exit 1; fi; \
 	cp -L "$$curl" "$$lib.new/libcurl.so.4"; \
 	echo "$$deps" | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
@@ -207,7 +216,7 @@ dist: $(DIST)/plexus $(DIST)/sriov
 		echo "$$name" | grep -Eq '$(DIST_GLIBC)' || cp -L "$$path" "$$lib.new/$$name"; \
 	done; \
 	chmod 0644 "$$lib.new"/*; mv "$$lib.new" "$$lib"; \
-	echo "$(DIST): plexus sriov $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
+	echo "$(DIST): plexus sriov plexus-shim $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
 
 $(DIST)/plexus: $(META_OBJ) $(LIB)
 	@mkdir -p $(DIST)
@@ -217,6 +226,11 @@ $(DIST)/sriov: $(SRIOV_OBJ) $(LIB)
 	@mkdir -p $(DIST)
 	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $^ $(DIST_LIBS)
 
+# cJSON from plexus-lib/ (the node may have none), nothing else
+$(DIST)/plexus-shim: $(SHIM_OBJ)
+	@mkdir -p $(DIST)
+	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -Wl,--strip-debug -o $@ $^ $(shell pkg-config --libs libcjson)
+
 # The DaemonSet's image (deploy/daemonset.yaml), FROM scratch: the dist tree in
 # /usr/libexec/plexus, plus the glibc files it needs, assembled in $(BUILD)/image/rootfs.
 # Built with podman; nothing is pulled.
@@ -225,10 +239,10 @@ IMAGE ?= localhost/plexus:$(PLEXUS_IMAGE_VERSION)
 image: dist
 	@set -e; ctx=$(BUILD)/image; r=$$ctx/rootfs; rm -rf "$$ctx"; \
 	mkdir -p "$$r/usr/libexec/plexus" "$$r/tmp"; chmod 1777 "$$r/tmp"; \
-	cp -a $(DIST)/plexus $(DIST)/sriov $(DIST)/$(DIST_LIBDIR) "$$r/usr/libexec/plexus/"; \
+	cp -a $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim $(DIST)/$(DIST_LIBDIR) "$$r/usr/libexec/plexus/"; \
 	interp=$$(readelf -l $(DIST)/plexus | sed -n 's/.*interpreter: \(.*\)]/\1/p'); \
 	mkdir -p "$$r$$(dirname "$$interp")"; cp -L "$$interp" "$$r$$interp"; \
-	for f in $(DIST)/plexus $(DIST)/sriov $(DIST)/$(DIST_LIBDIR)/*; do \
+	for f in $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim $(DIST)/$(DIST_LIBDIR)/*; do \
 		LD_LIBRARY_PATH=$(DIST)/$(DIST_LIBDIR) ldd "$$f"; \
 	done | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
 	while read -r name path; do \

@@ -53,6 +53,10 @@ int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_
 	if (meta_netconf_parse(req->stdin_data, req->stdin_len, &c->nc, err) < 0)
 		return -1;
 	meta_netconf_apply_logging(&c->nc);
+	/* plexus-shim's fallback: a DEL from the plan on disk needs no network in the netconf */
+	if (c->nc.shim && req->verb != CNI_VERB_DEL &&
+	    meta_netconf_require_networks(&c->nc, err) < 0)
+		return -1;
 	if (cni_args_check_known(&req->args, k8s_arg_names, err) < 0)
 		return -1;
 	c->k8s.pod_namespace = arg_or_empty(req, "K8S_POD_NAMESPACE");

@@ -110,9 +110,19 @@ static int check_chain_name(const char *s, struct cni_err *err)
 	return 0;
 }
 
+int meta_netconf_require_networks(const struct meta_netconf *nc, struct cni_err *err)
+{
+	if ((!nc->cluster_network || !*nc->cluster_network) &&
+	    (!nc->delegates || cJSON_GetArraySize(nc->delegates) == 0))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "at least one delegate/clusterNetwork must be specified");
+	return 0;
+}
+
 int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, struct cni_err *err)
 {
 	const char *global = NULL;
+	const cJSON *type;
 	cJSON *root;
 
 	memset(nc, 0, sizeof(*nc));
@@ -217,12 +227,11 @@ int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc, st
 		}
 		cJSON_Delete(conv);
 	}
-	if ((!nc->cluster_network || !*nc->cluster_network) &&
-	    (!nc->delegates || cJSON_GetArraySize(nc->delegates) == 0)) {
-		cni_err_set(err, CNI_ERR_INVALID_CONFIG,
-			    "at least one delegate/clusterNetwork must be specified");
+	type = cJSON_GetObjectItemCaseSensitive(root, "type");
+	nc->shim = cJSON_IsString(type) && strcmp(type->valuestring, "plexus-shim") == 0;
+	/* a Multus thick 00-multus.conf names no network: the daemon's config does */
+	if (!nc->shim && meta_netconf_require_networks(nc, err) < 0)
 		goto fail;
-	}
 	if (nc->delegates) {
 		const cJSON *d;
 		size_t i = 0;

@@ -46,6 +46,9 @@ struct meta_netconf {
 	const cJSON *capabilities;
 	const cJSON *runtime_config;
 	const cJSON *prev_result;
+	/* "type" is "plexus-shim": thick mode's netconf, whose networks the daemon may hold; with
+	 * it bin/plexus only deletes (the shim's fallback when the daemon is down) */
+	bool shim;
 	/* plexus extensions (unknown to Multus, ignored by it) */
 	int readiness_timeout_s;	  /* readinessTimeoutSeconds */
 	int delegate_timeout_s;		  /* delegateTimeoutSeconds */
@@ -55,12 +58,17 @@ struct meta_netconf {
 };
 
 /* Parses and validates (code 6 for JSON, code 7 naming the key for a wrong type or value,
- * including "at least one delegate/clusterNetwork must be specified"). Unknown keys are
- * ignored. Returns 0 or -1; nc is zeroed on failure. */
+ * including "at least one delegate/clusterNetwork must be specified", which a plexus-shim
+ * netconf may leave to meta_netconf_require_networks). Unknown keys are ignored. Returns 0 or -1; nc is zeroed on failure. */
 int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
 		       struct cni_err *err) CNI_MUST_CHECK;
 
 void meta_netconf_free(struct meta_netconf *nc);
+
+/* Code 7 "at least one delegate/clusterNetwork must be specified" when nc names no network.
+ * Returns 0 or -1. */
+int meta_netconf_require_networks(const struct meta_netconf *nc,
+				  struct cni_err *err) CNI_MUST_CHECK;
 
 /* Applies logFile, logLevel and logToStderr to the logger. */
 void meta_netconf_apply_logging(const struct meta_netconf *nc);

@@ -140,7 +140,9 @@ int ops_daemon_cmd(int argc, char **argv)
 			goto oom;
 		gen[ngen++] = conf_dir;
 	}
-	if (!has_opt(gen, ngen, "--kubeconfig-host") && !has_opt(gen, ngen, "--no-kubeconfig")) {
+	/* thick mode writes no kubeconfig: the daemon holds the credentials */
+	if (!has_opt(gen, ngen, "--kubeconfig-host") && !has_opt(gen, ngen, "--no-kubeconfig") &&
+	    !has_opt(gen, ngen, "--thick")) {
 		const char *out = gen_value(gen, ngen, "--kubeconfig-out"), *host;
 		size_t rlen = strlen(root);
 

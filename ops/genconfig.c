@@ -52,6 +52,11 @@ void ops_genconfig_usage(FILE *out)
 	    "                             (plexus's default: " META_DEFAULT_CNI_DIR ")\n"
 	    "  --bin-dir DIR              the plugin's binDir\n"
 	    "                             (plexus's default: " META_DEFAULT_BIN_DIR ")\n"
+	    "  --thick                    thick mode: the plugin is plexus-shim, which forwards\n"
+	    "                             to plexusd; no kubeconfig is written (the daemon\n"
+	    "                             holds the credentials)\n"
+	    "  --daemon-socket PATH       thick: plexusd's socket\n"
+	    "                             (default: " OPS_GEN_DAEMON_SOCKET ")\n"
 	    "  --once                     generate once and exit (default)\n"
 	    "  --watch                    keep running: regenerate when the primary config, the\n"
 	    "                             conf dir or the token change; SIGTERM exits and leaves\n"
@@ -79,6 +84,8 @@ enum {
 	OPT_CNI_VERSION,
 	OPT_CNI_DIR,
 	OPT_BIN_DIR,
+	OPT_THICK,
+	OPT_DAEMON_SOCKET,
 	OPT_ONCE,
 	OPT_WATCH,
 };
@@ -99,6 +106,8 @@ static const struct option gen_options[] = {
 	{ "cni-version", required_argument, NULL, OPT_CNI_VERSION },
 	{ "cni-dir", required_argument, NULL, OPT_CNI_DIR },
 	{ "bin-dir", required_argument, NULL, OPT_BIN_DIR },
+	{ "thick", no_argument, NULL, OPT_THICK },
+	{ "daemon-socket", required_argument, NULL, OPT_DAEMON_SOCKET },
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "watch", no_argument, NULL, OPT_WATCH },
 	{ "help", no_argument, NULL, 'h' },
@@ -328,6 +337,12 @@ int ops_genconfig_cmd(int argc, char **argv)
 		case OPT_BIN_DIR:
 			o.bin_dir = optarg;
 			break;
+		case OPT_THICK:
+			o.thick = true;
+			break;
+		case OPT_DAEMON_SOCKET:
+			o.daemon_socket = optarg;
+			break;
 		case OPT_ONCE:
 			once = true;
 			break;
@@ -368,6 +383,18 @@ int ops_genconfig_cmd(int argc, char **argv)
 	if (o.bin_dir && o.bin_dir[0] != '/')
 		return ops_usage_error("generate-config",
 				       "--bin-dir \"%s\" must be an absolute path", o.bin_dir);
+	if (o.daemon_socket && !o.thick)
+		return ops_usage_error("generate-config", "--daemon-socket needs --thick");
+	if (o.daemon_socket && o.daemon_socket[0] != '/')
+		return ops_usage_error("generate-config",
+				       "--daemon-socket \"%s\" must be an absolute path",
+				       o.daemon_socket);
+	if (o.thick && (kc_out || kc_host))
+		return ops_usage_error("generate-config",
+				       "--thick writes no kubeconfig: drop --kubeconfig-out and "
+				       "--kubeconfig-host");
+	if (o.thick)
+		o.no_kubeconfig = true;
 
 	abs_dir = absolute(conf_dir);
 	abs_sa = absolute(o.sa_dir);

@@ -127,6 +127,9 @@ char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_pa
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(primary->root, "cniVersion");
 	const char *version = o->cni_version;
+	/* the shim deletes through bin/plexus when the daemon is down: name where it all is */
+	const char *cni_dir = o->cni_dir ? o->cni_dir : o->thick ? META_DEFAULT_CNI_DIR : NULL;
+	const char *bin_dir = o->bin_dir ? o->bin_dir : o->thick ? META_DEFAULT_BIN_DIR : NULL;
 	cJSON *root = NULL, *plugins, *plugin, *caps, *delegates;
 	char *text = NULL, *out = NULL;
 
@@ -149,8 +152,8 @@ char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_pa
 	for (size_t i = 0; i < primary->nplugins; i++) {
 		const char *type = cni_plugin_type(primary->plugins[i]);
 
-		if (strcmp(type, "plexus") == 0 || strcmp(type, "multus") == 0 ||
-		    strcmp(type, "multus-shim") == 0) {
+		if (strcmp(type, "plexus") == 0 || strcmp(type, "plexus-shim") == 0 ||
+		    strcmp(type, "multus") == 0 || strcmp(type, "multus-shim") == 0) {
 			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 				    "primary CNI config %s is itself a \"%s\" config: refusing to "
 				    "wrap a meta-plugin (give --master-cni-file)",
@@ -166,16 +169,19 @@ char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_pa
 	    !(plugin = cJSON_CreateObject()))
 		goto oom;
 	cJSON_AddItemToArray(plugins, plugin);
-	if (cni_json_add_opt_string(plugin, "type", "plexus") < 0 ||
+	if (cni_json_add_opt_string(plugin, "type", o->thick ? "plexus-shim" : "plexus") < 0 ||
+	    (o->thick &&
+	     cni_json_add_opt_string(plugin, "daemonSocketPath",
+		     o->daemon_socket ? o->daemon_socket : OPS_GEN_DAEMON_SOCKET) < 0) ||
 	    cni_json_add_opt_string(plugin, "logLevel", o->log_level) < 0 ||
 	    cni_json_add_opt_string(plugin, "logFile", o->log_file) < 0 ||
 	    (o->namespace_isolation && !cJSON_AddTrueToObject(plugin, "namespaceIsolation")) ||
 	    cni_json_add_opt_string(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
 	    cni_json_add_opt_string(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
-	    cni_json_add_opt_string(plugin, "cniDir", o->cni_dir) < 0 ||
-	    cni_json_add_opt_string(plugin, "binDir", o->bin_dir) < 0 ||
+	    cni_json_add_opt_string(plugin, "cniDir", cni_dir) < 0 || cni_json_add_opt_string(plugin, "binDir", bin_dir) < 0 ||
+	    /* thick mode: the daemon holds the credentials, never the host's disk */
 	    cni_json_add_opt_string(plugin, "kubeconfig",
-				    o->no_kubeconfig ? NULL : o->kubeconfig_host) < 0)
+		    o->no_kubeconfig || o->thick ? NULL : o->kubeconfig_host) < 0)
 		goto oom;
 	caps = ops_gen_capabilities(primary);
 	if (!caps)

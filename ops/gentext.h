@@ -18,6 +18,8 @@
 #define OPS_GEN_NETWORK	    "plexus-cni-network"
 #define OPS_GEN_KUBECONFIG  "plexus.d/plexus.kubeconfig" /* under the conf dir */
 #define OPS_GEN_SA_DIR	    "/var/run/secrets/kubernetes.io/serviceaccount"
+/* plexusd's socket when its config sets no socketDir */
+#define OPS_GEN_DAEMON_SOCKET "/run/plexus/plexus.sock"
 
 /* Every option of the command; strings are borrowed (argv or literals). */
 struct ops_gen_opts {
@@ -33,10 +35,12 @@ struct ops_gen_opts {
 	const char *log_level;
 	const char *log_file;
 	const char *readiness_file;
-	const char *cni_version; /* NULL: the primary's */
-	const char *cni_dir;	 /* the plugin's cniDir, or NULL for its default */
-	const char *bin_dir;	 /* the plugin's binDir, or NULL for its default */
-	FILE *report;		 /* "wrote"/"unchanged" lines go here; NULL: silent */
+	const char *cni_version;   /* NULL: the primary's */
+	const char *cni_dir;	   /* the plugin's cniDir, or NULL for its default */
+	const char *bin_dir;	   /* the plugin's binDir, or NULL for its default */
+	bool thick;		   /* plexus-shim forwarding to plexusd; implies no_kubeconfig */
+	const char *daemon_socket; /* thick: the daemon's socket (NULL: OPS_GEN_DAEMON_SOCKET) */
+	FILE *report;		   /* "wrote"/"unchanged" lines go here; NULL: silent */
 	bool report_unchanged;
 };
 
@@ -45,7 +49,9 @@ struct ops_gen_opts {
 cJSON *ops_gen_capabilities(const struct cni_conflist *primary);
 
 /* The text of 00-plexus.conflist wrapping primary (read from primary_path, named in
- * messages), checked by plexus's own netconf parser before it is returned. The primary must
+ * messages), checked by plexus's own netconf parser before it is returned. With o->thick the
+ * plugin is plexus-shim, naming daemonSocketPath, and always cniDir and binDir: all the shim
+ * needs to delete through bin/plexus on its own when the daemon is down. The primary must
  * have a supported cniVersion unless o->cni_version is given (code 7 naming the file). */
 char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_path,
 		      const struct ops_gen_opts *o, struct cni_err *err);

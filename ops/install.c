@@ -1,4 +1,4 @@
-/* ops/install.c: `plexus install`: bin/plexus and bin/sriov into the CNI bin dir, atomically.
+/* ops/install.c: `plexus install`: bin/plexus, bin/sriov, bin/plexus-shim into the CNI bin dir.
  * Written then renamed, never in place: no "text file busy", no half-written binary.
  * A build from `make dist` has its libraries in plexus-lib/ next to the binaries (found through
  * the binaries' $ORIGIN rpath): they are installed first, the same way. */
@@ -20,7 +20,7 @@
 #define BIN_MAX_BYTES (512u << 20)
 
 /* The binaries plexus installs, as the runtime finds them by CNI type. */
-static const char *const binaries[] = { "plexus", "sriov" };
+static const char *const binaries[] = { "plexus-shim", "plexus", "sriov" };
 
 /* True when path holds exactly data with mode (a symlink is never "the same"). */
 static bool same_file(const char *path, const char *data, size_t len, mode_t mode)
@@ -150,7 +150,7 @@ out:
 void ops_install_usage(FILE *out)
 {
 	fputs("Usage: plexus install [OPTION]...\n"
-	      "Copy the plexus and sriov binaries into the host's CNI bin dir atomically (write a\n"
+	      "Copy plexus, sriov and plexus-shim into the host's CNI bin dir atomically (write a\n"
 	      "temporary file, fsync, chmod 0755, rename): a running plugin is never half-written\n"
 	      "and \"text file busy\" cannot happen. Identical files are left alone. The bundled\n"
 	      "libraries of a `make dist` build (" OPS_INSTALL_LIB_DIR

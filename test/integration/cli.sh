@@ -154,6 +154,63 @@ t_generated_config_passes_plexus_validation_and_runs_add() {
 	expect_eq "DEL removed eth0" "$(links_in "$ns")" 0
 }
 
+t_generate_thick_names_the_shim_its_socket_and_dirs() {
+	local conf plugin pid log=$WORK/watch.log rc
+	setup_node
+	# no service account needed: thick mode writes no kubeconfig
+	"$PLEXUS" generate-config --cni-conf-dir "$WORK/conf" --thick >/dev/null
+	conf=$(cat "$WORK/conf/00-plexus.conflist")
+	plugin=$(json_get "$conf" 'j["plugins"][0]')
+	expect_eq "type" "$(json_get "$plugin" 'j["type"]')" plexus-shim
+	expect_eq "keys" "$(json_get "$plugin" 'sorted(j.keys())')" \
+		'["binDir", "capabilities", "cniDir", "daemonSocketPath", "delegates", "type"]'
+	expect_eq "daemonSocketPath" "$(json_get "$plugin" 'j["daemonSocketPath"]')" /run/plexus/plexus.sock
+	expect_eq "cniDir" "$(json_get "$plugin" 'j["cniDir"]')" /var/lib/cni/multus
+	expect_eq "binDir" "$(json_get "$plugin" 'j["binDir"]')" /opt/cni/bin
+	expect_eq "capabilities" "$(json_get "$plugin" 'j["capabilities"]')" '{"bandwidth": true, "portMappings": true}'
+	expect_eq "the cluster network" "$(json_get "$plugin" 'j["delegates"][0]["name"]')" cbr0
+	expect_eq "mode" "$(stat -c %a "$WORK/conf/00-plexus.conflist")" 600
+	[ ! -e "$WORK/conf/plexus.d" ] || fail "thick mode wrote credentials to the host"
+	"$PLEXUS" generate-config --cni-conf-dir "$WORK/conf" --thick --daemon-socket /run/multus/multus.sock \
+		--cni-dir "$WORK/cni" --bin-dir "$WORK/bin" >/dev/null
+	plugin=$(json_get "$(cat "$WORK/conf/00-plexus.conflist")" 'j["plugins"][0]')
+	expect_eq "--daemon-socket" "$(json_get "$plugin" 'j["daemonSocketPath"]')" /run/multus/multus.sock
+	expect_eq "--cni-dir" "$(json_get "$plugin" 'j["cniDir"]')" "$WORK/cni"
+	# --watch: SIGTERM leaves the config in place
+	"$PLEXUS" generate-config --cni-conf-dir "$WORK/conf" --thick --watch >"$log" 2>&1 &
+	pid=$!
+	cleanup_add "kill $pid"
+	wait_for "the thick config" grep -q /run/plexus/plexus.sock "$WORK/conf/00-plexus.conflist"
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	expect_eq "exit status after SIGTERM" "$rc" 0
+	expect_contains "config kept on exit" "$(cat "$WORK/conf/00-plexus.conflist")" plexus-shim
+}
+
+t_thin_add_then_thick_del_through_the_shim_with_no_daemon() {
+	local ns=${TAG}t out thin thick
+	[ -x "$ROOT/bin/plexus-shim" ] || skip "no bin/plexus-shim"
+	setup_node
+	cleanup_add "ip link del ${TAG}g0"
+	netns_new "$ns"
+	mkdir -p "$WORK/bin"
+	ln -s "$PLEXUS" "$WORK/bin/plexus"
+	gen --no-kubeconfig --cni-dir "$WORK/cni" --bin-dir "$WORK/bin" >/dev/null
+	thin=$(json_get "$(cat "$WORK/conf/00-plexus.conflist")" \
+		'dict(j["plugins"][0], name=j["name"], cniVersion=j["cniVersion"])')
+	gen --thick --daemon-socket "$WORK/absent.sock" --cni-dir "$WORK/cni" --bin-dir "$WORK/bin" >/dev/null
+	thick=$(json_get "$(cat "$WORK/conf/00-plexus.conflist")" \
+		'dict(j["plugins"][0], name=j["name"], cniVersion=j["cniVersion"])')
+	out=$(CNI_COMMAND=ADD CNI_CONTAINERID=tk1 CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 \
+		CNI_PATH=$PLUGINS CNI_ARGS="K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=web" "$PLEXUS" <<<"$thin")
+	expect_eq "thin ADD" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.233.0.2/24
+	CNI_COMMAND=DEL CNI_CONTAINERID=tk1 CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 \
+		CNI_PATH=$PLUGINS CNI_ARGS="K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=web" "$ROOT/bin/plexus-shim" <<<"$thick"
+	expect_eq "interfaces left" "$(links_in "$ns")" 0
+	expect_eq "reservations left" "$(find "$WORK/ipam" -type f ! -name lock ! -name 'last_reserved_ip*')" ""
+	expect_eq "cache left" "$(find "$WORK/cni" -type f)" ""
+}
+
 t_unchanged_content_is_not_rewritten() {
 	local before out
 	setup_node
@@ -268,7 +325,8 @@ t_plexus_conf_file_is_checked_and_copied() {
 t_usage_errors_exit_2() {
 	local err rc
 	for args in "--bogus" "--cni-conf-dir" "--log-level loud" "--once --watch" "--cni-version 9.9.9" \
-		"--kubeconfig-host relative/path" "extra"; do
+		"--kubeconfig-host relative/path" "extra" "--daemon-socket /run/x.sock" \
+		"--thick --daemon-socket relative.sock" "--thick --kubeconfig-host /k"; do
 		rc=0
 		# shellcheck disable=SC2086
 		err=$("$PLEXUS" generate-config $args 2>&1 >/dev/null) || rc=$?

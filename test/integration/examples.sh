@@ -201,6 +201,69 @@ if MODE == "manifests":
         json.load(open(f))
     print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
 
+elif MODE == "thick":
+    # deploy/thick/: the daemon's socket and state where the shim looks for them (ARGS[0]: the
+    # socket `plexus generate-config --thick` names by default), the image's entrypoint kept
+    # for install, and RBAC of the thick mode's calls exactly
+    version = re.search(r'#define PLEXUS_VERSION "([^"]+)"', open(os.path.join(ROOT, "meta/version.h")).read()).group(1)
+    ds = list(docs("deploy/thick/*.yaml"))
+    by = {}
+    for w, d in ds:
+        check_common(w, d)
+        by.setdefault(d.get("kind"), []).append((w, d))
+    (w, sa), = by["ServiceAccount"]
+    sa_id = (get(sa, "metadata", "name"), get(sa, "metadata", "namespace"))
+    (w, role), = by["ClusterRole"]
+    got = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    want = {("", "pods", "get"), ("", "pods", "list"), ("", "pods", "watch"), ("", "pods/status", "patch"),
+            ("k8s.cni.cncf.io", "network-attachment-definitions", "get"),
+            ("k8s.cni.cncf.io", "network-attachment-definitions", "list"),
+            ("k8s.cni.cncf.io", "network-attachment-definitions", "watch"), ("", "events", "create")}
+    for x in sorted(want ^ got):
+        err(w, "%s %r" % ("missing" if x in want else "grants, never called:", x))
+    (w, crb), = by["ClusterRoleBinding"]
+    if get(crb, "roleRef", "name") != get(role, "metadata", "name") or \
+            [(s.get("name"), s.get("namespace")) for s in crb.get("subjects", [])] != [sa_id]:
+        err(w, "binding does not tie the ClusterRole to the ServiceAccount")
+    (w, cm), = by["ConfigMap"]
+    (w, d), = by["DaemonSet"]
+    ps = get(d, "spec", "template", "spec")
+    if ps.get("hostNetwork") is not True or (ps.get("serviceAccountName"), get(d, "metadata", "namespace")) != sa_id:
+        err(w, "hostNetwork and the thick ServiceAccount expected")
+    vols = {v["name"]: v for v in ps.get("volumes", [])}
+    def mounts(c):
+        return {m["mountPath"]: vols[m["name"]] for m in c.get("volumeMounts", [])}
+    image = "localhost/plexus:%s" % version
+    (init,) = ps.get("initContainers", [])
+    cs = {c["name"]: c for c in ps.get("containers", [])}
+    for c in [init] + list(cs.values()):
+        if c.get("image") != image:
+            err(w, "%s: image %r is not make image's %s" % (c["name"], c.get("image"), image))
+    if init.get("command") or "--thick" not in init.get("args", []):
+        err(w, "install: the image's entrypoint (plexus daemon) with --thick expected")
+    daemon = cs.get("plexusd", {})
+    if daemon.get("command") != ["/usr/libexec/plexus/plexusd"]:
+        err(w, "plexusd: command must be /usr/libexec/plexus/plexusd")
+    cfg = [a.split("=", 1)[1] for a in daemon.get("args", []) if a.startswith("--config=")]
+    m = mounts(daemon)
+    cfg_vol = m.get(os.path.dirname(cfg[0])) if cfg else None
+    if not cfg_vol or get(cfg_vol, "configMap", "name") != get(cm, "metadata", "name") or \
+            [i["path"] for i in get(cfg_vol, "configMap", "items") or []] != [os.path.basename(cfg[0])]:
+        err(w, "plexusd: --config does not name the ConfigMap's file")
+    conf = json.loads(cm["data"][os.path.basename(cfg[0])]) if cfg else {}
+    sock_dir = (conf.get("socketDir") or "/run/plexus").rstrip("/")
+    sock = sock_dir + ("/multus.sock" if conf.get("socketDir") else "/plexus.sock")
+    if sock != ARGS[0]:
+        err(w, "the daemon serves %s, the generated shim config names %s" % (sock, ARGS[0]))
+    if get(m.get(sock_dir, {}), "hostPath", "path") != sock_dir:
+        err(w, "plexusd: %s must be the host's %s (the shim connects there)" % (sock_dir, sock_dir))
+    for p in ("/var/lib/cni", "/opt/cni/bin"):
+        if get(m.get(p, {}), "hostPath", "path") != p:
+            err(w, "plexusd: the host's %s at the same path (the shim's DEL fallback shares it)" % p)
+    if "--thick" not in cs.get("config", {}).get("args", []):
+        err(w, "config: plexus daemon --thick expected")
+    print(" ".join(sorted("%s=%d" % (k, len(v)) for k, v in by.items())))
+
 elif MODE == "rbac":
     want = rbac_from_log(ARGS[0])
     got = set()
@@ -310,6 +373,15 @@ t_manifests_parse_and_have_what_their_kind_needs() {
 	out=$(check manifests)
 	# what the examples promise: the five NAD kinds, a pod per annotation form, the deploy set
 	expect_eq "objects" "$out" "ClusterRole=1 ClusterRoleBinding=1 ConfigMap=1 CustomResourceDefinition=1 DaemonSet=1 NetworkAttachmentDefinition=9 Pod=4 ServiceAccount=1"
+}
+
+t_thick_manifests_put_socket_and_state_where_the_shim_looks() {
+	local out sock
+	python3 -c 'import yaml' 2>/dev/null || fail "python3-yaml is missing (scripts/deps installs it)"
+	sock=$("$PLEXUS" generate-config --help | sed -n 's/.*(default: \(\/[^)]*\.sock\)).*/\1/p')
+	expect_eq "the shim's default socket" "$sock" /run/plexus/plexus.sock
+	out=$(check thick "$sock")
+	expect_eq "objects" "$out" "ClusterRole=1 ClusterRoleBinding=1 ConfigMap=1 DaemonSet=1 ServiceAccount=1"
 }
 
 # What plexus calls is read from the API stand-in's request log of real calls: an ADD with a

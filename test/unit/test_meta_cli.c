@@ -173,6 +173,50 @@ START_TEST(netconf_wraps_the_primary_as_its_one_delegate)
 }
 END_TEST
 
+START_TEST(thick_netconf_is_the_shim_with_socket_dirs_and_no_kubeconfig)
+{
+	const char *primary = "{\"cniVersion\":\"1.0.0\",\"name\":\"cbr0\",\"plugins\":["
+			      "{\"type\":\"bridge\"},"
+			      "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}";
+	struct ops_gen_opts o = { .kubeconfig_host = "/etc/cni/net.d/plexus.d/plexus.kubeconfig",
+				  .thick = true };
+	struct cni_err err = { 0 };
+	struct cni_conflist list;
+	char *text, want[1024];
+
+	parse(primary, &list);
+	text = ops_gen_netconf(&list, "/p/10-bridge.conflist", &o, &err);
+	ck_assert_msg(text != NULL, "%s", err.msg);
+	snprintf(want, sizeof(want),
+		 "{\"cniVersion\":\"1.0.0\",\"name\":\"plexus-cni-network\",\"plugins\":[{"
+		 "\"type\":\"plexus-shim\",\"daemonSocketPath\":\"/run/plexus/plexus.sock\","
+		 "\"cniDir\":\"/var/lib/cni/multus\",\"binDir\":\"/opt/cni/bin\","
+		 "\"capabilities\":{\"portMappings\":true},\"delegates\":[%s]}]}",
+		 primary);
+	ck_assert_json_eq(text, want);
+	free(text);
+
+	/* the options given win over the defaults */
+	o.daemon_socket = "/run/multus/multus.sock";
+	o.cni_dir = "/var/lib/cni/plexus";
+	o.bin_dir = "/usr/libexec/cni";
+	text = ops_gen_netconf(&list, "/p/10-bridge.conflist", &o, &err);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "\"daemonSocketPath\": \"/run/multus/multus.sock\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"cniDir\": \"/var/lib/cni/plexus\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"binDir\": \"/usr/libexec/cni\""));
+	free(text);
+	cni_conflist_free(&list);
+
+	/* a thick config is a meta-plugin's: never wrapped */
+	parse("{\"cniVersion\":\"1.0.0\",\"name\":\"m\",\"type\":\"plexus-shim\"}", &list);
+	ck_assert_ptr_null(ops_gen_netconf(&list, "/p/00-old.conf", &o, &err));
+	ck_assert_ptr_nonnull(strstr(err.msg, "/p/00-old.conf is itself a \"plexus-shim\" config"));
+	cni_err_clear(&err);
+	cni_conflist_free(&list);
+}
+END_TEST
+
 START_TEST(netconf_refuses_what_it_cannot_wrap_and_names_the_file)
 {
 	struct ops_gen_opts o = { .no_kubeconfig = true };
@@ -394,6 +438,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(pure, candidates_are_conf_and_conflist_files_not_ours_nor_multus);
 	tcase_add_test(pure, capabilities_are_the_sorted_union_of_the_enabled_ones);
 	tcase_add_test(pure, netconf_wraps_the_primary_as_its_one_delegate);
+	tcase_add_test(pure, thick_netconf_is_the_shim_with_socket_dirs_and_no_kubeconfig);
 	tcase_add_test(pure, netconf_refuses_what_it_cannot_wrap_and_names_the_file);
 	tcase_add_test(pure, server_url_brackets_ipv6);
 	suite_add_tcase(s, pure);
