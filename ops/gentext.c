@@ -170,18 +170,19 @@ char *ops_gen_netconf(const struct cni_conflist *primary, const char *primary_pa
 		goto oom;
 	cJSON_AddItemToArray(plugins, plugin);
 	if (cni_json_add_opt_string(plugin, "type", o->thick ? "plexus-shim" : "plexus") < 0 ||
-	    (o->thick &&
-	     cni_json_add_opt_string(plugin, "daemonSocketPath",
-		     o->daemon_socket ? o->daemon_socket : OPS_GEN_DAEMON_SOCKET) < 0) ||
+	    (o->thick && cni_json_add_opt_string(plugin, "daemonSocketPath",
+						 o->daemon_socket ? o->daemon_socket
+								  : OPS_GEN_DAEMON_SOCKET) < 0) ||
 	    cni_json_add_opt_string(plugin, "logLevel", o->log_level) < 0 ||
 	    cni_json_add_opt_string(plugin, "logFile", o->log_file) < 0 ||
 	    (o->namespace_isolation && !cJSON_AddTrueToObject(plugin, "namespaceIsolation")) ||
 	    cni_json_add_opt_string(plugin, "globalNamespaces", o->global_namespaces) < 0 ||
 	    cni_json_add_opt_string(plugin, "readinessindicatorfile", o->readiness_file) < 0 ||
-	    cni_json_add_opt_string(plugin, "cniDir", cni_dir) < 0 || cni_json_add_opt_string(plugin, "binDir", bin_dir) < 0 ||
+	    cni_json_add_opt_string(plugin, "cniDir", cni_dir) < 0 ||
+	    cni_json_add_opt_string(plugin, "binDir", bin_dir) < 0 ||
 	    /* thick mode: the daemon holds the credentials, never the host's disk */
 	    cni_json_add_opt_string(plugin, "kubeconfig",
-		    o->no_kubeconfig || o->thick ? NULL : o->kubeconfig_host) < 0)
+				    o->no_kubeconfig || o->thick ? NULL : o->kubeconfig_host) < 0)
 		goto oom;
 	caps = ops_gen_capabilities(primary);
 	if (!caps)
