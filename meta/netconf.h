@@ -32,34 +32,35 @@ struct meta_netconf {
 	const char *bin_dir;
 	const char *log_file;
 	const char *log_level;
-	bool log_to_stderr;
 	const cJSON *log_options;
-	bool namespace_isolation;
 	char **global_namespaces; /* owned strings: "a, b" split and trimmed; NULL when unset */
 	size_t nglobal_namespaces;
 	const char **system_namespaces;
 	size_t nsystem_namespaces;
 	const char *multus_namespace;
 	const char *readiness_file;
-	bool retry_delete_on_error;
 	const char *aux_chain_name;
 	const cJSON *capabilities;
 	const cJSON *runtime_config;
 	const cJSON *prev_result;
+	/* plexus extensions (unknown to Multus, ignored by it) */
+	const char *pod_resources_socket; /* podResourcesSocket */
+	const char *device_info_dir;	  /* deviceInfoDir */
+	int readiness_timeout_s;	  /* readinessTimeoutSeconds */
+	int delegate_timeout_s;		  /* delegateTimeoutSeconds */
+	bool added_interface_events;	  /* addedInterfaceEvents: thin mode, default false */
+	bool log_to_stderr;
+	bool namespace_isolation;
+	bool retry_delete_on_error;
 	/* "type" is "plexus-shim": thick mode's netconf, whose networks the daemon may hold; with
 	 * it bin/plexus only deletes (the shim's fallback when the daemon is down) */
 	bool shim;
-	/* plexus extensions (unknown to Multus, ignored by it) */
-	int readiness_timeout_s;	  /* readinessTimeoutSeconds */
-	int delegate_timeout_s;		  /* delegateTimeoutSeconds */
-	const char *pod_resources_socket; /* podResourcesSocket */
-	const char *device_info_dir;	  /* deviceInfoDir */
-	bool added_interface_events;	  /* addedInterfaceEvents: thin mode, default false */
 };
 
 /* Parses and validates (code 6 for JSON, code 7 naming the key for a wrong type or value,
  * including "at least one delegate/clusterNetwork must be specified", which a plexus-shim
- * netconf may leave to meta_netconf_require_networks). Unknown keys are ignored. Returns 0 or -1; nc is zeroed on failure. */
+ * netconf may leave to meta_netconf_require_networks). Unknown keys are ignored. Returns 0 or
+ * -1; nc is zeroed on failure. */
 int meta_netconf_parse(const char *data, size_t len, struct meta_netconf *nc,
 		       struct cni_err *err) CNI_MUST_CHECK;
 
