@@ -492,6 +492,41 @@ int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **
 			  nad, err);
 }
 
+int k8s_get_resource_claim(struct k8s_client *c, const char *ns, const char *name, cJSON **claim,
+			   struct cni_err *err)
+{
+	return get_object(c, "/apis/resource.k8s.io/v1", "resourceclaims", ns, name, claim, err);
+}
+
+int k8s_list_resource_slices(struct k8s_client *c, const char *node, const char *driver,
+			     cJSON **list, struct cni_err *err)
+{
+	char *path = NULL, *what = NULL;
+	int ret;
+
+	*list = NULL;
+	if (!k8s_valid_subdomain(node) || !k8s_valid_subdomain(driver))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "resourceslices: node \"%.64s\" or driver \"%.64s\" is not a "
+				   "valid Kubernetes name",
+				   node ? node : "", driver ? driver : "");
+	/* DNS-1123 subdomains need no escaping; the selector's '=' and ',' are escaped */
+	if (asprintf(&path,
+		     "/apis/resource.k8s.io/v1/resourceslices?fieldSelector=spec.nodeName%%3D%s"
+		     "%%2Cspec.driver%%3D%s",
+		     node, driver) < 0 ||
+	    asprintf(&what, "resourceslices (node %s, driver %s)", node, driver) < 0) {
+		free(path);
+		return cni_err_oom(err);
+	}
+	ret = k8s_request(c, "GET", path, what, NULL, NULL, true, list, err);
+	if (ret == 0 && !*list)
+		ret = cni_err_set(err, CNI_ERR_IO, "GET %s: empty reply", what);
+	free(path);
+	free(what);
+	return ret;
+}
+
 int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *name,
 			      const cJSON *annotations, struct cni_err *err)
 {
