@@ -377,6 +377,42 @@ START_TEST(decode_keeps_the_pod_and_sorts)
 }
 END_TEST
 
+/* ContainerResources.dynamic_resources (field 5), as kubelet sends it with the
+ * KubeletPodResourcesDynamicResources gate: the part after '=' of each CDI name, keyed by the
+ * claim's name; a CDI name without '=' and ClaimResource's driver_name (a field plexus does not
+ * declare) are skipped. */
+START_TEST(decode_keys_dynamic_resources_by_claim_name)
+{
+	uint8_t cdi1[32], cdi2[32], cr[96], dr[112], ctr[120], pod[124], body[128];
+	size_t n1 = pb_str(cdi1, 1, "k8s.d.io/vf=0000:00:08.1"), n2 = pb_str(cdi2, 1, "noeq");
+	size_t ncr = 0, ndr = 0, nc = 0, np = 0, nm;
+	struct cni_err err = { 0 };
+	struct k8s_devmap *m = NULL;
+
+	ncr += pb_msg(cr + ncr, 1, cdi1, n1);
+	ncr += pb_msg(cr + ncr, 1, cdi2, n2);
+	ncr += pb_str(cr + ncr, 2, "d.io");
+	ndr += pb_str(dr + ndr, 2, "p1-vf");
+	ndr += pb_str(dr + ndr, 3, "ns1");
+	ndr += pb_msg(dr + ndr, 4, cr, ncr);
+	nc += pb_str(ctr + nc, 1, "c");
+	nc += pb_msg(ctr + nc, 5, dr, ndr);
+	np += pb_str(pod + np, 1, "p1");
+	np += pb_str(pod + np, 2, "ns1");
+	np += pb_msg(pod + np, 3, ctr, nc);
+	nm = pb_msg(body + 5, 1, pod, np);
+	memset(body, 0, 5);
+	body[4] = (uint8_t)nm;
+	ck_assert_msg(k8s_podres_decode(K8S_PODRES_FROM_GET, body, nm + 5, "ns1", "p1", &m, &err) ==
+			  0,
+		      "%s", err.msg);
+	ck_assert_uint_eq(m->n, 0);
+	ck_assert_ptr_nonnull(m->claims);
+	ck_assert_str_eq(dump(m->claims), "p1-vf=0000:00:08.1");
+	k8s_devmap_free(m);
+}
+END_TEST
+
 START_TEST(decode_refuses_bad_framing_and_other_pods)
 {
 	const char *const ids[] = { "a", NULL };
@@ -739,6 +775,7 @@ static Suite *suite(void)
 	tcase_add_test(pure, checkpoint_of_other_pods_gives_an_empty_map);
 	tcase_add_test(pure, decode_keeps_the_pod_and_sorts);
 	tcase_add_test(pure, decode_refuses_bad_framing_and_other_pods);
+	tcase_add_test(pure, decode_keys_dynamic_resources_by_claim_name);
 	tcase_add_test(pure, kth_attachment_of_a_resource_gets_the_kth_id);
 	tcase_add_test(pure, not_enough_devices_names_the_resource_and_the_network);
 	suite_add_tcase(s, pure);
