@@ -256,4 +256,36 @@ t_two_nads_for_one_device_is_an_error_and_nothing_attached() {
 	expect_nothing_attached
 }
 
+# deploy/rbac-dra.yaml grants what a DRA ADD calls (read from the stand-in's request log, as
+# kube-apiserver's RequestInfoFactory names it), and no DRA call needs deploy/rbac.yaml's role.
+t_rbac_dra_grants_what_a_dra_add_calls() {
+	local ns=${TAG}r out
+	netns_new $ns
+	setup
+	claim "[$(result vf $DRV vf-0)]"
+	pod "vf-dra"
+	plexus ADD $ns >/dev/null
+	plexus DEL $ns
+	out=$(/usr/bin/python3 - "$WORK/api/requests.log" "$ROOT/deploy/rbac-dra.yaml" <<'PY'
+import json, re, sys, yaml
+want = set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    m = re.fullmatch(r"/apis/resource\.k8s\.io/v1(?:/namespaces/[^/]+)?/([a-z]+)(/[^/]+)?", r["path"])
+    if m:
+        want.add(("resource.k8s.io", m.group(1), "get" if m.group(2) else "list"))
+got = set()
+for d in yaml.safe_load_all(open(sys.argv[2])):
+    if d["kind"] == "ClusterRole":
+        for rule in d["rules"]:
+            got |= {(g, res, v) for g in rule["apiGroups"] for res in rule["resources"] for v in rule["verbs"]}
+    elif d["roleRef"]["name"] != "plexus-dra" or d["subjects"] != [{"kind": "ServiceAccount", "name": "plexus", "namespace": "kube-system"}]:
+        sys.exit("the binding does not bind plexus-dra to kube-system/plexus")
+missing = want - got
+print(" ".join("%s:%s:%s" % x for x in sorted(want)) if not missing else "missing %s" % sorted(missing))
+PY
+)
+	expect_eq "DRA calls, all granted" "$out" "resource.k8s.io:resourceclaims:get resource.k8s.io:resourceslices:list"
+}
+
 run_tests
