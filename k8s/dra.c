@@ -21,7 +21,7 @@ static const char *str_of(const cJSON *o, const char *key)
 {
 	const cJSON *s = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
 
-	return cJSON_IsString(s) && *s->valuestring ? s->valuestring : NULL;
+	return s && cJSON_IsString(s) && s->valuestring && *s->valuestring ? s->valuestring : NULL;
 }
 
 static int push_ref(struct k8s_dra_claim_ref **refs, size_t *n, const char *name,
@@ -379,6 +379,6 @@ char *k8s_dra_resource_names(const struct k8s_dra *d)
 			snprintf(s + strlen(s), len - strlen(s), "%s\"%s\"", *s ? ", " : "", r);
 	}
 	if (!*s)
-		strcpy(s, "none");
+		snprintf(s, len, "none");
 	return s;
 }

@@ -24,7 +24,7 @@ int meta_dra_load(struct k8s_client *c, const cJSON *pod, struct k8s_devmap *dev
 		return 0;
 	ns = ns ? ns : none;
 	n = cJSON_IsObject(spec) ? cJSON_GetObjectItemCaseSensitive(spec, "nodeName") : NULL;
-	node = cJSON_IsString(n) && *n->valuestring ? n->valuestring : NULL;
+	node = n && cJSON_IsString(n) && n->valuestring && *n->valuestring ? n->valuestring : NULL;
 	if (!node) {
 		const char *name = k8s_object_meta(pod, "name");
 

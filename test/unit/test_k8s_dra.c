@@ -10,26 +10,33 @@
 
 static cJSON *js(const char *text)
 {
-	cJSON *j = cJSON_Parse(text);
+	char *t = strdup(text), *p;
+	cJSON *j;
 
-	ck_assert_msg(j != NULL, "test JSON does not parse: %s", text);
+	ck_assert_ptr_nonnull(t);
+	for (p = t; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	j = cJSON_Parse(t);
+	ck_assert_msg(j != NULL, "test JSON does not parse: %s", t);
+	free(t);
 	return j;
 }
 
-/* A slice device with its attributes ("" for none). */
-#define DEV(name, attrs) "{\"name\":\"" name "\",\"attributes\":{" attrs "}}"
-#define RES(v)		 "\"k8s.cni.cncf.io/resourceName\":" v
-#define ID(v)		 "\"k8s.cni.cncf.io/deviceID\":" v
+/* Fixtures are written with ' for " and turned into JSON by js(). */
 
 /* The node n1's slices: two VFs with both attributes, one without resourceName; a GPU. */
 static const char sriov_slices[] =
-    "{\"kind\":\"ResourceSliceList\",\"items\":[{\"spec\":{\"driver\":\"" DRV "\","
-    "\"nodeName\":\"n1\",\"pool\":{\"name\":\"n1\"},\"devices\":["
-    DEV("vf-0", RES("{\"string\":\"intel.com/vf\"}") "," ID("{\"string\":\"0000:00:06.1\"}")) ","
-    DEV("vf-1", RES("{\"string\":\"intel.com/vf\"}") "," ID("{\"string\":\"0000:00:06.2\"}")) ","
-    DEV("vf-2", ID("{\"string\":\"0000:00:06.3\"}")) "]}}]}";
-static const char gpu_slices[] = "{\"items\":[{\"spec\":{\"driver\":\"" GPU "\","
-				 "\"pool\":{\"name\":\"n1\"},\"devices\":[" DEV("gpu-0", "") "]}}]}";
+    "{'kind':'ResourceSliceList','items':[{'spec':{'driver':'" DRV "','nodeName':'n1',"
+    "'pool':{'name':'n1'},'devices':["
+    "{'name':'vf-0','attributes':{'k8s.cni.cncf.io/resourceName':{'string':'intel.com/vf'},"
+    " 'k8s.cni.cncf.io/deviceID':{'string':'0000:00:06.1'}}},"
+    "{'name':'vf-1','attributes':{'k8s.cni.cncf.io/resourceName':{'string':'intel.com/vf'},"
+    " 'k8s.cni.cncf.io/deviceID':{'string':'0000:00:06.2'}}},"
+    "{'name':'vf-2','attributes':{'k8s.cni.cncf.io/deviceID':{'string':'0000:00:06.3'}}}]}}]}";
+static const char gpu_slices[] =
+    "{'items':[{'spec':{'driver':'" GPU "','pool':{'name':'n1'},'devices':["
+    "{'name':'gpu-0','attributes':{'dra.net/numaNode':{'int':0}}}]}}]}";
 
 static const char *result(const char *request, const char *driver, const char *device)
 {
@@ -38,8 +45,8 @@ static const char *result(const char *request, const char *driver, const char *d
 
 	i = (i + 1) % 8;
 	snprintf(buf[i], sizeof(buf[i]),
-		 "{\"request\":\"%s\",\"driver\":\"%s\",\"pool\":\"n1\",\"device\":\"%s\"}", request,
-		 driver, device);
+		 "{\"request\":\"%s\",\"driver\":\"%s\",\"pool\":\"n1\",\"device\":\"%s\"}",
+		 request, driver, device);
 	return buf[i];
 }
 
@@ -170,13 +177,19 @@ END_TEST
 
 START_TEST(only_string_attribute_values_count)
 {
+	/* a bare string, an int, a version and an empty string do not count */
 	static const char shapes[] =
-	    "{\"items\":[{\"spec\":{\"driver\":\"" DRV "\",\"pool\":{\"name\":\"n1\"},\"devices\":["
-	    DEV("vf-0", RES("\"intel.com/vf\"") "," ID("{\"string\":\"a\"}")) ","
-	    DEV("vf-1", RES("{\"int\":3}") "," ID("{\"string\":\"b\"}")) ","
-	    DEV("vf-2", RES("{\"string\":\"intel.com/vf\"}") "," ID("{\"version\":\"1.0.0\"}")) ","
-	    DEV("vf-3", RES("{\"string\":\"intel.com/vf\"}") "," ID("{\"string\":\"\"}")) ","
-	    DEV("vf-4", RES("{\"string\":\"intel.com/vf\"}") "," ID("{\"string\":\"e\"}")) "]}}]}";
+	    "{'items':[{'spec':{'driver':'" DRV "','pool':{'name':'n1'},'devices':["
+	    "{'name':'vf-0','attributes':{'k8s.cni.cncf.io/resourceName':'intel.com/vf',"
+	    " 'k8s.cni.cncf.io/deviceID':{'string':'a'}}},"
+	    "{'name':'vf-1','attributes':{'k8s.cni.cncf.io/resourceName':{'int':3},"
+	    " 'k8s.cni.cncf.io/deviceID':{'string':'b'}}},"
+	    "{'name':'vf-2','attributes':{'k8s.cni.cncf.io/resourceName':{'string':'intel.com/vf'},"
+	    " 'k8s.cni.cncf.io/deviceID':{'version':'1.0.0'}}},"
+	    "{'name':'vf-3','attributes':{'k8s.cni.cncf.io/resourceName':{'string':'intel.com/vf'},"
+	    " 'k8s.cni.cncf.io/deviceID':{'string':''}}},"
+	    "{'name':'vf-4','attributes':{'k8s.cni.cncf.io/resourceName':{'string':'intel.com/vf'},"
+	    " 'k8s.cni.cncf.io/deviceID':{'string':'e'}}}]}}]}";
 	const char *slices[] = { shapes, gpu_slices };
 	struct k8s_dra d = { 0 };
 	struct cni_err err = { 0 };
@@ -231,9 +244,8 @@ START_TEST(device_plugin_ids_come_first_then_dra_ids_in_claim_order)
 			 "z.com/other=z");
 	k8s_devmap_free(m);
 	/* a resourceName kubelet does not know gets its own entry, in sorted place */
-	ck_assert_int_eq(k8s_podres_parse_checkpoint(checkpoint, strlen(checkpoint), "none", &m,
-						     &err),
-			 0);
+	ck_assert_int_eq(
+	    k8s_podres_parse_checkpoint(checkpoint, strlen(checkpoint), "none", &m, &err), 0);
 	ck_assert_msg(k8s_dra_merge(m, &d, &err) == 0, "%s", err.msg);
 	ck_assert_str_eq(dump(m), "intel.com/vf=0000:00:06.2,0000:00:06.1");
 	k8s_devmap_free(m);

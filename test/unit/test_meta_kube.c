@@ -402,10 +402,11 @@ START_TEST(resource_name_matching_no_allocated_device_is_an_error_naming_what_is
 	give_dra(&f, "intel.com/vf", "0000:00:06.1");
 	ck_assert_int_eq(plan_pod(&f), -1);
 	ck_assert_uint_eq(f.err.code, 7);
-	ck_assert_str_eq(f.err.msg, "network \"ns1/sriov\": resourceName \"intel.com/sriov_a\" "
-				    "matches no allocated device: the pod's ResourceClaims allocate "
-				    "resourceNames \"intel.com/vf\", and kubelet reports no device "
-				    "of it");
+	ck_assert_str_eq(f.err.msg,
+			 "network \"ns1/sriov\": resourceName \"intel.com/sriov_a\" "
+			 "matches no allocated device: the pod's ResourceClaims allocate "
+			 "resourceNames \"intel.com/vf\", and kubelet reports no device "
+			 "of it");
 	teardown_fixture(&f);
 }
 END_TEST
