@@ -152,6 +152,7 @@ START_TEST(pod_without_claims_names_none_and_wrong_types_are_decode_errors)
 	ck_assert_ptr_nonnull(strstr(err.msg, "resourceClaimStatuses"));
 	cJSON_Delete(pod);
 	cJSON_Delete(bad);
+	cni_err_clear(&err);
 }
 END_TEST
 
@@ -268,6 +269,7 @@ START_TEST(extended_resource_requests_are_mapped_by_request_name)
 	ck_assert_str_eq(merged(&d), "intel.com/vf=0000:00:06.2");
 	k8s_dra_free(&d);
 	cJSON_Delete(maps);
+	cni_err_clear(&err);
 }
 END_TEST
 
@@ -285,6 +287,7 @@ START_TEST(extended_resource_mapped_to_another_resource_name_is_an_error)
 				  "extended resource \"example.com/vf\"");
 	k8s_dra_free(&d);
 	cJSON_Delete(maps);
+	cni_err_clear(&err);
 }
 END_TEST
 
@@ -309,6 +312,7 @@ START_TEST(claim_not_allocated_is_an_error_naming_it)
 					  "status.allocation.devices.results)");
 		cJSON_Delete(c);
 		k8s_dra_free(&d);
+		cni_err_clear(&err);
 	}
 }
 END_TEST
@@ -326,6 +330,7 @@ START_TEST(result_without_its_device_is_a_decode_error)
 				  "lacks driver, pool or device");
 	cJSON_Delete(c);
 	k8s_dra_free(&d);
+	cni_err_clear(&err);
 }
 END_TEST
 
@@ -347,6 +352,7 @@ START_TEST(no_slice_of_the_driver_on_the_node_is_an_error_naming_both)
 		ck_assert_str_eq(err.msg, "no ResourceSlice of driver \"" DRV "\" on node \"n1\"");
 		cJSON_Delete(l);
 		k8s_dra_free(&d);
+		cni_err_clear(&err);
 	}
 }
 END_TEST
@@ -371,6 +377,7 @@ START_TEST(malformed_slice_lists_are_decode_errors)
 			      err.msg);
 		cJSON_Delete(l);
 		k8s_dra_free(&d);
+		cni_err_clear(&err);
 	}
 }
 END_TEST
