@@ -456,6 +456,18 @@ static int check_names(const char *kind, const char *ns, const char *name, struc
 	return 0;
 }
 
+/* GET path (owned: freed here) -> *obj, an object; what names it in messages. */
+static int get_path(struct k8s_client *c, char *path, const char *what, cJSON **obj,
+		    struct cni_err *err)
+{
+	int ret = k8s_request(c, "GET", path, what, NULL, NULL, true, obj, err);
+
+	if (ret == 0 && !*obj)
+		ret = cni_err_set(err, CNI_ERR_IO, "GET %s: empty reply", what);
+	free(path);
+	return ret;
+}
+
 /* GET <api>/namespaces/<ns>/<kind>/<name>. */
 static int get_object(struct k8s_client *c, const char *api, const char *kind, const char *ns,
 		      const char *name, cJSON **obj, struct cni_err *err)
@@ -471,10 +483,7 @@ static int get_object(struct k8s_client *c, const char *api, const char *kind, c
 		free(path);
 		return cni_err_oom(err);
 	}
-	ret = k8s_request(c, "GET", path, what, NULL, NULL, true, obj, err);
-	if (ret == 0 && !*obj)
-		ret = cni_err_set(err, CNI_ERR_IO, "GET %s: empty reply", what);
-	free(path);
+	ret = get_path(c, path, what, obj, err);
 	free(what);
 	return ret;
 }
@@ -519,10 +528,7 @@ int k8s_list_resource_slices(struct k8s_client *c, const char *node, const char 
 		free(path);
 		return cni_err_oom(err);
 	}
-	ret = k8s_request(c, "GET", path, what, NULL, NULL, true, list, err);
-	if (ret == 0 && !*list)
-		ret = cni_err_set(err, CNI_ERR_IO, "GET %s: empty reply", what);
-	free(path);
+	ret = get_path(c, path, what, list, err);
 	free(what);
 	return ret;
 }

@@ -5,19 +5,12 @@
 # (Multus v4.1-v4.3), through the kube-apiserver and kubelet STAND-INS, with a recording
 # delegate in a real netns. Every error stops the ADD before anything is attached.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/test/stand-ins/podresources.sh"
 
 PLEXUS=$ROOT/bin/plexus
 RECORDER=$BUILD/test/tools/recorder
 DRV=sriovnetwork.k8snetworkplumbingwg.io
 CLAIM=p1-vf-x7k2q
-
-start() { # NAME CMD... ; waits for "listening" on its stdout
-	local name=$1 i; shift
-	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	cleanup_add "kill $!"
-	for i in $(seq 1 100); do grep -q listening "$WORK/$name.out" 2>/dev/null && return 0; sleep 0.1; done
-	fail "$name did not start: $(cat "$WORK/$name.err")"
-}
 
 # setup KUBELET-CONTAINER-JSON: NADs vf-dra (resourceName intel.com/sriov_dra), vf-claim
 # (resourceName = the claim's name, the v4.1-v4.3 convention), vf-nope (a resourceName nobody
@@ -65,7 +58,7 @@ PY
 	local ctr=${1:-}
 	[ -n "$ctr" ] || ctr='{"name":"c"}'
 	echo "{\"pods\":[{\"name\":\"p1\",\"namespace\":\"ns1\",\"containers\":[$ctr]}]}" >"$WORK/kubelet/fixture.json"
-	start kubelet /usr/bin/python3 -u "$ROOT/test/stand-ins/podresources.py" --socket "$SOCK" --dir "$WORK/kubelet" --fixture "$WORK/kubelet/fixture.json" --max-lifetime 300
+	podresources_start "$SOCK" "$WORK/kubelet" "$WORK/kubelet/fixture.json"
 	cat >"$WORK/nc.json" <<EOF2
 {"cniVersion":"1.1.0","name":"plexus-net","type":"plexus","kubeconfig":"$WORK/kubeconfig","cniDir":"$WORK/cni",
  "binDir":"$WORK/bin","podResourcesSocket":"$SOCK","deviceInfoDir":"$WORK/devinfo",

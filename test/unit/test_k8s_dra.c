@@ -4,6 +4,7 @@
 
 #include "k8s/dra.h"
 #include "test/unit/unit.h"
+#include "test/unit/unit_devmap.h"
 
 #define DRV "sriovnetwork.k8snetworkplumbingwg.io"
 #define GPU "gpu.example.com"
@@ -81,21 +82,6 @@ static int build(struct k8s_dra *d, const char *results, const cJSON *mappings,
 	return ret ? ret : k8s_dra_resolve(d, "ns1", err);
 }
 
-static const char *dump(const struct k8s_devmap *m)
-{
-	static char out[1024];
-
-	out[0] = '\0';
-	for (size_t i = 0; i < m->n; i++) {
-		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s=", i ? ";" : "",
-			 m->res[i].resource);
-		for (size_t j = 0; j < m->res[i].nids; j++)
-			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", j ? "," : "",
-				 m->res[i].ids[j]);
-	}
-	return out;
-}
-
 /* d merged into an empty device map, as "res=id,id;res=id". */
 static const char *merged(const struct k8s_dra *d)
 {
@@ -105,7 +91,7 @@ static const char *merged(const struct k8s_dra *d)
 
 	ck_assert_ptr_nonnull(m);
 	ck_assert_msg(k8s_dra_merge(m, d, &err) == 0, "%s", err.msg);
-	s = dump(m);
+	s = unit_devmap_dump(m);
 	k8s_devmap_free(m);
 	return s;
 }
@@ -240,7 +226,7 @@ START_TEST(device_plugin_ids_come_first_then_dra_ids_in_claim_order)
 	ck_assert_int_eq(k8s_podres_parse_checkpoint(checkpoint, strlen(checkpoint), "u", &m, &err),
 			 0);
 	ck_assert_msg(k8s_dra_merge(m, &d, &err) == 0, "%s", err.msg);
-	ck_assert_str_eq(dump(m),
+	ck_assert_str_eq(unit_devmap_dump(m),
 			 "intel.com/vf=0000:00:07.1,0000:00:07.2,0000:00:06.2,0000:00:06.1;"
 			 "z.com/other=z");
 	k8s_devmap_free(m);
@@ -248,7 +234,7 @@ START_TEST(device_plugin_ids_come_first_then_dra_ids_in_claim_order)
 	ck_assert_int_eq(
 	    k8s_podres_parse_checkpoint(checkpoint, strlen(checkpoint), "none", &m, &err), 0);
 	ck_assert_msg(k8s_dra_merge(m, &d, &err) == 0, "%s", err.msg);
-	ck_assert_str_eq(dump(m), "intel.com/vf=0000:00:06.2,0000:00:06.1");
+	ck_assert_str_eq(unit_devmap_dump(m), "intel.com/vf=0000:00:06.2,0000:00:06.1");
 	k8s_devmap_free(m);
 	k8s_dra_free(&d);
 }
