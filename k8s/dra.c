@@ -24,14 +24,15 @@ static const char *str_of(const cJSON *o, const char *key)
 	return s && cJSON_IsString(s) && s->valuestring && *s->valuestring ? s->valuestring : NULL;
 }
 
-static int push_ref(struct k8s_dra_claim_ref **refs, size_t *n, const char *name,
+static int push_ref(struct k8s_dra_claim_ref **refs, size_t *n, const char *name, bool extended,
 		    const cJSON *mappings, struct cni_err *err)
 {
 	struct k8s_dra_claim_ref *r;
 
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*refs)[i].name, name) == 0) {
-			if (mappings)
+			(*refs)[i].extended = (*refs)[i].extended || extended;
+			if (extended)
 				(*refs)[i].mappings = mappings;
 			return 0;
 		}
@@ -40,6 +41,7 @@ static int push_ref(struct k8s_dra_claim_ref **refs, size_t *n, const char *name
 		return cni_err_oom(err);
 	*refs = r;
 	r[*n].name = name;
+	r[*n].extended = extended;
 	r[*n].mappings = mappings;
 	(*n)++;
 	return 0;
@@ -66,11 +68,11 @@ int k8s_dra_pod_claims(const cJSON *pod, struct k8s_dra_claim_ref **refs, size_t
 	{
 		const char *name = str_of(e, "resourceClaimName");
 
-		if (name && push_ref(refs, n, name, NULL, err) < 0)
+		if (name && push_ref(refs, n, name, false, NULL, err) < 0)
 			goto fail;
 	}
 	if (ext && str_of(ext, "resourceClaimName") &&
-	    push_ref(refs, n, str_of(ext, "resourceClaimName"), maps ? maps : ext, err) < 0)
+	    push_ref(refs, n, str_of(ext, "resourceClaimName"), true, maps, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -202,7 +204,7 @@ int k8s_dra_add_claim(struct k8s_dra *d, const char *ns, const struct k8s_dra_cl
 					   "pool or device",
 					   ns, ref->name, i);
 		i++;
-		if (ref->mappings) {
+		if (ref->extended) {
 			v.want = (char *)mapped_resource(ref->mappings, v.request);
 			if (!v.want)
 				continue;

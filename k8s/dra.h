@@ -4,6 +4,7 @@
 #ifndef PLEXUS_K8S_DRA_H
 #define PLEXUS_K8S_DRA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -18,7 +19,8 @@
 /* One ResourceClaim the pod uses, named in its status. */
 struct k8s_dra_claim_ref {
 	const char *name;      /* borrowed from the pod */
-	const cJSON *mappings; /* extendedResourceClaimStatus.requestMappings, or NULL */
+	bool extended;	       /* the claim of status.extendedResourceClaimStatus */
+	const cJSON *mappings; /* its requestMappings (borrowed; NULL: none) */
 };
 
 /* One allocated device, after k8s_dra_resolve: its place in the claim and what its slice says. */
@@ -49,8 +51,8 @@ CNI_MUST_CHECK int k8s_dra_pod_claims(const cJSON *pod, struct k8s_dra_claim_ref
 				      struct cni_err *err);
 
 /* Adds the devices of claim (a ResourceClaim object named ns/ref->name): every entry of
- * status.allocation.devices.results, or for a claim with mappings only the results whose
- * request a mapping names. Errors: `ResourceClaim "ns/name" is not allocated (no
+ * status.allocation.devices.results, or for the extended claim only the results whose request
+ * a mapping names. Errors: `ResourceClaim "ns/name" is not allocated (no
  * status.allocation.devices.results)` (code 7); a result without driver, pool or device (code
  * 6). */
 CNI_MUST_CHECK int k8s_dra_add_claim(struct k8s_dra *d, const char *ns,

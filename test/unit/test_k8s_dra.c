@@ -67,7 +67,9 @@ static cJSON *claim_with(const char *results)
 static int build(struct k8s_dra *d, const char *results, const cJSON *mappings,
 		 const char *const *slices, struct cni_err *err)
 {
-	struct k8s_dra_claim_ref ref = { .name = "c1", .mappings = mappings };
+	struct k8s_dra_claim_ref ref = { .name = "c1",
+					 .extended = mappings != NULL,
+					 .mappings = mappings };
 	cJSON *claim = claim_with(results);
 	int ret = k8s_dra_add_claim(d, "ns1", &ref, claim, err);
 
@@ -113,9 +115,11 @@ START_TEST(pod_claims_are_named_once_and_the_extended_claim_carries_its_mappings
 	ck_assert_int_eq(k8s_dra_pod_claims(pod, &refs, &n, &err), 0);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(refs[0].name, "p1-vf");
+	ck_assert(!refs[0].extended);
 	ck_assert_ptr_null(refs[0].mappings);
 	ck_assert_str_eq(refs[1].name, "p1-gpu");
 	ck_assert_str_eq(refs[2].name, "p1-ext");
+	ck_assert(refs[2].extended);
 	ck_assert_int_eq(cJSON_GetArraySize(refs[2].mappings), 1);
 	free(refs);
 	cJSON_Delete(pod);
