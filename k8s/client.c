@@ -456,6 +456,18 @@ static int check_names(const char *kind, const char *ns, const char *name, struc
 	return 0;
 }
 
+/* GET path (owned: freed here) -> *obj, an object; what names it in messages. */
+static int get_path(struct k8s_client *c, char *path, const char *what, cJSON **obj,
+		    struct cni_err *err)
+{
+	int ret = k8s_request(c, "GET", path, what, NULL, NULL, true, obj, err);
+
+	if (ret == 0 && !*obj)
+		ret = cni_err_set(err, CNI_ERR_IO, "GET %s: empty reply", what);
+	free(path);
+	return ret;
+}
+
 /* GET <api>/namespaces/<ns>/<kind>/<name>. */
 static int get_object(struct k8s_client *c, const char *api, const char *kind, const char *ns,
 		      const char *name, cJSON **obj, struct cni_err *err)
@@ -471,10 +483,7 @@ static int get_object(struct k8s_client *c, const char *api, const char *kind, c
 		free(path);
 		return cni_err_oom(err);
 	}
-	ret = k8s_request(c, "GET", path, what, NULL, NULL, true, obj, err);
-	if (ret == 0 && !*obj)
-		ret = cni_err_set(err, CNI_ERR_IO, "GET %s: empty reply", what);
-	free(path);
+	ret = get_path(c, path, what, obj, err);
 	free(what);
 	return ret;
 }
@@ -490,6 +499,38 @@ int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **
 {
 	return get_object(c, "/apis/k8s.cni.cncf.io/v1", "network-attachment-definitions", ns, name,
 			  nad, err);
+}
+
+int k8s_get_resource_claim(struct k8s_client *c, const char *ns, const char *name, cJSON **claim,
+			   struct cni_err *err)
+{
+	return get_object(c, "/apis/resource.k8s.io/v1", "resourceclaims", ns, name, claim, err);
+}
+
+int k8s_list_resource_slices(struct k8s_client *c, const char *node, const char *driver,
+			     cJSON **list, struct cni_err *err)
+{
+	char *path = NULL, *what = NULL;
+	int ret;
+
+	*list = NULL;
+	if (!k8s_valid_subdomain(node) || !k8s_valid_subdomain(driver))
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "resourceslices: node \"%.64s\" or driver \"%.64s\" is not a "
+				   "valid Kubernetes name",
+				   node ? node : "", driver ? driver : "");
+	/* DNS-1123 subdomains need no escaping; the selector's '=' and ',' are escaped */
+	if (asprintf(&path,
+		     "/apis/resource.k8s.io/v1/resourceslices?fieldSelector=spec.nodeName%%3D%s"
+		     "%%2Cspec.driver%%3D%s",
+		     node, driver) < 0 ||
+	    asprintf(&what, "resourceslices (node %s, driver %s)", node, driver) < 0) {
+		free(path);
+		return cni_err_oom(err);
+	}
+	ret = get_path(c, path, what, list, err);
+	free(what);
+	return ret;
 }
 
 int k8s_patch_pod_annotations(struct k8s_client *c, const char *ns, const char *name,

@@ -70,6 +70,17 @@ CNI_MUST_CHECK int k8s_get_pod(struct k8s_client *c, const char *ns, const char 
 CNI_MUST_CHECK int k8s_get_nad(struct k8s_client *c, const char *ns, const char *name, cJSON **nad,
 			       struct cni_err *err);
 
+/* GET /apis/resource.k8s.io/v1/namespaces/<ns>/resourceclaims/<name> (Dynamic Resource
+ * Allocation, Kubernetes 1.34+). */
+CNI_MUST_CHECK int k8s_get_resource_claim(struct k8s_client *c, const char *ns, const char *name,
+					  cJSON **claim, struct cni_err *err);
+
+/* GET /apis/resource.k8s.io/v1/resourceslices?fieldSelector=spec.nodeName=<node>,spec.driver=
+ * <driver> -> *list, a ResourceSliceList (caller deletes). node and driver must be DNS-1123
+ * subdomains (code 7 otherwise, before any request). */
+CNI_MUST_CHECK int k8s_list_resource_slices(struct k8s_client *c, const char *node,
+					    const char *driver, cJSON **list, struct cni_err *err);
+
 /* PATCH /api/v1/namespaces/<ns>/pods/<name>/status with Content-Type
  * application/merge-patch+json and the body {"metadata":{"annotations":<annotations>}}: keys
  * with string values are set, keys with null are removed, every other annotation and every

@@ -129,6 +129,7 @@ void k8s_devmap_free(struct k8s_devmap *m)
 		free(m->res[i].resource);
 	}
 	free(m->res);
+	k8s_devmap_free(m->claims);
 	free(m);
 }
 
@@ -161,11 +162,34 @@ int k8s_devmap_assign(struct k8s_devmap *m, const char *resource, const char *ne
 
 /* ---- protobuf replies ---- */
 
-static int add_pod(struct builder *b, const V1__PodResources *pod)
+/* Multus v4.1-v4.3 pkg/kubeletclient: a DRA claim's devices are the part after '=' of its CDI
+ * device names ("vendor/class=NAME"), keyed by the claim's name; names without '=' are skipped. */
+static int add_claims(struct builder *cb, const V1__ContainerResources *ctr)
+{
+	for (size_t r = 0; r < ctr->n_dynamic_resources; r++) {
+		const V1__DynamicResource *dr = ctr->dynamic_resources[r];
+
+		for (size_t c = 0; c < dr->n_claim_resources; c++) {
+			const V1__ClaimResource *cr = dr->claim_resources[c];
+
+			for (size_t i = 0; i < cr->n_cdi_devices; i++) {
+				const char *eq = strchr(cr->cdi_devices[i]->name, '=');
+
+				if (eq && builder_add(cb, dr->claim_name, eq + 1) < 0)
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int add_pod(struct builder *b, struct builder *cb, const V1__PodResources *pod)
 {
 	for (size_t c = 0; c < pod->n_containers; c++) {
 		const V1__ContainerResources *ctr = pod->containers[c];
 
+		if (add_claims(cb, ctr) < 0)
+			return -1;
 		for (size_t d = 0; d < ctr->n_devices; d++) {
 			const V1__ContainerDevices *dev = ctr->devices[d];
 
@@ -186,7 +210,7 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 		      const char *name, struct k8s_devmap **out, struct cni_err *err)
 {
 	const uint8_t *p = body;
-	struct builder b = { 0 };
+	struct builder b = { 0 }, cb = { 0 };
 	V1__ListPodResourcesResponse *list = NULL;
 	V1__GetPodResourcesResponse *get = NULL;
 	uint32_t mlen;
@@ -222,7 +246,7 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 				    get->pod_resources->namespace_, get->pod_resources->name);
 			goto out;
 		}
-		if (get->pod_resources && add_pod(&b, get->pod_resources) < 0)
+		if (get->pod_resources && add_pod(&b, &cb, get->pod_resources) < 0)
 			goto oom;
 	} else {
 		list = v1__list_pod_resources_response__unpack(NULL, mlen, p + K8S_GRPC_PREFIX);
@@ -234,10 +258,14 @@ int k8s_podres_decode(enum k8s_podres_source method, const void *body, size_t le
 		/* Multus matches namespace and name, not the UID (List does not carry it). */
 		for (size_t i = 0; i < list->n_pod_resources; i++)
 			if (same_pod(list->pod_resources[i], ns, name) &&
-			    add_pod(&b, list->pod_resources[i]) < 0)
+			    add_pod(&b, &cb, list->pod_resources[i]) < 0)
 				goto oom;
 	}
 	*out = builder_finish(&b, method);
+	if (*out && cb.n && !((*out)->claims = builder_finish(&cb, method))) {
+		k8s_devmap_free(*out);
+		*out = NULL;
+	}
 	if (*out) {
 		ret = 0;
 		goto out;
@@ -246,6 +274,7 @@ oom:
 	cni_err_oom(err);
 out:
 	builder_free(&b);
+	builder_free(&cb);
 	if (get)
 		v1__get_pod_resources_response__free_unpacked(get, NULL);
 	if (list)

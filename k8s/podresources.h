@@ -43,6 +43,11 @@ struct k8s_devmap {
 	struct k8s_devres *res;
 	size_t n;
 	enum k8s_podres_source source;
+	/* kubelet's DRA devices (ContainerResources.dynamic_resources, kubelet's
+	 * KubeletPodResourcesDynamicResources gate): one k8s_devres per ResourceClaim name, the
+	 * part after '=' of each CDI device name as ID, as Multus v4.1-v4.3 read them; NULL when
+	 * kubelet reported none (always from the checkpoint). */
+	struct k8s_devmap *claims;
 };
 
 /* The devices allocated to pod ns/name (uid is used only by the checkpoint fallback and may be

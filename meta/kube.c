@@ -38,6 +38,7 @@ void meta_kube_close(struct meta_kube *k)
 {
 	k8s_client_free(k->client);
 	k8s_devmap_free(k->devices);
+	k8s_dra_free(&k->dra);
 	cJSON_Delete(k->pod);
 	cJSON_Delete(k->nads);
 	memset(k, 0, sizeof(*k));
@@ -334,6 +335,58 @@ out:
 	return ret;
 }
 
+static bool has_ids(const struct k8s_devmap *m, const char *resource)
+{
+	const struct k8s_devres *r = k8s_devmap_find(m, resource);
+
+	return r && r->nids > 0;
+}
+
+/* Where the IDs of resource come from: kubelet's device plugins and the API's DRA devices, else
+ * kubelet's DRA claims of that name. NULL (err set) when a pod with ResourceClaims has none. */
+static struct k8s_devmap *devices_of(struct meta_kube *k, const struct meta_attachment *at,
+				     struct cni_err *err)
+{
+	char *names;
+
+	if (has_ids(k->devices, at->resource_name))
+		return k->devices;
+	if (has_ids(k->devices->claims, at->resource_name))
+		return k->devices->claims;
+	if (!k->dra.n)
+		return k->devices; /* k8s_devmap_assign says what is missing */
+	names = k8s_dra_resource_names(&k->dra);
+	if (!names) {
+		cni_err_oom(err);
+		return NULL;
+	}
+	cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+		    "network \"%s\": resourceName \"%s\" matches no allocated device: the pod's "
+		    "ResourceClaims allocate resourceNames %s, and kubelet reports no device of it",
+		    at->status_name, at->resource_name, names);
+	free(names);
+	return NULL;
+}
+
+/* One device is one attachment: two NADs given the same ID (one device reported twice, or
+ * reached by resourceName and by claim name) would fight over it. */
+static int check_unique_devices(const struct meta_plan *plan, struct cni_err *err)
+{
+	for (size_t i = 0; i < plan->n; i++)
+		for (size_t j = 0; j < i; j++) {
+			const struct meta_attachment *x = &plan->att[j], *y = &plan->att[i];
+
+			if (x->resource_name && y->resource_name && x->device_id && y->device_id &&
+			    strcmp(x->device_id, y->device_id) == 0)
+				return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+						   "networks \"%s\" (resource \"%s\") and \"%s\" "
+						   "(resource \"%s\") are both given device \"%s\"",
+						   x->status_name, x->resource_name, y->status_name,
+						   y->resource_name, x->device_id);
+		}
+	return 0;
+}
+
 int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *nc,
 			     struct meta_kube *k, const struct meta_k8s_args *a,
 			     struct cni_err *err)
@@ -341,16 +394,24 @@ int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *
 	for (size_t i = 0; i < plan->n; i++) {
 		struct meta_attachment *at = &plan->att[i];
 		struct k8s_podres_opts opts = { .socket = nc->pod_resources_socket };
+		struct k8s_devmap *m;
 		const char *id = NULL;
 		char *conf;
 
 		if (!at->resource_name)
 			continue;
-		if (!k->devices && k8s_podres_get(&opts, a->pod_namespace, a->pod_name, a->pod_uid,
-						  &k->devices, err) < 0)
-			return cni_err_prefix(err, "network \"%s\": resource \"%s\"",
-					      at->status_name, at->resource_name);
-		if (k8s_devmap_assign(k->devices, at->resource_name, at->status_name, &id, err) < 0)
+		if (!k->devices) {
+			if (k8s_podres_get(&opts, a->pod_namespace, a->pod_name, a->pod_uid,
+					   &k->devices, err) < 0)
+				return cni_err_prefix(err, "network \"%s\": resource \"%s\"",
+						      at->status_name, at->resource_name);
+			if (k->client && k->pod &&
+			    meta_dra_load(k->client, k->pod, k->devices, &k->dra, err) < 0)
+				return cni_err_prefix(err, "network \"%s\": resource \"%s\"",
+						      at->status_name, at->resource_name);
+		}
+		m = devices_of(k, at, err);
+		if (!m || k8s_devmap_assign(m, at->resource_name, at->status_name, &id, err) < 0)
 			return -1;
 		conf = k8s_inject_device_id(at->config, at->config_len, id, err);
 		if (!conf)
@@ -369,7 +430,7 @@ int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *
 				return cni_err_oom(err);
 		}
 	}
-	return 0;
+	return check_unique_devices(plan, err);
 }
 
 int meta_kube_devinfo_paths(struct meta_plan *plan, const struct meta_netconf *nc,

@@ -15,6 +15,7 @@
 #include "k8s/selection.h"
 #include "k8s/client.h"
 #include "k8s/podresources.h"
+#include "meta/dra.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
 
@@ -23,6 +24,7 @@ struct meta_kube {
 	cJSON *pod;		   /* the pod once fetched, or NULL */
 	cJSON *nads;		   /* "ns/name" -> NAD object or null (not found), per invocation */
 	struct k8s_devmap *devices; /* the pod's devices from kubelet, fetched once when needed */
+	struct k8s_dra dra;	    /* what the pod's ResourceClaims allocate (meta/dra.h) */
 };
 
 /* Loads credentials afresh (kubeconfig, else the in-cluster service account, else no API:
@@ -62,10 +64,16 @@ int meta_kube_add_pod_networks(struct meta_plan *plan, const struct meta_netconf
 			       struct cni_err *err) CNI_MUST_CHECK;
 
 /* Devices for every attachment whose NAD names a resource (k8s.v1.cni.cncf.io/resourceName):
- * kubelet's pod-resources (podResourcesSocket) is asked once; the k-th attachment of a resource
- * gets its k-th device, which is injected as "deviceID" and "pciBusID" into the delegate config
- * (every plugin of a conflist) and, for a secondary network, into its runtimeConfig. A resource
- * without a device for an attachment is an error naming the resource and the network. */
+ * kubelet's pod-resources (podResourcesSocket) is asked once, then, for a pod whose status
+ * names ResourceClaims, the API (meta/dra.h); the device IDs of one resourceName are kubelet's
+ * device-plugin IDs (sorted) followed by the DRA IDs (in claim and result order). A resourceName
+ * with no such ID is looked up among kubelet's DRA claims by claim name (Multus v4.1-v4.3). The
+ * k-th attachment of a resource gets its k-th device, which is injected as "deviceID" and
+ * "pciBusID" into the delegate config (every plugin of a conflist) and, for a secondary
+ * network, into its runtimeConfig. Errors name the resource and the network: a resource
+ * without a device for an attachment (for a pod with ResourceClaims: "matches no allocated
+ * device", listing the resourceNames the claims do allocate), and two attachments given one
+ * device. */
 int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *nc,
 			     struct meta_kube *k, const struct meta_k8s_args *a,
 			     struct cni_err *err) CNI_MUST_CHECK;

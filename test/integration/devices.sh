@@ -3,17 +3,10 @@
 # (the SR-IOV VFs themselves are in the hardware lane): the kube-apiserver and kubelet
 # pod-resources STAND-INS, plexus, and a recording delegate that shows what it was given.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/test/stand-ins/podresources.sh"
 
 PLEXUS=$ROOT/bin/plexus
 RECORDER=$BUILD/test/tools/recorder
-
-start() { # NAME CMD... ; waits for "listening" on its stdout
-	local name=$1 i; shift
-	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	cleanup_add "kill $!"
-	for i in $(seq 1 100); do grep -q listening "$WORK/$name.out" 2>/dev/null && return 0; sleep 0.1; done
-	fail "$name did not start: $(cat "$WORK/$name.err")"
-}
 
 setup() { # POD-DEVICES-JSON
 	# a unix socket path must fit 108 bytes: keep it short
@@ -36,7 +29,7 @@ json.dump({"tokens": {"tok": "u"}, "pods": [], "nads": [nad("vf-a", a, "intel.co
 PY
 	apiserver_start "$(cat "$WORK/fixture.json")"
 	echo "{\"pods\":[{\"name\":\"p1\",\"namespace\":\"ns1\",\"containers\":[{\"name\":\"c\",\"devices\":$1}]}]}" >"$WORK/kubelet/fixture.json"
-	start kubelet /usr/bin/python3 -u "$ROOT/test/stand-ins/podresources.py" --socket "$SOCK" --dir "$WORK/kubelet" --fixture "$WORK/kubelet/fixture.json" --max-lifetime 300
+	podresources_start "$SOCK" "$WORK/kubelet" "$WORK/kubelet/fixture.json"
 	cat >"$WORK/nc.json" <<EOF2
 {"cniVersion":"1.1.0","name":"plexus-net","type":"plexus","kubeconfig":"$WORK/kubeconfig","cniDir":"$WORK/cni",
  "binDir":"$WORK/bin","podResourcesSocket":"$SOCK","deviceInfoDir":"$WORK/devinfo",

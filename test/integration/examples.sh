@@ -27,6 +27,7 @@ KINDS = {
     ("rbac.authorization.k8s.io/v1", "ClusterRole"),
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("resource.k8s.io/v1", "DeviceClass"), ("resource.k8s.io/v1", "ResourceClaimTemplate"),
 }
 errors = []
 
@@ -268,7 +269,8 @@ elif MODE == "rbac":
     want = rbac_from_log(ARGS[0])
     got = set()
     for w, d in docs("deploy/*.yaml"):
-        if d.get("kind") != "ClusterRole":
+        # plexus-dra (deploy/rbac-dra.yaml) is checked by test/integration/dra.sh
+        if d.get("kind") != "ClusterRole" or get(d, "metadata", "name") == "plexus-dra":
             continue
         for r in d.get("rules", []):
             if r.get("resourceNames") or r.get("nonResourceURLs"):
@@ -316,6 +318,9 @@ elif MODE == "resources":
         if d.get("kind") == "ConfigMap" and "config.json" in d.get("data", {}):
             for r in json.loads(d["data"]["config.json"])["resourceList"]:
                 have.add("%s/%s" % (r.get("resourcePrefix", "intel.com"), r["resourceName"]))
+    # resourceNames a DRA driver publishes: those of NADs attached by pods with resourceClaims
+    dra = set()
+    pods = [(w, d) for w, d in docs("examples/**/*.yaml") if d.get("kind") == "Pod"]
     nad_res = {}
     for w, d in docs("examples/**/*.yaml"):
         if d.get("kind") == "NetworkAttachmentDefinition":
@@ -323,9 +328,15 @@ elif MODE == "resources":
             if json.loads(d["spec"]["config"]).get("type") == "sriov":
                 if not r:
                     err(w, "an sriov NAD without the resourceName annotation (VF pci addr is required)")
-                elif r not in have:
-                    err(w, "resourceName %s is not in the device plugin's config" % r)
                 nad_res[(d["metadata"]["namespace"], d["metadata"]["name"])] = r
+    for w, d in pods:
+        if get(d, "spec", "resourceClaims"):
+            nets = get(d, "metadata", "annotations", "k8s.v1.cni.cncf.io/networks") or "[]"
+            for e in json.loads(nets):
+                dra.add(nad_res.get((e.get("namespace", d["metadata"]["namespace"]), e["name"])))
+    for (ns, name), r in nad_res.items():
+        if r and r not in have and r not in dra:
+            err("nad %s/%s" % (ns, name), "resourceName %s is not in the device plugin's config" % r)
     for w, d in docs("examples/**/*.yaml"):
         if d.get("kind") != "Pod":
             continue
@@ -339,6 +350,12 @@ elif MODE == "resources":
             if r:
                 need[r] = need.get(r, 0) + 1
         for r, n in need.items():
+            if r in dra:
+                claims = {c["name"] for c in get(d, "spec", "resourceClaims") or []}
+                used = {c["name"] for k in d["spec"]["containers"] for c in get(k, "resources", "claims") or []}
+                if not claims or not used <= claims or not used:
+                    err(w, "attaches %s (a DRA device) without a claim its containers use" % r)
+                continue
             for c in d["spec"]["containers"]:
                 q = get(c, "resources", "requests", r)
                 if q is not None:
@@ -372,7 +389,7 @@ t_manifests_parse_and_have_what_their_kind_needs() {
 	python3 -c 'import yaml' 2>/dev/null || fail "python3-yaml is missing (scripts/deps installs it)"
 	out=$(check manifests)
 	# what the examples promise: the five NAD kinds, a pod per annotation form, the deploy set
-	expect_eq "objects" "$out" "ClusterRole=1 ClusterRoleBinding=1 ConfigMap=1 CustomResourceDefinition=1 DaemonSet=1 NetworkAttachmentDefinition=9 Pod=4 ServiceAccount=1"
+	expect_eq "objects" "$out" "ClusterRole=2 ClusterRoleBinding=2 ConfigMap=1 CustomResourceDefinition=1 DaemonSet=1 DeviceClass=1 NetworkAttachmentDefinition=10 Pod=5 ResourceClaimTemplate=1 ServiceAccount=1"
 }
 
 t_thick_manifests_put_socket_and_state_where_the_shim_looks() {
@@ -421,7 +438,7 @@ t_every_nad_passes_the_nad_conversion_and_conflist_parser() {
 		expect_contains "$(basename "$f")" "$out" ": valid: network"
 		n=$((n + 1))
 	done
-	expect_eq "NADs" "$n" 9
+	expect_eq "NADs" "$n" 10
 	out=$(validate --nad "$NADS")
 	expect_contains "sriov resourceName" "$out" 'nad team-a/sriov-net: valid: network "sriov-net" (sriov), resourceName intel.com/intel_sriov_netdevice'
 	expect_contains "conflist" "$out" 'nad team-a/tuned: valid: network "tuned" (macvlan,tuning)'
@@ -569,7 +586,7 @@ t_sriov_nads_pass_sriov_config_validation() {
 		out=$(sriov_add "$(with "$conf" 'c["deviceID"]="0000:ff:1f.7"; c["vlan"]=5000')") && fail "vlan 5000 accepted"
 		expect_contains "config refused" "$out" "vlan id 5000 invalid"
 	done < <(check sriov-configs)
-	expect_eq "sriov NADs" "$n" 2
+	expect_eq "sriov NADs" "$n" 3
 	[ -z "$(find "$WORK/sriov" -type f 2>/dev/null)" ] || fail "sriov state left"
 }
 

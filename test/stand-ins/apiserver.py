@@ -13,7 +13,12 @@
 #   --max-lifetime seconds (default 600).
 #
 # Fixture (JSON): {"tokens": {"<token>": "<user>"}, "forbidden": ["<user>"],
-#                  "pods": [<Pod>...], "nads": [<NetworkAttachmentDefinition>...]}
+#                  "pods": [<Pod>...], "nads": [<NetworkAttachmentDefinition>...],
+#                  "resourceclaims": [<ResourceClaim>...], "resourceslices": [<ResourceSlice>...]}
+# Dynamic Resource Allocation (resource.k8s.io/v1, read only): GET of a namespaced
+# ResourceClaim, GET/LIST of cluster-scoped ResourceSlices with fieldSelector spec.nodeName,
+# spec.driver and spec.pool.name (= or ==, comma-separated; other fields are refused as
+# kube-apiserver does). Their log entries also carry "query" (the raw query string).
 # Client certificates signed by the CA authenticate as their CN.
 #
 # Control endpoints (no authentication, not logged; tests only):
@@ -29,7 +34,8 @@
 #                              names, with its subresource: pods, pods/status, events,
 #                              network-attachment-definitions. The first rule that matches and
 #                              has a count left answers; the unscoped fields apply after.
-#   POST   /_standin/objects  a Pod or NAD object (or a list): created or replaced
+#   POST   /_standin/objects  a Pod, NAD, ResourceClaim or ResourceSlice object (or a list):
+#                              created or replaced
 #   GET    /_standin/objects/{pods|network-attachment-definitions|events}/NS[/NAME]
 #   DELETE /_standin/objects/{pods|network-attachment-definitions}/NS/NAME
 #   GET    /_standin/requests the request log as a JSON list;  POST /_standin/reset-log
@@ -47,6 +53,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 
 GROUP = "k8s.cni.cncf.io"
@@ -140,6 +147,7 @@ class State:
             self.put("pods", p)
         for n in fixture.get("nads", []):
             self.put(NAD_RES, n)
+        dra_load_fixture(self, fixture)
         self.faults = {}
         self.log = []
         self.seq = itertools.count(1)
@@ -297,6 +305,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.server.state
         if user is None:
             return self.fail(401, "Unauthorized", "Unauthorized")
+        if path.startswith("/apis/%s/" % DRA_GROUP):
+            return dra_api(self, method, path, user)
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(pods|events)(?:/([^/]+))?(/status)?", path)
         g = re.fullmatch(r"/apis/k8s\.cni\.cncf\.io/v1/namespaces/([^/]+)/"
                          r"network-attachment-definitions(?:/([^/]+))?", path)
@@ -425,6 +435,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {})
             if parts == ["objects"] and method == "POST":
                 for obj in doc if isinstance(doc, list) else [doc]:
+                    if obj.get("kind") in DRA_KINDS:
+                        dra_put(st, obj)
+                        continue
                     res = "pods" if obj.get("kind") == "Pod" else NAD_RES
                     st.put(res, obj)
                 return self.reply(200, {})
@@ -442,6 +455,90 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         return self.reply(200, {})
                     return self.fail(404, "NotFound", "no such object")
         return self.fail(404, "NotFound", "no such control endpoint")
+
+
+# -- Dynamic Resource Allocation (resource.k8s.io/v1) ----------------------------------------
+DRA_GROUP = "resource.k8s.io"
+DRA_KINDS = {"ResourceClaim": "resourceclaims", "ResourceSlice": "resourceslices"}
+DRA_SLICE_FIELDS = {"spec.nodeName": ("nodeName",), "spec.driver": ("driver",),
+                    "spec.pool.name": ("pool", "name")}
+
+
+def dra_objects(st):
+    """The DRA objects, {resource: {(namespace or "", name): object}}."""
+    with st.lock:
+        if not hasattr(st, "dra"):
+            st.dra = {res: {} for res in DRA_KINDS.values()}
+        return st.dra
+
+
+def dra_put(st, obj):
+    res = DRA_KINDS[obj["kind"]]
+    md = obj.setdefault("metadata", {})
+    if res == "resourceclaims":
+        md.setdefault("namespace", "default")
+    md.setdefault("uid", str(uuid.uuid4()))
+    md["resourceVersion"] = str(next(st.rv))
+    dra_objects(st)[res][(md.get("namespace", ""), md["name"])] = obj
+
+
+def dra_load_fixture(st, fixture):
+    for kind, res in DRA_KINDS.items():
+        for o in fixture.get(res, []):
+            o.setdefault("kind", kind)
+            dra_put(st, o)
+
+
+def dra_field_value(obj, field):
+    v = obj.get("spec") or {}
+    for k in DRA_SLICE_FIELDS[field]:
+        v = v.get(k) if isinstance(v, dict) else None
+    return v
+
+
+def dra_api(h, method, path, user):
+    """resource.k8s.io/v1 ResourceClaims (namespaced) and ResourceSlices (cluster-scoped)."""
+    st = h.server.state
+    query = h.path.split("?", 1)[1] if "?" in h.path else ""
+    if query and h.pending is not None:
+        h.pending["query"] = query
+    c = re.fullmatch(r"/apis/resource\.k8s\.io/v1/namespaces/([^/]+)/resourceclaims(?:/([^/]+))?",
+                     path)
+    s = re.fullmatch(r"/apis/resource\.k8s\.io/v1/resourceslices(?:/([^/]+))?", path)
+    if not c and not s:
+        return h.fail(404, "NotFound", "the server could not find the requested resource")
+    ns, name = c.groups() if c else ("", s.group(1))
+    res = "resourceclaims" if c else "resourceslices"
+    if method != "GET":
+        return h.fail(405, "MethodNotAllowed", "the server does not allow this method")
+    verb = "get" if name else "list"
+    if user in st.forbidden:
+        what = ('%s.%s "%s" is forbidden' % (res, DRA_GROUP, name)) if name else \
+            ("%s.%s is forbidden" % (res, DRA_GROUP))
+        scope = ' in the namespace "%s"' % ns if ns else " at the cluster scope"
+        return h.fail(403, "Forbidden", '%s: User "%s" cannot %s resource "%s" in API group '
+                      '"%s"%s' % (what, user, verb, res, DRA_GROUP, scope),
+                      {"name": name or "", "group": DRA_GROUP, "kind": res})
+    objs = dra_objects(st)[res]
+    with st.lock:
+        if name:
+            obj = objs.get((ns, name))
+            if obj is None:
+                return h.fail(404, "NotFound", '%s.%s "%s" not found' % (res, DRA_GROUP, name),
+                              {"name": name, "group": DRA_GROUP, "kind": res})
+            return h.reply(200, obj)
+        sel = {}
+        for term in filter(None, urllib.parse.parse_qs(query).get("fieldSelector", [""])[0]
+                           .split(",")):
+            k, _, v = term.partition("==") if "==" in term else term.partition("=")
+            if res != "resourceslices" or k not in DRA_SLICE_FIELDS:
+                return h.fail(400, "BadRequest", 'field label not supported: %s' % k)
+            sel[k] = v
+        items = [o for (n, _), o in objs.items() if n == ns and
+                 all(dra_field_value(o, k) == v for k, v in sel.items())]
+    kind = "ResourceClaimList" if c else "ResourceSliceList"
+    return h.reply(200, {"kind": kind, "apiVersion": DRA_GROUP + "/v1", "items": items,
+                         "metadata": {"resourceVersion": ""}})
 
 
 class Server(http.server.ThreadingHTTPServer):

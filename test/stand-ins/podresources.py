@@ -12,7 +12,14 @@
 #   "pod_namespace", "code", "fault"}.
 #
 # Fixture (JSON): {"pods": [{"name", "namespace", "containers": [{"name", "cpu_ids": [int...],
-#                   "devices": [{"resource_name", "device_ids": [...], "numa": [int...]}]}]}]}
+#                   "devices": [{"resource_name", "device_ids": [...], "numa": [int...]}],
+#                   "dynamic_resources": [{"claim_name", "claim_namespace",
+#                                          "claim_resources": [{"cdi_devices": [NAME...],
+#                                                               "driver_name", "pool_name",
+#                                                               "device_name"}]}]}]}]}
+#   dynamic_resources are sent as kubelet does with its KubeletPodResourcesDynamicResources gate
+#   (ContainerResources field 5; ClaimResource driver_name/pool_name/device_name, fields 2-4,
+#   are unknown to plexus's subset and exercise skipping unknown fields).
 #   cpu_ids are sent as kubelet does (ContainerResources field 3, packed) and are unknown to
 #   plexus's subset of the API, so they exercise skipping unknown fields.
 #
@@ -74,12 +81,26 @@ def enc_devices(d):
     return out
 
 
+def enc_dynamic_resource(r):
+    """api.proto DynamicResource (claim_name 2, claim_namespace 3, claim_resources 4)."""
+    out = field_bytes(2, r.get("claim_name", "")) + field_bytes(3, r.get("claim_namespace", ""))
+    for cr in r.get("claim_resources", []):
+        body = b"".join(field_bytes(1, field_bytes(1, n)) for n in cr.get("cdi_devices", []))
+        for num, key in ((2, "driver_name"), (3, "pool_name"), (4, "device_name")):
+            if cr.get(key):
+                body += field_bytes(num, cr[key])
+        out += field_bytes(4, body)
+    return out
+
+
 def enc_container(c):
     out = field_bytes(1, c.get("name", ""))
     for d in c.get("devices", []):
         out += field_bytes(2, enc_devices(d))
     if c.get("cpu_ids"):
         out += field_bytes(3, b"".join(varint(x) for x in c["cpu_ids"]))
+    for r in c.get("dynamic_resources", []):
+        out += field_bytes(5, enc_dynamic_resource(r))
     return out
 
 

@@ -18,6 +18,7 @@
 #include "k8s/curl.h"
 #include "k8s/podresources.h"
 #include "test/unit/unit.h"
+#include "test/unit/unit_devmap.h"
 
 static char dir[64];	    /* the stand-in's socket, log, faults; checkpoints */
 static char sock[PATH_MAX]; /* DIR/kubelet.sock */
@@ -129,21 +130,6 @@ static long elapsed_ms(const struct timespec *t0)
 }
 
 /* "res=id,id;res=id" for compact expectations. */
-static const char *dump(const struct k8s_devmap *m)
-{
-	static char out[4096];
-
-	out[0] = '\0';
-	for (size_t i = 0; i < m->n; i++) {
-		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s=", i ? ";" : "",
-			 m->res[i].resource);
-		for (size_t j = 0; j < m->res[i].nids; j++)
-			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", j ? "," : "",
-				 m->res[i].ids[j]);
-	}
-	return out;
-}
-
 #define P1_DEVICES                                                                                 \
 	"intel.com/sriov_a=0000:00:04.7,0000:00:05.1,0000:00:05.2;"                                \
 	"intel.com/sriov_b=0000:00:06.0"
@@ -210,7 +196,7 @@ static void checkpoint_case(const char *text)
 	fclose(f);
 	m = get_ok(&o, "ns1", "p1");
 	ck_assert_int_eq(m->source, K8S_PODRES_FROM_CHECKPOINT);
-	ck_assert_str_eq(dump(m), P1_DEVICES);
+	ck_assert_str_eq(unit_devmap_dump(m), P1_DEVICES);
 	k8s_devmap_free(m);
 	unlink(path);
 	rmdir(tmpl);
@@ -363,16 +349,52 @@ START_TEST(decode_keeps_the_pod_and_sorts)
 	struct k8s_devmap *m = NULL;
 
 	ck_assert_int_eq(k8s_podres_decode(K8S_PODRES_FROM_GET, body, n, "ns1", "p1", &m, &err), 0);
-	ck_assert_str_eq(dump(m), "r=a,b,c");
+	ck_assert_str_eq(unit_devmap_dump(m), "r=a,b,c");
 	k8s_devmap_free(m);
 	/* The same message read as a List reply: one pod entry, filtered by ns/name. */
 	ck_assert_int_eq(k8s_podres_decode(K8S_PODRES_FROM_LIST, body, n, "ns1", "p1", &m, &err),
 			 0);
-	ck_assert_str_eq(dump(m), "r=a,b,c");
+	ck_assert_str_eq(unit_devmap_dump(m), "r=a,b,c");
 	k8s_devmap_free(m);
 	ck_assert_int_eq(k8s_podres_decode(K8S_PODRES_FROM_LIST, body, n, "ns2", "p1", &m, &err),
 			 0);
 	ck_assert_uint_eq(m->n, 0);
+	k8s_devmap_free(m);
+}
+END_TEST
+
+/* ContainerResources.dynamic_resources (field 5), as kubelet sends it with the
+ * KubeletPodResourcesDynamicResources gate: the part after '=' of each CDI name, keyed by the
+ * claim's name; a CDI name without '=' and ClaimResource's driver_name (a field plexus does not
+ * declare) are skipped. */
+START_TEST(decode_keys_dynamic_resources_by_claim_name)
+{
+	uint8_t cdi1[32], cdi2[32], cr[96], dr[112], ctr[120], pod[124], body[128];
+	size_t n1 = pb_str(cdi1, 1, "k8s.d.io/vf=0000:00:08.1"), n2 = pb_str(cdi2, 1, "noeq");
+	size_t ncr = 0, ndr = 0, nc = 0, np = 0, nm;
+	struct cni_err err = { 0 };
+	struct k8s_devmap *m = NULL;
+
+	ncr += pb_msg(cr + ncr, 1, cdi1, n1);
+	ncr += pb_msg(cr + ncr, 1, cdi2, n2);
+	ncr += pb_str(cr + ncr, 2, "d.io");
+	ndr += pb_str(dr + ndr, 2, "p1-vf");
+	ndr += pb_str(dr + ndr, 3, "ns1");
+	ndr += pb_msg(dr + ndr, 4, cr, ncr);
+	nc += pb_str(ctr + nc, 1, "c");
+	nc += pb_msg(ctr + nc, 5, dr, ndr);
+	np += pb_str(pod + np, 1, "p1");
+	np += pb_str(pod + np, 2, "ns1");
+	np += pb_msg(pod + np, 3, ctr, nc);
+	nm = pb_msg(body + 5, 1, pod, np);
+	memset(body, 0, 5);
+	body[4] = (uint8_t)nm;
+	ck_assert_msg(k8s_podres_decode(K8S_PODRES_FROM_GET, body, nm + 5, "ns1", "p1", &m, &err) ==
+			  0,
+		      "%s", err.msg);
+	ck_assert_uint_eq(m->n, 0);
+	ck_assert_ptr_nonnull(m->claims);
+	ck_assert_str_eq(unit_devmap_dump(m->claims), "p1-vf=0000:00:08.1");
 	k8s_devmap_free(m);
 }
 END_TEST
@@ -463,7 +485,7 @@ START_TEST(get_returns_the_pods_devices_sorted_over_all_containers)
 	int n;
 
 	ck_assert_int_eq(m->source, K8S_PODRES_FROM_GET);
-	ck_assert_str_eq(dump(m), P1_DEVICES);
+	ck_assert_str_eq(unit_devmap_dump(m), P1_DEVICES);
 	ck_assert_str_eq(calls(&n), "Get OK\n");
 	k8s_devmap_free(m);
 }
@@ -478,7 +500,7 @@ START_TEST(list_is_used_when_get_is_unimplemented)
 	faults("{\"get\": \"unimplemented\"}");
 	m = get_ok(&o, "ns1", "p1");
 	ck_assert_int_eq(m->source, K8S_PODRES_FROM_LIST);
-	ck_assert_str_eq(dump(m), P1_DEVICES); /* ns2/p1's device is not there */
+	ck_assert_str_eq(unit_devmap_dump(m), P1_DEVICES); /* ns2/p1's device is not there */
 	ck_assert_str_eq(calls(&n), "Get UNIMPLEMENTED\nList OK\n");
 	k8s_devmap_free(m);
 }
@@ -493,7 +515,7 @@ START_TEST(list_is_used_when_the_get_feature_gate_is_off)
 	faults("{\"get\": \"disabled\"}");
 	m = get_ok(&o, "ns1", "p1");
 	ck_assert_int_eq(m->source, K8S_PODRES_FROM_LIST);
-	ck_assert_str_eq(dump(m), P1_DEVICES);
+	ck_assert_str_eq(unit_devmap_dump(m), P1_DEVICES);
 	ck_assert_str_eq(calls(&n), "Get UNKNOWN\nList OK\n");
 	k8s_devmap_free(m);
 }
@@ -541,7 +563,7 @@ START_TEST(unavailable_and_resource_exhausted_are_retried)
 
 	faults("{\"unavailable\": 1, \"exhausted\": 2}");
 	m = get_ok(&o, "ns1", "p1");
-	ck_assert_str_eq(dump(m), P1_DEVICES);
+	ck_assert_str_eq(unit_devmap_dump(m), P1_DEVICES);
 	ck_assert_str_eq(
 	    calls(&n), "Get UNAVAILABLE\nGet RESOURCE_EXHAUSTED\nGet RESOURCE_EXHAUSTED\nGet OK\n");
 	k8s_devmap_free(m);
@@ -739,6 +761,7 @@ static Suite *suite(void)
 	tcase_add_test(pure, checkpoint_of_other_pods_gives_an_empty_map);
 	tcase_add_test(pure, decode_keeps_the_pod_and_sorts);
 	tcase_add_test(pure, decode_refuses_bad_framing_and_other_pods);
+	tcase_add_test(pure, decode_keys_dynamic_resources_by_claim_name);
 	tcase_add_test(pure, kth_attachment_of_a_resource_gets_the_kth_id);
 	tcase_add_test(pure, not_enough_devices_names_the_resource_and_the_network);
 	suite_add_tcase(s, pure);

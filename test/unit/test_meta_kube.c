@@ -322,6 +322,111 @@ START_TEST(more_attachments_than_devices_is_an_error_naming_both)
 }
 END_TEST
 
+/* A device map from a checkpoint text of pod uid-1 with one resource res holding ids. */
+static struct k8s_devmap *devmap(const char *res, const char *ids)
+{
+	char text[512];
+	struct cni_err err = { 0 };
+	struct k8s_devmap *m = NULL;
+
+	snprintf(text, sizeof(text),
+		 "{\"Data\":{\"PodDeviceEntries\":[{\"PodUID\":\"uid-1\",\"ResourceName\":"
+		 "\"%s\",\"DeviceIDs\":[%s]}]}}",
+		 res, ids);
+	ck_assert_msg(k8s_podres_parse_checkpoint(text, strlen(text), "uid-1", &m, &err) == 0, "%s",
+		      err.msg);
+	return m;
+}
+
+/* What meta_dra_load leaves: the pod's claim allocates one device, published with
+ * resourceName res and deviceID id, merged after kubelet's devices. */
+static void give_dra(struct fixture *f, const char *res, const char *id)
+{
+	char text[512];
+	struct k8s_dra_claim_ref ref = { .name = "pod1-vf" };
+	cJSON *claim = cJSON_Parse("{\"status\":{\"allocation\":{\"devices\":{\"results\":[{"
+				   "\"request\":\"vf\",\"driver\":\"d.io\",\"pool\":\"n1\","
+				   "\"device\":\"vf-0\"}]}}}}"),
+	      *list;
+
+	snprintf(text, sizeof(text),
+		 "{\"items\":[{\"spec\":{\"driver\":\"d.io\",\"pool\":{\"name\":\"n1\"},"
+		 "\"devices\":[{\"name\":\"vf-0\",\"attributes\":{"
+		 "\"k8s.cni.cncf.io/resourceName\":{\"string\":\"%s\"},"
+		 "\"k8s.cni.cncf.io/deviceID\":{\"string\":\"%s\"}}}]}}]}",
+		 res, id);
+	list = cJSON_Parse(text);
+	ck_assert_msg(k8s_dra_add_claim(&f->k.dra, "ns1", &ref, claim, &f->err) == 0 &&
+			  k8s_dra_add_slices(&f->k.dra, "d.io", "n1", list, &f->err) == 0 &&
+			  k8s_dra_resolve(&f->k.dra, "ns1", &f->err) == 0 &&
+			  k8s_dra_merge(f->k.devices, &f->k.dra, &f->err) == 0,
+		      "%s", f->err.msg);
+	cJSON_Delete(claim);
+	cJSON_Delete(list);
+}
+
+START_TEST(dra_device_of_the_resource_name_is_assigned_after_kubelets)
+{
+	struct fixture f;
+
+	setup_fixture(&f, NC_PLAIN, "sriov,sriov", NULL);
+	f.k.devices = devmap("intel.com/sriov_a", "\"0000:00:05.1\"");
+	give_dra(&f, "intel.com/sriov_a", "0000:00:06.1");
+	ck_assert_msg(plan_pod(&f) == 0, "%s", f.err.msg);
+	expect_device(&f.plan.att[1], "0000:00:05.1", "/run/devinfo/cni/ns1-sriov-c1_net1");
+	expect_device(&f.plan.att[2], "0000:00:06.1", "/run/devinfo/cni/ns1-sriov-c1_net2");
+	teardown_fixture(&f);
+}
+END_TEST
+
+START_TEST(kubelet_claim_devices_serve_a_resource_name_nothing_else_has)
+{
+	struct fixture f;
+
+	setup_fixture(&f, NC_PLAIN, "sriov", NULL);
+	f.k.devices = devmap("other.com/x", "\"x\"");
+	f.k.devices->claims = devmap("intel.com/sriov_a", "\"0000:00:08.1\"");
+	give_dra(&f, "intel.com/vf", "0000:00:06.1");
+	ck_assert_msg(plan_pod(&f) == 0, "%s", f.err.msg);
+	expect_device(&f.plan.att[1], "0000:00:08.1", "/run/devinfo/cni/ns1-sriov-c1_net1");
+	teardown_fixture(&f);
+}
+END_TEST
+
+START_TEST(resource_name_matching_no_allocated_device_is_an_error_naming_what_is)
+{
+	struct fixture f;
+
+	setup_fixture(&f, NC_PLAIN, "sriov", NULL);
+	f.k.devices = devmap("other.com/x", "\"x\"");
+	give_dra(&f, "intel.com/vf", "0000:00:06.1");
+	ck_assert_int_eq(plan_pod(&f), -1);
+	ck_assert_uint_eq(f.err.code, 7);
+	ck_assert_str_eq(f.err.msg,
+			 "network \"ns1/sriov\": resourceName \"intel.com/sriov_a\" "
+			 "matches no allocated device: the pod's ResourceClaims allocate "
+			 "resourceNames \"intel.com/vf\", and kubelet reports no device "
+			 "of it");
+	teardown_fixture(&f);
+}
+END_TEST
+
+START_TEST(two_attachments_given_one_device_is_an_error_naming_both)
+{
+	struct fixture f;
+
+	setup_fixture(&f, NC_PLAIN, "sriov,sriov@vf1", NULL);
+	f.k.devices = devmap("intel.com/sriov_a", "\"0000:00:06.1\"");
+	give_dra(&f, "intel.com/sriov_a", "0000:00:06.1");
+	ck_assert_int_eq(plan_pod(&f), -1);
+	ck_assert_uint_eq(f.err.code, 7);
+	ck_assert_str_eq(f.err.msg, "networks \"ns1/sriov\" (resource \"intel.com/sriov_a\") and "
+				    "\"ns1/sriov\" (resource \"intel.com/sriov_a\") are both given "
+				    "device \"0000:00:06.1\"");
+	teardown_fixture(&f);
+}
+END_TEST
+
 static Suite *kube_suite(void)
 {
 	Suite *s = suite_create("kube");
@@ -335,6 +440,10 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, namespace_isolation_refuses_another_namespace_but_not_a_global_one);
 	tcase_add_test(tc, devices_of_a_resource_are_handed_out_in_sorted_order);
 	tcase_add_test(tc, more_attachments_than_devices_is_an_error_naming_both);
+	tcase_add_test(tc, dra_device_of_the_resource_name_is_assigned_after_kubelets);
+	tcase_add_test(tc, kubelet_claim_devices_serve_a_resource_name_nothing_else_has);
+	tcase_add_test(tc, resource_name_matching_no_allocated_device_is_an_error_naming_what_is);
+	tcase_add_test(tc, two_attachments_given_one_device_is_an_error_naming_both);
 	suite_add_tcase(s, tc);
 	return s;
 }
