@@ -7,6 +7,9 @@ SAN       ?=
 PKGS      := libcjson libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1 libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libmicrohttpd serves plexusd's socket: the daemon links it, bin/plexus and bin/sriov never do.
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -32,9 +35,11 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 LIB       := $(BUILD)/libplexus.a
 
 # A binary exists once its main.c does.
-BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov)
+BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov) \
+	$(if $(wildcard daemon/main.c),bin/plexusd)
 META_OBJ  := $(BUILD)/ops/main.o
 SRIOV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sriov/*.c))
+DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
 
 UNIT_SRC  := $(wildcard test/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
@@ -72,6 +77,11 @@ bin/plexus: $(META_OBJ) $(LIB)
 bin/sriov: $(SRIOV_OBJ) $(LIB)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpci
+
+$(BUILD)/daemon/%.o: ALL_CFLAGS += $(MHD_CFLAGS)
+bin/plexusd: $(DAEMON_OBJ) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
 
 $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
@@ -122,6 +132,11 @@ build-fuzz/test/fuzz/%: build-fuzz/test/fuzz/%.o build-fuzz/libplexus.a
 FUZZ_SRIOV_OBJ := $(filter-out build-fuzz/sriov/main.o,$(patsubst %.c,build-fuzz/%.o,$(wildcard sriov/*.c)))
 build-fuzz/test/fuzz/fuzz_sriov_%: build-fuzz/test/fuzz/fuzz_sriov_%.o $(FUZZ_SRIOV_OBJ) build-fuzz/libplexus.a
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lpci
+
+# The daemon's harness links its parsers (request and config), never the server or libmicrohttpd.
+FUZZ_DAEMON_OBJ := build-fuzz/daemon/request.o build-fuzz/daemon/config.o
+build-fuzz/test/fuzz/fuzz_daemon_%: build-fuzz/test/fuzz/fuzz_daemon_%.o $(FUZZ_DAEMON_OBJ) build-fuzz/libplexus.a
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz:
 	$(MAKE) BUILD=build-fuzz SAN=fuzz CC=clang $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/test/fuzz/%)
