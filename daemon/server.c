@@ -322,11 +322,12 @@ int pxd_server_start(struct pxd_server *s, const struct pxd_config *cfg, struct 
 	limit = (unsigned)cfg->workers + (unsigned)cfg->queue_limit + 64;
 	s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
 				      MHD_USE_ERROR_LOG | MHD_USE_ITC,
-				  0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+				  0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+				  MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
 				  MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
 				  (unsigned)PXD_CONN_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-				  completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2u << 20), MHD_OPTION_END);
+				  completed, s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2u << 20),
+				  MHD_OPTION_END);
 	if (!s->mhd) {
 		close(s->listen_fd);
 		s->listen_fd = -1;
