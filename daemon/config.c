@@ -59,17 +59,17 @@ int pxd_config_parse(const char *data, size_t len, struct pxd_config *cfg, struc
 	cfg->cni_version = "";
 	cfg->log_file = "";
 	cfg->log_level = "";
-	cfg->log_to_stderr = true;
-	cfg->cni_config_dir = "/host/etc/cni/net.d";
-	cfg->multus_autoconfig_dir = NULL;
+	cfg->log_to_stderr = false;
+	cfg->cni_config_dir = "/etc/cni/net.d";
+	cfg->multus_autoconfig_dir = "";
 	cfg->multus_config_file = "auto";
 	cfg->multus_master_cni = "";
 	cfg->readiness_file = "";
-	cfg->daemon_socket_dir = "/run/multus/";
+	cfg->daemon_socket_dir = "";
 	cfg->bin_dir = "/opt/cni/bin";
 	cfg->cni_dir = "/var/lib/cni/multus";
 	cfg->conf_dir = "/etc/cni/multus/net.d";
-	cfg->global_namespaces = "";
+	cfg->global_namespaces = "default";
 	cfg->kubeconfig = "";
 	cfg->workers = default_workers();
 	cfg->queue_limit = PXD_DEFAULT_QUEUE_LIMIT;
@@ -109,8 +109,6 @@ int pxd_config_parse(const char *data, size_t len, struct pxd_config *cfg, struc
 	    cni_json_get_string(root, "metricsBindAddress", &cfg->metrics_bind_address, CTX, err) <
 		0)
 		goto fail;
-	if (!cfg->multus_autoconfig_dir)
-		cfg->multus_autoconfig_dir = cfg->cni_config_dir;
 	/* Multus's socket name under its socketDir keeps installed multus-shim binaries working */
 	if (asprintf(&cfg->socket_path, "%s/%s",
 		     *cfg->socket_dir ? cfg->socket_dir : PXD_DEFAULT_SOCKET_DIR,
@@ -166,7 +164,15 @@ char *pxd_config_overlay(const struct pxd_config *cfg, const char *netconf, size
 	}
 	cJSON_ArrayForEach(k, cfg->root)
 	{
-		cJSON *copy = cJSON_Duplicate(k, true);
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf, "cniVersion");
+		cJSON *copy;
+
+		/* the version the runtime and the shim agreed on stays: the verbs' version rules
+		 * (CHECK >= 0.4.0, STATUS >= 1.1.0) apply to it, as Multus's shim applies them to
+		 * 00-multus.conf before it calls the daemon */
+		if (strcmp(k->string, "cniVersion") == 0 && cJSON_IsString(v) && *v->valuestring)
+			continue;
+		copy = cJSON_Duplicate(k, true);
 
 		if (!copy || cni_json_set(conf, k->string, copy) < 0) {
 			cni_err_oom(err);

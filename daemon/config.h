@@ -29,19 +29,19 @@ struct pxd_config {
 	const char *cni_version;	   /* overlaid like every key */
 	const char *log_file;		   /* "": none */
 	const char *log_level;		   /* "": panic, as Multus */
-	bool log_to_stderr;		   /* true */
+	bool log_to_stderr;		   /* false */
 	int metrics_port;		   /* 0: no metrics (Multus: unset) */
-	const char *cni_config_dir;	   /* "/host/etc/cni/net.d" */
-	const char *multus_autoconfig_dir; /* defaults to cniConfigDir */
+	const char *cni_config_dir;	   /* "/etc/cni/net.d" */
+	const char *multus_autoconfig_dir; /* "" */
 	const char *multus_config_file;	   /* "auto" */
 	const char *multus_master_cni;	   /* "" */
 	const char *readiness_file;	   /* readinessindicatorfile, "" */
-	const char *daemon_socket_dir;	   /* the shim's side: "/run/multus/" */
+	const char *daemon_socket_dir;	   /* the shim's side, "" */
 	const char *bin_dir;		   /* "/opt/cni/bin" */
 	const char *cni_dir;		   /* "/var/lib/cni/multus" */
 	const char *conf_dir;		   /* "/etc/cni/multus/net.d" */
 	bool namespace_isolation;	   /* false */
-	const char *global_namespaces;	   /* "" */
+	const char *global_namespaces;	   /* "default" */
 	const char *kubeconfig;		   /* "": in-cluster service account */
 	/* plexus's keys */
 	int workers;			  /* requests in the core at once: 2 x cores, at least 4 */
@@ -64,7 +64,7 @@ int pxd_config_load(const char *path, struct pxd_config *cfg, struct cni_err *er
 void pxd_config_free(struct pxd_config *cfg);
 
 /* Lays every key of the daemon config over the netconf (a JSON object): the node's settings
- * win. Returns the new netconf as malloc'd bytes (*out_len set) or NULL with err set (code 6
+ * win, but for a cniVersion the netconf has (see docs/COMPATIBILITY.md). Returns the new netconf as malloc'd bytes (*out_len set) or NULL with err set (code 6
  * when the netconf is not a JSON object). */
 char *pxd_config_overlay(const struct pxd_config *cfg, const char *netconf, size_t len,
 			 size_t *out_len, struct cni_err *err) __attribute__((warn_unused_result));

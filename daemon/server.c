@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -32,6 +33,7 @@ struct conn {
 	enum route route;
 	struct cni_buf body;
 	bool too_big;
+	bool counted; /* in s->answering until libmicrohttpd says the reply went out */
 };
 
 int pxd_socket_listen(const char *path, struct cni_err *err)
@@ -269,6 +271,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	body = cni_buf_take(&st->body, &len);
 	if (!body)
 		return MHD_NO;
+	atomic_fetch_add(&s->answering, 1);
+	st->counted = true;
 	ret = st->route == R_CNI ? serve_cni(s, c, body, len) : serve_delegate(c, body, len);
 	free(body);
 	return ret;
@@ -277,12 +281,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	struct pxd_server *s = cls;
 	struct conn *st = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (st) {
+		if (st->counted)
+			atomic_fetch_sub(&s->answering, 1);
 		cni_buf_free(&st->body);
 		free(st);
 		*con_cls = NULL;
@@ -310,6 +316,7 @@ int pxd_server_start(struct pxd_server *s, const struct pxd_config *cfg, struct 
 	s->cfg = cfg;
 	s->listen_fd = -1;
 	atomic_store(&s->ready, false);
+	atomic_store(&s->answering, 0);
 	rc = pxd_queue_init(&s->queue, cfg->workers, cfg->queue_limit);
 	if (rc < 0)
 		return cni_err_set(err, CNI_ERR_IO, "queue: %s", strerror(-rc));
@@ -344,9 +351,17 @@ void pxd_server_set_ready(struct pxd_server *s, bool ready)
 
 bool pxd_server_drain(struct pxd_server *s, long timeout_ms)
 {
+	long deadline = pxd_now_ms() + timeout_ms;
+	const struct timespec tick = { 0, 10 * 1000000L };
+
 	atomic_store(&s->ready, false);
 	pxd_queue_close(&s->queue);
-	return pxd_queue_wait_idle(&s->queue, timeout_ms);
+	if (!pxd_queue_wait_idle(&s->queue, timeout_ms))
+		return false;
+	/* out of the core is not yet answered: the reply may still be on its way */
+	while (atomic_load(&s->answering) > 0 && pxd_now_ms() < deadline)
+		nanosleep(&tick, NULL);
+	return atomic_load(&s->answering) == 0;
 }
 
 void pxd_server_stop(struct pxd_server *s)

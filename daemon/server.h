@@ -21,6 +21,7 @@ struct pxd_server {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	atomic_bool ready;
+	atomic_int answering; /* /cni requests taken in and not yet answered to the end */
 };
 
 /* Creates the socket at path: its directory made (0700), a temporary name bound (0600) and
@@ -34,8 +35,8 @@ int pxd_server_start(struct pxd_server *s, const struct pxd_config *cfg, struct 
 
 void pxd_server_set_ready(struct pxd_server *s, bool ready);
 
-/* SIGTERM: /readyz 500, waiting requests get code 11, those in the core finish within
- * timeout_ms. Returns true when they all finished. */
+/* SIGTERM: /readyz 500, waiting requests get code 11, those in the core finish and their
+ * replies are sent, within timeout_ms. Returns true when they all finished. */
 bool pxd_server_drain(struct pxd_server *s, long timeout_ms);
 
 /* Stops serving (after a drain that finished; otherwise the process just exits). */
