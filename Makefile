@@ -91,6 +91,11 @@ SRIOV_MOD_OBJ := $(filter-out $(BUILD)/sriov/main.o,$(SRIOV_OBJ))
 $(BUILD)/test/unit/test_sriov_%: $(BUILD)/test/unit/test_sriov_%.o $(SRIOV_MOD_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(SRIOV_MOD_OBJ) $(LIB) $(PKG_LIBS) -lpci $(CHECK_LIBS)
 
+# plexusd's suite links its parsers and queue (not the server: no libmicrohttpd in unit tests).
+DAEMON_MOD_OBJ := $(BUILD)/daemon/config.o $(BUILD)/daemon/request.o $(BUILD)/daemon/queue.o
+$(BUILD)/test/unit/test_daemon: $(BUILD)/test/unit/test_daemon.o $(DAEMON_MOD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS) -lpthread
+
 $(BUILD)/test/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
