@@ -271,28 +271,29 @@ t_queue_full_is_code_11() {
 }
 
 t_del_goes_before_add_under_load() {
-	local ns=${TAG}d
+	local ns=${TAG}d i pids=()
 	netns_new $ns
 	sleepy_plugin
+	export SLEEPY_S=1
 	daemon_start '"workers": 1'
 	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"s","type":"sleepy"}]' >"$WORK/nc.json"
-	# the one worker is busy; two ADDs queue, then a DEL: it must go in first
-	local pids=()
+	# the one worker is busy; four ADDs queue, then a DEL: it must go in first
 	REPLY_FILE=$WORK/r0 cni ADD $ns busy <"$WORK/nc.json" >/dev/null &
 	pids+=($!)
+	sleep 0.3
+	for i in 1 2 3 4; do
+		( REPLY_FILE=$WORK/r$i cni ADD $ns a$i <"$WORK/nc.json" >/dev/null; date +%s%N >"$WORK/t.add$i" ) &
+		pids+=($!)
+	done
 	sleep 0.5
-	( REPLY_FILE=$WORK/r1 cni ADD $ns a1 <"$WORK/nc.json" >/dev/null; date +%s%N >"$WORK/t.add1" ) &
-	pids+=($!)
-	( REPLY_FILE=$WORK/r2 cni ADD $ns a2 <"$WORK/nc.json" >/dev/null; date +%s%N >"$WORK/t.add2" ) &
-	pids+=($!)
-	sleep 0.5
-	( REPLY_FILE=$WORK/r3 cni DEL $ns gone <"$WORK/nc.json" >"$WORK/s.del"; date +%s%N >"$WORK/t.del" ) &
+	( REPLY_FILE=$WORK/r5 cni DEL $ns gone <"$WORK/nc.json" >"$WORK/s.del"; date +%s%N >"$WORK/t.del" ) &
 	pids+=($!)
 	wait "${pids[@]}"
 	expect_eq "DEL served" "$(cat "$WORK/s.del")" 200
-	[ "$(cat "$WORK/t.del")" -lt "$(cat "$WORK/t.add1")" ] || fail "DEL finished after the first queued ADD"
-	[ "$(cat "$WORK/t.del")" -lt "$(cat "$WORK/t.add2")" ] || fail "DEL finished after the second queued ADD"
-	for c in busy a1 a2; do cni DEL $ns $c <"$WORK/nc.json" >/dev/null; done
+	for i in 1 2 3 4; do
+		[ "$(cat "$WORK/t.del")" -lt "$(cat "$WORK/t.add$i")" ] || fail "DEL finished after queued ADD $i"
+	done
+	for c in busy a1 a2 a3 a4; do cni DEL $ns $c <"$WORK/nc.json" >/dev/null; done
 	expect_clean $ns
 }
 
