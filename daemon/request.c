@@ -43,11 +43,14 @@ static int parse_env(const cJSON *env, struct pxd_request *req, struct cni_err *
 			return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 					   "request: \"env.%s\" longer than %u bytes", e->string,
 					   PXD_ENV_VALUE_MAX);
-		for (size_t i = 0; i < req->nenv; i++)
-			if (strncmp(req->env[i], e->string, strlen(e->string)) == 0 &&
-			    req->env[i][strlen(e->string)] == '=')
+		for (size_t i = 0; i < req->nenv; i++) {
+			const char *have = req->env[i];
+			size_t n = strlen(e->string);
+
+			if (have && strncmp(have, e->string, n) == 0 && have[n] == '=')
 				return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 						   "request: \"env.%s\" given twice", e->string);
+		}
 		if (asprintf(&req->env[req->nenv], "%s=%s", e->string, e->valuestring) < 0) {
 			req->env[req->nenv] = NULL;
 			return cni_err_oom(err);
