@@ -45,9 +45,9 @@ static int parse_env(const cJSON *env, struct pxd_request *req, struct cni_err *
 					   PXD_ENV_VALUE_MAX);
 		for (size_t i = 0; i < req->nenv; i++) {
 			const char *have = req->env[i];
-			size_t n = strlen(e->string);
+			size_t klen = strlen(e->string);
 
-			if (have && strncmp(have, e->string, n) == 0 && have[n] == '=')
+			if (have && strncmp(have, e->string, klen) == 0 && have[klen] == '=')
 				return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 						   "request: \"env.%s\" given twice", e->string);
 		}
