@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 PLEXUS=$ROOT/bin/plexus
-PLEXUSD=$ROOT/bin/plexusd
+PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
 
 # daemon_config [EXTRA-KEYS]: a Multus thick daemon-config.json (its keys, paths in $WORK)
 daemon_config() {
@@ -73,8 +73,7 @@ netconf() {
 	echo "{\"cniVersion\":\"$1\",\"name\":\"multus-cni-network\",\"type\":\"${4:-plexus-shim}\",\"kubeconfig\":\"\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"confDir\":\"$WORK/conf\",\"delegates\":$2${3:+,$3}}"
 }
 
-two_bridges() {
-	cleanup_add "ip link del ${TAG}b0; ip link del ${TAG}b1"
+two_bridges() { # (in a command substitution: the caller registers the cleanup, bridges_cleanup)
 	echo "[$(bridge_conf cluster ${TAG}b0 10.233.0.0/16), $(bridge_conf second ${TAG}b1 10.234.0.0/16)]"
 }
 
@@ -104,6 +103,8 @@ expect_clean() { # NETNS...
 	[ -z "$left" ] || fail "cache files left: $left"
 }
 
+bridges_cleanup() { cleanup_add "ip link del ${TAG}b0; ip link del ${TAG}b1; ip link del ${TAG}b2"; }
+
 reply() { cat "$WORK/reply"; }
 
 # raw FILE HOLD-SECONDS: sends FILE's bytes on a fresh connection, waits that long, then reads
@@ -128,6 +129,7 @@ t_add_check_status_del_through_cni_with_a_multus_config() {
 	local ns=${TAG}a
 	netns_new $ns
 	daemon_start
+	bridges_cleanup
 	netconf 1.1.0 "$(two_bridges)" >"$WORK/nc.json"
 	expect_eq "ADD status" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
 	expect_eq "result is CNI 1.0.0" "$(json_get "$(reply)" 'j["Result"]["cniVersion"]')" 1.0.0
@@ -149,6 +151,7 @@ t_added_by_plexusd_deleted_by_bin_plexus_and_back() {
 	local ns=${TAG}x
 	netns_new $ns
 	daemon_start
+	bridges_cleanup
 	netconf 1.0.0 "$(two_bridges)" >"$WORK/nc.json"
 	netconf 1.0.0 "$(two_bridges)" "" plexus >"$WORK/thin.json"
 	expect_eq "thick ADD" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
@@ -302,7 +305,7 @@ t_sigterm_during_a_burst_of_50_adds() {
 	mkdir -p "$WORK/net.d"
 	echo '{"cniVersion":"1.0.0","name":"multus-cni-network","type":"plexus-shim"}' >"$WORK/net.d/00-plexus.conflist"
 	daemon_start '"workers": 4'
-	cleanup_add "ip link del ${TAG}b0"
+	bridges_cleanup
 	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.235.0.0/16)]" >"$WORK/nc.json"
 	for i in $(seq 1 $n); do netns_new ${TAG}s$i; done
 	local pids=()
@@ -373,8 +376,8 @@ t_kill_9_mid_add_then_del_with_bin_plexus_leaves_nothing() {
 	netns_new $ns
 	sleepy_plugin
 	daemon_start
-	cleanup_add "ip link del ${TAG}b0"
-	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.236.0.0/16), {\"cniVersion\":\"1.0.0\",\"name\":\"s\",\"type\":\"sleepy\"}]" >"$WORK/nc.json"
+	bridges_cleanup
+	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b2 10.236.0.0/16), {\"cniVersion\":\"1.0.0\",\"name\":\"s\",\"type\":\"sleepy\"}]" >"$WORK/nc.json"
 	REPLY_FILE=$WORK/r1 cni ADD $ns c1 <"$WORK/nc.json" >"$WORK/s1" &
 	local client=$!
 	for _ in $(seq 1 200); do ip -n $ns link show eth0 >/dev/null 2>&1 && break; sleep 0.05; done
