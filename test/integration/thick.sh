@@ -180,18 +180,17 @@ t_bad_request_bodies_name_the_field() {
 	printf 'garbage' >"$WORK/b"
 	expect_eq "not JSON" "$(http POST /cni "$WORK/b")" 400
 	expect_eq "not JSON: code 6" "$(json_get "$(reply)" 'j["code"]')" 6
-	echo '{"config":"e30="}' >"$WORK/b"
-	expect_eq "no env" "$(http POST /cni "$WORK/b")" 400
-	expect_contains "names env" "$(json_get "$(reply)" 'j["msg"]')" '"env" missing'
-	echo '{"env":{},"config":"!!!"}' >"$WORK/b"
-	expect_eq "config not base64" "$(http POST /cni "$WORK/b")" 400
-	expect_contains "names config" "$(json_get "$(reply)" 'j["msg"]')" '"config" is not valid base64'
-	echo '{"env":{"A":1},"config":"e30="}' >"$WORK/b"
-	expect_eq "env value not a string" "$(http POST /cni "$WORK/b")" 400
-	expect_contains "names env.A" "$(json_get "$(reply)" 'j["msg"]')" '"env.A" must be a string'
-	echo '{"env":{},"config":"e30=","extra":1}' >"$WORK/b"
-	expect_eq "unknown field" "$(http POST /cni "$WORK/b")" 400
-	expect_contains "names it" "$(json_get "$(reply)" 'j["msg"]')" '"extra"'
+	local body msg
+	while IFS='|' read -r body msg; do
+		printf '%s' "$body" >"$WORK/b"
+		expect_eq "$body" "$(http POST /cni "$WORK/b")" 400
+		expect_contains "$body" "$(json_get "$(reply)" 'j["msg"]')" "$msg"
+	done <<'EOF'
+{"config":"e30="}|"env" missing
+{"env":{},"config":"!!!"}|"config" is not valid base64
+{"env":{"A":1},"config":"e30="}|"env.A" must be a string
+{"env":{},"config":"e30=","extra":1}|unknown field "extra"
+EOF
 	echo '{"env":{"CNI_COMMAND":"ADD"},"config":"e30=","interfaceAttributes":{"mac":"x"}}' >"$WORK/b"
 	expect_eq "/delegate" "$(http POST /delegate "$WORK/b")" 400
 	expect_eq "/delegate code" "$(json_get "$(reply)" 'j["code"]')" 2
