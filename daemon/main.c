@@ -12,6 +12,7 @@
 #include "cni/log.h"
 #include "daemon/config.h"
 #include "daemon/server.h"
+#include "delegates/exec.h"
 #include "k8s/curl.h"
 #include "k8s/kubeconfig.h"
 
@@ -119,6 +120,8 @@ int main(int argc, char **argv)
 
 	if (wait_readiness(cfg.readiness_file, &sigs) < 0)
 		goto out;
+	/* Multus's host-root trick: delegates exec'd in chroot(chrootDir) */
+	dlg_exec_set_root(cfg.chroot_dir);
 	if (check_api(&cfg, &err) < 0 || pxd_server_start(&srv, &cfg, &err) < 0) {
 		log_error("plexusd: %s", err.msg);
 		fprintf(stderr, "plexusd: %s\n", err.msg);

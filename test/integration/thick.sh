@@ -8,15 +8,16 @@
 PLEXUS=$ROOT/bin/plexus
 PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
 
-# daemon_config [EXTRA-KEYS]: a Multus thick daemon-config.json (its keys, paths in $WORK)
+# daemon_config [EXTRA-KEYS]: a Multus thick daemon-config.json (its keys, paths in $WORK);
+# EXTRA-KEYS replace or add keys
 daemon_config() {
 	mkdir -p "$WORK/run" "$WORK/bin" "$WORK/conf" "$WORK/net.d" "$WORK/ipam"
-	cat <<EOF
-{"chrootDir": "", "cniVersion": "0.3.1", "logLevel": "verbose", "logToStderr": false,
- "logFile": "$WORK/plexusd.log", "cniConfigDir": "$WORK/net.d", "multusAutoconfigDir": "$WORK/net.d",
- "multusConfigFile": "auto", "socketDir": "$WORK/run", "cniDir": "$WORK/cni", "binDir": "$WORK/bin",
- "confDir": "$WORK/conf"${1:+, $1}}
-EOF
+	/usr/bin/python3 -c 'import json,sys
+base = json.loads(sys.argv[1]); base.update(json.loads("{" + sys.argv[2] + "}"))
+print(json.dumps(base))' "{\"chrootDir\": \"\", \"cniVersion\": \"0.3.1\", \"logLevel\": \"verbose\",
+ \"logToStderr\": false, \"logFile\": \"$WORK/plexusd.log\", \"cniConfigDir\": \"$WORK/net.d\",
+ \"multusAutoconfigDir\": \"$WORK/net.d\", \"multusConfigFile\": \"auto\", \"socketDir\": \"$WORK/run\",
+ \"cniDir\": \"$WORK/cni\", \"binDir\": \"$WORK/bin\", \"confDir\": \"$WORK/conf\"}" "${1:-}"
 }
 
 # daemon_start [EXTRA-KEYS]: plexusd in the background (DPID), ready on $SOCK
@@ -409,6 +410,37 @@ t_socket_replaced_atomically_across_restart() {
 	expect_eq "no temporary names left" "$(ls -A "$WORK/run" | sort | tr '\n' ' ')" "multus.sock other-file "
 	expect_eq "served through the bind mount" \
 		"$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WORK/mnt/multus.sock" http://x/healthz)" 200
+}
+
+t_delegates_run_inside_chroot_dir() {
+	local ns=${TAG}r root=$WORK/root lib
+	netns_new $ns
+	# a root with one real plugin (under a name found nowhere else) and its libraries, plus the
+	# host's netns mounts and a /proc, as the host root Multus's DaemonSet mounts would have
+	mkdir -p "$root/opt/cni/bin" "$root/run/netns" "$root/proc"
+	cp /usr/lib/cni/loopback "$root/opt/cni/bin/onlyroot"
+	for lib in $(ldd /usr/lib/cni/loopback | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	mount --rbind /run/netns "$root/run/netns"
+	cleanup_add "umount -R $root/run/netns"
+	mount -t proc proc "$root/proc"
+	cleanup_add "umount $root/proc"
+	daemon_start "\"chrootDir\": \"$root\", \"binDir\": \"/opt/cni/bin\""
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"lo","type":"onlyroot"}]' >"$WORK/nc.json"
+	expect_eq "ADD through the chroot" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
+	expect_eq "the plugin's result" "$(json_get "$(reply)" 'j["Result"]["ips"][0]["address"]')" 127.0.0.1/8
+	expect_contains "it set lo up in the pod" "$(ip -n $ns link show lo)" "UP"
+	expect_eq "DEL through the chroot" "$(cni DEL $ns c1 <"$WORK/nc.json")" 200
+	expect_clean $ns
+	# the same config without chrootDir: the plugin is nowhere to be found
+	kill $DPID
+	wait $DPID || true
+	daemon_config '"binDir": "/opt/cni/bin"' >"$WORK/daemon-config.json"
+	daemon_start
+	expect_eq "without chrootDir" "$(cni ADD $ns c2 <"$WORK/nc.json")" 400
+	expect_contains "not found" "$(json_get "$(reply)" 'j["msg"]')" 'failed to find plugin "onlyroot"'
 }
 
 t_config_and_startup_errors_name_the_problem() {
