@@ -7,6 +7,9 @@ SAN       ?=
 PKGS      := libcjson libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1 libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libmicrohttpd serves plexusd's socket: the daemon links it, bin/plexus and bin/sriov never do.
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -33,9 +36,11 @@ LIB       := $(BUILD)/libplexus.a
 
 # A binary exists once its main.c does.
 BINS      := $(if $(wildcard ops/main.c),bin/plexus) $(if $(wildcard sriov/main.c),bin/sriov) \
-	     $(if $(wildcard shim/main.c),bin/plexus-shim)
+	     $(if $(wildcard shim/main.c),bin/plexus-shim) \
+	     $(if $(wildcard daemon/main.c),bin/plexusd)
 META_OBJ  := $(BUILD)/ops/main.o
 SRIOV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sriov/*.c))
+DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
 
 UNIT_SRC  := $(wildcard test/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
@@ -82,6 +87,11 @@ bin/plexus-shim: $(SHIM_OBJ)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -Wl,--as-needed -Wl,--strip-debug -o $@ $^ $(shell pkg-config --libs libcjson)
 
+$(BUILD)/daemon/%.o: ALL_CFLAGS += $(MHD_CFLAGS)
+bin/plexusd: $(DAEMON_OBJ) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
+
 $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
@@ -89,6 +99,11 @@ $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(LIB)
 SRIOV_MOD_OBJ := $(filter-out $(BUILD)/sriov/main.o,$(SRIOV_OBJ))
 $(BUILD)/test/unit/test_sriov_%: $(BUILD)/test/unit/test_sriov_%.o $(SRIOV_MOD_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(SRIOV_MOD_OBJ) $(LIB) $(PKG_LIBS) -lpci $(CHECK_LIBS)
+
+# plexusd's suite links its parsers and queue (not the server: no libmicrohttpd in unit tests).
+DAEMON_MOD_OBJ := $(BUILD)/daemon/config.o $(BUILD)/daemon/request.o $(BUILD)/daemon/queue.o
+$(BUILD)/test/unit/test_daemon: $(BUILD)/test/unit/test_daemon.o $(DAEMON_MOD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS) -lpthread
 
 $(BUILD)/test/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
@@ -131,6 +146,11 @@ build-fuzz/test/fuzz/%: build-fuzz/test/fuzz/%.o build-fuzz/libplexus.a
 FUZZ_SRIOV_OBJ := $(filter-out build-fuzz/sriov/main.o,$(patsubst %.c,build-fuzz/%.o,$(wildcard sriov/*.c)))
 build-fuzz/test/fuzz/fuzz_sriov_%: build-fuzz/test/fuzz/fuzz_sriov_%.o $(FUZZ_SRIOV_OBJ) build-fuzz/libplexus.a
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lpci
+
+# The daemon's harness links its parsers (request and config), never the server or libmicrohttpd.
+FUZZ_DAEMON_OBJ := build-fuzz/daemon/request.o build-fuzz/daemon/config.o
+build-fuzz/test/fuzz/fuzz_daemon_%: build-fuzz/test/fuzz/fuzz_daemon_%.o $(FUZZ_DAEMON_OBJ) build-fuzz/libplexus.a
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz:
 	$(MAKE) BUILD=build-fuzz SAN=fuzz CC=clang $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/test/fuzz/%)

@@ -18,10 +18,13 @@ static struct {
 	enum cni_log_level level;
 	bool to_stderr;
 	int fd;
-	char *prefix;
 	long long max_bytes;
 	int max_backups, max_age_days;
-} logger = { CNI_LOG_PANIC, true, -1, NULL, 0, 0, 0 };
+	bool fixed; /* a host process (plexusd) owns the settings: netconf keys change nothing */
+} logger = { CNI_LOG_PANIC, true, -1, 0, 0, 0, false };
+
+/* Per thread: plexusd serves many requests at once, each with its own pod in the prefix. */
+static _Thread_local char *prefix;
 
 static const char *const level_names[] = { "panic", "error", "verbose", "debug" };
 
@@ -35,8 +38,15 @@ int cni_log_level_parse(const char *s)
 	return -1;
 }
 
+void cni_log_fix(void)
+{
+	logger.fixed = true;
+}
+
 void cni_log_set_level(enum cni_log_level level)
 {
+	if (logger.fixed)
+		return;
 	logger.level = level;
 }
 
@@ -44,6 +54,8 @@ void cni_log_set_level_name(const char *name)
 {
 	int l = cni_log_level_parse(name);
 
+	if (logger.fixed)
+		return;
 	if (l < 0) {
 		cni_log(CNI_LOG_ERROR, "unknown log level \"%s\", keeping \"%s\"", name ? name : "",
 			level_names[logger.level]);
@@ -59,11 +71,15 @@ enum cni_log_level cni_log_get_level(void)
 
 void cni_log_set_stderr(bool on)
 {
+	if (logger.fixed)
+		return;
 	logger.to_stderr = on;
 }
 
 void cni_log_set_rotation(long long max_bytes, int max_backups, int max_age_days)
 {
+	if (logger.fixed)
+		return;
 	logger.max_bytes = max_bytes;
 	logger.max_backups = max_backups;
 	logger.max_age_days = max_age_days;
@@ -108,6 +124,8 @@ int cni_log_set_file(const char *path)
 {
 	int fd;
 
+	if (logger.fixed)
+		return 0;
 	rotate(path);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -118,10 +136,10 @@ int cni_log_set_file(const char *path)
 	return 0;
 }
 
-void cni_log_set_prefix(const char *prefix)
+void cni_log_set_prefix(const char *p)
 {
-	free(logger.prefix);
-	logger.prefix = prefix ? strdup(prefix) : NULL;
+	free(prefix);
+	prefix = p ? strdup(p) : NULL;
 }
 
 void cni_log_close(void)
@@ -129,8 +147,9 @@ void cni_log_close(void)
 	if (logger.fd >= 0)
 		close(logger.fd);
 	logger.fd = -1;
-	free(logger.prefix);
-	logger.prefix = NULL;
+	logger.fixed = false;
+	free(prefix);
+	prefix = NULL;
 }
 
 void cni_log(enum cni_log_level level, const char *fmt, ...)
@@ -154,7 +173,7 @@ void cni_log(enum cni_log_level level, const char *fmt, ...)
 	if (n < 0)
 		return;
 	n = asprintf(&line, "%s.%06ldZ [%s] %s%s%s\n", stamp, (long)tv.tv_usec, level_names[level],
-		     logger.prefix ? logger.prefix : "", logger.prefix ? " " : "", msg);
+		     prefix ? prefix : "", prefix ? " " : "", msg);
 	free(msg);
 	if (n < 0)
 		return;

@@ -1,4 +1,5 @@
-/* cni/log.h: the one global: a logger with Multus's levels, to stderr and/or a file.
+/* cni/log.h: the one global: a logger with Multus's levels, to stderr and/or a file; settings
+ * per process, the request prefix per thread.
  * Follows Multus pkg/logging: panic < error < verbose < debug; default panic, stderr on. */
 #ifndef PLEXUS_CNI_LOG_H
 #define PLEXUS_CNI_LOG_H
@@ -31,9 +32,17 @@ int cni_log_set_file(const char *path) CNI_MUST_CHECK;
  * before cni_log_set_file. */
 void cni_log_set_rotation(long long max_bytes, int max_backups, int max_age_days);
 
-/* The request prefix, e.g. "[ns/pod/uid:net]" or "<containerID>:<ifname>"; copied. */
+/* Fixes the settings made so far for the life of the process (until cni_log_close): the
+ * setters above then change nothing. A host process serving many requests from many threads
+ * (plexusd) calls it once, so that a request's netconf log keys neither race nor reopen the
+ * file; its own config decides, as Multus's daemon config overlay makes them equal anyway. */
+void cni_log_fix(void);
+
+/* The request prefix of the calling thread, e.g. "[ns/pod/uid:net]" or "<containerID>:<ifname>";
+ * copied. Each thread has its own (free it with cni_log_set_prefix(NULL) before the thread
+ * ends). */
 void cni_log_set_prefix(const char *prefix);
-/* Closes the file and frees the prefix. */
+/* Closes the file, unfixes the settings and frees the calling thread's prefix. */
 void cni_log_close(void);
 
 void cni_log(enum cni_log_level level, const char *fmt, ...) CNI_PRINTF(2, 3);

@@ -95,36 +95,23 @@ static bool plugin_supports(const struct cni_plugin *p, const char *v)
 	return false;
 }
 
-static int print_version(const struct cni_plugin *p, FILE *out)
-{
-	cJSON *o = cJSON_CreateObject(), *list;
-	char *s;
-
-	if (!o)
-		return 1;
-	cJSON_AddStringToObject(o, "cniVersion", CNI_VERSION_LATEST);
-	list = cJSON_AddArrayToObject(o, "supportedVersions");
-	for (size_t i = 0; list && i < p->nversions; i++)
-		cJSON_AddItemToArray(list, cJSON_CreateString(p->versions[i]));
-	s = cJSON_PrintUnformatted(o);
-	if (s)
-		fprintf(out, "%s\n", s);
-	free(s);
-	cJSON_Delete(o);
-	return s ? 0 : 1;
-}
-
 /* Reads and checks the config and the per-verb rules; everything before the callback. */
-static int prepare(const struct cni_plugin *p, struct cni_request *req, FILE *in,
-		   struct cni_err *err)
+static int prepare(const struct cni_plugin *p, struct cni_request *req, const char *data,
+		   size_t len, struct cni_err *err)
 {
 	const char *v;
 
 	if (check_env(req, err) < 0)
 		return -1;
-	req->stdin_data = cni_read_all(in, &req->stdin_len);
-	if (!req->stdin_data)
+	if (!data)
 		return cni_err_set(err, CNI_ERR_IO, "error reading from stdin");
+	/* a private NUL-terminated copy: the plugin may keep pointers into it */
+	req->stdin_data = malloc(len + 1);
+	if (!req->stdin_data)
+		return cni_err_oom(err);
+	memcpy(req->stdin_data, data, len);
+	req->stdin_data[len] = '\0';
+	req->stdin_len = len;
 	req->conf = cni_json_parse(req->stdin_data, req->stdin_len,
 				   "error unmarshalling network config", err);
 	if (!req->conf)
@@ -148,8 +135,8 @@ static int prepare(const struct cni_plugin *p, struct cni_request *req, FILE *in
 			    err, CNI_ERR_DECODE,
 			    "decoding version from network config: invalid version \"%s\"", v);
 		char *list = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&list, &len);
+		size_t list_len = 0;
+		FILE *f = open_memstream(&list, &list_len);
 
 		for (size_t i = 0; f && i < p->nversions; i++)
 			fprintf(f, "%s\"%s\"", i ? " " : "", p->versions[i]);
@@ -185,93 +172,155 @@ static int prepare(const struct cni_plugin *p, struct cni_request *req, FILE *in
 	return cni_args_parse(req->args_str, &req->args, err);
 }
 
-int cni_skel_run(const struct cni_plugin *p, FILE *in, FILE *out)
+/* A variable from the "K=V" array, or from the process environment when there is none. */
+static const char *lookup(const char *const *envkv, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!envkv)
+		return env(name);
+	for (const char *const *e = envkv; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return (*e)[n + 1] ? *e + n + 1 : NULL;
+	return NULL;
+}
+
+static char *version_json(const struct cni_plugin *p)
+{
+	cJSON *o = cJSON_CreateObject(), *list;
+	char *s;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "cniVersion", CNI_VERSION_LATEST);
+	list = cJSON_AddArrayToObject(o, "supportedVersions");
+	for (size_t i = 0; list && i < p->nversions; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(p->versions[i]));
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static char *error_json(const struct cni_err *err, const char *cni_version)
+{
+	cJSON *o = cni_err_to_json(err, cni_version);
+	char *s = o ? cni_json_print_utf8(o, true) : NULL;
+
+	cJSON_Delete(o);
+	if (!s && asprintf(&s, "{\"code\":%u,\"msg\":\"out of memory\"}", err->code) < 0)
+		s = NULL;
+	return s;
+}
+
+int cni_skel_handle(const struct cni_plugin *p, const char *const *envkv, const char *data,
+		    size_t len, const char *want_version, char **out_json, struct cni_err *err)
 {
 	struct cni_request req = { 0 };
-	struct cni_err err = { 0 };
 	cJSON *result = NULL, *conv = NULL;
-	const char *cmd = env("CNI_COMMAND");
+	const char *cmd = lookup(envkv, "CNI_COMMAND");
 	int rc = -1;
 
+	*out_json = NULL;
 	req.verb = cni_verb_parse(cmd);
-	req.container_id = env("CNI_CONTAINERID");
-	req.netns = env("CNI_NETNS");
-	req.ifname = env("CNI_IFNAME");
-	req.args_str = env("CNI_ARGS");
-	req.path = env("CNI_PATH");
+	req.container_id = lookup(envkv, "CNI_CONTAINERID");
+	req.netns = lookup(envkv, "CNI_NETNS");
+	req.ifname = lookup(envkv, "CNI_IFNAME");
+	req.args_str = lookup(envkv, "CNI_ARGS");
+	req.path = lookup(envkv, "CNI_PATH");
 
 	if (!cmd) {
-		cni_err_set(&err, CNI_ERR_INVALID_ENV,
+		cni_err_set(err, CNI_ERR_INVALID_ENV,
 			    "required env variables [CNI_COMMAND] missing");
 		goto out;
 	}
-	if (req.verb == CNI_VERB_VERSION)
-		return print_version(p, out);
+	if (req.verb == CNI_VERB_VERSION) {
+		*out_json = version_json(p);
+		return *out_json ? 0 : cni_err_oom(err);
+	}
 	if (req.verb == CNI_VERB_NONE || (req.verb == CNI_VERB_ADD && !p->add) ||
 	    (req.verb == CNI_VERB_DEL && !p->del) || (req.verb == CNI_VERB_CHECK && !p->check) ||
 	    (req.verb == CNI_VERB_GC && !p->gc) || (req.verb == CNI_VERB_STATUS && !p->status)) {
-		cni_err_set(&err, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND: %s", cmd);
+		cni_err_set(err, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND: %s", cmd);
 		goto out;
 	}
-	if (prepare(p, &req, in, &err) < 0)
+	if (prepare(p, &req, data, len, err) < 0)
 		goto out;
 
 	switch (req.verb) {
 	case CNI_VERB_ADD:
-		rc = p->add(&req, &result, &err);
+		rc = p->add(&req, &result, err);
 		if (rc == 0 && !result)
-			rc = cni_err_set(&err, CNI_ERR_INTERNAL, "plugin returned no result");
+			rc = cni_err_set(err, CNI_ERR_INTERNAL, "plugin returned no result");
 		if (rc == 0) {
-			const char *v = *req.cni_version ? req.cni_version : "0.1.0";
+			const char *v = want_version	   ? want_version
+					: *req.cni_version ? req.cni_version
+							   : "0.1.0";
 
-			conv = cni_result_convert(result, v, &err);
+			conv = cni_result_convert(result, v, err);
 			if (!conv) {
 				rc = -1;
 				break;
 			}
-			char *s = cni_json_print_utf8(conv, true);
-
-			if (!s) {
-				rc = cni_err_oom(&err);
-				break;
-			}
-			fprintf(out, "%s\n", s);
-			free(s);
+			*out_json = cni_json_print_utf8(conv, true);
+			if (!*out_json)
+				rc = cni_err_oom(err);
 		}
 		break;
 	case CNI_VERB_DEL:
-		rc = p->del(&req, &err);
+		rc = p->del(&req, err);
 		break;
 	case CNI_VERB_CHECK:
-		rc = p->check(&req, &err);
+		rc = p->check(&req, err);
 		break;
 	case CNI_VERB_GC:
-		rc = p->gc(&req, &err);
+		rc = p->gc(&req, err);
 		break;
 	case CNI_VERB_STATUS:
-		rc = p->status(&req, &err);
+		rc = p->status(&req, err);
 		break;
 	default:
 		break;
 	}
-	if (rc != 0 && !cni_err_isset(&err))
-		cni_err_set(&err, CNI_ERR_INTERNAL, "%s failed without a message", cmd);
+	if (rc != 0 && !cni_err_isset(err))
+		cni_err_set(err, CNI_ERR_INTERNAL, "%s failed without a message", cmd);
 out:
-	if (cni_err_isset(&err)) {
-		log_error("%s failed: %s%s%s", cmd ? cmd : "(no CNI_COMMAND)", err.msg,
-			  err.details ? ": " : "", err.details ? err.details : "");
-		cni_print_error(out, &err,
-				req.cni_version && *req.cni_version ? req.cni_version : NULL);
-		rc = 1;
+	if (cni_err_isset(err)) {
+		log_error("%s failed: %s%s%s", cmd ? cmd : "(no CNI_COMMAND)", err->msg,
+			  err->details ? ": " : "", err->details ? err->details : "");
+		free(*out_json);
+		*out_json =
+		    error_json(err, req.cni_version && *req.cni_version ? req.cni_version : NULL);
+		rc = -1;
 	} else {
 		rc = 0;
 	}
-	fflush(out);
 	cJSON_Delete(result);
 	cJSON_Delete(conv);
 	cJSON_Delete(req.conf);
 	free(req.stdin_data);
 	cni_args_free(&req.args);
-	cni_err_clear(&err);
 	return rc;
+}
+
+int cni_skel_run(const struct cni_plugin *p, FILE *in, FILE *out)
+{
+	struct cni_err err = { 0 };
+	enum cni_verb verb = cni_verb_parse(env("CNI_COMMAND"));
+	char *data = NULL, *json = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* stdin is read only when the verb takes a config (VERSION and errors never wait on it) */
+	if (verb != CNI_VERB_NONE && verb != CNI_VERB_VERSION)
+		data = cni_read_all(in, &len);
+	rc = cni_skel_handle(p, NULL, data, len, NULL, &json, &err);
+	if (json)
+		fprintf(out, "%s\n", json);
+	else if (rc < 0)
+		fprintf(out, "{\"code\":%u,\"msg\":\"out of memory\"}\n", err.code);
+	fflush(out);
+	free(json);
+	free(data);
+	cni_err_clear(&err);
+	return rc < 0 ? 1 : 0;
 }

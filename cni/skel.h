@@ -40,6 +40,17 @@ struct cni_plugin {
 	int (*status)(const struct cni_request *req, struct cni_err *err);
 };
 
+/* Handles one request without touching the process's environment, stdin or stdout: envkv is a
+ * NULL-terminated array of "K=V" strings (NULL: the process environment), data/len the netconf
+ * (NULL: stdin could not be read). Does exactly what cni_skel_run does: env and version checks,
+ * dispatch, and conversion of the ADD result, to want_version when not NULL (else the netconf's
+ * cniVersion). Returns 0 with *out_json the result or VERSION document (NULL for the other
+ * verbs), or -1 with err set and *out_json the error object as cni_skel_run prints it (may be
+ * NULL when out of memory). *out_json is malloc'd; the caller frees it. */
+int cni_skel_handle(const struct cni_plugin *plugin, const char *const *envkv, const char *data,
+		    size_t len, const char *want_version, char **out_json,
+		    struct cni_err *err) CNI_MUST_CHECK;
+
 /* Runs one invocation from the process environment and stdin, printing to out: the result or
  * VERSION info on success (nothing for DEL/CHECK/GC/STATUS), one error object otherwise.
  * Returns the exit status (0 or 1). A NULL callback answers with "unknown CNI_COMMAND". */

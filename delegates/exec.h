@@ -46,4 +46,13 @@ int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res,
 
 void dlg_exec_res_free(struct dlg_exec_res *res);
 
+/* Multus's host-root trick (its daemon's chrootDir): from now on every delegate runs chroot()ed
+ * in root (fork, chroot, execve: chroot is per process, so it cannot be a posix_spawn), its
+ * path taken inside root, and dlg_find looks for binaries under root. NULL or "" turns it off.
+ * Process-wide: plexusd sets it once at start, before any thread; bin/plexus never does. */
+void dlg_exec_set_root(const char *root);
+
+/* The root set above, or NULL. */
+const char *dlg_exec_root(void);
+
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cni/buf.h"
+#include "delegates/exec.h"
 
 static bool dir_empty(const char *dir)
 {
@@ -72,7 +73,7 @@ static char *join(const char *dir, const char *type)
 }
 
 /* Follows symlinks: a link to a plugin is a plugin, a directory named like one is not. */
-static bool is_executable_file(const char *path)
+static bool is_executable_at(const char *path)
 {
 	struct stat st;
 
@@ -80,6 +81,22 @@ static bool is_executable_file(const char *path)
 		return false;
 	return (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) &&
 	       faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+}
+
+/* Delegates that run chroot()ed (dlg_exec_set_root): the path is theirs, the check ours. */
+static bool is_executable_file(const char *path)
+{
+	const char *root = dlg_exec_root();
+	char *in_root = NULL;
+	bool found;
+
+	if (!root)
+		return is_executable_at(path);
+	if (asprintf(&in_root, "%s%s", root, path) < 0)
+		return false;
+	found = is_executable_at(in_root);
+	free(in_root);
+	return found;
 }
 
 char *dlg_find(const char *type, const char *const *dirs, size_t ndirs, struct cni_err *err)

@@ -1,0 +1,151 @@
+/* daemon/main.c: plexusd, the node daemon of thick mode: config, credentials, socket, serve,
+ * and a clean stop on SIGTERM. Follows Multus cmd/multus-daemon/main.go (flags, startup order:
+ * readiness indicator, API client, socket, ready) without its exit path that deletes the CNI
+ * config (Multus #1527). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cni/log.h"
+#include "daemon/config.h"
+#include "daemon/server.h"
+#include "delegates/exec.h"
+#include "k8s/curl.h"
+#include "k8s/kubeconfig.h"
+
+#define READINESS_POLL_S 1
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: plexusd [--config FILE]\n"
+		   "  --config FILE, -config FILE  the daemon config (default " PXD_DEFAULT_CONFIG
+		   ")\n");
+}
+
+static void apply_logging(const struct pxd_config *cfg)
+{
+	cni_log_set_stderr(cfg->log_to_stderr);
+	if (*cfg->log_level)
+		cni_log_set_level_name(cfg->log_level);
+	if (*cfg->log_file) {
+		int rc = cni_log_set_file(cfg->log_file);
+
+		if (rc < 0)
+			log_error("cannot open logFile %s: %s", cfg->log_file, strerror(-rc));
+	}
+	/* the node's settings hold for every request, whatever its netconf says */
+	cni_log_fix();
+}
+
+/* Multus waits for the default network before it serves; a signal ends the wait. */
+static int wait_readiness(const char *file, const sigset_t *sigs)
+{
+	const struct timespec poll = { READINESS_POLL_S, 0 };
+	bool said = false;
+
+	while (*file && access(file, F_OK) < 0) {
+		if (!said)
+			log_verbose("waiting for readinessindicatorfile %s", file);
+		said = true;
+		if (sigtimedwait(sigs, NULL, &poll) > 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The API client is checked once, before the socket: credentials that cannot work are an error
+ * at startup, not at the first pod. libcurl is loaded here, before any thread. */
+static int check_api(const struct pxd_config *cfg, struct cni_err *err)
+{
+	struct k8s_creds creds;
+	int found = k8s_creds_load(cfg->kubeconfig, NULL, &creds, err);
+
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		log_verbose("no kubeconfig and not in a cluster: static delegates only");
+		return 0;
+	}
+	k8s_creds_free(&creds);
+	return k8s_curl_load(err);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = PXD_DEFAULT_CONFIG;
+	const char *node = getenv("PLEXUS_NODE_NAME");
+	struct pxd_config cfg;
+	struct pxd_server srv;
+	struct cni_err err = { 0 };
+	sigset_t sigs;
+	int sig;
+
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-config") == 0) &&
+		    i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config_path = argv[i] + 9;
+		} else if (strncmp(argv[i], "-config=", 8) == 0) {
+			config_path = argv[i] + 8;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "plexusd: must run as root (it creates network interfaces)\n");
+		return 1;
+	}
+	if (pxd_config_load(config_path, &cfg, &err) < 0) {
+		fprintf(stderr, "plexusd: %s\n", err.msg);
+		cni_err_clear(&err);
+		return 1;
+	}
+	apply_logging(&cfg);
+	if (!node || !*node)
+		node = getenv("MULTUS_NODE_NAME");
+	/* every thread inherits this mask: only the main thread takes the signals */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (wait_readiness(cfg.readiness_file, &sigs) < 0)
+		goto out;
+	/* Multus's host-root trick: delegates exec'd in chroot(chrootDir) */
+	dlg_exec_set_root(cfg.chroot_dir);
+	if (check_api(&cfg, &err) < 0 || pxd_server_start(&srv, &cfg, &err) < 0) {
+		log_error("plexusd: %s", err.msg);
+		fprintf(stderr, "plexusd: %s\n", err.msg);
+		cni_err_clear(&err);
+		pxd_config_free(&cfg);
+		cni_log_close();
+		return 1;
+	}
+	pxd_server_set_ready(&srv, true);
+	log_verbose("plexusd serving on %s (node %s, %d workers, queue %d)", cfg.socket_path,
+		    node && *node ? node : "unnamed", cfg.workers, cfg.queue_limit);
+
+	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
+	log_verbose("plexusd: signal %d: draining", sig);
+	if (pxd_server_drain(&srv, cfg.request_timeout_s * 1000L)) {
+		pxd_server_stop(&srv);
+	} else {
+		/* a request stuck past its bound: leave it to the process exit */
+		log_error("plexusd: requests still running after %d s; exiting anyway",
+			  cfg.request_timeout_s);
+	}
+out:
+	pxd_config_free(&cfg);
+	cni_log_close();
+	return 0;
+}

@@ -1,0 +1,465 @@
+#!/usr/bin/env bash
+# test/integration/thick.sh: bin/plexusd, the thick-mode daemon, driven on its unix socket with
+# Multus's daemon API (curl --unix-socket as the client), Debian's real CNI plugins in real
+# network namespaces: the verbs, the cache shared with bin/plexus, errors, the queue, signals,
+# hostile clients and the socket across restarts.
+. "$(dirname "$0")/../lib.sh"
+
+PLEXUS=$ROOT/bin/plexus
+PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
+
+# daemon_config [EXTRA-KEYS]: a Multus thick daemon-config.json (its keys, paths in $WORK);
+# EXTRA-KEYS replace or add keys
+daemon_config() {
+	mkdir -p "$WORK/run" "$WORK/bin" "$WORK/conf" "$WORK/net.d" "$WORK/ipam"
+	/usr/bin/python3 -c 'import json,sys
+base = json.loads(sys.argv[1]); base.update(json.loads("{" + sys.argv[2] + "}"))
+print(json.dumps(base))' "{\"chrootDir\": \"\", \"cniVersion\": \"0.3.1\", \"logLevel\": \"verbose\",
+ \"logToStderr\": false, \"logFile\": \"$WORK/plexusd.log\", \"cniConfigDir\": \"$WORK/net.d\",
+ \"multusAutoconfigDir\": \"$WORK/net.d\", \"multusConfigFile\": \"auto\", \"socketDir\": \"$WORK/run\",
+ \"cniDir\": \"$WORK/cni\", \"binDir\": \"$WORK/bin\", \"confDir\": \"$WORK/conf\"}" "${1:-}"
+}
+
+# daemon_start [EXTRA-KEYS]: plexusd in the background (DPID), ready on $SOCK
+daemon_start() {
+	[ -f "$WORK/daemon-config.json" ] || daemon_config "${1:-}" >"$WORK/daemon-config.json"
+	$MEMCHECK "$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
+	DPID=$!
+	cleanup_add "kill -9 $DPID"
+	SOCK=$WORK/run/multus.sock
+	for _ in $(seq 1 100); do
+		[ "$(http GET /readyz)" == 200 ] && return 0
+		sleep 0.05
+	done
+	fail "plexusd did not become ready: $(cat "$WORK/plexusd.err")"
+}
+
+# http METHOD PATH [BODY-FILE]: prints the status; the body lands in $WORK/reply (or in
+# $REPLY_FILE: clients running in parallel keep their replies apart)
+http() {
+	curl -s -o "${REPLY_FILE:-$WORK/reply}" -w '%{http_code}' --max-time 60 --unix-socket "$SOCK" -X "$1" \
+		${3:+--data-binary @"$3"} "http://plexusd$2" || true
+}
+
+# body VERB NETNS CID [IFNAME] < netconf: a Multus shim's request body, as pkg/server/api/shim.go
+# builds it (the whole environment plus the CNI variables, the netconf in base64)
+body() {
+	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
+	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
+	/usr/bin/python3 -c 'import base64,json,os,sys
+print(json.dumps({"env": dict(os.environ), "config": base64.b64encode(sys.stdin.buffer.read()).decode()}))'
+}
+
+# cni VERB NETNS CID [IFNAME] < netconf: one /cni request; prints the status, body in $WORK/reply
+cni() {
+	local f=$WORK/body.$BASHPID
+	body "$@" >"$f"
+	http POST /cni "$f"
+	rm -f "$f"
+}
+
+# plexus VERB NETNS CID [IFNAME] < netconf: the thin plugin on the same node
+plexus() {
+	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
+	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
+	$MEMCHECK "$PLEXUS"
+}
+
+bridge_conf() { # NAME BRIDGE SUBNET
+	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"type\":\"bridge\",\"bridge\":\"$2\",\"isGateway\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"$3\"}]]}}"
+}
+
+# netconf VERSION DELEGATES [EXTRA-KEYS] [TYPE]: a 00-multus.conf with only "type" changed
+netconf() {
+	echo "{\"cniVersion\":\"$1\",\"name\":\"multus-cni-network\",\"type\":\"${4:-plexus-shim}\",\"kubeconfig\":\"\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"confDir\":\"$WORK/conf\",\"delegates\":$2${3:+,$3}}"
+}
+
+two_bridges() { # (in a command substitution: the caller registers the cleanup, bridges_cleanup)
+	echo "[$(bridge_conf cluster ${TAG}b0 10.233.0.0/16), $(bridge_conf second ${TAG}b1 10.234.0.0/16)]"
+}
+
+# a delegate that takes its time: ADD sleeps SLEEPY_S (default 3) seconds
+sleepy_plugin() {
+	mkdir -p "$WORK/bin"
+	cat >"$WORK/bin/sleepy" <<'EOF'
+#!/bin/sh
+[ "$CNI_COMMAND" = ADD ] && sleep "${SLEEPY_S:-3}"
+cat >/dev/null
+echo '{"cniVersion":"1.0.0"}'
+EOF
+	chmod +x "$WORK/bin/sleepy"
+}
+
+expect_clean() { # NETNS...
+	local left ns
+	for ns in "$@"; do
+		if ip netns list | grep -qw "$ns"; then
+			left=$(ip -n "$ns" -o link show | grep -v ': lo:' || true)
+			[ -z "$left" ] || fail "interfaces left in $ns: $left"
+		fi
+	done
+	left=$(find "$WORK/ipam" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null || true)
+	[ -z "$left" ] || fail "IP reservations left: $left"
+	left=$(find "$WORK/cni" -type f 2>/dev/null || true)
+	[ -z "$left" ] || fail "cache files left: $left"
+}
+
+bridges_cleanup() { cleanup_add "ip link del ${TAG}b0; ip link del ${TAG}b1; ip link del ${TAG}b2"; }
+
+reply() { cat "$WORK/reply"; }
+
+# raw FILE HOLD-SECONDS: sends FILE's bytes on a fresh connection, waits that long, then reads
+# until the daemon closes it (at most 30 s): a client that speaks no HTTP, or never finishes
+raw() {
+	/usr/bin/python3 - "$SOCK" "$1" "$2" <<'EOF' 2>/dev/null || true
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(float(sys.argv[3]) + 30)
+s.connect(sys.argv[1])
+s.sendall(open(sys.argv[2], "rb").read())
+time.sleep(float(sys.argv[3]))
+try:
+    while s.recv(65536):
+        pass
+except OSError:
+    pass
+EOF
+}
+
+t_add_check_status_del_through_cni_with_a_multus_config() {
+	local ns=${TAG}a
+	netns_new $ns
+	daemon_start
+	bridges_cleanup
+	netconf 1.1.0 "$(two_bridges)" >"$WORK/nc.json"
+	expect_eq "ADD status" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
+	expect_eq "result is CNI 1.0.0" "$(json_get "$(reply)" 'j["Result"]["cniVersion"]')" 1.0.0
+	expect_eq "result is the cluster network's" "$(json_get "$(reply)" 'j["Result"]["ips"][0]["address"]')" 10.233.0.2/16
+	expect_contains eth0 "$(ip -n $ns -4 -br addr show eth0)" 10.233.0.2/16
+	expect_contains net1 "$(ip -n $ns -4 -br addr show net1)" 10.234.0.2/16
+	expect_eq "cache written as bin/plexus does" "$(stat -c %a "$WORK/cni/plexus/c1")" 600
+	expect_eq "CHECK status" "$(cni CHECK $ns c1 <"$WORK/nc.json")" 200
+	expect_eq "CHECK body" "$(reply)" ""
+	expect_eq "STATUS status" "$(cni STATUS "" "" <"$WORK/nc.json")" 200
+	expect_eq "DEL status" "$(cni DEL $ns c1 <"$WORK/nc.json")" 200
+	expect_eq "DEL body" "$(reply)" ""
+	expect_clean $ns
+	# the node's daemon config wins: its logFile got the request's lines
+	expect_contains "request logged in the daemon's file" "$(cat "$WORK/plexusd.log")" "[ns1/pod-c1/uid-c1]"
+}
+
+t_added_by_plexusd_deleted_by_bin_plexus_and_back() {
+	local ns=${TAG}x
+	netns_new $ns
+	daemon_start
+	bridges_cleanup
+	netconf 1.0.0 "$(two_bridges)" >"$WORK/nc.json"
+	netconf 1.0.0 "$(two_bridges)" "" plexus >"$WORK/thin.json"
+	expect_eq "thick ADD" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
+	plexus DEL $ns c1 <"$WORK/thin.json"
+	expect_clean $ns
+	plexus ADD $ns c2 <"$WORK/thin.json" >/dev/null
+	expect_contains "thin ADD" "$(ip -n $ns -4 -br addr show net1)" 10.234.0
+	expect_eq "thick DEL" "$(cni DEL $ns c2 <"$WORK/nc.json")" 200
+	expect_clean $ns
+}
+
+t_cni_error_passed_through_as_400_with_its_code() {
+	daemon_start
+	netconf 1.0.0 "[]" '"defaultNetworks":5' >"$WORK/nc.json"
+	expect_eq "bad netconf" "$(cni ADD ${TAG}n c1 <"$WORK/nc.json")" 400
+	expect_eq "code" "$(json_get "$(reply)" 'j["code"]')" 7
+	expect_contains "names the key" "$(json_get "$(reply)" 'j["msg"]')" defaultNetworks
+	echo '{"cniVersion":"1.0.0","name":"n","type":"plexus-shim","delegates":[]}' >"$WORK/nc.json"
+	expect_eq "missing env" "$(CNI_NETNS= cni ADD "" c1 <"$WORK/nc.json")" 400
+	expect_eq "code 4" "$(json_get "$(reply)" 'j["code"]')" 4
+	expect_contains "names the variable" "$(json_get "$(reply)" 'j["msg"]')" CNI_NETNS
+}
+
+t_bad_request_bodies_name_the_field() {
+	daemon_start
+	printf 'garbage' >"$WORK/b"
+	expect_eq "not JSON" "$(http POST /cni "$WORK/b")" 400
+	expect_eq "not JSON: code 6" "$(json_get "$(reply)" 'j["code"]')" 6
+	local body msg
+	while IFS='|' read -r body msg; do
+		printf '%s' "$body" >"$WORK/b"
+		expect_eq "$body" "$(http POST /cni "$WORK/b")" 400
+		expect_contains "$body" "$(json_get "$(reply)" 'j["msg"]')" "$msg"
+	done <<'EOF'
+{"config":"e30="}|"env" missing
+{"env":{},"config":"!!!"}|"config" is not valid base64
+{"env":{"A":1},"config":"e30="}|"env.A" must be a string
+{"env":{},"config":"e30=","extra":1}|unknown field "extra"
+EOF
+	echo '{"env":{"CNI_COMMAND":"ADD"},"config":"e30=","interfaceAttributes":{"mac":"x"}}' >"$WORK/b"
+	expect_eq "/delegate" "$(http POST /delegate "$WORK/b")" 400
+	expect_eq "/delegate code" "$(json_get "$(reply)" 'j["code"]')" 2
+}
+
+t_routes_and_methods_as_multus() {
+	daemon_start
+	expect_eq "GET /healthz" "$(http GET /healthz)" 200
+	expect_eq "POST /healthz" "$(http POST /healthz)" 200
+	expect_eq "POST /readyz" "$(http POST /readyz)" 200
+	expect_eq "PUT /cni" "$(http PUT /cni)" 405
+	expect_eq "GET /cni" "$(http GET /cni)" 405
+	expect_eq "DELETE /readyz" "$(http DELETE /readyz)" 405
+	expect_eq "GET /nope" "$(http GET /nope)" 404
+	expect_eq "POST /" "$(http POST /)" 404
+}
+
+t_hostile_clients_never_take_the_daemon_down() {
+	local i
+	daemon_start
+	# a huge body: refused, the daemon stays
+	head -c $((8 << 20)) /dev/zero | tr '\0' 'a' >"$WORK/huge"
+	expect_eq "huge body" "$(http POST /cni "$WORK/huge")" 400
+	expect_contains "huge body named" "$(reply)" "larger than"
+	# slow loris: headers that never end, from many clients at once; an idle one is dropped
+	printf 'POST /cni HTTP/1.1\r\nHost: x\r\n' >"$WORK/loris1"
+	printf 'POST /cni HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{' >"$WORK/loris2"
+	local pids=() start=$SECONDS
+	for i in $(seq 1 20); do
+		raw "$WORK/loris$((i % 2 + 1))" 0 &
+		pids+=($!)
+	done
+	sleep 0.3
+	expect_eq "served during slow loris" "$(http GET /healthz)" 200
+	# garbage on the wire, binary junk, an unknown HTTP version, NUL bytes
+	for i in $(seq 1 30); do
+		head -c 4096 /dev/urandom >"$WORK/junk"
+		raw "$WORK/junk" 0
+	done
+	printf 'GET /healthz HTTP/9.9\r\n\r\n' >"$WORK/junk"
+	raw "$WORK/junk" 0
+	printf '\x00\xff\r\n\r\n' >"$WORK/junk"
+	raw "$WORK/junk" 0
+	printf '<xml/>' >"$WORK/b"
+	expect_eq "XML body" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -H 'Content-Type: application/xml' --data-binary @"$WORK/b" http://plexusd/cni)" 400
+	expect_eq "form body" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -F a=b http://plexusd/cni)" 400
+	# the idle slow loris clients are dropped after the connection timeout
+	wait "${pids[@]}"
+	[ $((SECONDS - start)) -le 20 ] || fail "slow loris clients held for $((SECONDS - start)) s"
+	kill -0 $DPID || fail "plexusd died"
+	expect_eq "healthz after all of it" "$(http GET /healthz)" 200
+	echo '{"cniVersion":"1.0.0","name":"n","type":"plexus-shim","delegates":[]}' >"$WORK/nc.json"
+	expect_eq "a real request still served" "$(cni STATUS "" "" <"$WORK/nc.json")" 400
+	expect_contains "and answered by the core" "$(reply)" "does not allow STATUS"
+}
+
+t_queue_full_is_code_11() {
+	local ns=${TAG}q
+	netns_new $ns
+	sleepy_plugin
+	daemon_start '"workers": 1, "queueLimit": 1'
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"s","type":"sleepy"}]' >"$WORK/nc.json"
+	local pids=()
+	REPLY_FILE=$WORK/r1 cni ADD $ns c1 <"$WORK/nc.json" >"$WORK/s1" &
+	pids+=($!)
+	sleep 0.5
+	REPLY_FILE=$WORK/r2 cni ADD $ns c2 <"$WORK/nc.json" >"$WORK/s2" &
+	pids+=($!)
+	sleep 0.5
+	local f=$WORK/b3
+	body ADD $ns c3 <"$WORK/nc.json" >"$f"
+	expect_eq "third request refused" "$(http POST /cni "$f")" 400
+	expect_eq "code 11" "$(json_get "$(reply)" 'j["code"]')" 11
+	expect_contains "says why" "$(json_get "$(reply)" 'j["msg"]')" "queueLimit 1"
+	wait "${pids[@]}"
+	expect_eq "first served" "$(cat "$WORK/s1")" 200
+	expect_eq "queued one served" "$(cat "$WORK/s2")" 200
+	for c in c1 c2; do cni DEL $ns $c <"$WORK/nc.json" >/dev/null; done
+	expect_clean $ns
+}
+
+t_del_goes_before_add_under_load() {
+	local ns=${TAG}d i pids=()
+	netns_new $ns
+	sleepy_plugin
+	export SLEEPY_S=1
+	daemon_start '"workers": 1'
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"s","type":"sleepy"}]' >"$WORK/nc.json"
+	# the one worker is busy; four ADDs queue, then a DEL: it must go in first
+	REPLY_FILE=$WORK/r0 cni ADD $ns busy <"$WORK/nc.json" >/dev/null &
+	pids+=($!)
+	sleep 0.3
+	for i in 1 2 3 4; do
+		( REPLY_FILE=$WORK/r$i cni ADD $ns a$i <"$WORK/nc.json" >/dev/null; date +%s%N >"$WORK/t.add$i" ) &
+		pids+=($!)
+	done
+	sleep 0.5
+	( REPLY_FILE=$WORK/r5 cni DEL $ns gone <"$WORK/nc.json" >"$WORK/s.del"; date +%s%N >"$WORK/t.del" ) &
+	pids+=($!)
+	wait "${pids[@]}"
+	expect_eq "DEL served" "$(cat "$WORK/s.del")" 200
+	for i in 1 2 3 4; do
+		[ "$(cat "$WORK/t.del")" -lt "$(cat "$WORK/t.add$i")" ] || fail "DEL finished after queued ADD $i"
+	done
+	for c in busy a1 a2 a3 a4; do cni DEL $ns $c <"$WORK/nc.json" >/dev/null; done
+	expect_clean $ns
+}
+
+t_sigterm_during_a_burst_of_50_adds() {
+	local i n=50 code failed=0 rc
+	mkdir -p "$WORK/net.d"
+	echo '{"cniVersion":"1.0.0","name":"multus-cni-network","type":"plexus-shim"}' >"$WORK/net.d/00-plexus.conflist"
+	daemon_start '"workers": 4'
+	bridges_cleanup
+	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.235.0.0/16)]" >"$WORK/nc.json"
+	for i in $(seq 1 $n); do netns_new ${TAG}s$i; done
+	local pids=()
+	for i in $(seq 1 $n); do
+		REPLY_FILE=$WORK/re.$i cni ADD ${TAG}s$i b$i <"$WORK/nc.json" >"$WORK/st.$i" &
+		pids+=($!)
+	done
+	# some are done, many are in the core or waiting for it
+	for _ in $(seq 1 200); do
+		[ "$(ls "$WORK/cni/plexus" 2>/dev/null | grep -vc lock)" -ge 8 ] && break
+		sleep 0.05
+	done
+	kill -TERM $DPID
+	wait $DPID; rc=$?
+	expect_eq "plexusd exit status after SIGTERM" "$rc" 0
+	wait "${pids[@]}"
+	[ -f "$WORK/net.d/00-plexus.conflist" ] || fail "the CNI config file disappeared"
+	for i in $(seq 1 $n); do
+		code=$(cat "$WORK/st.$i")
+		case $code in
+		200) ;;
+		400) expect_eq "refused ADD $i is a try-again" "$(json_get "$(cat "$WORK/re.$i")" 'j["code"]')" 11
+		     failed=$((failed + 1)) ;;
+		000) failed=$((failed + 1)) ;; # the socket closed under it: the runtime retries
+		*) fail "ADD $i: status $code" ;;
+		esac
+	done
+	echo "    $((n - failed)) completed, $failed refused cleanly"
+	daemon_start
+	for i in $(seq 1 $n); do
+		[ "$(cat "$WORK/st.$i")" == 200 ] && continue
+		# a refused ADD may have left a partial attachment: the runtime DELs, then retries
+		expect_eq "DEL before retry $i" "$(cni DEL ${TAG}s$i b$i <"$WORK/nc.json")" 200
+		expect_eq "retried ADD $i" "$(cni ADD ${TAG}s$i b$i <"$WORK/nc.json")" 200
+	done
+	for i in $(seq 1 $n); do
+		expect_eq "DEL $i" "$(cni DEL ${TAG}s$i b$i <"$WORK/nc.json")" 200
+	done
+	expect_clean $(for i in $(seq 1 $n); do echo ${TAG}s$i; done)
+	[ -f "$WORK/net.d/00-plexus.conflist" ] || fail "the CNI config file disappeared"
+}
+
+t_sigterm_readyz_500_while_in_flight_requests_finish() {
+	local ns=${TAG}t rc
+	netns_new $ns
+	sleepy_plugin
+	daemon_start
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"s","type":"sleepy"}]' >"$WORK/nc.json"
+	REPLY_FILE=$WORK/r1 cni ADD $ns c1 <"$WORK/nc.json" >"$WORK/s1" &
+	local client=$!
+	sleep 0.5
+	kill -TERM $DPID
+	sleep 0.3
+	expect_eq "readyz after SIGTERM" "$(http GET /readyz)" 500
+	expect_eq "healthz still 200" "$(http GET /healthz)" 200
+	expect_eq "new request refused" "$(cni ADD $ns c2 <"$WORK/nc.json")" 400
+	expect_eq "with code 11" "$(json_get "$(reply)" 'j["code"]')" 11
+	wait $DPID; rc=$?
+	expect_eq "exit status" "$rc" 0
+	wait $client
+	expect_eq "in-flight ADD finished" "$(cat "$WORK/s1")" 200
+	plexus DEL $ns c1 <"$WORK/nc.json"
+	expect_clean $ns
+}
+
+t_kill_9_mid_add_then_del_with_bin_plexus_leaves_nothing() {
+	local ns=${TAG}k
+	netns_new $ns
+	sleepy_plugin
+	daemon_start
+	bridges_cleanup
+	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b2 10.236.0.0/16), {\"cniVersion\":\"1.0.0\",\"name\":\"s\",\"type\":\"sleepy\"}]" >"$WORK/nc.json"
+	REPLY_FILE=$WORK/r1 cni ADD $ns c1 <"$WORK/nc.json" >"$WORK/s1" &
+	local client=$!
+	for _ in $(seq 1 200); do ip -n $ns link show eth0 >/dev/null 2>&1 && break; sleep 0.05; done
+	ip -n $ns link show eth0 >/dev/null || fail "the first delegate never ran: $(cat "$WORK/reply" "$WORK/plexusd.log")"
+	kill -9 $DPID
+	wait $DPID || true
+	wait $client || true
+	# the runtime's DEL with the daemon gone: the thin plugin, from the plan on disk
+	plexus DEL $ns c1 <"$WORK/nc.json"
+	expect_clean $ns
+}
+
+t_socket_replaced_atomically_across_restart() {
+	daemon_start
+	echo keep >"$WORK/run/other-file"
+	mkdir -p "$WORK/mnt"
+	mount --bind "$WORK/run" "$WORK/mnt"
+	cleanup_add "umount $WORK/mnt"
+	expect_eq "dir mode" "$(stat -c %a "$WORK/run")" 700
+	expect_eq "socket mode" "$(stat -c %a "$SOCK")" 600
+	local before
+	before=$(stat -c %i "$SOCK")
+	kill -9 $DPID
+	wait $DPID || true
+	# a stale socket stays until the next start renames over it
+	[ -S "$SOCK" ] || fail "socket removed"
+	daemon_start
+	[ "$(stat -c %i "$SOCK")" != "$before" ] || fail "socket not replaced"
+	expect_eq "other files kept" "$(cat "$WORK/run/other-file")" keep
+	expect_eq "no temporary names left" "$(ls -A "$WORK/run" | sort | tr '\n' ' ')" "multus.sock other-file "
+	expect_eq "served through the bind mount" \
+		"$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WORK/mnt/multus.sock" http://x/healthz)" 200
+}
+
+t_delegates_run_inside_chroot_dir() {
+	local ns=${TAG}r root=$WORK/root lib
+	netns_new $ns
+	# a root with one real plugin (under a name found nowhere else) and its libraries, plus the
+	# host's netns mounts and a /proc, as the host root Multus's DaemonSet mounts would have
+	mkdir -p "$root/opt/cni/bin" "$root/run/netns" "$root/proc"
+	cp /usr/lib/cni/loopback "$root/opt/cni/bin/onlyroot"
+	for lib in $(ldd /usr/lib/cni/loopback | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	mount --rbind /run/netns "$root/run/netns"
+	cleanup_add "umount -R $root/run/netns"
+	mount -t proc proc "$root/proc"
+	cleanup_add "umount $root/proc"
+	daemon_start "\"chrootDir\": \"$root\", \"binDir\": \"/opt/cni/bin\""
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"lo","type":"onlyroot"}]' >"$WORK/nc.json"
+	expect_eq "ADD through the chroot" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
+	expect_eq "the plugin's result" "$(json_get "$(reply)" 'j["Result"]["ips"][0]["address"]')" 127.0.0.1/8
+	expect_contains "it set lo up in the pod" "$(ip -n $ns link show lo)" "UP"
+	expect_eq "DEL through the chroot" "$(cni DEL $ns c1 <"$WORK/nc.json")" 200
+	expect_clean $ns
+	# the same config without chrootDir: the plugin is nowhere to be found
+	kill $DPID
+	wait $DPID || true
+	daemon_config '"binDir": "/opt/cni/bin"' >"$WORK/daemon-config.json"
+	daemon_start
+	expect_eq "without chrootDir" "$(cni ADD $ns c2 <"$WORK/nc.json")" 400
+	expect_contains "not found" "$(json_get "$(reply)" 'j["msg"]')" 'failed to find plugin "onlyroot"'
+}
+
+t_config_and_startup_errors_name_the_problem() {
+	local out rc
+	echo '{"workers":"four"}' >"$WORK/c.json"
+	out=$("$PLEXUSD" --config "$WORK/c.json" 2>&1) && rc=0 || rc=$?
+	expect_eq "exit status" "$rc" 1
+	expect_contains "names the key" "$out" '"workers" must be an integer'
+	echo '{"logToStderr":3}' >"$WORK/c.json"
+	out=$("$PLEXUSD" -config "$WORK/c.json" 2>&1) || true
+	expect_contains "Multus key checked" "$out" '"logToStderr" must be a boolean'
+	out=$("$PLEXUSD" --config "$WORK/none.json" 2>&1) || true
+	expect_contains "missing file" "$out" "none.json"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$PLEXUSD" --config "$WORK/c.json" 2>&1) && rc=0 || rc=$?
+	expect_eq "non-root refused" "$rc" 1
+	expect_contains "says why" "$out" "must run as root"
+	echo '{"socketDir":"/proc/plexus-cannot"}' >"$WORK/c.json"
+	out=$("$PLEXUSD" --config "$WORK/c.json" 2>&1) && rc=0 || rc=$?
+	expect_eq "unusable socketDir" "$rc" 1
+}
+
+run_tests
