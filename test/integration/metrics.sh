@@ -115,4 +115,21 @@ t_unusable_address_is_refused_with_a_message() {
 		'metrics-serve: metrics: bind address "localhost" is not an IPv4 or IPv6 address'
 }
 
+t_dashboard_queries_only_exported_metrics() {
+	serve ""
+	curl -sS -o "$WORK/metrics" "http://127.0.0.1:$PORT/metrics"
+	/usr/bin/python3 - "$ROOT/deploy/grafana-plexusd.json" "$WORK/metrics" <<'PY'
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+exported = {l.split("{")[0].split(" ")[0] for l in open(sys.argv[2]) if l[0] != "#"}
+exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+exprs += [v["definition"] for v in dash["templating"]["list"] if "definition" in v]
+names = {m for e in exprs for m in re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*[{(,]", e)
+         if m.startswith(("plexus_", "multus_", "process_"))}
+missing = sorted(names - exported)
+if not exprs or not names or missing:
+    sys.exit("FAIL: dashboard queries metrics /metrics does not export: %r" % missing)
+PY
+}
+
 run_tests
