@@ -121,15 +121,16 @@ int pxd_metrics_init(void)
 
 static bool same(const struct series *s, unsigned n, const char *const *v)
 {
-	for (unsigned l = 0; l < n; l++)
+	for (unsigned l = 0; l < n && l < MAX_LABELS; l++)
 		if (strncmp(s->labels[l], v[l], PXD_METRICS_LABEL_MAX) != 0 ||
 		    strlen(s->labels[l]) != strnlen(v[l], PXD_METRICS_LABEL_MAX))
 			return false;
 	return true;
 }
 
-/* The series with these label values, made when new; the "other" series once the family is
- * full; NULL when out of memory. Called with the lock held. */
+/* The series with these label values (all MAX_LABELS set, the family's first nlabels used),
+ * made when new; the "other" series once the family is full; NULL when out of memory. Called
+ * with the lock held. */
 static struct series *series_get(struct family *f, const char *const *v)
 {
 	static const char *const other[MAX_LABELS] = { "other", "other", "other" };
@@ -151,7 +152,7 @@ static struct series *series_get(struct family *f, const char *const *v)
 	}
 	s = &f->series[f->n];
 	memset(s, 0, sizeof(*s));
-	for (unsigned l = 0; l < f->nlabels; l++) {
+	for (unsigned l = 0; l < f->nlabels && l < MAX_LABELS; l++) {
 		s->labels[l] = strndup(v[l], PXD_METRICS_LABEL_MAX);
 		if (!s->labels[l]) {
 			while (l-- > 0)
@@ -163,7 +164,7 @@ static struct series *series_get(struct family *f, const char *const *v)
 	return s;
 }
 
-static void count(enum fam fam, const char *const *v)
+static void count(enum fam fam, const char *const v[MAX_LABELS])
 {
 	struct series *s;
 
@@ -174,7 +175,7 @@ static void count(enum fam fam, const char *const *v)
 	pthread_mutex_unlock(&lock);
 }
 
-static void observe(enum fam fam, const char *const *v, double seconds)
+static void observe(enum fam fam, const char *const v[MAX_LABELS], double seconds)
 {
 	struct series *s;
 	size_t b = 0;
@@ -204,7 +205,8 @@ void pxd_metrics_request(const char *handler, int code, const char *method)
 	char codes[16];
 
 	snprintf(codes, sizeof(codes), "%d", code);
-	count(F_REQUEST, (const char *const[]){ nonnull(handler), codes, nonnull(method) });
+	count(F_REQUEST,
+	      (const char *const[MAX_LABELS]){ nonnull(handler), codes, nonnull(method) });
 }
 
 static const char *result(bool ok)
@@ -214,12 +216,13 @@ static const char *result(bool ok)
 
 void pxd_metrics_verb(const char *verb, double seconds, bool ok)
 {
-	observe(F_VERB, (const char *const[]){ nonnull(verb), result(ok) }, seconds);
+	observe(F_VERB, (const char *const[MAX_LABELS]){ nonnull(verb), result(ok), "" }, seconds);
 }
 
 void pxd_metrics_delegate(const char *type, const char *verb, double seconds, bool ok)
 {
-	observe(F_DELEGATE, (const char *const[]){ nonnull(type), nonnull(verb), result(ok) },
+	observe(F_DELEGATE,
+		(const char *const[MAX_LABELS]){ nonnull(type), nonnull(verb), result(ok) },
 		seconds);
 }
 
@@ -228,12 +231,12 @@ void pxd_metrics_api(const char *verb, int status)
 	char codes[16];
 
 	snprintf(codes, sizeof(codes), "%d", status);
-	count(F_API, (const char *const[]){ nonnull(verb), codes });
+	count(F_API, (const char *const[MAX_LABELS]){ nonnull(verb), codes, "" });
 }
 
 void pxd_metrics_watch_restart(const char *resource)
 {
-	count(F_WATCH, (const char *const[]){ nonnull(resource) });
+	count(F_WATCH, (const char *const[MAX_LABELS]){ nonnull(resource), "", "" });
 }
 
 void pxd_metrics_queue(int depth, int now)
