@@ -83,11 +83,11 @@ $(BUILD)/test/unit/test_sriov_%: $(BUILD)/test/unit/test_sriov_%.o $(SRIOV_MOD_O
 
 # The daemon suites and tools test plexusd's own modules (daemon/, all but main) with libmicrohttpd.
 DAEMON_MOD_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out daemon/main.c,$(wildcard daemon/*.c)))
-MHD_LIBS      := $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lpthread -lm
+METRICS_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lpthread -lm
 $(BUILD)/test/unit/test_daemon_%: $(BUILD)/test/unit/test_daemon_%.o $(DAEMON_MOD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(MHD_LIBS) $(CHECK_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(METRICS_LIBS) $(CHECK_LIBS)
 $(BUILD)/test/tools/metrics-serve: $(BUILD)/test/tools/metrics-serve.o $(DAEMON_MOD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(MHD_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(METRICS_LIBS)
 
 $(BUILD)/test/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
