@@ -21,6 +21,7 @@
 
 #include "cni/buf.h"
 #include "cni/file.h"
+#include "cni/json.h"
 
 #define MAX_LABELS 3
 
@@ -119,11 +120,35 @@ int pxd_metrics_init(void)
 	return 0;
 }
 
+/* A label value as the format accepts it: valid UTF-8 (a run of invalid bytes becomes one
+ * U+FFFD, as Go's strings.ToValidUTF8 writes it), cut at a whole character to at most
+ * PXD_METRICS_LABEL_MAX bytes: a hostile netconf's plugin type must not spoil the page. */
+static void label_clean(char out[PXD_METRICS_LABEL_MAX + 1], const char *v)
+{
+	bool bad = false; /* in a run of invalid bytes: one U+FFFD stands for the run */
+	size_t o = 0;
+
+	while (*v) {
+		size_t n = cni_utf8_len(v);
+
+		if (n == 0 && bad) {
+			v++;
+			continue;
+		}
+		if (o + (n ? n : 3) > PXD_METRICS_LABEL_MAX)
+			break;
+		memcpy(out + o, n ? v : "\xef\xbf\xbd", n ? n : 3);
+		o += n ? n : 3;
+		v += n ? n : 1;
+		bad = n == 0;
+	}
+	out[o] = '\0';
+}
+
 static bool same(const struct series *s, unsigned n, const char *const *v)
 {
 	for (unsigned l = 0; l < n && l < MAX_LABELS; l++)
-		if (strncmp(s->labels[l], v[l], PXD_METRICS_LABEL_MAX) != 0 ||
-		    strlen(s->labels[l]) != strnlen(v[l], PXD_METRICS_LABEL_MAX))
+		if (strcmp(s->labels[l], v[l]) != 0)
 			return false;
 	return true;
 }
@@ -153,7 +178,7 @@ static struct series *series_get(struct family *f, const char *const *v)
 	s = &f->series[f->n];
 	memset(s, 0, sizeof(*s));
 	for (unsigned l = 0; l < f->nlabels && l < MAX_LABELS; l++) {
-		s->labels[l] = strndup(v[l], PXD_METRICS_LABEL_MAX);
+		s->labels[l] = strdup(v[l]);
 		if (!s->labels[l]) {
 			while (l-- > 0)
 				free(s->labels[l]);
@@ -164,10 +189,23 @@ static struct series *series_get(struct family *f, const char *const *v)
 	return s;
 }
 
-static void count(enum fam fam, const char *const v[MAX_LABELS])
+/* The label values made clean, in buf; v points into it. */
+static void labels_clean(char buf[MAX_LABELS][PXD_METRICS_LABEL_MAX + 1], const char *v[MAX_LABELS],
+			 const char *const raw[MAX_LABELS])
 {
+	for (unsigned l = 0; l < MAX_LABELS; l++) {
+		label_clean(buf[l], raw[l]);
+		v[l] = buf[l];
+	}
+}
+
+static void count(enum fam fam, const char *const raw[MAX_LABELS])
+{
+	char buf[MAX_LABELS][PXD_METRICS_LABEL_MAX + 1];
+	const char *v[MAX_LABELS];
 	struct series *s;
 
+	labels_clean(buf, v, raw);
 	pthread_mutex_lock(&lock);
 	s = series_get(&families[fam], v);
 	if (s)
@@ -175,11 +213,14 @@ static void count(enum fam fam, const char *const v[MAX_LABELS])
 	pthread_mutex_unlock(&lock);
 }
 
-static void observe(enum fam fam, const char *const v[MAX_LABELS], double seconds)
+static void observe(enum fam fam, const char *const raw[MAX_LABELS], double seconds)
 {
+	char buf[MAX_LABELS][PXD_METRICS_LABEL_MAX + 1];
+	const char *v[MAX_LABELS];
 	struct series *s;
 	size_t b = 0;
 
+	labels_clean(buf, v, raw);
 	if (!(seconds >= 0)) /* NaN or negative: a clock went backwards; count it as 0 */
 		seconds = 0;
 	while (b < NBUCKETS && seconds > cni_buckets[b])

@@ -14,9 +14,10 @@
 #define PXD_METRICS_DEFAULT_BIND "127.0.0.1"
 
 /* Every recording function below is safe from any thread, costs one mutex round trip, and never
- * fails: a series that cannot be allocated is not recorded. Label values are copied (at most
- * PXD_METRICS_LABEL_MAX bytes of each); a family holds at most PXD_METRICS_SERIES_MAX label
- * sets, and observations with new label values past that go to one series whose every label is
+ * fails: a series that cannot be allocated is not recorded. Label values are copied as valid
+ * UTF-8 (a run of invalid bytes becomes one U+FFFD) of at most PXD_METRICS_LABEL_MAX bytes, cut
+ * at a whole character; NULL is "". A family holds at most PXD_METRICS_SERIES_MAX label sets,
+ * and observations with new label values past that go to one series whose every label is
  * "other", so a hostile netconf (a delegate type per request) cannot grow the daemon. */
 #define PXD_METRICS_LABEL_MAX  128
 #define PXD_METRICS_SERIES_MAX 256

@@ -262,6 +262,36 @@ START_TEST(label_values_are_escaped_per_the_text_format)
 }
 END_TEST
 
+START_TEST(label_values_are_valid_utf8_and_cut_at_a_whole_character)
+{
+	char lng[PXD_METRICS_LABEL_MAX + 2], want[PXD_METRICS_LABEL_MAX + 16];
+	size_t i = 0;
+
+	pxd_metrics_init();
+	/* a stray byte and an overlong "/" (one run), a sequence cut short: one U+FFFD per run */
+	pxd_metrics_watch_restart("a\xff\xc0\xaf"
+				  "b\xe2\x82");
+	/* "x" then 64 two-byte characters (129 bytes): the one that would end past 128 bytes goes */
+	lng[i++] = 'x';
+	while (i + 2 <= sizeof(lng) - 1) {
+		lng[i++] = '\xc3';
+		lng[i++] = '\xa9';
+	}
+	lng[i] = '\0';
+	ck_assert_uint_eq(strlen(lng), PXD_METRICS_LABEL_MAX + 1);
+	pxd_metrics_watch_restart(lng);
+	render_and_parse();
+	ck_assert_double_eq(value(&P, "plexus_watch_restarts_total",
+				  "resource=a\xef\xbf\xbd"
+				  "b\xef\xbf\xbd"),
+			    1);
+	ck_assert_int_lt(
+	    snprintf(want, sizeof(want), "resource=%.*s", PXD_METRICS_LABEL_MAX - 1, lng),
+	    (int)sizeof(want));
+	ck_assert_double_eq(value(&P, "plexus_watch_restarts_total", want), 1);
+}
+END_TEST
+
 START_TEST(new_label_values_past_the_cap_fold_into_other)
 {
 	char type[32];
@@ -430,6 +460,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, every_family_has_a_type_and_gauges_show_the_last_value);
 	tcase_add_test(tc, histogram_buckets_are_cumulative_and_match_count_and_sum);
 	tcase_add_test(tc, label_values_are_escaped_per_the_text_format);
+	tcase_add_test(tc, label_values_are_valid_utf8_and_cut_at_a_whole_character);
 	tcase_add_test(tc, new_label_values_past_the_cap_fold_into_other);
 	tcase_add_test(tc, process_metrics_come_from_proc_self);
 	tcase_add_test(tc, concurrent_increments_are_all_counted);
