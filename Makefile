@@ -81,14 +81,6 @@ SRIOV_MOD_OBJ := $(filter-out $(BUILD)/sriov/main.o,$(SRIOV_OBJ))
 $(BUILD)/test/unit/test_sriov_%: $(BUILD)/test/unit/test_sriov_%.o $(SRIOV_MOD_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(SRIOV_MOD_OBJ) $(LIB) $(PKG_LIBS) -lpci $(CHECK_LIBS)
 
-# The daemon suites and tools test plexusd's own modules (daemon/, all but main) with libmicrohttpd.
-DAEMON_MOD_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out daemon/main.c,$(wildcard daemon/*.c)))
-METRICS_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lpthread -lm
-$(BUILD)/test/unit/test_daemon_%: $(BUILD)/test/unit/test_daemon_%.o $(DAEMON_MOD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(METRICS_LIBS) $(CHECK_LIBS)
-$(BUILD)/test/tools/metrics-serve: $(BUILD)/test/tools/metrics-serve.o $(DAEMON_MOD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(DAEMON_MOD_OBJ) $(LIB) $(PKG_LIBS) $(METRICS_LIBS)
-
 $(BUILD)/test/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
@@ -97,6 +89,15 @@ $(BUILD)/test/tools/%: $(BUILD)/test/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 tools: $(TOOL_BIN)
+
+# plexusd's metrics (daemon/metrics.c) in its suite and in the tool that serves it to
+# test/integration/metrics.sh: the one daemon module that needs libmicrohttpd in a test.
+METRICS_OBJ  := $(BUILD)/daemon/metrics.o
+METRICS_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lpthread -lm
+$(BUILD)/test/unit/test_daemon_metrics: $(BUILD)/test/unit/test_daemon_metrics.o $(METRICS_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(METRICS_OBJ) $(LIB) $(PKG_LIBS) $(METRICS_LIBS) $(CHECK_LIBS)
+$(BUILD)/test/tools/metrics-serve: $(BUILD)/test/tools/metrics-serve.o $(METRICS_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(METRICS_OBJ) $(LIB) $(PKG_LIBS) $(METRICS_LIBS)
 
 # test_delegates_invoke runs the recorder tool of its own build as a real plugin.
 $(BUILD)/test/unit/test_delegates_invoke: | $(BUILD)/test/tools/recorder
