@@ -26,8 +26,9 @@ def bridge(name, br, subnet):
                      "ranges": [[{"subnet": subnet}]]}}
 
 
-def run(binary, verb, conf, cid, ifname="eth0", path=PLUGINS):
-    env = dict(os.environ, CNI_COMMAND=verb, CNI_CONTAINERID=cid, CNI_NETNS="/run/netns/" + netns,
+def run(binary, verb, conf, cid, ifname="eth0", path=PLUGINS, extra=None):
+    env = dict(os.environ, **(extra or {}))
+    env.update(CNI_COMMAND=verb, CNI_CONTAINERID=cid, CNI_NETNS="/run/netns/" + netns,
                CNI_IFNAME=ifname, CNI_PATH=path,
                CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=" + cid)
     data = json.dumps(conf).encode()
@@ -77,6 +78,87 @@ def own_cost(n, runs, kind="bridge"):
             med([p for p, _ in add]), med([d for _, d in add]))
 
 
+def start_ms(binary, extra=None):
+    """one `binary version`: its process start with its libraries, next to nothing else"""
+    t0 = time.perf_counter()
+    subprocess.run([binary, "version"], env=dict(os.environ, **(extra or {})), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def breakdown(runs):
+    """Where one ADD and one DEL with a tiny delegate spend their time, from medians of calls
+    interleaved in one loop: the tiny plugin run directly (a static process's start and exit,
+    and the delegate's share), `plexus version` (plexus's start with its shared libraries), and
+    the call with fsync(2) made a no-op by bench/nofsync.c (LD_PRELOAD; the preload's own start
+    cost is taken out by timing `version` with it too). The shipped build (build/dist/plexus,
+    libnl, libyaml and libprotobuf-c linked statically) is timed alongside when it is built."""
+    bindir = work + "/tinybin"
+    conf = plexus_conf([tiny("t0")], bindir)
+    nofsync = {"LD_PRELOAD": os.path.join(ROOT, "build", "bench", "nofsync.so")}
+    dist = os.path.join(ROOT, "build", "dist", "plexus")
+    dist = dist if os.access(dist, os.X_OK) else None
+    m = {}
+
+    def add(k, v):
+        m.setdefault(k, []).append(v)
+
+    for r in range(runs):
+        cid = "k%d" % r
+        add("tiny", run(bindir + "/tiny", "ADD", tiny("t0"), cid, path=bindir))
+        add("tiny DEL", run(bindir + "/tiny", "DEL", tiny("t0"), cid, path=bindir))
+        add("version", start_ms(PLEXUS))
+        add("version nofsync", start_ms(PLEXUS, nofsync))
+        add("ADD", run(PLEXUS, "ADD", conf, cid, path=bindir))
+        add("DEL", run(PLEXUS, "DEL", conf, cid, path=bindir))
+        add("ADD nofsync", run(PLEXUS, "ADD", conf, "n" + cid, path=bindir, extra=nofsync))
+        add("DEL nofsync", run(PLEXUS, "DEL", conf, "n" + cid, path=bindir, extra=nofsync))
+        if dist:
+            add("dist version", start_ms(dist))
+            add("dist ADD", run(dist, "ADD", conf, "d" + cid, path=bindir))
+            add("dist DEL", run(dist, "DEL", conf, "d" + cid, path=bindir))
+    # medians of differences taken within one run: slow drift of a shared machine cancels
+    med = {k: statistics.median(v) for k, v in m.items()}
+    floor = med["tiny"]
+
+    def part(f):
+        return statistics.median(f(i) for i in range(runs))
+
+    rows = []
+    for verb, tk in (("ADD", "tiny"), ("DEL", "tiny DEL")):
+        fsync = part(lambda i: (m[verb][i] - m["version"][i]) -
+                     (m[verb + " nofsync"][i] - m["version nofsync"][i]))
+        rows.append((med[verb], part(lambda i: m["version"][i] - m["tiny"][i]), fsync, med[tk],
+                     part(lambda i: m[verb][i] - m["version"][i] - m[tk][i]) - fsync,
+                     part(lambda i: m[verb][i] - m[tk][i])))
+    print()
+    print("Where the thin plugin's time goes, 1 tiny delegate (%d runs; ms; each part the median "
+          "of its difference within a run, so the parts need not add up exactly):" % runs)
+    print()
+    print("| part | ADD | DEL |")
+    print("|---|---|---|")
+    print("| a static process's start and exit (the tiny plugin run directly): the floor | "
+          "%.2f | %.2f |" % (floor, floor))
+    names = ["bin/plexus's start with its shared libraries, beyond the floor (`plexus version`)",
+             "the plan made durable: fsync of the plan file and of its directory (DEL calls no "
+             "fsync: its figure is this estimate's noise)",
+             "the delegate: the tiny plugin's exec and run (its direct call)",
+             "the rest: lock, netns check, plan and result-cache files, JSON, spawn and wait"]
+    for i, name in enumerate(names):
+        print("| %s | %.2f | %.2f |" % (name, rows[0][i + 1], rows[1][i + 1]))
+    print("| total / own time (total minus the delegate's direct call) | %.2f / %.2f | "
+          "%.2f / %.2f |" % (rows[0][0], rows[0][5], rows[1][0], rows[1][5]))
+    if dist:
+        print("| shipped build (build/dist/plexus): start beyond the floor; own time | "
+              "%.2f; %.2f | %.2f; %.2f |"
+              % (part(lambda i: m["dist version"][i] - m["tiny"][i]),
+                 part(lambda i: m["dist ADD"][i] - m["tiny"][i]),
+                 part(lambda i: m["dist version"][i] - m["tiny"][i]),
+                 part(lambda i: m["dist DEL"][i] - m["tiny DEL"][i])))
+    else:
+        print("| shipped build (build/dist/plexus) | not built (make dist) | |")
+
+
 def peak_rss_kib():
     """plexus's own peak: its delegate is tiny, and the launcher is a small static program"""
     tiny = os.path.join(ROOT, "build", "bench", "tinyplugin")
@@ -124,6 +206,7 @@ def main():
             extra = "" if base is None else "%.2f ms" % ((a - base) / (n - 1))
             base = a if base is None else base
             print("| %d | %.2f ms | %.2f ms | %s |" % (n, a, d, extra))
+        breakdown(RUNS)
     finally:
         subprocess.run(["ip", "netns", "del", netns], stderr=subprocess.DEVNULL)
         for i in range(8):

@@ -58,6 +58,13 @@ static size_t utf8_valid_len(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
+size_t cni_utf8_len(const char *s)
+{
+	uint32_t cp;
+
+	return utf8_valid_len((const unsigned char *)s, &cp);
+}
+
 static void put_string(struct cni_buf *b, const char *str)
 {
 	static const char hex[] = "0123456789abcdef";

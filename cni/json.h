@@ -11,6 +11,11 @@
 
 #include "cni/err.h"
 
+/* Length of the valid UTF-8 sequence that starts at s (1..4; s NUL-terminated), 0 when the bytes
+ * there are not one (overlong forms, surrogates and values past U+10FFFF included), as Go's
+ * utf8.DecodeRune judges them. */
+size_t cni_utf8_len(const char *s);
+
 /* Prints item compactly as Go's json.Marshal would print the same value decoded into
  * interface{}: object keys in byte order when sort_keys (else in tree order), strings escaped
  * as Go does (<, >, & as \u003c..., U+2028/2029, invalid UTF-8 as \ufffd), numbers in Go's

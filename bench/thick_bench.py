@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""bench/thick_bench.py: thick mode (bin/plexus-shim -> bin/plexusd) against the thin plugin.
+
+Static delegates only (no API): a tiny static plugin, so the figures are plexus's own.
+- Own time per ADD/DEL: (the call) - (the tiny delegate called directly), medians of calls
+  interleaved in one loop: thin bin/plexus, thick through the shim, and the daemon alone
+  (POST /cni from here, no shim exec; on a kept-alive connection and on a new one each time).
+- The daemon's RSS (VmRSS of its process, delegates excluded): idle after start, idle after
+  the sequential calls, and the peak (VmHWM, reset before) during a burst of 100 concurrent pod
+  ADDs through the shim, then 100 DELs. Wall time of the bursts, thin and thick.
+- The shim's size and libraries.
+Prints "thick: not built" when bin/plexusd or bin/plexus-shim is missing. Asserts nothing."""
+import base64, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile
+import threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLEXUS = os.path.join(ROOT, "bin", "plexus")
+PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
+SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
+TINY = os.path.join(ROOT, "build", "bench", "tinyplugin")
+RUNS = int(os.environ.get("BENCH_RUNS", "100"))
+BURST = int(os.environ.get("BENCH_BURST", "100"))
+work = tempfile.mkdtemp(prefix="plexus-tbench.")
+netns = "pxtb%d" % (os.getpid() % 10000)
+bindir, cnidir, sockdir = work + "/bin", work + "/cni", work + "/sock"
+sock = sockdir + "/multus.sock"
+DELEGATES = [{"cniVersion": "1.0.0", "name": "t0", "type": "tiny"}]
+
+
+def netconf(kind):
+    conf = {"cniVersion": "1.0.0", "name": "bench", "type": kind, "cniDir": cnidir,
+            "binDir": bindir, "delegates": DELEGATES}
+    if kind == "plexus-shim":
+        conf["daemonSocketPath"] = sock
+    return conf
+
+
+def cni_env(verb, cid):
+    return {"CNI_COMMAND": verb, "CNI_CONTAINERID": cid, "CNI_NETNS": "/run/netns/" + netns,
+            "CNI_IFNAME": "eth0", "CNI_PATH": bindir,
+            "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=" + cid}
+
+
+def run(binary, verb, conf, cid):
+    data = json.dumps(conf).encode()
+    t0 = time.perf_counter()
+    p = subprocess.Popen([binary], env=dict(os.environ, **cni_env(verb, cid)),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out, _ = p.communicate(data)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError("%s %s %s failed: %s" % (os.path.basename(binary), verb, cid,
+                                                   out.decode(errors="replace").strip()))
+    return dt * 1000.0
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    """HTTP/1.1 over the daemon's unix socket (Multus's clients dial it the same way)."""
+
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def post_cni(conn, verb, conf, cid):
+    """The daemon alone: POST /cni as the shim sends it, on a kept-alive connection."""
+    body = json.dumps({"env": cni_env(verb, cid),
+                       "config": base64.b64encode(json.dumps(conf).encode()).decode()})
+    t0 = time.perf_counter()
+    conn.request("POST", "/cni", body=body, headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    dt = time.perf_counter() - t0
+    if r.status != 200:
+        raise RuntimeError("POST /cni %s %s: %d %s" % (verb, cid, r.status, data.decode()))
+    return dt * 1000.0
+
+
+def status_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return {l.split(":")[0]: l.split(":")[1].strip() for l in f if ":" in l}
+
+
+def kib(pid, key):
+    return int(status_of(pid)[key].split()[0])
+
+
+def wait_ready(proc, timeout=15.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            return "exited with %d" % proc.returncode
+        try:
+            c = UnixHTTP(sock, timeout=1)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                c.close()
+                return None
+            c.close()
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return "not ready after %.0f s" % timeout
+
+
+def burst(binary, conf, verb, prefix):
+    """BURST concurrent calls; returns (wall ms, failures, first failure)."""
+    data = json.dumps(conf).encode()
+    t0 = time.perf_counter()
+    procs = []
+    for i in range(BURST):
+        p = subprocess.Popen([binary], env=dict(os.environ, **cni_env(verb, "%s%d" % (prefix, i))),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        procs.append(p)
+    for p in procs:  # the pipes are small: write, then read, one after the other
+        p.stdin.write(data)
+        p.stdin.close()
+    fails, first = 0, ""
+    for p in procs:
+        out = p.stdout.read()
+        if p.wait() != 0:
+            fails += 1
+            first = first or out.decode(errors="replace").strip()[:200]
+    return (time.perf_counter() - t0) * 1000.0, fails, first
+
+
+def deps_of(binary):
+    out = subprocess.run(["ldd", binary], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True).stdout
+    libs = [l.split()[0] for l in out.splitlines() if "=>" in l]
+    return ", ".join(os.path.basename(l) for l in libs) or "none (static)"
+
+
+def main():
+    print()
+    print("== thick mode: plexus-shim -> plexusd (static tiny delegate, no API) ==")
+    missing = [b for b in (PLEXUSD, SHIM) if not os.access(b, os.X_OK)]
+    if missing:
+        print("thick: not built (%s missing)" % ", ".join(os.path.relpath(m, ROOT) for m in missing))
+        return 0
+    os.makedirs(bindir)
+    os.makedirs(sockdir, mode=0o700)
+    shutil.copy(TINY, bindir + "/tiny")
+    config = work + "/daemon-config.json"
+    with open(config, "w") as f:
+        json.dump({"cniVersion": "1.0.0", "socketDir": sockdir, "binDir": bindir,
+                   "cniDir": cnidir, "logToStderr": True, "logLevel": "error"}, f)
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    log = open(work + "/plexusd.log", "wb")
+    daemon = subprocess.Popen([PLEXUSD, "--config", config], stdout=log, stderr=log,
+                              env=dict(os.environ, PLEXUS_NODE_NAME="bench"))
+    try:
+        why = wait_ready(daemon)
+        if why:
+            log.flush()
+            print("thick: plexusd %s; its log:" % why)
+            print(open(work + "/plexusd.log", errors="replace").read()[-2000:])
+            return 1
+        time.sleep(1.0)
+        rss_start = kib(daemon.pid, "VmRSS")
+        thin_conf, shim_conf = netconf("plexus"), netconf("plexus-shim")
+        conn = UnixHTTP(sock)
+        rows = {k: [] for k in ("thin ADD", "thin DEL", "shim ADD", "shim DEL", "daemon ADD",
+                                "daemon DEL", "fresh ADD", "fresh DEL", "tiny ADD", "tiny DEL")}
+        for r in range(RUNS):
+            rows["thin ADD"].append(run(PLEXUS, "ADD", thin_conf, "n%d" % r))
+            rows["thin DEL"].append(run(PLEXUS, "DEL", thin_conf, "n%d" % r))
+            rows["shim ADD"].append(run(SHIM, "ADD", shim_conf, "s%d" % r))
+            rows["shim DEL"].append(run(SHIM, "DEL", shim_conf, "s%d" % r))
+            rows["daemon ADD"].append(post_cni(conn, "ADD", thin_conf, "d%d" % r))
+            rows["daemon DEL"].append(post_cni(conn, "DEL", thin_conf, "d%d" % r))
+            for verb in ("ADD", "DEL"):  # a connection per request, as the shim dials
+                fresh = UnixHTTP(sock)
+                rows["fresh " + verb].append(post_cni(fresh, verb, thin_conf, "f%d" % r))
+                fresh.close()
+            rows["tiny ADD"].append(run(bindir + "/tiny", "ADD", DELEGATES[0], "t%d" % r))
+            rows["tiny DEL"].append(run(bindir + "/tiny", "DEL", DELEGATES[0], "t%d" % r))
+        conn.close()
+        med = {k: statistics.median(v) for k, v in rows.items()}
+        time.sleep(1.0)
+        rss_warm = kib(daemon.pid, "VmRSS")
+
+        # the burst: peak RSS from VmHWM (reset first; "5" resets it, proc(5)) and sampled VmRSS
+        with open("/proc/%d/clear_refs" % daemon.pid, "w") as f:
+            f.write("5")
+        peak = [0]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], kib(daemon.pid, "VmRSS"))
+                except (OSError, KeyError):
+                    return
+                time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        thick_add = burst(SHIM, shim_conf, "ADD", "b")
+        thick_del = burst(SHIM, shim_conf, "DEL", "b")
+        done.set()
+        sampler.join()
+        hwm = kib(daemon.pid, "VmHWM")
+        thin_add = burst(PLEXUS, thin_conf, "ADD", "tb")
+        thin_del = burst(PLEXUS, thin_conf, "DEL", "tb")
+        rss_after = kib(daemon.pid, "VmRSS")
+        threads = status_of(daemon.pid).get("Threads", "?")
+
+        print("%d runs, medians; own time = the call minus the tiny delegate called directly, "
+              "interleaved in one loop" % RUNS)
+        print()
+        print("| measure | thin (bin/plexus) | thick (plexus-shim -> plexusd) | target | Multus |")
+        print("|---|---|---|---|---|")
+        print("| own time per ADD | %.2f ms | %.2f ms | thin <= 1.5 ms, thick <= 1.0 ms | "
+              "thin 11-20 ms (measured here) |"
+              % (med["thin ADD"] - med["tiny ADD"], med["shim ADD"] - med["tiny ADD"]))
+        print("| own time per DEL | %.2f ms | %.2f ms | thin <= 1.0 ms | |"
+              % (med["thin DEL"] - med["tiny DEL"], med["shim DEL"] - med["tiny DEL"]))
+        print("| ADD total / tiny ADD alone | %.2f / %.2f ms | %.2f / %.2f ms | | |"
+              % (med["thin ADD"], med["tiny ADD"], med["shim ADD"], med["tiny ADD"]))
+        print("| daemon alone per ADD / DEL (POST /cni from here, no shim exec), own: kept-alive "
+              "connection; a new one per request | | %.2f / %.2f ms; %.2f / %.2f ms | | |"
+              % (med["daemon ADD"] - med["tiny ADD"], med["daemon DEL"] - med["tiny DEL"],
+                 med["fresh ADD"] - med["tiny ADD"], med["fresh DEL"] - med["tiny DEL"]))
+        print("| %d-pod ADD burst, wall (failures) | %.0f ms (%d) | %.0f ms (%d) | | |"
+              % (BURST, thin_add[0], thin_add[1], thick_add[0], thick_add[1]))
+        print("| %d-pod DEL burst, wall (failures) | %.0f ms (%d) | %.0f ms (%d) | | |"
+              % (BURST, thin_del[0], thin_del[1], thick_del[0], thick_del[1]))
+        print("| daemon RSS idle: after start / after %d calls | | %.1f / %.1f MiB | <= 20 MiB "
+              "| 50-60 MiB |" % (6 * RUNS, rss_start / 1024.0, rss_warm / 1024.0))
+        print("| daemon peak RSS in the %d-pod burst (VmHWM / sampled), delegates excluded | | "
+              "%.1f / %.1f MiB | <= 40 MiB | OOM-killed at its 50 MiB limit (Multus #1346) |"
+              % (BURST, hwm / 1024.0, peak[0] / 1024.0))
+        print("| daemon RSS after the bursts; threads | | %.1f MiB; %s | | |"
+              % (rss_after / 1024.0, threads))
+        print("| shim binary size; libraries | | %.0f KiB; %s | <= 150 KiB; libc (cJSON) | |"
+              % (os.path.getsize(SHIM) / 1024.0, deps_of(SHIM)))
+        for name, res in (("thick ADD", thick_add), ("thick DEL", thick_del),
+                          ("thin ADD", thin_add), ("thin DEL", thin_del)):
+            if res[1]:
+                print("%s burst: first failure: %s" % (name, res[2]))
+        return 0
+    except RuntimeError as e:
+        print("thick: %s" % e)
+        log.flush()
+        print(open(work + "/plexusd.log", errors="replace").read()[-2000:])
+        return 1
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        subprocess.run(["ip", "netns", "del", netns], stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
