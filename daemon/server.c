@@ -295,7 +295,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd hands over its own printf-style messages */
+CNI_PRINTF(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char *msg = NULL;
 
