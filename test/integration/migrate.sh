@@ -298,4 +298,34 @@ t_auxiliary_chain_runs_after_every_network_and_is_deleted() {
 	expect_clean $ns
 }
 
+# The thick daemon runs the same meta core: a pod Multus attached is deleted through plexusd's
+# /cni (Multus's daemon API: env and the base64 netconf), with no API server at all.
+t_pod_multus_attached_is_deleted_through_plexusd() {
+	local ns=${TAG}t subst code
+	need_libcni
+	setup
+	netns_new $ns
+	subst="{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}"
+	multus_add "$FIXTURES/multus-4.2.2-cache.json" $ns "$subst"
+	expect_eq "interfaces Multus made" "$(links_in $ns)" 2
+	mkdir -p "$WORK/run"
+	echo "{\"cniVersion\":\"0.3.1\",\"socketDir\":\"$WORK/run\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"logFile\":\"$WORK/plexusd.log\"}" >"$WORK/daemon.json"
+	"$ROOT/bin/plexusd" --config "$WORK/daemon.json" 2>"$WORK/plexusd.err" &
+	cleanup_add "kill -9 $!"
+	for _ in $(seq 100); do
+		[ -S "$WORK/run/multus.sock" ] && break
+		sleep 0.05
+	done
+	# the netconf edited since the ADD (its second network renamed): only Multus's cache knows
+	# what was attached
+	fixture_netconf "${subst%\}},\"tenant-net\":\"tenant-new\"}" |
+		CNI_COMMAND=DEL CNI_NETNS=/run/netns/$ns CNI_CONTAINERID=$CID CNI_IFNAME=eth0 \
+		CNI_PATH=$PLUGINS CNI_ARGS=$K8S_ARGS /usr/bin/python3 -c 'import base64,json,os,sys
+print(json.dumps({"env": dict(os.environ), "config": base64.b64encode(sys.stdin.buffer.read()).decode()}))' >"$WORK/del.json"
+	code=$(curl -s -o "$WORK/reply" -w '%{http_code}' --max-time 60 \
+		--unix-socket "$WORK/run/multus.sock" --data-binary @"$WORK/del.json" http://plexusd/cni)
+	expect_eq "plexusd's answer to DEL: $(cat "$WORK/reply" "$WORK/plexusd.err")" "$code" 200
+	expect_clean $ns
+}
+
 run_tests
