@@ -48,10 +48,14 @@ static void gc_container(const struct meta_ctx *base, const char *cid, struct cn
 	if (meta_ctx_read_cache(&c, &plan, &one) > 0) {
 		req.netns = plan.netns;
 		/* a failure to remove stays in one, reported with the others below */
-		if (meta_ctx_del_plan(&c, &plan, &one) == 0 &&
-		    (cni_remove_file(c.multus_cache_file, &one) < 0 ||
-		     cni_remove_file(c.cache_file, &one) < 0))
-			log_verbose("GC: cache of %s kept", cid);
+		if (meta_ctx_del_plan(&c, &plan, &one) == 0) {
+			if (cni_remove_file(c.multus_cache_file, &one) < 0 ||
+			    cni_remove_file(c.cache_file, &one) < 0)
+				log_verbose("GC: cache of %s kept", cid);
+			/* what a plexus killed while writing the caches left behind */
+			cni_remove_temporaries(c.multus_cache_file);
+			cni_remove_temporaries(c.cache_file);
+		}
 	} else {
 		/* unreadable: keep it for a person to look at, but say so */
 		log_error("GC: cannot read cache of %s: %s", cid, one.msg ? one.msg : "");

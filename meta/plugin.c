@@ -406,15 +406,18 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 		remove_cache = false;
 done:
 	if (remove_cache) {
-		struct cni_err e = { 0 };
+		const char *files[] = { c.cache_file, c.multus_cache_file };
 
-		if (cni_remove_file(c.cache_file, &e) < 0 ||
-		    cni_remove_file(c.multus_cache_file, &e) < 0) {
-			log_error("%s", e.msg);
-			cni_err_clear(&e);
+		for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+			struct cni_err e = { 0 };
+
+			if (cni_remove_file(files[i], &e) < 0) {
+				log_error("%s", e.msg);
+				cni_err_clear(&e);
+			}
+			/* a plexus killed while writing a cache left its temporary file */
+			cni_remove_temporaries(files[i]);
 		}
-		/* a plexus killed while writing the cache left its temporary file */
-		cni_remove_temporaries(c.cache_file);
 	}
 out:
 	meta_plan_free(&plan);
