@@ -203,7 +203,7 @@ deps:
 	scripts/deps
 
 # clang-format, cppcheck and clang-tidy (over the product folders scripts/layers places);
-# ends with "lint: N passed, N failed", one per tool. clang-tidy needs the generated headers.
+# ends with "lint: N passed, N failed", one per check (scripts/lint also checks docs/TESTS.md). clang-tidy needs the generated headers.
 lint: $(GEN_OBJ:%.o=%.h)
 	scripts/lint -- $(ALL_CFLAGS)
 
