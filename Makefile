@@ -202,8 +202,9 @@ check: deps
 deps:
 	scripts/deps
 
-# clang-format, cppcheck and clang-tidy (over the product folders scripts/layers places);
-# ends with "lint: N passed, N failed", one per check (scripts/lint also checks docs/TESTS.md). clang-tidy needs the generated headers.
+# clang-format, cppcheck and clang-tidy (over the product folders scripts/layers places), and
+# the test names docs/TESTS.md cites; ends with "lint: N passed, N failed", one per check.
+# clang-tidy needs the generated headers.
 lint: $(GEN_OBJ:%.o=%.h)
 	scripts/lint -- $(ALL_CFLAGS)
 
