@@ -179,15 +179,21 @@ static char *url_of(struct k8s_reflector *r, const char *const *params)
 	return cni_buf_take(&b, NULL);
 }
 
-static void set_rv(struct k8s_reflector *r, const char *rv)
+/* With r->mu held. */
+static void set_rv_locked(struct k8s_reflector *r, const char *rv)
 {
-	char *copy = strdup(rv);
+	char *copy = rv ? strdup(rv) : NULL;
 
 	if (!copy)
 		return; /* the previous one stays: a later event or a re-list corrects it */
-	pthread_mutex_lock(&r->mu);
 	free(r->rv);
 	r->rv = copy;
+}
+
+static void set_rv(struct k8s_reflector *r, const char *rv)
+{
+	pthread_mutex_lock(&r->mu);
+	set_rv_locked(r, rv);
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -285,8 +291,9 @@ static int list_all(struct k8s_reflector *r, struct cni_err *err)
 		k8s_store_relist_abort(r->store);
 		return ret;
 	}
-	removed = k8s_store_relist_end(r->store);
+	/* under r->mu, so that whoever the change wakes reads counters that include it */
 	pthread_mutex_lock(&r->mu);
+	removed = k8s_store_relist_end(r->store);
 	r->st.lists++;
 	r->st.gap_deletions += removed;
 	r->st.synced = true;
@@ -310,6 +317,7 @@ static int on_event_line(const char *line, size_t n, void *arg)
 	struct k8s_reflector *r = w->r;
 	struct k8s_watch_event ev;
 	struct cni_err e = { 0 };
+	const cJSON *md;
 	const char *ns, *name;
 
 	if (k8s_watch_decode(line, n, &ev, &e) < 0) {
@@ -319,36 +327,8 @@ static int on_event_line(const char *line, size_t n, void *arg)
 		w->ended = true;
 		return 1;
 	}
-	pthread_mutex_lock(&r->mu);
-	r->st.last_event_ms = k8s_now_ms();
-	pthread_mutex_unlock(&r->mu);
 	w->any = true;
-	switch (ev.type) {
-	case K8S_WATCH_ADDED:
-	case K8S_WATCH_MODIFIED:
-		if (k8s_store_put(r->store, ev.object, &e) < 0) {
-			log_verbose("WATCH %s: object skipped: %s", r->name, e.msg);
-			COUNT(r, rejected, 1);
-			cni_err_clear(&e);
-		} else if (ev.type == K8S_WATCH_ADDED) {
-			COUNT(r, added, 1);
-		} else {
-			COUNT(r, modified, 1);
-		}
-		break;
-	case K8S_WATCH_DELETED:
-		ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(ev.object, "metadata"), "namespace"));
-		name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(ev.object, "metadata"), "name"));
-		if (ns && name)
-			k8s_store_delete(r->store, ns, name);
-		COUNT(r, deleted, 1);
-		break;
-	case K8S_WATCH_BOOKMARK:
-		COUNT(r, bookmarks, 1);
-		break;
-	case K8S_WATCH_ERROR:
+	if (ev.type == K8S_WATCH_ERROR) {
 		log_verbose("WATCH %s: ERROR event %d: %s", r->name, ev.code,
 			    ev.message ? ev.message : "");
 		w->end = ev.code == 410 ? K8S_WATCH_END_GONE : K8S_WATCH_END_ERROR;
@@ -356,8 +336,37 @@ static int on_event_line(const char *line, size_t n, void *arg)
 		k8s_watch_event_clear(&ev);
 		return 1;
 	}
-	if (ev.rv)
-		set_rv(r, ev.rv);
+	/* the store changes under r->mu, so that whoever it wakes reads counters (and the
+	 * resourceVersion) that include the change */
+	pthread_mutex_lock(&r->mu);
+	r->st.last_event_ms = k8s_now_ms();
+	switch (ev.type) {
+	case K8S_WATCH_ADDED:
+	case K8S_WATCH_MODIFIED:
+		if (k8s_store_put(r->store, ev.object, &e) < 0) {
+			log_verbose("WATCH %s: object skipped: %s", r->name, e.msg);
+			r->st.rejected++;
+			cni_err_clear(&e);
+		} else if (ev.type == K8S_WATCH_ADDED) {
+			r->st.added++;
+		} else {
+			r->st.modified++;
+		}
+		break;
+	case K8S_WATCH_DELETED:
+		md = cJSON_GetObjectItemCaseSensitive(ev.object, "metadata");
+		ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "namespace"));
+		name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "name"));
+		if (ns && name)
+			k8s_store_delete(r->store, ns, name);
+		r->st.deleted++;
+		break;
+	default:
+		r->st.bookmarks++;
+		break;
+	}
+	set_rv_locked(r, ev.rv);
+	pthread_mutex_unlock(&r->mu);
 	k8s_watch_event_clear(&ev);
 	return 0;
 }

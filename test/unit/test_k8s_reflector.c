@@ -351,6 +351,7 @@ START_TEST(gone_relists_and_applies_deletions_from_the_gap)
 {
 	struct k8s_reflector_opts o = { .backoff_ms = 100 };
 	struct fixture f;
+	struct k8s_pod *p;
 
 	put_pod("gap", "stays", "n-gap", "x");
 	put_pod("gap", "goes", "n-gap", "x");
@@ -367,7 +368,9 @@ START_TEST(gone_relists_and_applies_deletions_from_the_gap)
 	ctl("POST", "/_standin/faults", "{}");
 	await_gone(&f, "gap", "goes");
 	await_pod(&f, "gap", "new", NULL);
-	ck_assert_ptr_nonnull(k8s_store_get_pod(f.store, "gap", "stays"));
+	p = k8s_store_get_pod(f.store, "gap", "stays");
+	ck_assert_ptr_nonnull(p);
+	free(p);
 	WAIT_STATS(&f, s_.relists_gone == 1);
 	ck_assert_uint_eq(stats(&f).restarts[K8S_WATCH_END_GONE], 1);
 	ck_assert_uint_eq(stats(&f).gap_deletions, 1);
@@ -397,13 +400,13 @@ END_TEST
 
 START_TEST(stalled_watch_is_restarted)
 {
-	struct k8s_reflector_opts o = { .stall_ms = 1000 };
+	struct k8s_reflector_opts o = { .stall_ms = 1500 };
 	struct fixture f;
 
 	start(&f, "n-stall", &o);
 	WAIT_STATS(&f, s_.watching);
-	/* bookmarks every 200 ms keep a healthy watch well inside its 1 s deadline */
-	sleep_ms(1500);
+	/* bookmarks every 200 ms keep a healthy watch well inside its 1.5 s deadline */
+	sleep_ms(2000);
 	ck_assert_uint_eq(stats(&f).restarts[K8S_WATCH_END_STALLED], 0);
 	ctl("POST", "/_standin/watch", "{\"stall\":true}");
 	put_pod("stall", "during", "n-stall", "x");
@@ -425,9 +428,10 @@ START_TEST(oversized_event_restarts_with_a_relist)
 	memset(big, 'n', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	put_pod("big", "huge", "n-big", big);
+	/* the re-list brings it, as a LIST page has its own, larger cap */
 	await_pod(&f, "big", "huge", NULL);
+	WAIT_STATS(&f, s_.lists == 2);
 	ck_assert_uint_eq(stats(&f).restarts[K8S_WATCH_END_ERROR], 1);
-	ck_assert_uint_eq(stats(&f).lists, 2);
 	finish(&f);
 }
 END_TEST
@@ -482,7 +486,7 @@ START_TEST(stop_is_prompt_while_watching_and_in_backoff)
 	WAIT_STATS(&f, s_.watching);
 	t0 = now_ms();
 	k8s_reflector_stop(f.r);
-	ck_assert_int_lt(now_ms() - t0, 500);
+	ck_assert_int_lt(now_ms() - t0, 2000);
 	finish(&f);
 	/* a server that refuses: the reflector sleeps a 10-20 s backoff, cut short by stop */
 	s = k8s_store_new(K8S_KIND_POD, &err);
@@ -492,7 +496,7 @@ START_TEST(stop_is_prompt_while_watching_and_in_backoff)
 	sleep_ms(300);
 	t0 = now_ms();
 	k8s_reflector_free(r);
-	ck_assert_int_lt(now_ms() - t0, 500);
+	ck_assert_int_lt(now_ms() - t0, 2000);
 	ck_assert(!k8s_store_synced(s));
 	k8s_store_free(s);
 }
