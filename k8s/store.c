@@ -159,6 +159,7 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 	if (!what && !string_at(obj, "metadata", "resourceVersion"))
 		what = "metadata.resourceVersion";
 	if (what) {
+		free(claims);
 		cni_err_set(err, CNI_ERR_DECODE, "%s: no %s", kind, what);
 		return NULL;
 	}

@@ -152,10 +152,13 @@ START_TEST(objects_without_identity_are_refused)
 		"{\"metadata\":{\"name\":\"p\",\"uid\":\"u\",\"resourceVersion\":\"1\"}}",
 		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"u\"}}",
 		"[]",
+		/* what was decoded before the refusal is freed (unit-asan) */
+		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"resourceVersion\":\"1\"},"
+		"\"status\":{\"resourceClaimStatuses\":[{\"name\":\"gpu\"}]}}",
 	};
 	const char *want[] = { "pod: no metadata.uid", "pod: no metadata.namespace and metadata.name",
 			       "pod: no metadata.resourceVersion",
-			       "pod: no metadata.namespace and metadata.name" };
+			       "pod: no metadata.namespace and metadata.name", "pod: no metadata.uid" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cJSON *o = json(bad[i]);
