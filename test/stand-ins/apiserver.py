@@ -198,6 +198,7 @@ LISTABLE = {
 # Field selectors each resource supports (every resource has the metadata ones).
 FIELD_LABELS = {"pods": ("spec.nodeName", "status.phase")}
 STALL_MAX_S = 300
+GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # what Go's strconv.ParseBool takes as true
 
 
 class WatchHub:
@@ -328,7 +329,7 @@ class ListWatch:
         if self.pending is not None:
             self.pending["query"] = query
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
-        watch = q.get("watch") in ("1", "true")
+        watch = q.get("watch") in GO_TRUE
         if user in st.forbidden:
             scope = 'in the namespace "%s"' % ns if ns else "at the cluster scope"
             kind_txt = res if not group else res + "." + group
@@ -348,7 +349,7 @@ class ListWatch:
             self.fail(400, "BadRequest", str(e))
             return True
         if watch:
-            self.serve_watch(res, ns, rv, timeout, q.get("allowWatchBookmarks") == "true",
+            self.serve_watch(res, ns, rv, timeout, q.get("allowWatchBookmarks") in GO_TRUE,
                              fsel, lsel)
         else:
             self.serve_list(res, ns, rv, q, limit, fsel, lsel)
