@@ -532,8 +532,8 @@ static int stream_run(struct k8s_client *c, CURLM *m, struct stream_ctx *x, CURL
 	return x->aborted ? -ECANCELED : 0;
 }
 
-int k8s_stream_get(struct k8s_client *c, const char *path, const char *what,
-		   struct k8s_stream *st, struct cni_err *err)
+int k8s_stream_get(struct k8s_client *c, const char *path, const char *what, struct k8s_stream *st,
+		   struct cni_err *err)
 {
 	struct stream_ctx x = { .c = c, .st = st, .r = { .retry_after_s = -1 } };
 	struct curl_slist *headers;

@@ -15,12 +15,12 @@
 #include "k8s/curl.h"
 #include "k8s/watch.h"
 
-#define DEF_PAGE       500
-#define DEF_TIMEOUT_S  300
-#define DEF_STALL_MS   90000
-#define DEF_BACKOFF_MS 250
+#define DEF_PAGE	   500
+#define DEF_TIMEOUT_S	   300
+#define DEF_STALL_MS	   90000
+#define DEF_BACKOFF_MS	   250
 #define DEF_BACKOFF_MAX_MS 30000
-#define DEF_PAGE_MAX   (64u << 20)
+#define DEF_PAGE_MAX	   (64u << 20)
 
 struct k8s_reflector {
 	struct k8s_reflector_opts o; /* with the strings below */
@@ -29,7 +29,7 @@ struct k8s_reflector {
 	struct k8s_client *client;
 	pthread_t thread;
 	bool started;
-	unsigned int seed; /* jitter */
+	unsigned int seed;  /* jitter */
 	pthread_mutex_t mu; /* everything below */
 	pthread_cond_t wake;
 	bool stopping;
@@ -45,8 +45,7 @@ const char *k8s_watch_end_name(enum k8s_watch_end e)
 }
 
 struct k8s_reflector *k8s_reflector_new(const struct k8s_creds *creds, struct k8s_store *store,
-					const struct k8s_reflector_opts *opts,
-					struct cni_err *err)
+					const struct k8s_reflector_opts *opts, struct cni_err *err)
 {
 	struct k8s_reflector *r;
 	pthread_condattr_t ca;
@@ -261,7 +260,8 @@ static int list_all(struct k8s_reflector *r, struct cni_err *err)
 	snprintf(limit, sizeof(limit), "%ld", r->o.page_size);
 	k8s_store_relist_begin(r->store);
 	do {
-		struct k8s_stream s = { .on_data = on_page_data, .arg = &body,
+		struct k8s_stream s = { .on_data = on_page_data,
+					.arg = &body,
 					.idle_ms = r->o.stall_ms };
 		char *next = NULL;
 
@@ -395,9 +395,9 @@ static int watch_once(struct k8s_reflector *r, bool *any)
 
 	snprintf(tmo, sizeof(tmo), "%ld", r->o.watch_timeout_s);
 	rv = k8s_reflector_resource_version(r);
-	url = url_of(r, (const char *const[]){ "watch", "1", "allowWatchBookmarks", "true",
-						"resourceVersion", rv, "timeoutSeconds", tmo,
-						NULL });
+	url =
+	    url_of(r, (const char *const[]){ "watch", "1", "allowWatchBookmarks", "true",
+					     "resourceVersion", rv, "timeoutSeconds", tmo, NULL });
 	free(rv);
 	if (!url)
 		return K8S_WATCH_END_ERROR;
@@ -418,7 +418,7 @@ static int watch_once(struct k8s_reflector *r, bool *any)
 	else if (ret == -ETIMEDOUT)
 		ret = K8S_WATCH_END_STALLED;
 	else if (ret < 0)
-		ret = s.status == 410   ? K8S_WATCH_END_GONE
+		ret = s.status == 410 ? K8S_WATCH_END_GONE
 		      : s.status != 0 ? K8S_WATCH_END_ERROR
 				      : K8S_WATCH_END_DROPPED;
 	else

@@ -16,23 +16,23 @@
 
 /* Zero members take the defaults. */
 struct k8s_reflector_opts {
-	const char *name;	    /* for logs: "pods", "nads" (default: the path) */
-	const char *path;	    /* the collection, e.g. "/api/v1/pods" (required) */
-	const char *field_selector; /* e.g. "spec.nodeName=node-1"; NULL: none */
-	const char *label_selector; /* NULL: none */
-	long page_size;		    /* LIST limit; default 500 */
-	long watch_timeout_s;	    /* WATCH timeoutSeconds; default 300 */
-	long stall_ms;		    /* no event nor bookmark this long: restart; default 90000 */
-	long backoff_ms;	    /* first delay after a failure; default 250 */
-	long backoff_max_ms;	    /* the delay doubles up to this; default 30000 */
-	size_t event_max;	    /* largest event line; default K8S_WATCH_EVENT_MAX */
-	size_t page_max;	    /* largest LIST page; default 64 MiB */
+	const char *name;	       /* for logs: "pods", "nads" (default: the path) */
+	const char *path;	       /* the collection, e.g. "/api/v1/pods" (required) */
+	const char *field_selector;    /* e.g. "spec.nodeName=node-1"; NULL: none */
+	const char *label_selector;    /* NULL: none */
+	long page_size;		       /* LIST limit; default 500 */
+	long watch_timeout_s;	       /* WATCH timeoutSeconds; default 300 */
+	long stall_ms;		       /* no event nor bookmark this long: restart; default 90000 */
+	long backoff_ms;	       /* first delay after a failure; default 250 */
+	long backoff_max_ms;	       /* the delay doubles up to this; default 30000 */
+	size_t event_max;	       /* largest event line; default K8S_WATCH_EVENT_MAX */
+	size_t page_max;	       /* largest LIST page; default 64 MiB */
 	struct k8s_client_opts client; /* connect timeout (attempt_timeout_ms) and LIST retries */
 };
 
 /* Why a watch ended; each is counted. */
 enum k8s_watch_end {
-	K8S_WATCH_END_CLOSED,  /* the server ended the stream (timeoutSeconds): watch again at once */
+	K8S_WATCH_END_CLOSED, /* the server ended the stream (timeoutSeconds): watch again at once */
 	K8S_WATCH_END_DROPPED, /* the connection failed (reset, refused, cut mid-event): backoff */
 	K8S_WATCH_END_STALLED, /* no event nor bookmark for stall_ms: watch again at once */
 	K8S_WATCH_END_GONE,    /* 410 Gone, as a status or an ERROR event: re-LIST at once */
@@ -54,9 +54,9 @@ struct k8s_reflector_stats {
 	uint64_t gap_deletions; /* objects a re-LIST found deleted while no watch ran */
 	uint64_t rejected;	/* objects the store refused (no uid, ...) */
 	uint64_t restarts[K8S_WATCH_END_N];
-	long last_event_ms;	/* k8s_now_ms() of the newest event or bookmark; 0: none yet */
-	bool synced;		/* the first LIST has completed */
-	bool watching;		/* a WATCH is open right now */
+	long last_event_ms; /* k8s_now_ms() of the newest event or bookmark; 0: none yet */
+	bool synced;	    /* the first LIST has completed */
+	bool watching;	    /* a WATCH is open right now */
 };
 
 struct k8s_reflector;
@@ -64,8 +64,7 @@ struct k8s_reflector;
 /* Copies creds and opts; the store is borrowed and must outlive the reflector. Nothing runs
  * until k8s_reflector_start. NULL on OOM or without opts->path (err set, code 7). */
 struct k8s_reflector *k8s_reflector_new(const struct k8s_creds *creds, struct k8s_store *store,
-					const struct k8s_reflector_opts *opts,
-					struct cni_err *err);
+					const struct k8s_reflector_opts *opts, struct cni_err *err);
 
 /* Starts the thread. Returns 0, or -1 with err (pthread_create failed). */
 CNI_MUST_CHECK int k8s_reflector_start(struct k8s_reflector *r, struct cni_err *err);

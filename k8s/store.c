@@ -38,18 +38,23 @@ struct k8s_store {
 
 /* The string members of each kind, in the order the packer copies them. */
 static const size_t pod_fields[] = {
-	offsetof(struct k8s_pod, namespace),	      offsetof(struct k8s_pod, name),
-	offsetof(struct k8s_pod, uid),		      offsetof(struct k8s_pod, node),
-	offsetof(struct k8s_pod, resource_version),   offsetof(struct k8s_pod, networks),
-	offsetof(struct k8s_pod, default_network),    offsetof(struct k8s_pod, config_source),
-	offsetof(struct k8s_pod, deletion_timestamp), offsetof(struct k8s_pod, claim_statuses),
+	offsetof(struct k8s_pod, namespace),
+	offsetof(struct k8s_pod, name),
+	offsetof(struct k8s_pod, uid),
+	offsetof(struct k8s_pod, node),
+	offsetof(struct k8s_pod, resource_version),
+	offsetof(struct k8s_pod, networks),
+	offsetof(struct k8s_pod, default_network),
+	offsetof(struct k8s_pod, config_source),
+	offsetof(struct k8s_pod, deletion_timestamp),
+	offsetof(struct k8s_pod, claim_statuses),
 };
 static const size_t nad_fields[] = {
 	offsetof(struct k8s_nad, namespace),	    offsetof(struct k8s_nad, name),
 	offsetof(struct k8s_nad, resource_version), offsetof(struct k8s_nad, config),
 	offsetof(struct k8s_nad, resource_name),
 };
-#define NFIELDS 10 /* the most of either */
+#define NFIELDS	   10 /* the most of either */
 #define NAD_CONFIG 3
 
 static const size_t *fields_of(enum k8s_kind k, size_t *n, size_t *rec_size)
@@ -148,8 +153,10 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 			src[3] = "";
 		if (!src[2])
 			what = what ? what : "metadata.uid";
-		if (cs && !cJSON_IsNull(cs) && !(claims = cJSON_PrintUnformatted(cs)))
-			goto oom;
+		if (cs && !cJSON_IsNull(cs) && !(claims = cJSON_PrintUnformatted(cs))) {
+			cni_err_oom(err);
+			return NULL;
+		}
 		src[9] = claims;
 	} else {
 		src[2] = string_at(obj, "metadata", "resourceVersion");
@@ -158,19 +165,13 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 	}
 	if (!what && !string_at(obj, "metadata", "resourceVersion"))
 		what = "metadata.resourceVersion";
-	if (what) {
-		free(claims);
+	mem = what ? NULL : pack(k, src, head);
+	free(claims);
+	if (what)
 		cni_err_set(err, CNI_ERR_DECODE, "%s: no %s", kind, what);
-		return NULL;
-	}
-	mem = pack(k, src, head);
-	free(claims);
-	if (mem)
-		return mem;
-oom:
-	free(claims);
-	cni_err_oom(err);
-	return NULL;
+	else if (!mem)
+		cni_err_oom(err);
+	return mem;
 }
 
 struct k8s_pod *k8s_pod_from_json(const cJSON *obj, struct cni_err *err)

@@ -26,7 +26,8 @@ static void check_put(struct k8s_store *s, const cJSON *obj, enum k8s_watch_type
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "namespace"));
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "name"));
-	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "resourceVersion"));
+	const char *rv =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "resourceVersion"));
 
 	if (t == K8S_WATCH_DELETED) {
 		if (ns && name) {

@@ -178,7 +178,8 @@ static struct k8s_reflector_stats stats(struct fixture *f)
 static void await_pod(struct fixture *f, const char *ns, const char *name, const char *rv)
 {
 	ck_assert_msg(k8s_store_wait_change(f->store, ns, name, rv, 10000) == 1,
-		      "pod %s/%s not cached (changed from %s) within 10 s", ns, name, rv ? rv : "-");
+		      "pod %s/%s not cached (changed from %s) within 10 s", ns, name,
+		      rv ? rv : "-");
 }
 
 static void await_gone(struct fixture *f, const char *ns, const char *name)
@@ -186,9 +187,9 @@ static void await_gone(struct fixture *f, const char *ns, const char *name)
 	struct k8s_pod *p = k8s_store_get_pod(f->store, ns, name);
 
 	if (p) {
-		ck_assert_msg(k8s_store_wait_change(f->store, ns, name, p->resource_version,
-						    10000) == 0,
-			      "pod %s/%s still cached after 10 s", ns, name);
+		ck_assert_msg(
+		    k8s_store_wait_change(f->store, ns, name, p->resource_version, 10000) == 0,
+		    "pod %s/%s still cached after 10 s", ns, name);
 		free(p);
 	}
 }
@@ -225,7 +226,7 @@ static void reset(void)
 START_TEST(initial_sync_lists_every_page)
 {
 	struct k8s_reflector_opts o = { .page_size = 10 };
-	struct fixture f;
+	struct fixture f = { 0 };
 	char name[32];
 	struct k8s_pod *p;
 	char *rv;
@@ -255,7 +256,7 @@ END_TEST
 START_TEST(events_are_applied_in_order)
 {
 	struct k8s_reflector_opts o = { 0 };
-	struct fixture f;
+	struct fixture f = { 0 };
 	struct k8s_pod *p;
 	char rv[32];
 
@@ -286,7 +287,7 @@ END_TEST
 START_TEST(field_selector_is_honoured)
 {
 	struct k8s_reflector_opts o = { 0 };
-	struct fixture f;
+	struct fixture f = { 0 };
 	cJSON *log, *e;
 	bool seen = false;
 
@@ -322,7 +323,7 @@ END_TEST
 START_TEST(bookmarks_advance_the_resource_version)
 {
 	struct k8s_reflector_opts o = { 0 };
-	struct fixture f;
+	struct fixture f = { 0 };
 	char want[32];
 	char *rv;
 	long t0;
@@ -350,7 +351,7 @@ END_TEST
 START_TEST(gone_relists_and_applies_deletions_from_the_gap)
 {
 	struct k8s_reflector_opts o = { .backoff_ms = 100 };
-	struct fixture f;
+	struct fixture f = { 0 };
 	struct k8s_pod *p;
 
 	put_pod("gap", "stays", "n-gap", "x");
@@ -383,7 +384,7 @@ END_TEST
 START_TEST(dropped_watch_reconnects_without_relisting)
 {
 	struct k8s_reflector_opts o = { 0 };
-	struct fixture f;
+	struct fixture f = { 0 };
 
 	start(&f, "n-drop", &o);
 	WAIT_STATS(&f, s_.watching);
@@ -401,7 +402,7 @@ END_TEST
 START_TEST(stalled_watch_is_restarted)
 {
 	struct k8s_reflector_opts o = { .stall_ms = 1500 };
-	struct fixture f;
+	struct fixture f = { 0 };
 
 	start(&f, "n-stall", &o);
 	WAIT_STATS(&f, s_.watching);
@@ -420,7 +421,7 @@ END_TEST
 START_TEST(oversized_event_restarts_with_a_relist)
 {
 	struct k8s_reflector_opts o = { .event_max = 2048 };
-	struct fixture f;
+	struct fixture f = { 0 };
 	char big[4096];
 
 	start(&f, "n-big", &o);
@@ -453,7 +454,7 @@ START_TEST(store_wait_wakes_on_the_watch_event)
 {
 	struct k8s_reflector_opts o = { 0 };
 	struct creator c = { 300 };
-	struct fixture f;
+	struct fixture f = { 0 };
 	struct k8s_pod *p = NULL;
 	pthread_t t;
 	long t0;
@@ -479,7 +480,7 @@ START_TEST(stop_is_prompt_while_watching_and_in_backoff)
 	struct cni_err err = { 0 };
 	struct k8s_store *s;
 	struct k8s_reflector *r;
-	struct fixture f;
+	struct fixture f = { 0 };
 	long t0;
 
 	start(&f, "n-stop", &o);

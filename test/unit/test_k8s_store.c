@@ -49,7 +49,8 @@ static cJSON *nad(const char *ns, const char *name, const char *rv, const char *
 		 "\"{\\\"cniVersion\\\":\\\"1.0.0\\\",\\\"type\\\":\\\"macvlan\\\","
 		 "\\\"master\\\":\\\"eth0\\\",\\\"ipam\\\":{\\\"type\\\":\\\"host-local\\\","
 		 "\\\"subnet\\\":\\\"10.1.0.0/16\\\"}}\"}}",
-		 name, ns, rv, resource ? ",\"annotations\":{\"k8s.v1.cni.cncf.io/resourceName\":\"" : "",
+		 name, ns, rv,
+		 resource ? ",\"annotations\":{\"k8s.v1.cni.cncf.io/resourceName\":\"" : "",
 		 resource ? resource : "", resource ? "\"}" : "");
 	return json(text);
 }
@@ -101,7 +102,8 @@ START_TEST(pod_is_trimmed_to_what_plexus_reads)
 	ck_assert_str_eq(p->default_network, "ns/def");
 	ck_assert_str_eq(p->config_source, "file");
 	ck_assert_str_eq(p->deletion_timestamp, "2026-01-01T00:00:00Z");
-	ck_assert_json_eq(p->claim_statuses, "[{\"name\":\"gpu\",\"resourceClaimName\":\"p-gpu\"}]");
+	ck_assert_json_eq(p->claim_statuses,
+			  "[{\"name\":\"gpu\",\"resourceClaimName\":\"p-gpu\"}]");
 	free(p);
 	cJSON_Delete(o);
 }
@@ -131,7 +133,8 @@ START_TEST(nad_keeps_config_bytes_and_resource_name)
 	cJSON *o = nad("ns", "sriov-a", "9", "intel.com/sriov");
 	struct cni_err err = { 0 };
 	struct k8s_nad *n = k8s_nad_from_json(o, &err);
-	const char *want = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "config")->valuestring;
+	const char *want =
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "config")->valuestring;
 
 	ck_assert_ptr_nonnull(n);
 	ck_assert_str_eq(n->namespace, "ns");
@@ -156,9 +159,11 @@ START_TEST(objects_without_identity_are_refused)
 		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"resourceVersion\":\"1\"},"
 		"\"status\":{\"resourceClaimStatuses\":[{\"name\":\"gpu\"}]}}",
 	};
-	const char *want[] = { "pod: no metadata.uid", "pod: no metadata.namespace and metadata.name",
+	const char *want[] = { "pod: no metadata.uid",
+			       "pod: no metadata.namespace and metadata.name",
 			       "pod: no metadata.resourceVersion",
-			       "pod: no metadata.namespace and metadata.name", "pod: no metadata.uid" };
+			       "pod: no metadata.namespace and metadata.name",
+			       "pod: no metadata.uid" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cJSON *o = json(bad[i]);
@@ -272,9 +277,9 @@ END_TEST
 struct later {
 	struct k8s_store *s;
 	long delay_ms;
-	cJSON *obj;			/* put after delay_ms, or */
-	const char *del_ns, *del_name;	/* deleted, or */
-	bool relist;			/* an empty re-list (sets synced) */
+	cJSON *obj;		       /* put after delay_ms, or */
+	const char *del_ns, *del_name; /* deleted, or */
+	bool relist;		       /* an empty re-list (sets synced) */
 };
 
 static void *do_later(void *arg)
