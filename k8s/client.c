@@ -3,6 +3,7 @@
 #include "k8s/client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ struct k8s_client {
 	struct k8s_client_opts opts;
 	CURL *h; /* created on the first request, reused for every later one */
 	char errbuf[CURL_ERROR_SIZE];
+	pthread_mutex_t mu; /* multi and interrupted: k8s_client_interrupt comes from elsewhere */
+	CURLM *multi;	    /* created on the first k8s_stream_get */
+	bool interrupted;
 };
 
 struct reply {
@@ -61,6 +65,7 @@ struct k8s_client *k8s_client_new(const struct k8s_creds *creds, const struct k8
 
 	if (!c)
 		goto oom;
+	pthread_mutex_init(&c->mu, NULL);
 	if (opts)
 		c->opts = *opts;
 	if (c->opts.attempt_timeout_ms <= 0)
@@ -98,6 +103,9 @@ void k8s_client_free(struct k8s_client *c)
 		return;
 	if (c->h)
 		k8s_curl.easy_cleanup(c->h);
+	if (c->multi)
+		k8s_curl.multi_cleanup(c->multi);
+	pthread_mutex_destroy(&c->mu);
 	free(c->server);
 	free(c->ca);
 	free(c->cert);
@@ -182,7 +190,6 @@ static int handle_init(struct k8s_client *c, struct cni_err *err)
 		SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
 		SETOPT(CURLOPT_SSLKEY_BLOB, &blob);
 	}
-	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
 	return 0;
 }
@@ -201,6 +208,7 @@ static CURLcode attempt(struct k8s_client *c, const char *method, const char *ur
 	c->errbuf[0] = '\0';
 	k8s_curl.easy_setopt(c->h, CURLOPT_URL, url);
 	k8s_curl.easy_setopt(c->h, CURLOPT_HTTPHEADER, headers);
+	k8s_curl.easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
 	k8s_curl.easy_setopt(c->h, CURLOPT_WRITEDATA, &r->body);
 	k8s_curl.easy_setopt(c->h, CURLOPT_HEADERDATA, r);
 	k8s_curl.easy_setopt(c->h, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -334,6 +342,45 @@ static void give_up(struct cni_err *err, int attempts, long elapsed)
 	}
 }
 
+/* The handle (made on first use), the URL of path and the request headers. Returns 0, or -1
+ * with err; on failure *url and *headers are NULL. */
+static int request_setup(struct k8s_client *c, const char *path, const char *content_type,
+			 char **url, struct curl_slist **headers, struct cni_err *err)
+{
+	char *ct = NULL;
+
+	*url = NULL;
+	*headers = NULL;
+	if (!c->h && handle_init(c, err) < 0) {
+		if (c->h)
+			k8s_curl.easy_cleanup(c->h);
+		c->h = NULL;
+		return -1;
+	}
+	if (asprintf(url, "%s%s", c->server, path) < 0 ||
+	    (content_type && asprintf(&ct, "Content-Type: %s", content_type) < 0)) {
+		ct = NULL;
+		goto oom;
+	}
+	/* "Expect:" stops libcurl's 100-continue round trip for bigger bodies. */
+	if (!(*headers = k8s_curl.slist_append(NULL, "Accept: application/json")) ||
+	    !k8s_curl.slist_append(*headers, "Expect:"))
+		goto oom;
+	if ((ct && !k8s_curl.slist_append(*headers, ct)) ||
+	    (c->auth && !k8s_curl.slist_append(*headers, c->auth)))
+		goto oom;
+	free(ct);
+	return 0;
+oom:
+	free(ct);
+	free(*url);
+	*url = NULL;
+	if (*headers)
+		k8s_curl.slist_free_all(*headers);
+	*headers = NULL;
+	return cni_err_oom(err);
+}
+
 int k8s_request(struct k8s_client *c, const char *method, const char *path, const char *what,
 		const char *content_type, const char *body, bool retry, cJSON **out,
 		struct cni_err *err)
@@ -341,30 +388,14 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 	struct curl_slist *headers = NULL;
 	struct reply r = { .retry_after_s = -1 };
 	struct cni_err last = { 0 }; /* the latest failed attempt; err only sees the final one */
-	char *url = NULL, *ct = NULL;
+	char *url = NULL;
 	long start = k8s_now_ms(), backoff = c->opts.backoff_ms;
 	int attempts = 0, ret = -1;
 
 	if (out)
 		*out = NULL;
-	if (!c->h && handle_init(c, err) < 0) {
-		if (c->h)
-			k8s_curl.easy_cleanup(c->h);
-		c->h = NULL;
+	if (request_setup(c, path, content_type, &url, &headers, err) < 0)
 		return -1;
-	}
-	if (asprintf(&url, "%s%s", c->server, path) < 0 ||
-	    (content_type && asprintf(&ct, "Content-Type: %s", content_type) < 0)) {
-		url = ct = NULL;
-		goto oom;
-	}
-	/* "Expect:" stops libcurl's 100-continue round trip for bigger bodies. */
-	if (!(headers = k8s_curl.slist_append(NULL, "Accept: application/json")) ||
-	    !k8s_curl.slist_append(headers, "Expect:"))
-		goto oom;
-	if ((ct && !k8s_curl.slist_append(headers, ct)) ||
-	    (c->auth && !k8s_curl.slist_append(headers, c->auth)))
-		goto oom;
 	for (;;) {
 		long left = c->opts.budget_ms - (k8s_now_ms() - start), wait, elapsed;
 		long tmo = c->opts.attempt_timeout_ms < left ? c->opts.attempt_timeout_ms : left;
@@ -407,14 +438,158 @@ int k8s_request(struct k8s_client *c, const char *method, const char *path, cons
 		k8s_sleep_ms(wait);
 		backoff = backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS;
 	}
-oom:
-	cni_err_oom(err);
 out:
 	cni_err_clear(&last);
 	k8s_curl.slist_free_all(headers);
 	cni_buf_free(&r.body);
 	free(url);
-	free(ct);
+	return ret;
+}
+
+/* -- streamed GETs ------------------------------------------------------------------------ */
+
+#define STREAM_ERROR_BODY (64u << 10) /* what is kept of an error reply's body */
+#define STREAM_POLL_MS	  1000	      /* the longest wait between two looks at the clock */
+
+struct stream_ctx {
+	struct k8s_client *c;
+	struct k8s_stream *st;
+	struct reply r; /* status, Retry-After, and the body of an error reply */
+	long last_ms;	/* when the last byte came */
+	bool aborted;	/* on_data said stop */
+};
+
+static size_t on_stream(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct stream_ctx *x = arg;
+	size_t n = size * nmemb;
+
+	x->last_ms = k8s_now_ms();
+	if (!x->r.status)
+		k8s_curl.easy_getinfo(x->c->h, CURLINFO_RESPONSE_CODE, &x->r.status);
+	if (x->r.status < 200 || x->r.status >= 300) {
+		/* the start of the Status body is enough for the message */
+		if (cni_buf_add(&x->r.body, data, n) < 0)
+			x->r.body.status = 0;
+		return n;
+	}
+	if (x->st->on_data(data, n, x->st->arg)) {
+		x->aborted = true;
+		return 0;
+	}
+	return n;
+}
+
+static bool interrupted(struct k8s_client *c)
+{
+	bool v;
+
+	pthread_mutex_lock(&c->mu);
+	v = c->interrupted;
+	pthread_mutex_unlock(&c->mu);
+	return v;
+}
+
+void k8s_client_interrupt(struct k8s_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->interrupted = true;
+	if (c->multi)
+		k8s_curl.multi_wakeup(c->multi);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Runs the transfer on the multi handle until it ends, is interrupted or goes idle. */
+static int stream_run(struct k8s_client *c, CURLM *m, struct stream_ctx *x, CURLcode *rc)
+{
+	int running = 1, left;
+	CURLMsg *msg;
+
+	*rc = CURLE_OK;
+	for (;;) {
+		long now, wait = STREAM_POLL_MS;
+
+		if (k8s_curl.multi_perform(m, &running) != CURLM_OK) {
+			*rc = CURLE_FAILED_INIT;
+			return -1;
+		}
+		if (!running)
+			break;
+		if (interrupted(c) || x->aborted)
+			return -ECANCELED;
+		now = k8s_now_ms();
+		if (x->st->idle_ms > 0) {
+			if (now - x->last_ms >= x->st->idle_ms)
+				return -ETIMEDOUT;
+			if (x->st->idle_ms - (now - x->last_ms) < wait)
+				wait = x->st->idle_ms - (now - x->last_ms);
+		}
+		k8s_curl.multi_poll(m, NULL, 0, (int)wait, NULL);
+	}
+	while ((msg = k8s_curl.multi_info_read(m, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			*rc = msg->data.result;
+	return x->aborted ? -ECANCELED : 0;
+}
+
+int k8s_stream_get(struct k8s_client *c, const char *path, const char *what, struct k8s_stream *st,
+		   struct cni_err *err)
+{
+	struct stream_ctx x = { .c = c, .st = st, .r = { .retry_after_s = -1 } };
+	struct curl_slist *headers;
+	CURLcode rc;
+	char *url;
+	CURLM *m;
+	int ret;
+
+	st->status = 0;
+	if (request_setup(c, path, NULL, &url, &headers, err) < 0)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	if (!c->multi)
+		c->multi = k8s_curl.multi_init();
+	m = c->multi;
+	pthread_mutex_unlock(&c->mu);
+	ret = -ECANCELED;
+	if (!m) {
+		ret = cni_err_set(err, CNI_ERR_IO, "libcurl: curl_multi_init failed");
+		goto out;
+	}
+	if (interrupted(c))
+		goto out;
+	cni_buf_init(&x.r.body, STREAM_ERROR_BODY, false);
+	c->errbuf[0] = '\0';
+	k8s_curl.easy_setopt(c->h, CURLOPT_URL, url);
+	k8s_curl.easy_setopt(c->h, CURLOPT_HTTPHEADER, headers);
+	k8s_curl.easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_stream);
+	k8s_curl.easy_setopt(c->h, CURLOPT_WRITEDATA, &x);
+	k8s_curl.easy_setopt(c->h, CURLOPT_HEADERDATA, &x.r);
+	k8s_curl.easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 0L);
+	k8s_curl.easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.attempt_timeout_ms);
+	k8s_curl.easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
+	k8s_curl.easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+	if (k8s_curl.multi_add_handle(m, c->h) != CURLM_OK) {
+		ret = cni_err_set(err, CNI_ERR_IO, "libcurl: curl_multi_add_handle failed");
+		goto out;
+	}
+	x.last_ms = k8s_now_ms();
+	ret = stream_run(c, m, &x, &rc);
+	k8s_curl.multi_remove_handle(m, c->h);
+	if (ret == 0 || ret == -1) {
+		if (rc == CURLE_OK && !x.r.status)
+			k8s_curl.easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &x.r.status);
+		st->status = x.r.status;
+		if (rc != CURLE_OK || st->status < 200 || st->status >= 300) {
+			describe(c, "GET", what, rc, &x.r, err);
+			ret = -1;
+		}
+	} else {
+		st->status = x.r.status;
+	}
+out:
+	cni_buf_free(&x.r.body);
+	k8s_curl.slist_free_all(headers);
+	free(url);
 	return ret;
 }
 

@@ -61,6 +61,29 @@ CNI_MUST_CHECK int k8s_request(struct k8s_client *c, const char *method, const c
 			       const char *what, const char *content_type, const char *body,
 			       bool retry, cJSON **out, struct cni_err *err);
 
+/* A streamed GET, for LIST pages and WATCH streams: the body of a 2xx reply is handed over as
+ * it arrives. */
+struct k8s_stream {
+	/* Gets the body in pieces; a nonzero return aborts the transfer (-ECANCELED). */
+	int (*on_data)(const char *data, size_t n, void *arg);
+	void *arg;
+	long idle_ms; /* abort when no byte arrives for this long (0: never) */
+	long status;  /* out: the reply's HTTP status, 0 when none came */
+};
+
+/* GET path (absolute, query allowed) over c's connection, one attempt, no overall deadline
+ * (the connection must be made within attempt_timeout_ms). Returns 0 when a 2xx reply has
+ * ended (the server closed the stream); -ECANCELED when on_data or k8s_client_interrupt
+ * stopped it; -ETIMEDOUT when idle_ms passed without a byte; -1 with err (messages as
+ * k8s_request's: "GET <what>: 410 Gone: <Status.message>", st->status set) for an error
+ * status, a transport failure or libcurl not loading. */
+CNI_MUST_CHECK int k8s_stream_get(struct k8s_client *c, const char *path, const char *what,
+				  struct k8s_stream *st, struct cni_err *err);
+
+/* Thread-safe: ends the k8s_stream_get running on c at once, and every later one, with
+ * -ECANCELED (how a watch thread is stopped promptly). */
+void k8s_client_interrupt(struct k8s_client *c);
+
 /* GET /api/v1/namespaces/<ns>/pods/<name> -> *pod (caller deletes). ns and name must be
  * DNS-1123 subdomains (code 7 otherwise, before any request). */
 CNI_MUST_CHECK int k8s_get_pod(struct k8s_client *c, const char *ns, const char *name, cJSON **pod,

@@ -4,18 +4,26 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 struct k8s_curl_api k8s_curl;
 
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
 bool k8s_curl_loaded(void)
 {
-	return k8s_curl.dl != NULL;
+	bool loaded;
+
+	pthread_mutex_lock(&load_lock);
+	loaded = k8s_curl.dl != NULL;
+	pthread_mutex_unlock(&load_lock);
+	return loaded;
 }
 
-int k8s_curl_load(struct cni_err *err)
+static int load(struct cni_err *err)
 {
 	struct k8s_curl_api *lc = &k8s_curl;
 	void *dl;
@@ -43,6 +51,14 @@ int k8s_curl_load(struct cni_err *err)
 	SYM(easy_strerror, "curl_easy_strerror");
 	SYM(slist_append, "curl_slist_append");
 	SYM(slist_free_all, "curl_slist_free_all");
+	SYM(multi_init, "curl_multi_init");
+	SYM(multi_add_handle, "curl_multi_add_handle");
+	SYM(multi_remove_handle, "curl_multi_remove_handle");
+	SYM(multi_perform, "curl_multi_perform");
+	SYM(multi_poll, "curl_multi_poll");
+	SYM(multi_wakeup, "curl_multi_wakeup");
+	SYM(multi_info_read, "curl_multi_info_read");
+	SYM(multi_cleanup, "curl_multi_cleanup");
 #undef SYM
 	if (lc->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		cni_err_set(err, CNI_ERR_IO, "%s: curl_global_init failed", K8S_CURL_SONAME);
@@ -54,6 +70,16 @@ fail:
 	memset(lc, 0, sizeof(*lc));
 	dlclose(dl);
 	return -1;
+}
+
+int k8s_curl_load(struct cni_err *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&load_lock);
+	ret = load(err);
+	pthread_mutex_unlock(&load_lock);
+	return ret;
 }
 
 bool k8s_curl_header(const char *data, size_t n, const char *name, char *out, size_t size)

@@ -28,12 +28,22 @@ struct k8s_curl_api {
 	const char *(*easy_strerror)(CURLcode code);
 	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
 	void (*slist_free_all)(struct curl_slist *l);
+	/* the multi interface, for streamed replies that another thread may interrupt */
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_add_handle)(CURLM *m, CURL *h);
+	CURLMcode (*multi_remove_handle)(CURLM *m, CURL *h);
+	CURLMcode (*multi_perform)(CURLM *m, int *running);
+	CURLMcode (*multi_poll)(CURLM *m, struct curl_waitfd fds[], unsigned int n, int timeout_ms,
+				int *numfds);
+	CURLMcode (*multi_wakeup)(CURLM *m);
+	CURLMsg *(*multi_info_read)(CURLM *m, int *left);
+	CURLMcode (*multi_cleanup)(CURLM *m);
 };
 
 extern struct k8s_curl_api k8s_curl;
 
-/* Loads libcurl.so.4, resolves every member and runs curl_global_init, once per process (not
- * thread-safe: plexus is single-threaded). Returns 0, or -1 with code 5: "cannot load
+/* Loads libcurl.so.4, resolves every member and runs curl_global_init, once per process (safe
+ * to call from several threads: the reflectors each load it). Returns 0, or -1 with code 5: "cannot load
  * libcurl.so.4: <dlerror>", "libcurl.so.4 has no <symbol>" or "...: curl_global_init failed";
  * after a failure the next call tries again. */
 CNI_MUST_CHECK int k8s_curl_load(struct cni_err *err);

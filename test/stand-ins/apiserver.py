@@ -39,7 +39,11 @@
 #   GET    /_standin/objects/{pods|network-attachment-definitions|events}/NS[/NAME]
 #   DELETE /_standin/objects/{pods|network-attachment-definitions}/NS/NAME
 #   GET    /_standin/requests the request log as a JSON list;  POST /_standin/reset-log
+#   GET|POST /_standin/watch   watch streams and their faults (see "LIST and WATCH" below)
+# Collections are listed and watched as kube-apiserver does (see "LIST and WATCH" below).
 import argparse
+import base64
+import collections
 import copy
 import http.server
 import itertools
@@ -117,7 +121,8 @@ def resource_of(path):
         m = re.fullmatch(r"/apis/[^/]+/[^/]+/namespaces/[^/]+/([^/]+)(?:/[^/]+)?(?:/([^/]+))?",
                          path)
     if not m:
-        return path
+        c = re.fullmatch(r"/api/v1/([^/]+)|/apis/[^/]+/[^/]+/([^/]+)", path)
+        return (c.group(1) or c.group(2)) if c else path
     return m.group(1) + ("/" + m.group(2) if m.group(2) else "")
 
 
@@ -143,6 +148,7 @@ class State:
         self.forbidden = set(fixture.get("forbidden", []))
         self.objects = {"pods": {}, NAD_RES: {}, "events": {}}
         self.rv = itertools.count(1000)
+        self.watch = WatchHub(self.lock, fixture.get("watch", {}))
         for p in fixture.get("pods", []):
             self.put("pods", p)
         for n in fixture.get("nads", []):
@@ -157,10 +163,387 @@ class State:
         md.setdefault("namespace", "default")
         md.setdefault("uid", str(uuid.uuid4()))
         md["resourceVersion"] = str(next(self.rv))
-        self.objects[res][(md["namespace"], md["name"])] = obj
+        key = (md["namespace"], md["name"])
+        old = self.objects[res].get(key)
+        self.objects[res][key] = obj
+        self.watch.record(res, "MODIFIED" if old else "ADDED", obj, old)
+
+    def remove(self, res, key):
+        """Deletes an object; like etcd, the deletion gets a resourceVersion of its own."""
+        old = self.objects[res].pop(key)
+        gone = copy.deepcopy(old)
+        gone["metadata"]["resourceVersion"] = str(next(self.rv))
+        self.watch.record(res, "DELETED", gone, old)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+# -- LIST and WATCH, as kube-apiserver serves them ------------------------------------------------
+# Collections: GET /api/v1/pods and /api/v1/namespaces/NS/pods, the same for NADs under
+# /apis/k8s.cni.cncf.io/v1 (and events). Query: resourceVersion, resourceVersionMatch, limit,
+# continue, fieldSelector, labelSelector; watch=1|true, allowWatchBookmarks, timeoutSeconds.
+# Every change gets the next global resourceVersion (a deletion too, as in etcd) and goes into a
+# bounded history (fixture "watch": {"history": N}); a watch from a resourceVersion older than
+# the history gets an ERROR event with a 410 Expired Status, an expired continue token a 410
+# Status. Discovery (/api, /apis, /api/v1, /apis/GROUP/VERSION, /version) lets kubectl find the
+# resources. Control (tests only):
+#   GET  /_standin/watch   {"streams": open watch streams, "watches": watches served,
+#                           "resourceVersion": newest, "compacted": oldest kept - 1}
+#   POST /_standin/watch   {"drop": true}: every open stream is reset (an API server restart);
+#                          {"stall": true}: every open stream goes silent, no events nor
+#                          bookmarks, until it is dropped or its client leaves (new streams are
+#                          served normally); {"compact": true}: the history is emptied, so older
+#                          resourceVersions and continue tokens get 410; "bookmark_ms": N (the
+#                          bookmark interval, default 1000), "history": N, "timeout_s": N (the
+#                          stream length when timeoutSeconds is not given, default 300).
+
+# resource -> (group, version, kind, singular name, short names); a new resource is one line.
+LISTABLE = {
+    "pods": ("", "v1", "Pod", "pod", ["po"]),
+    "events": ("", "v1", "Event", "event", ["ev"]),
+    NAD_RES: (GROUP, "v1", "NetworkAttachmentDefinition", "network-attachment-definition",
+              ["net-attach-def"]),
+}
+# Field selectors each resource supports (every resource has the metadata ones).
+FIELD_LABELS = {"pods": ("spec.nodeName", "status.phase")}
+STALL_MAX_S = 300
+GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # what Go's strconv.ParseBool takes as true
+
+
+class WatchHub:
+    """The event history every watch reads, bounded; list snapshots for continue tokens.
+    Guarded by the state lock; cond wakes the streams."""
+
+    def __init__(self, lock, opts):
+        self.cond = threading.Condition(lock)
+        self.history = collections.deque()  # (rv, type, resource, object, previous object)
+        self.limit = int(opts.get("history", 1000))
+        self.bookmark_ms = int(opts.get("bookmark_ms", 1000))
+        self.timeout_s = float(opts.get("timeout_s", 300))
+        self.compacted = 0  # changes at or below this resourceVersion are forgotten
+        self.last = 0  # the newest resourceVersion
+        self.drops = self.stalls = 0  # generations: streams older than a change obey it
+        self.streams = self.watches = 0
+        self.snapshots = collections.OrderedDict()  # id -> (rv, items) for continue tokens
+        self.snap_ids = itertools.count(1)
+
+    def record(self, res, typ, obj, old):
+        rv = int(obj["metadata"]["resourceVersion"])
+        with self.cond:
+            self.last = max(self.last, rv)
+            self.history.append((rv, typ, res, obj, old))
+            while len(self.history) > self.limit:
+                self.compacted = self.history.popleft()[0]
+            self.cond.notify_all()
+
+    def compact(self):
+        self.history.clear()
+        self.compacted = self.last
+        self.snapshots.clear()
+
+    def snapshot(self, rv, items):
+        sid = next(self.snap_ids)
+        self.snapshots[sid] = (rv, items)
+        while len(self.snapshots) > 64:
+            self.snapshots.popitem(last=False)
+        return sid
+
+    def stats(self):
+        return {"streams": self.streams, "watches": self.watches,
+                "resourceVersion": self.last, "compacted": self.compacted,
+                "bookmark_ms": self.bookmark_ms, "history": self.limit}
+
+
+def parse_selector(text, fields, res):
+    """The requirements (key, op, value) of a selector: k=v, k==v, k!=v; labels also k, !k."""
+    reqs = []
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        m = re.fullmatch(r"([^=!\s]+)\s*(==|=|!=)\s*(\S*)", part)
+        if m:
+            key, op, val = m.groups()
+            op = "!=" if op == "!=" else "="
+        elif not fields and re.fullmatch(r"!?[A-Za-z0-9./_-]+", part):
+            key, op, val = part.lstrip("!"), "!" if part[0] == "!" else "exists", None
+        else:
+            raise ValueError('unable to parse requirement: "%s"' % part)
+        if fields and key not in ("metadata.name", "metadata.namespace") + \
+                FIELD_LABELS.get(res, ()):
+            raise ValueError('"%s" is not a known field selector: only "metadata.name", '
+                             '"metadata.namespace"%s' % (key, "".join(
+                                 ', "%s"' % f for f in FIELD_LABELS.get(res, ()))))
+        reqs.append((key, op, val))
+    return reqs
+
+
+def field_value(obj, path):
+    v = obj
+    for k in path.split("."):
+        v = v.get(k) if isinstance(v, dict) else None
+    return "" if v is None else str(v)
+
+
+def selected(obj, ns, fsel, lsel):
+    if obj is None:
+        return False
+    md = obj.get("metadata") or {}
+    if ns and md.get("namespace") != ns:
+        return False
+    for key, op, val in fsel:
+        if (field_value(obj, key) == val) != (op == "="):
+            return False
+    labels = md.get("labels") or {}
+    for key, op, val in lsel:
+        ok = {"exists": key in labels, "!": key not in labels, "=": labels.get(key) == val,
+              "!=": labels.get(key) != val}[op]
+        if not ok:
+            return False
+    return True
+
+
+def watch_event(typ, obj, old, ns, fsel, lsel):
+    """How a change looks through a selector: an object that starts matching is ADDED, one
+    that stops matching is DELETED (kube-apiserver's watch cache does the same)."""
+    now, before = selected(obj, ns, fsel, lsel), selected(old, ns, fsel, lsel)
+    if typ == "DELETED":
+        return typ if before else None
+    if now:
+        return "MODIFIED" if before else "ADDED"
+    return "DELETED" if before else None
+
+
+def api_version(res):
+    group, version = LISTABLE[res][:2]
+    return group + "/" + version if group else version
+
+
+class ListWatch:
+    """Handler mixin: collection GETs (LIST and WATCH) and discovery."""
+
+    def list_watch_or_discovery(self, path, user):
+        """Serves path and returns True when it is discovery or a listable collection."""
+        if self.discovery(path):
+            return True
+        m = re.fullmatch(r"/api/v1(?:/namespaces/([^/]+))?/([^/]+)", path)
+        g = re.fullmatch(r"/apis/([^/]+)/([^/]+)(?:/namespaces/([^/]+))?/([^/]+)", path)
+        if m:
+            ns, res, group = m.group(1), m.group(2), ""
+        elif g:
+            ns, res, group = g.group(3), g.group(4), g.group(1)
+        else:
+            return False
+        if res not in LISTABLE or LISTABLE[res][0] != group:
+            return False
+        st = self.server.state
+        query = self.path.partition("?")[2]
+        if self.pending is not None:
+            self.pending["query"] = query
+        q = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
+        watch = q.get("watch") in GO_TRUE
+        if user in st.forbidden:
+            scope = 'in the namespace "%s"' % ns if ns else "at the cluster scope"
+            kind_txt = res if not group else res + "." + group
+            self.fail(403, "Forbidden", '%s is forbidden: User "%s" cannot %s resource "%s" in '
+                      'API group "%s" %s' % (kind_txt, user, "watch" if watch else "list", res,
+                                             group, scope), {"group": group, "kind": res})
+            return True
+        try:
+            fsel = parse_selector(q.get("fieldSelector"), True, res)
+            lsel = parse_selector(q.get("labelSelector"), False, res)
+            limit = int(q.get("limit") or 0)
+            timeout = float(q.get("timeoutSeconds") or 0)
+            rv = q.get("resourceVersion", "")
+            if rv not in ("", "0"):
+                int(rv)
+        except ValueError as e:
+            self.fail(400, "BadRequest", str(e))
+            return True
+        if watch:
+            self.serve_watch(res, ns, rv, timeout, q.get("allowWatchBookmarks") in GO_TRUE,
+                             fsel, lsel)
+        else:
+            self.serve_list(res, ns, rv, q, limit, fsel, lsel)
+        return True
+
+    def discovery(self, path):
+        groups = {}
+        for res, (group, version, kind, singular, short) in LISTABLE.items():
+            groups.setdefault((group, version), []).append(
+                {"name": res, "singularName": singular, "namespaced": True, "kind": kind,
+                 "shortNames": short,
+                 "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
+        if path == "/version":
+            self.reply(200, {"major": "1", "minor": "30", "gitVersion": "v1.30.0-stand-in",
+                             "platform": "linux/amd64"})
+        elif path == "/api":
+            self.reply(200, {"kind": "APIVersions", "versions": ["v1"],
+                             "serverAddressByClientCIDRs": [
+                                 {"clientCIDR": "0.0.0.0/0",
+                                  "serverAddress": "%s:%d" % self.server.server_address}]})
+        elif path == "/apis":
+            gl = [{"name": g, "versions": [{"groupVersion": g + "/" + v, "version": v}],
+                   "preferredVersion": {"groupVersion": g + "/" + v, "version": v}}
+                  for (g, v) in groups if g]
+            self.reply(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": gl})
+        else:
+            m = re.fullmatch(r"/api/(v1)|/apis/([^/]+)/([^/]+)", path)
+            key = ("", "v1") if m and m.group(1) else (m.group(2), m.group(3)) if m else None
+            if key not in groups:
+                return False
+            self.reply(200, {"kind": "APIResourceList", "apiVersion": "v1",
+                             "groupVersion": "/".join(k for k in key if k),
+                             "resources": groups[key]})
+        return True
+
+    def serve_list(self, res, ns, rv, q, limit, fsel, lsel):
+        st = self.server.state
+        hub = st.watch
+        cont = q.get("continue")
+        start = 0
+        with st.lock:
+            if cont:
+                try:
+                    tok = json.loads(base64.b64decode(cont, validate=True))
+                    sid, start, list_rv = int(tok["id"]), int(tok["start"]), int(tok["rv"])
+                except (ValueError, KeyError, TypeError):
+                    return self.fail(400, "BadRequest", "continue key is not valid")
+                snap = hub.snapshots.get(sid)
+                if snap is None or list_rv <= hub.compacted:
+                    return self.fail(410, "Expired", "The provided continue parameter is too "
+                                     "old to display a consistent list result. You can start "
+                                     "a new list without the continue parameter.")
+                items = snap[1]
+            else:
+                list_rv = hub.last
+                if q.get("resourceVersionMatch") == "Exact" and rv not in ("", "0") \
+                        and int(rv) != hub.last:
+                    if int(rv) <= hub.compacted:
+                        return self.fail(410, "Expired", "too old resource version: %s (%d)"
+                                         % (rv, hub.compacted + 1))
+                    return self.fail(400, "BadRequest", "stand-in: resourceVersionMatch=Exact "
+                                     "serves only the newest resourceVersion")
+                items = sorted((o for o in st.objects[res].values()
+                                if selected(o, ns, fsel, lsel)),
+                               key=lambda o: (o["metadata"]["namespace"],
+                                              o["metadata"]["name"]))
+                sid = None
+            end = start + limit if limit > 0 else len(items)
+            meta = {"resourceVersion": str(list_rv)}
+            if end < len(items):
+                if sid is None:
+                    sid = hub.snapshot(list_rv, items)
+                meta["continue"] = base64.b64encode(json.dumps(
+                    {"id": sid, "start": end, "rv": list_rv}).encode()).decode()
+                meta["remainingItemCount"] = len(items) - end
+            page = items[start:end]
+        return self.reply(200, {"kind": LISTABLE[res][2] + "List", "apiVersion": api_version(res),
+                                "metadata": meta, "items": page})
+
+    def send_chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def send_event(self, typ, obj):
+        self.send_chunk(json.dumps({"type": typ, "object": obj}).encode() + b"\n")
+
+    def serve_watch(self, res, ns, rv, timeout, bookmarks, fsel, lsel):
+        st = self.server.state
+        hub = st.watch
+        self.record(200)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        with st.lock:
+            hub.watches += 1
+            hub.streams += 1
+            drops, stalls = hub.drops, hub.stalls
+            if rv in ("", "0"):  # the current state as ADDED events first
+                pending = [("ADDED", o) for _, o in sorted(st.objects[res].items())
+                           if selected(o, ns, fsel, lsel)]
+                last = hub.last
+            else:
+                pending, last = [], int(rv)
+        end = time.monotonic() + (timeout if timeout > 0 else hub.timeout_s)
+        next_bookmark = time.monotonic() + hub.bookmark_ms / 1000.0
+        silent = False
+        try:
+            while True:
+                for typ, obj in pending:
+                    self.send_event(typ, obj)
+                if pending and pending[-1][0] == "ERROR":
+                    break
+                pending = []
+                with st.lock:
+                    while not pending:
+                        now = time.monotonic()
+                        if hub.drops != drops:
+                            self.reset_connection()
+                            return
+                        if hub.stalls != stalls:
+                            silent = True
+                            break
+                        if now >= end:
+                            break
+                        if last < hub.compacted:
+                            pending = [("ERROR", status_body(
+                                410, "Expired", "too old resource version: %d (%d)"
+                                % (last, hub.compacted + 1)))]
+                            break
+                        for erv, typ, r, obj, old in hub.history:
+                            if erv > last and r == res:
+                                seen = watch_event(typ, obj, old, ns, fsel, lsel)
+                                if seen:
+                                    pending.append((seen, obj))
+                        last = max(last, hub.last)
+                        if pending:
+                            break
+                        if bookmarks and now >= next_bookmark:
+                            group, version, kind = LISTABLE[res][:3]
+                            pending = [("BOOKMARK", {"kind": kind, "apiVersion": api_version(res),
+                                                     "metadata": {"resourceVersion": str(last)}})]
+                            next_bookmark = now + hub.bookmark_ms / 1000.0
+                            break
+                        wake = min(end, next_bookmark) if bookmarks else end
+                        hub.cond.wait(max(0.0, wake - now))
+                    if silent:
+                        hub.streams -= 1
+                        self.stall(drops)
+                        return
+                if not pending:
+                    break
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+        finally:
+            if not silent:
+                with st.lock:
+                    hub.streams -= 1
+                    hub.cond.notify_all()
+
+    def stall(self, drops):
+        """A silent stream: no event, no bookmark, no end, until a drop or STALL_MAX_S."""
+        st = self.server.state
+        end = time.monotonic() + STALL_MAX_S
+        while time.monotonic() < end and st.watch.drops == drops:
+            st.watch.cond.wait(1.0)
+        self.reset_connection()
+
+    def watch_control(self, method, doc):
+        hub = self.server.state.watch
+        if method == "POST":
+            doc = doc or {}
+            if doc.get("drop"):
+                hub.drops += 1
+            if doc.get("stall"):
+                hub.stalls += 1
+            if doc.get("compact"):
+                hub.compact()
+            for k, attr, conv in (("bookmark_ms", "bookmark_ms", int), ("history", "limit", int),
+                                  ("timeout_s", "timeout_s", float)):
+                if k in doc:
+                    setattr(hub, attr, conv(doc[k]))
+            hub.cond.notify_all()
+        return self.reply(200, hub.stats())
+
+
+class Handler(ListWatch, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "plexus-apiserver-stand-in"
     timeout = 60  # idle keep-alive connections end, so their threads do too
@@ -307,6 +690,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.fail(401, "Unauthorized", "Unauthorized")
         if path.startswith("/apis/%s/" % DRA_GROUP):
             return dra_api(self, method, path, user)
+        if method == "GET" and self.list_watch_or_discovery(path, user):
+            return None
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(pods|events)(?:/([^/]+))?(/status)?", path)
         g = re.fullmatch(r"/apis/k8s\.cni\.cncf\.io/v1/namespaces/([^/]+)/"
                          r"network-attachment-definitions(?:/([^/]+))?", path)
@@ -332,13 +717,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              {"name": name or "", "group": group, "kind": res})
         if res == "events" and method == "POST" and not name:
             return self.create_event(ns, body)
-        if not name:
-            if method != "GET":
-                return self.fail(405, "MethodNotAllowed", "the server does not allow this method")
-            with st.lock:
-                items = [o for (n, _), o in st.objects[res].items() if n == ns]
-            return self.reply(200, {"kind": "List", "apiVersion": "v1", "items": items,
-                                    "metadata": {"resourceVersion": ""}})
+        if not name:  # GET of a collection is ListWatch's
+            return self.fail(405, "MethodNotAllowed", "the server does not allow this method")
         key = (ns, name)
         with st.lock:
             obj = st.objects[res].get(key)
@@ -351,7 +731,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if method == "GET":
                 return self.reply(200, obj)
             if method == "DELETE":
-                del st.objects[res][key]
+                st.remove(res, key)
                 return self.reply(200, status_body(200, "", "")
                                   | {"status": "Success", "details": {"name": name,
                                                                       "kind": res}})
@@ -419,6 +799,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.fail(400, "BadRequest", str(e))
         parts = path.split("/")[2:]
         with st.lock:
+            if parts == ["watch"]:
+                return self.watch_control(method, doc)
             if parts == ["faults"] and method == "POST":
                 try:
                     faults = dict(doc or {})
@@ -451,7 +833,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if method == "GET" and obj is not None:
                         return self.reply(200, obj)
                     if method == "DELETE" and obj is not None:
-                        del st.objects[res][(ns, parts[3])]
+                        st.remove(res, (ns, parts[3]))
                         return self.reply(200, {})
                     return self.fail(404, "NotFound", "no such object")
         return self.fail(404, "NotFound", "no such control endpoint")

@@ -1,0 +1,550 @@
+/* k8s/store.c: trimmed pods and NADs in a hash table under a rwlock (see k8s/store.h).
+ * Each cached object is one allocation: the chain link, the record, then its strings. */
+#include "k8s/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "k8s/objects.h"
+#include "k8s/selection.h"
+
+#define FIRST_BUCKETS 64
+
+struct node {
+	struct node *next;
+	uint32_t hash;
+	bool seen; /* during a re-list: the LIST had it */
+};
+
+/* The record sits after the link, aligned for its pointers. */
+#define NODE_BYTES ((sizeof(struct node) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
+#define REC(n)	   ((void *)((char *)(n) + NODE_BYTES))
+
+struct k8s_store {
+	enum k8s_kind kind;
+	pthread_rwlock_t rw; /* the table */
+	struct node **buckets;
+	size_t nbuckets, count;
+	bool relisting;
+	pthread_mutex_t mu; /* the change counter and the waits */
+	pthread_cond_t changed;
+	uint64_t changes;
+	bool synced;
+};
+
+/* The string members of each kind, in the order the packer copies them. */
+static const size_t pod_fields[] = {
+	offsetof(struct k8s_pod, namespace),
+	offsetof(struct k8s_pod, name),
+	offsetof(struct k8s_pod, uid),
+	offsetof(struct k8s_pod, node),
+	offsetof(struct k8s_pod, resource_version),
+	offsetof(struct k8s_pod, networks),
+	offsetof(struct k8s_pod, default_network),
+	offsetof(struct k8s_pod, config_source),
+	offsetof(struct k8s_pod, deletion_timestamp),
+	offsetof(struct k8s_pod, claim_statuses),
+};
+static const size_t nad_fields[] = {
+	offsetof(struct k8s_nad, namespace),	    offsetof(struct k8s_nad, name),
+	offsetof(struct k8s_nad, resource_version), offsetof(struct k8s_nad, config),
+	offsetof(struct k8s_nad, resource_name),
+};
+#define NFIELDS	   10 /* the most of either */
+#define NAD_CONFIG 3
+
+static const size_t *fields_of(enum k8s_kind k, size_t *n, size_t *rec_size)
+{
+	if (k == K8S_KIND_POD) {
+		*n = sizeof(pod_fields) / sizeof(pod_fields[0]);
+		*rec_size = sizeof(struct k8s_pod);
+		return pod_fields;
+	}
+	*n = sizeof(nad_fields) / sizeof(nad_fields[0]);
+	*rec_size = sizeof(struct k8s_nad);
+	return nad_fields;
+}
+
+static const char **field(void *rec, size_t off)
+{
+	return (const char **)(void *)((char *)rec + off);
+}
+
+/* One allocation of head bytes, the record and copies of src[i] (NULL stays NULL). Returns the
+ * allocation (the record at head bytes in), or NULL on OOM. */
+static void *pack(enum k8s_kind k, const char *const *src, size_t head)
+{
+	size_t n, rec_size, total, len[NFIELDS];
+	const size_t *off = fields_of(k, &n, &rec_size);
+	char *mem, *rec, *p;
+
+	total = head + rec_size;
+	for (size_t i = 0; i < n; i++) {
+		len[i] = src[i] ? strlen(src[i]) : 0;
+		total += src[i] ? len[i] + 1 : 0;
+	}
+	mem = calloc(1, total);
+	if (!mem)
+		return NULL;
+	rec = mem + head;
+	p = rec + rec_size;
+	for (size_t i = 0; i < n; i++) {
+		if (!src[i])
+			continue;
+		memcpy(p, src[i], len[i] + 1);
+		*field(rec, off[i]) = p;
+		p += len[i] + 1;
+	}
+	if (k == K8S_KIND_NAD)
+		((struct k8s_nad *)(void *)rec)->config_len = src[NAD_CONFIG] ? len[NAD_CONFIG] : 0;
+	return mem;
+}
+
+static void *copy_rec(enum k8s_kind k, void *rec, size_t head)
+{
+	const char *src[NFIELDS];
+	size_t n, rec_size;
+	const size_t *off = fields_of(k, &n, &rec_size);
+
+	for (size_t i = 0; i < n; i++)
+		src[i] = *field(rec, off[i]);
+	return pack(k, src, head);
+}
+
+static const cJSON *item(const cJSON *obj, const char *a, const char *b)
+{
+	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, a), b);
+}
+
+static const char *string_at(const cJSON *obj, const char *a, const char *b)
+{
+	const cJSON *v = item(obj, a, b);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The record of obj, in one allocation with head bytes before it; NULL with err set. */
+static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_err *err)
+{
+	const char *src[NFIELDS] = { 0 }, *what = NULL;
+	const char *kind = k == K8S_KIND_POD ? "pod" : "network-attachment-definition";
+	char *claims = NULL;
+	void *mem;
+
+	src[0] = string_at(obj, "metadata", "namespace");
+	src[1] = string_at(obj, "metadata", "name");
+	if (!src[0] || !src[1])
+		what = "metadata.namespace and metadata.name";
+	if (k == K8S_KIND_POD) {
+		const cJSON *cs = item(obj, "status", "resourceClaimStatuses");
+
+		src[2] = string_at(obj, "metadata", "uid");
+		src[3] = string_at(obj, "spec", "nodeName");
+		src[4] = string_at(obj, "metadata", "resourceVersion");
+		src[5] = k8s_object_annotation(obj, K8S_ANNOT_NETWORKS);
+		src[6] = k8s_object_annotation(obj, K8S_ANNOT_DEFAULT_NETWORK);
+		src[7] = k8s_object_annotation(obj, K8S_ANNOT_CONFIG_SOURCE);
+		src[8] = string_at(obj, "metadata", "deletionTimestamp");
+		if (!src[3])
+			src[3] = "";
+		if (!src[2])
+			what = what ? what : "metadata.uid";
+		if (cs && !cJSON_IsNull(cs) && !(claims = cJSON_PrintUnformatted(cs))) {
+			cni_err_oom(err);
+			return NULL;
+		}
+		src[9] = claims;
+	} else {
+		src[2] = string_at(obj, "metadata", "resourceVersion");
+		src[3] = string_at(obj, "spec", "config");
+		src[4] = k8s_object_annotation(obj, K8S_ANNOT_RESOURCE_NAME);
+	}
+	if (!what && !string_at(obj, "metadata", "resourceVersion"))
+		what = "metadata.resourceVersion";
+	mem = what ? NULL : pack(k, src, head);
+	free(claims);
+	if (what)
+		cni_err_set(err, CNI_ERR_DECODE, "%s: no %s", kind, what);
+	else if (!mem)
+		cni_err_oom(err);
+	return mem;
+}
+
+struct k8s_pod *k8s_pod_from_json(const cJSON *obj, struct cni_err *err)
+{
+	return decode(K8S_KIND_POD, obj, 0, err);
+}
+
+struct k8s_nad *k8s_nad_from_json(const cJSON *obj, struct cni_err *err)
+{
+	return decode(K8S_KIND_NAD, obj, 0, err);
+}
+
+/* -- the table ------------------------------------------------------------------------- */
+
+static uint32_t key_hash(const char *ns, const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a over "ns/name" */
+
+	for (const char *p = ns; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+/* Both kinds start with namespace and name. */
+static bool node_is(struct node *n, uint32_t h, const char *ns, const char *name)
+{
+	const struct k8s_nad *r = REC(n);
+
+	return n->hash == h && strcmp(r->namespace, ns) == 0 && strcmp(r->name, name) == 0;
+}
+
+static struct node **slot(struct k8s_store *s, const char *ns, const char *name)
+{
+	uint32_t h = key_hash(ns, name);
+	struct node **pp = &s->buckets[h & (s->nbuckets - 1)];
+
+	while (*pp && !node_is(*pp, h, ns, name))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void grow(struct k8s_store *s)
+{
+	size_t nb = s->nbuckets * 2;
+	struct node **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct node *n = s->buckets[i], *next;
+
+		for (; n; n = next) {
+			next = n->next;
+			n->next = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = nb;
+}
+
+static void changed(struct k8s_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->changes++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+}
+
+struct k8s_store *k8s_store_new(enum k8s_kind kind, struct cni_err *err)
+{
+	struct k8s_store *s = calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+
+	if (s)
+		s->buckets = calloc(FIRST_BUCKETS, sizeof(*s->buckets));
+	if (!s || !s->buckets) {
+		free(s);
+		cni_err_oom(err);
+		return NULL;
+	}
+	s->kind = kind;
+	s->nbuckets = FIRST_BUCKETS;
+	pthread_rwlock_init(&s->rw, NULL);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	return s;
+}
+
+void k8s_store_free(struct k8s_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct node *n = s->buckets[i], *next;
+
+		for (; n; n = next) {
+			next = n->next;
+			free(n);
+		}
+	}
+	free(s->buckets);
+	pthread_rwlock_destroy(&s->rw);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->changed);
+	free(s);
+}
+
+enum k8s_kind k8s_store_kind(const struct k8s_store *s)
+{
+	return s->kind;
+}
+
+size_t k8s_store_size(struct k8s_store *s)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&s->rw);
+	n = s->count;
+	pthread_rwlock_unlock(&s->rw);
+	return n;
+}
+
+/* A copy of ns/name under the read lock, or NULL with errno. */
+static void *get_copy(struct k8s_store *s, enum k8s_kind k, const char *ns, const char *name)
+{
+	struct node *n;
+	void *out = NULL;
+
+	if (s->kind != k) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pthread_rwlock_rdlock(&s->rw);
+	n = *slot(s, ns, name);
+	if (n && !(out = copy_rec(k, REC(n), 0)))
+		errno = ENOMEM;
+	else if (!n)
+		errno = ENOENT;
+	pthread_rwlock_unlock(&s->rw);
+	return out;
+}
+
+struct k8s_pod *k8s_store_get_pod(struct k8s_store *s, const char *ns, const char *name)
+{
+	return get_copy(s, K8S_KIND_POD, ns, name);
+}
+
+struct k8s_nad *k8s_store_get_nad(struct k8s_store *s, const char *ns, const char *name)
+{
+	return get_copy(s, K8S_KIND_NAD, ns, name);
+}
+
+int k8s_store_put(struct k8s_store *s, const cJSON *obj, struct cni_err *err)
+{
+	struct node *n = decode(s->kind, obj, NODE_BYTES, err), **pp;
+	const struct k8s_nad *r;
+
+	if (!n)
+		return -1;
+	r = REC(n);
+	n->hash = key_hash(r->namespace, r->name);
+	n->seen = true;
+	pthread_rwlock_wrlock(&s->rw);
+	pp = slot(s, r->namespace, r->name);
+	if (*pp) {
+		n->next = (*pp)->next;
+		free(*pp);
+	} else {
+		s->count++;
+	}
+	*pp = n;
+	if (s->count > s->nbuckets)
+		grow(s);
+	pthread_rwlock_unlock(&s->rw);
+	changed(s);
+	return 0;
+}
+
+bool k8s_store_delete(struct k8s_store *s, const char *ns, const char *name)
+{
+	struct node **pp, *n;
+
+	pthread_rwlock_wrlock(&s->rw);
+	pp = slot(s, ns, name);
+	n = *pp;
+	if (n) {
+		*pp = n->next;
+		s->count--;
+	}
+	pthread_rwlock_unlock(&s->rw);
+	free(n);
+	if (n)
+		changed(s);
+	return n != NULL;
+}
+
+void k8s_store_relist_begin(struct k8s_store *s)
+{
+	pthread_rwlock_wrlock(&s->rw);
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct node *n = s->buckets[i]; n; n = n->next)
+			n->seen = false;
+	s->relisting = true;
+	pthread_rwlock_unlock(&s->rw);
+}
+
+size_t k8s_store_relist_end(struct k8s_store *s)
+{
+	size_t removed = 0;
+
+	pthread_rwlock_wrlock(&s->rw);
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct node **pp = &s->buckets[i];
+
+		while (*pp) {
+			struct node *n = *pp;
+
+			if (n->seen) {
+				pp = &n->next;
+				continue;
+			}
+			*pp = n->next;
+			free(n);
+			removed++;
+		}
+	}
+	s->count -= removed;
+	s->relisting = false;
+	pthread_rwlock_unlock(&s->rw);
+	pthread_mutex_lock(&s->mu);
+	s->synced = true;
+	s->changes++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	return removed;
+}
+
+void k8s_store_relist_abort(struct k8s_store *s)
+{
+	pthread_rwlock_wrlock(&s->rw);
+	s->relisting = false;
+	pthread_rwlock_unlock(&s->rw);
+}
+
+/* -- waits --------------------------------------------------------------------------------- */
+
+static void deadline_after(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* What a wait checks after every change; returns nonzero when the wait is over. */
+typedef int (*wait_check)(struct k8s_store *s, void *arg);
+
+/* Runs check under s->mu until it returns nonzero or timeout_ms passes (-ETIMEDOUT). The
+ * writers bump s->changes under s->mu after changing the table, so a change made between a
+ * check and the wait still wakes it. */
+static int wait_for(struct k8s_store *s, long timeout_ms, wait_check check, void *arg)
+{
+	struct timespec dl;
+	int ret, rc = 0;
+
+	deadline_after(&dl, timeout_ms > 0 ? timeout_ms : 0);
+	pthread_mutex_lock(&s->mu);
+	while (!(ret = check(s, arg)) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->changed, &s->mu, &dl);
+	pthread_mutex_unlock(&s->mu);
+	return ret ? ret : -ETIMEDOUT;
+}
+
+struct pod_wait {
+	const char *ns, *name, *uid;
+	struct k8s_pod *got;
+	bool oom;
+};
+
+static int check_pod(struct k8s_store *s, void *arg)
+{
+	struct pod_wait *w = arg;
+
+	free(w->got);
+	w->got = k8s_store_get_pod(s, w->ns, w->name);
+	if (!w->got) {
+		w->oom = errno == ENOMEM;
+		return w->oom;
+	}
+	return !w->uid || !w->uid[0] || strcmp(w->got->uid, w->uid) == 0;
+}
+
+int k8s_store_wait_pod(struct k8s_store *s, const char *ns, const char *name, const char *uid,
+		       long timeout_ms, struct k8s_pod **out)
+{
+	struct pod_wait w = { .ns = ns, .name = name, .uid = uid };
+	int ret;
+
+	*out = NULL;
+	if (s->kind != K8S_KIND_POD)
+		return -EINVAL;
+	ret = wait_for(s, timeout_ms, check_pod, &w);
+	if (w.oom) {
+		free(w.got);
+		return -ENOMEM;
+	}
+	*out = w.got;
+	return ret > 0 ? 0 : ret;
+}
+
+struct change_wait {
+	const char *ns, *name, *rv;
+};
+
+static int check_change(struct k8s_store *s, void *arg)
+{
+	struct change_wait *w = arg;
+	struct node *n;
+	int ret;
+
+	pthread_rwlock_rdlock(&s->rw);
+	n = *slot(s, w->ns, w->name);
+	if (!n) {
+		ret = w->rv ? 2 : 0; /* gone */
+	} else {
+		/* resource_version sits at another offset in each kind */
+		const char *rv = s->kind == K8S_KIND_POD
+				     ? ((const struct k8s_pod *)REC(n))->resource_version
+				     : ((const struct k8s_nad *)REC(n))->resource_version;
+
+		ret = !w->rv || strcmp(rv, w->rv) != 0;
+	}
+	pthread_rwlock_unlock(&s->rw);
+	return ret;
+}
+
+int k8s_store_wait_change(struct k8s_store *s, const char *ns, const char *name, const char *rv,
+			  long timeout_ms)
+{
+	struct change_wait w = { ns, name, rv };
+	int ret = wait_for(s, timeout_ms, check_change, &w);
+
+	return ret == 2 ? 0 : ret;
+}
+
+static int check_synced(struct k8s_store *s, void *arg)
+{
+	(void)arg;
+	return s->synced;
+}
+
+bool k8s_store_synced(struct k8s_store *s)
+{
+	bool v;
+
+	pthread_mutex_lock(&s->mu);
+	v = s->synced;
+	pthread_mutex_unlock(&s->mu);
+	return v;
+}
+
+bool k8s_store_wait_synced(struct k8s_store *s, long timeout_ms)
+{
+	return wait_for(s, timeout_ms, check_synced, NULL) > 0;
+}

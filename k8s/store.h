@@ -1,0 +1,102 @@
+/* k8s/store.h: the watch caches' trimmed objects: pods and NetworkAttachmentDefinitions cut down
+ * to what plexus reads, keyed by namespace/name, safe to share between threads. Filled by
+ * k8s/reflector; read by plexusd's workers. Unlike Multus's informers (whole objects), a cached
+ * pod costs its few strings (docs/DESIGN.md has the measured bytes per pod and per NAD). */
+#ifndef PLEXUS_K8S_STORE_H
+#define PLEXUS_K8S_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni/err.h"
+
+/* What plexus reads from a pod. Strings are NUL-terminated; optional ones are NULL when the pod
+ * has none. A record is one allocation: free it with free(). */
+struct k8s_pod {
+	const char *namespace, *name, *uid;
+	const char *node;		/* spec.nodeName; "" when unscheduled */
+	const char *resource_version;	/* metadata.resourceVersion */
+	const char *networks;		/* k8s.v1.cni.cncf.io/networks */
+	const char *default_network;	/* v1.multus-cni.io/default-network */
+	const char *config_source;	/* kubernetes.io/config.source */
+	const char *deletion_timestamp; /* metadata.deletionTimestamp */
+	const char *claim_statuses;	/* status.resourceClaimStatuses as compact JSON text */
+};
+
+/* What plexus reads from a NAD; one allocation, free(). config is spec.config byte for byte
+ * (NULL when absent), config_len its length. */
+struct k8s_nad {
+	const char *namespace, *name;
+	const char *resource_version;
+	const char *config;
+	size_t config_len;
+	const char *resource_name; /* k8s.v1.cni.cncf.io/resourceName */
+};
+
+enum k8s_kind { K8S_KIND_POD, K8S_KIND_NAD };
+
+/* Trims an API object (as LIST, WATCH or GET return it). metadata.namespace, .name and
+ * .resourceVersion must be strings (a pod also needs .uid); returns NULL with code 6
+ * "pod: no metadata.uid" (or "network-attachment-definition: ...") otherwise, or on OOM. */
+struct k8s_pod *k8s_pod_from_json(const cJSON *obj, struct cni_err *err);
+struct k8s_nad *k8s_nad_from_json(const cJSON *obj, struct cni_err *err);
+
+struct k8s_store;
+
+/* An empty, unsynced store of one kind. NULL only on OOM (err set). */
+struct k8s_store *k8s_store_new(enum k8s_kind kind, struct cni_err *err);
+
+/* Frees the store; no thread may be using it (stop its reflector first). NULL is fine. */
+void k8s_store_free(struct k8s_store *s);
+
+enum k8s_kind k8s_store_kind(const struct k8s_store *s);
+
+/* Copies of the cached object (caller frees with free()), or NULL when it is not cached (errno
+ * ENOENT), the store holds the other kind (EINVAL) or memory ran out (ENOMEM). */
+struct k8s_pod *k8s_store_get_pod(struct k8s_store *s, const char *ns, const char *name);
+struct k8s_nad *k8s_store_get_nad(struct k8s_store *s, const char *ns, const char *name);
+
+/* Waits at most timeout_ms for the pod ns/name to be cached with the given UID (any UID when
+ * uid is NULL or ""), woken by the reflector's changes (a condition variable, not a poll).
+ * Returns 0 with *out a copy of it; -ETIMEDOUT with *out a copy of the pod cached under that
+ * name with another UID, or NULL; -ENOMEM; -EINVAL for a NAD store. */
+CNI_MUST_CHECK int k8s_store_wait_pod(struct k8s_store *s, const char *ns, const char *name,
+				      const char *uid, long timeout_ms, struct k8s_pod **out);
+
+/* Waits at most timeout_ms until ns/name is cached with a resourceVersion other than rv (rv
+ * NULL: cached at all) or, with rv non-NULL, is gone. Returns 1 when present (changed), 0 when
+ * absent (deleted), -ETIMEDOUT when nothing changed. Any kind. */
+CNI_MUST_CHECK int k8s_store_wait_change(struct k8s_store *s, const char *ns, const char *name,
+					 const char *rv, long timeout_ms);
+
+/* True once a LIST has filled the store (it stays true across later re-lists). */
+bool k8s_store_synced(struct k8s_store *s);
+
+/* Waits at most timeout_ms for the first sync; returns whether the store is synced. */
+bool k8s_store_wait_synced(struct k8s_store *s, long timeout_ms);
+
+/* Objects cached. */
+size_t k8s_store_size(struct k8s_store *s);
+
+/* -- for the reflector (and tests): changes, each waking the waiters ---------------------- */
+
+/* Adds or replaces the object (ADDED, MODIFIED, or an item of a LIST). Returns 0, or -1 with
+ * err (the object is not valid for this kind; OOM). During a re-list the object is marked
+ * seen. */
+CNI_MUST_CHECK int k8s_store_put(struct k8s_store *s, const cJSON *obj, struct cni_err *err);
+
+/* Removes ns/name (DELETED); returns whether it was cached. */
+bool k8s_store_delete(struct k8s_store *s, const char *ns, const char *name);
+
+/* A re-list replaces the store's content without ever emptying it: begin marks every object
+ * unseen, each LIST item is put (and so seen), end removes what was not seen (deleted while
+ * the watch was away), marks the store synced and returns how many it removed; abort (a LIST
+ * that failed half-way) forgets the marks and removes nothing. */
+void k8s_store_relist_begin(struct k8s_store *s);
+size_t k8s_store_relist_end(struct k8s_store *s);
+void k8s_store_relist_abort(struct k8s_store *s);
+
+#endif

@@ -1,0 +1,432 @@
+/* test/unit/test_k8s_store.c: the watch caches' store: trimmed pods and NADs, copies out,
+ * re-list diffs, waits woken by changes, and the memory a cached object costs. */
+#include <malloc.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "k8s/store.h"
+#include "test/unit/unit.h"
+
+static cJSON *json(const char *text)
+{
+	cJSON *j = cJSON_Parse(text);
+
+	ck_assert_msg(j != NULL, "test JSON does not parse: %s", text);
+	return j;
+}
+
+/* A pod as the API returns it, with much that the store must drop. */
+static cJSON *pod(const char *ns, const char *name, const char *uid, const char *rv,
+		  const char *networks)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"%s\",\"uid\":\"%s\",\"resourceVersion\":\"%s\","
+		 "\"labels\":{\"app\":\"web\",\"pod-template-hash\":\"5d8f7c9b4\"},"
+		 "\"annotations\":{\"k8s.v1.cni.cncf.io/networks\":\"%s\","
+		 "\"kubectl.kubernetes.io/last-applied-configuration\":\"{...}\"},"
+		 "\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\","
+		 "\"name\":\"web-5d8f7c9b4\",\"uid\":\"a\"}]},"
+		 "\"spec\":{\"nodeName\":\"node-1\",\"containers\":[{\"name\":\"web\","
+		 "\"image\":\"nginx:1.25\",\"ports\":[{\"containerPort\":80}],"
+		 "\"resources\":{\"limits\":{\"cpu\":\"500m\",\"memory\":\"128Mi\"}}}]},"
+		 "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.1.7\","
+		 "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+		 name, ns, uid, rv, networks);
+	return json(text);
+}
+
+static cJSON *nad(const char *ns, const char *name, const char *rv, const char *resource)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"k8s.cni.cncf.io/v1\",\"kind\":\"NetworkAttachmentDefinition\","
+		 "\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"uid\":\"u\","
+		 "\"resourceVersion\":\"%s\"%s%s%s},\"spec\":{\"config\":"
+		 "\"{\\\"cniVersion\\\":\\\"1.0.0\\\",\\\"type\\\":\\\"macvlan\\\","
+		 "\\\"master\\\":\\\"eth0\\\",\\\"ipam\\\":{\\\"type\\\":\\\"host-local\\\","
+		 "\\\"subnet\\\":\\\"10.1.0.0/16\\\"}}\"}}",
+		 name, ns, rv,
+		 resource ? ",\"annotations\":{\"k8s.v1.cni.cncf.io/resourceName\":\"" : "",
+		 resource ? resource : "", resource ? "\"}" : "");
+	return json(text);
+}
+
+static struct k8s_store *store(enum k8s_kind k)
+{
+	struct cni_err err = { 0 };
+	struct k8s_store *s = k8s_store_new(k, &err);
+
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static void put(struct k8s_store *s, cJSON *obj)
+{
+	struct cni_err err = { 0 };
+
+	ck_assert_msg(k8s_store_put(s, obj, &err) == 0, "put: %s", err.msg);
+	cJSON_Delete(obj);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(pod_is_trimmed_to_what_plexus_reads)
+{
+	cJSON *o = json("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"u1\","
+			"\"resourceVersion\":\"7\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\","
+			"\"annotations\":{\"k8s.v1.cni.cncf.io/networks\":\"a,b\","
+			"\"v1.multus-cni.io/default-network\":\"ns/def\","
+			"\"kubernetes.io/config.source\":\"file\",\"other\":\"x\"}},"
+			"\"spec\":{\"nodeName\":\"n1\"},\"status\":{\"resourceClaimStatuses\":"
+			"[{\"name\":\"gpu\",\"resourceClaimName\":\"p-gpu\"}]}}");
+	struct cni_err err = { 0 };
+	struct k8s_pod *p = k8s_pod_from_json(o, &err);
+
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	ck_assert_str_eq(p->namespace, "ns");
+	ck_assert_str_eq(p->name, "p");
+	ck_assert_str_eq(p->uid, "u1");
+	ck_assert_str_eq(p->node, "n1");
+	ck_assert_str_eq(p->resource_version, "7");
+	ck_assert_str_eq(p->networks, "a,b");
+	ck_assert_str_eq(p->default_network, "ns/def");
+	ck_assert_str_eq(p->config_source, "file");
+	ck_assert_str_eq(p->deletion_timestamp, "2026-01-01T00:00:00Z");
+	ck_assert_json_eq(p->claim_statuses,
+			  "[{\"name\":\"gpu\",\"resourceClaimName\":\"p-gpu\"}]");
+	free(p);
+	cJSON_Delete(o);
+}
+END_TEST
+
+START_TEST(pod_without_optional_fields_has_nulls_and_an_empty_node)
+{
+	cJSON *o = json("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"u1\","
+			"\"resourceVersion\":\"7\"}}");
+	struct cni_err err = { 0 };
+	struct k8s_pod *p = k8s_pod_from_json(o, &err);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->node, "");
+	ck_assert_ptr_null(p->networks);
+	ck_assert_ptr_null(p->default_network);
+	ck_assert_ptr_null(p->config_source);
+	ck_assert_ptr_null(p->deletion_timestamp);
+	ck_assert_ptr_null(p->claim_statuses);
+	free(p);
+	cJSON_Delete(o);
+}
+END_TEST
+
+START_TEST(nad_keeps_config_bytes_and_resource_name)
+{
+	cJSON *o = nad("ns", "sriov-a", "9", "intel.com/sriov");
+	struct cni_err err = { 0 };
+	struct k8s_nad *n = k8s_nad_from_json(o, &err);
+	const char *want =
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "config")->valuestring;
+
+	ck_assert_ptr_nonnull(n);
+	ck_assert_str_eq(n->namespace, "ns");
+	ck_assert_str_eq(n->name, "sriov-a");
+	ck_assert_str_eq(n->resource_version, "9");
+	ck_assert_str_eq(n->config, want);
+	ck_assert_uint_eq(n->config_len, strlen(want));
+	ck_assert_str_eq(n->resource_name, "intel.com/sriov");
+	free(n);
+	cJSON_Delete(o);
+}
+END_TEST
+
+START_TEST(objects_without_identity_are_refused)
+{
+	const char *bad[] = {
+		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"resourceVersion\":\"1\"}}",
+		"{\"metadata\":{\"name\":\"p\",\"uid\":\"u\",\"resourceVersion\":\"1\"}}",
+		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"u\"}}",
+		"[]",
+		/* what was decoded before the refusal is freed (unit-asan) */
+		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"resourceVersion\":\"1\"},"
+		"\"status\":{\"resourceClaimStatuses\":[{\"name\":\"gpu\"}]}}",
+	};
+	const char *want[] = { "pod: no metadata.uid",
+			       "pod: no metadata.namespace and metadata.name",
+			       "pod: no metadata.resourceVersion",
+			       "pod: no metadata.namespace and metadata.name",
+			       "pod: no metadata.uid" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *o = json(bad[i]);
+		struct cni_err err = { 0 };
+
+		ck_assert_ptr_null(k8s_pod_from_json(o, &err));
+		ck_assert_str_eq(err.msg, want[i]);
+		ck_assert_int_eq(err.code, CNI_ERR_DECODE);
+		cni_err_clear(&err);
+		cJSON_Delete(o);
+	}
+}
+END_TEST
+
+START_TEST(get_returns_a_copy_that_outlives_changes)
+{
+	struct k8s_store *s = store(K8S_KIND_POD);
+	struct k8s_pod *p;
+
+	put(s, pod("ns", "a", "u1", "1", "net1"));
+	p = k8s_store_get_pod(s, "ns", "a");
+	ck_assert_ptr_nonnull(p);
+	put(s, pod("ns", "a", "u1", "2", "net2"));
+	ck_assert(k8s_store_delete(s, "ns", "a"));
+	ck_assert_str_eq(p->networks, "net1");
+	ck_assert_str_eq(p->resource_version, "1");
+	free(p);
+	errno = 0;
+	ck_assert_ptr_null(k8s_store_get_pod(s, "ns", "a"));
+	ck_assert_int_eq(errno, ENOENT);
+	errno = 0;
+	ck_assert_ptr_null(k8s_store_get_nad(s, "ns", "a"));
+	ck_assert_int_eq(errno, EINVAL);
+	k8s_store_free(s);
+}
+END_TEST
+
+START_TEST(put_replaces_and_delete_removes_among_many)
+{
+	struct k8s_store *s = store(K8S_KIND_POD);
+	char name[32], uid[32];
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		snprintf(uid, sizeof(uid), "u%d", i);
+		put(s, pod(i % 2 ? "odd" : "even", name, uid, "1", name));
+	}
+	ck_assert_uint_eq(k8s_store_size(s), 3000);
+	put(s, pod("odd", "p7", "u7-new", "2", "changed"));
+	ck_assert_uint_eq(k8s_store_size(s), 3000);
+	for (int i = 0; i < 3000; i += 3) {
+		snprintf(name, sizeof(name), "p%d", i);
+		ck_assert(k8s_store_delete(s, i % 2 ? "odd" : "even", name));
+	}
+	ck_assert(!k8s_store_delete(s, "even", "p0"));
+	ck_assert_uint_eq(k8s_store_size(s), 2000);
+	for (int i = 0; i < 3000; i++) {
+		struct k8s_pod *p;
+
+		snprintf(name, sizeof(name), "p%d", i);
+		p = k8s_store_get_pod(s, i % 2 ? "odd" : "even", name);
+		ck_assert_msg((p != NULL) == (i % 3 != 0), "p%d: cached %d", i, p != NULL);
+		if (p && i == 7) {
+			ck_assert_str_eq(p->uid, "u7-new");
+			ck_assert_str_eq(p->networks, "changed");
+		} else if (p) {
+			ck_assert_str_eq(p->networks, name);
+		}
+		free(p);
+	}
+	/* the same name in another namespace is another object */
+	ck_assert_ptr_null(k8s_store_get_pod(s, "odd", "p2"));
+	k8s_store_free(s);
+}
+END_TEST
+
+START_TEST(relist_removes_what_the_list_no_longer_has)
+{
+	struct k8s_store *s = store(K8S_KIND_NAD);
+	struct k8s_nad *n;
+
+	put(s, nad("ns", "keep", "1", NULL));
+	put(s, nad("ns", "gone", "2", NULL));
+	put(s, nad("ns", "changed", "3", NULL));
+	ck_assert(!k8s_store_synced(s));
+	k8s_store_relist_begin(s);
+	put(s, nad("ns", "keep", "1", NULL));
+	put(s, nad("ns", "changed", "5", "r/x"));
+	put(s, nad("ns", "new", "6", NULL));
+	/* nothing disappears before the list is complete */
+	ck_assert_uint_eq(k8s_store_size(s), 4);
+	ck_assert_uint_eq(k8s_store_relist_end(s), 1);
+	ck_assert(k8s_store_synced(s));
+	ck_assert_uint_eq(k8s_store_size(s), 3);
+	ck_assert_ptr_null(k8s_store_get_nad(s, "ns", "gone"));
+	n = k8s_store_get_nad(s, "ns", "changed");
+	ck_assert_str_eq(n->resource_name, "r/x");
+	free(n);
+	/* a list that fails half-way removes nothing */
+	k8s_store_relist_begin(s);
+	put(s, nad("ns", "keep", "1", NULL));
+	k8s_store_relist_abort(s);
+	ck_assert_uint_eq(k8s_store_size(s), 3);
+	k8s_store_relist_begin(s);
+	ck_assert_uint_eq(k8s_store_relist_end(s), 3);
+	ck_assert_uint_eq(k8s_store_size(s), 0);
+	k8s_store_free(s);
+}
+END_TEST
+
+struct later {
+	struct k8s_store *s;
+	long delay_ms;
+	cJSON *obj;		       /* put after delay_ms, or */
+	const char *del_ns, *del_name; /* deleted, or */
+	bool relist;		       /* an empty re-list (sets synced) */
+};
+
+static void *do_later(void *arg)
+{
+	struct later *l = arg;
+	struct timespec ts = { l->delay_ms / 1000, (l->delay_ms % 1000) * 1000000 };
+	struct cni_err err = { 0 };
+
+	nanosleep(&ts, NULL);
+	if (l->obj && k8s_store_put(l->s, l->obj, &err) < 0)
+		abort();
+	if (l->del_name)
+		k8s_store_delete(l->s, l->del_ns, l->del_name);
+	if (l->relist) {
+		k8s_store_relist_begin(l->s);
+		k8s_store_relist_end(l->s);
+	}
+	cJSON_Delete(l->obj);
+	return NULL;
+}
+
+START_TEST(wait_for_a_pod_wakes_when_it_is_put)
+{
+	struct k8s_store *s = store(K8S_KIND_POD);
+	struct later l = { .s = s, .delay_ms = 200, .obj = pod("ns", "late", "u2", "3", "n") };
+	struct k8s_pod *p = NULL;
+	pthread_t t;
+	long t0;
+
+	put(s, pod("ns", "late", "u1", "1", "old")); /* same name, the previous pod's UID */
+	ck_assert_int_eq(pthread_create(&t, NULL, do_later, &l), 0);
+	t0 = now_ms();
+	ck_assert_int_eq(k8s_store_wait_pod(s, "ns", "late", "u2", 10000, &p), 0);
+	ck_assert_int_lt(now_ms() - t0, 5000);
+	ck_assert_str_eq(p->uid, "u2");
+	free(p);
+	pthread_join(t, NULL);
+	k8s_store_free(s);
+}
+END_TEST
+
+START_TEST(wait_for_a_pod_times_out_with_what_is_cached)
+{
+	struct k8s_store *s = store(K8S_KIND_POD);
+	struct k8s_pod *p = NULL;
+	long t0 = now_ms();
+
+	ck_assert_int_eq(k8s_store_wait_pod(s, "ns", "none", NULL, 150, &p), -ETIMEDOUT);
+	ck_assert_ptr_null(p);
+	ck_assert_int_ge(now_ms() - t0, 140);
+	put(s, pod("ns", "other", "u1", "1", "n"));
+	ck_assert_int_eq(k8s_store_wait_pod(s, "ns", "other", "u2", 100, &p), -ETIMEDOUT);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->uid, "u1");
+	free(p);
+	ck_assert_int_eq(k8s_store_wait_pod(s, "ns", "other", "", 0, &p), 0);
+	free(p);
+	k8s_store_free(s);
+}
+END_TEST
+
+START_TEST(wait_for_a_change_wakes_on_update_and_delete)
+{
+	struct k8s_store *s = store(K8S_KIND_NAD);
+	struct later upd = { .s = s, .delay_ms = 100, .obj = nad("ns", "n", "2", NULL) };
+	struct later del = { .s = s, .delay_ms = 100, .del_ns = "ns", .del_name = "n" };
+	pthread_t t;
+	long t0;
+
+	put(s, nad("ns", "n", "1", NULL));
+	ck_assert_int_eq(k8s_store_wait_change(s, "ns", "n", "1", 50), -ETIMEDOUT);
+	ck_assert_int_eq(pthread_create(&t, NULL, do_later, &upd), 0);
+	t0 = now_ms();
+	ck_assert_int_eq(k8s_store_wait_change(s, "ns", "n", "1", 10000), 1);
+	ck_assert_int_lt(now_ms() - t0, 5000);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(pthread_create(&t, NULL, do_later, &del), 0);
+	ck_assert_int_eq(k8s_store_wait_change(s, "ns", "n", "2", 10000), 0);
+	pthread_join(t, NULL);
+	k8s_store_free(s);
+}
+END_TEST
+
+START_TEST(wait_for_sync_wakes_on_the_first_list)
+{
+	struct k8s_store *s = store(K8S_KIND_POD);
+	struct later l = { .s = s, .delay_ms = 100, .relist = true };
+	pthread_t t;
+
+	ck_assert(!k8s_store_wait_synced(s, 30));
+	ck_assert_int_eq(pthread_create(&t, NULL, do_later, &l), 0);
+	ck_assert(k8s_store_wait_synced(s, 10000));
+	pthread_join(t, NULL);
+	k8s_store_free(s);
+}
+END_TEST
+
+/* The figures for docs/DESIGN.md: heap bytes per cached object (mallinfo2 before and after
+ * 1000 puts), printed; the only assertion is a generous sanity bound. */
+START_TEST(memory_per_cached_pod_and_nad)
+{
+	struct k8s_store *pods = store(K8S_KIND_POD), *nads = store(K8S_KIND_NAD);
+	char name[32], uid[48];
+	size_t before, per_pod, per_nad;
+
+	before = mallinfo2().uordblks;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "web-5d8f7c9b4-%05d", i);
+		snprintf(uid, sizeof(uid), "6f1c7b0e-0000-4000-8000-%012d", i);
+		put(pods, pod("production", name, uid, "123456789", "sriov-a,sriov-b@net2"));
+	}
+	per_pod = (mallinfo2().uordblks - before) / 1000;
+	before = mallinfo2().uordblks;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "sriov-net-%04d", i);
+		put(nads, nad("production", name, "123456789", "intel.com/sriov_netdevice"));
+	}
+	per_nad = (mallinfo2().uordblks - before) / 1000;
+	printf("store memory: %zu bytes per cached pod, %zu bytes per cached NAD "
+	       "(1000 each, heap in use, table included)\n",
+	       per_pod, per_nad);
+	ck_assert_uint_lt(per_pod, 4096);
+	ck_assert_uint_lt(per_nad, 4096);
+	k8s_store_free(pods);
+	k8s_store_free(nads);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("k8s_store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_test(tc, pod_is_trimmed_to_what_plexus_reads);
+	tcase_add_test(tc, pod_without_optional_fields_has_nulls_and_an_empty_node);
+	tcase_add_test(tc, nad_keeps_config_bytes_and_resource_name);
+	tcase_add_test(tc, objects_without_identity_are_refused);
+	tcase_add_test(tc, get_returns_a_copy_that_outlives_changes);
+	tcase_add_test(tc, put_replaces_and_delete_removes_among_many);
+	tcase_add_test(tc, relist_removes_what_the_list_no_longer_has);
+	tcase_add_test(tc, wait_for_a_pod_wakes_when_it_is_put);
+	tcase_add_test(tc, wait_for_a_pod_times_out_with_what_is_cached);
+	tcase_add_test(tc, wait_for_a_change_wakes_on_update_and_delete);
+	tcase_add_test(tc, wait_for_sync_wakes_on_the_first_list);
+	tcase_add_test(tc, memory_per_cached_pod_and_nad);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(suite)
