@@ -443,6 +443,38 @@ t_delegates_run_inside_chroot_dir() {
 	expect_contains "not found" "$(json_get "$(reply)" 'j["msg"]')" 'failed to find plugin "onlyroot"'
 }
 
+t_metrics_count_socket_requests_as_multus() {
+	local ns=${TAG}m port out i
+	netns_new $ns
+	port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	daemon_start "\"metricsPort\": $port"
+	expect_eq "/metrics on loopback only" "$(ss -Hltn "sport = :$port" | awk '{print $4}')" "127.0.0.1:$port"
+	bridges_cleanup
+	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.237.0.0/16)]" >"$WORK/nc.json"
+	for i in 1 2 3; do expect_eq "ADD $i" "$(cni ADD $ns c$i eth$i <"$WORK/nc.json")" 200; done
+	for i in 1 2 3; do expect_eq "DEL $i" "$(cni DEL $ns c$i eth$i <"$WORK/nc.json")" 200; done
+	expect_eq "GET /nope" "$(http GET /nope)" 404
+	expect_eq "PUT /cni" "$(http PUT /cni)" 405
+	out=$(curl -s --max-time 10 "http://127.0.0.1:$port/metrics")
+	expect_contains "/cni POSTs counted" "$out" 'multus_server_request_total{handler="/cni",code="200",method="post"} 6'
+	expect_contains "wrong method counted on its path" "$out" 'multus_server_request_total{handler="/cni",code="405",method="put"} 1'
+	expect_contains "unknown path counted as NotFound" "$out" 'multus_server_request_total{handler="NotFound",code="404",method="get"} 1'
+	expect_contains "ADD durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="ADD",result="success"} 3'
+	expect_contains "DEL durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="DEL",result="success"} 3'
+	expect_contains "queue idle" "$out" 'plexus_requests_in_flight 0'
+	expect_clean $ns
+	# a port that cannot be served: a startup error naming it
+	kill $DPID
+	wait $DPID || true
+	/usr/bin/python3 -c 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", '"$port"')); s.listen(); time.sleep(30)' &
+	local holder=$!
+	cleanup_add "kill $holder"
+	sleep 0.3
+	out=$(timeout 10 "$PLEXUSD" --config "$WORK/daemon-config.json" 2>&1) && i=0 || i=$?
+	expect_eq "busy metricsPort: exit status" "$i" 1
+	expect_contains "names the port" "$out" "metricsPort $port"
+}
+
 t_config_and_startup_errors_name_the_problem() {
 	local out rc
 	echo '{"workers":"four"}' >"$WORK/c.json"
