@@ -7,6 +7,7 @@
 
 PLEXUS=$ROOT/bin/plexus
 PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
+SHIM=${SHIM:-$ROOT/bin/plexus-shim}
 
 # daemon_config [EXTRA-KEYS]: a Multus thick daemon-config.json (its keys, paths in $WORK);
 # EXTRA-KEYS replace or add keys
@@ -63,6 +64,16 @@ plexus() {
 	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
 	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
 	$MEMCHECK "$PLEXUS"
+}
+
+# shim VERB NETNS CID [IFNAME] < netconf: bin/plexus-shim as the runtime runs it; its fallback
+# DEL finds bin/plexus in the netconf's binDir
+shim() {
+	mkdir -p "$WORK/bin"
+	ln -sf "$PLEXUS" "$WORK/bin/plexus"
+	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
+	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
+	$MEMCHECK "$SHIM"
 }
 
 bridge_conf() { # NAME BRIDGE SUBNET
@@ -158,7 +169,7 @@ t_added_by_plexusd_deleted_by_bin_plexus_and_back() {
 	expect_eq "thick ADD" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
 	plexus DEL $ns c1 <"$WORK/thin.json"
 	expect_clean $ns
-	plexus ADD $ns c2 <"$WORK/thin.json" >/dev/null
+	plexus ADD $ns2 c2 <"$WORK/thin.json" >/dev/null
 	expect_contains "thin ADD" "$(ip -n $ns -4 -br addr show net1)" 10.234.0
 	expect_eq "thick DEL" "$(cni DEL $ns c2 <"$WORK/nc.json")" 200
 	expect_clean $ns
@@ -473,6 +484,64 @@ t_metrics_count_socket_requests_as_multus() {
 	out=$(timeout 10 "$PLEXUSD" --config "$WORK/daemon-config.json" 2>&1) && i=0 || i=$?
 	expect_eq "busy metricsPort: exit status" "$i" 1
 	expect_contains "names the port" "$out" "metricsPort $port"
+}
+
+# the real path: a Multus 00-multus.conf with only "type" changed, through bin/plexus-shim
+shim_netconf() { # DELEGATES
+	netconf 0.3.1 "$1" "\"daemonSocketDir\":\"$WORK/run\""
+}
+
+t_shim_to_daemon_with_a_multus_config() {
+	local ns=${TAG}h ns2=${TAG}i out rc
+	netns_new $ns
+	netns_new $ns2
+	daemon_start
+	bridges_cleanup
+	shim_netconf "$(two_bridges)" >"$WORK/nc.json"
+	out=$(shim ADD $ns c1 <"$WORK/nc.json")
+	expect_eq "result in the conf's cniVersion" "$(json_get "$out" 'j["cniVersion"]')" 0.3.1
+	expect_eq "the cluster network's address" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.233.0.2/16
+	expect_contains eth0 "$(ip -n $ns -4 -br addr show eth0)" 10.233.0.2/16
+	expect_contains net1 "$(ip -n $ns -4 -br addr show net1)" 10.234.0.2/16
+	netconf 1.0.0 "$(two_bridges)" "" plexus >"$WORK/thin.json"
+	plexus ADD $ns2 c2 <"$WORK/thin.json" >/dev/null
+	out=$("$PLEXUS" list --cni-dir "$WORK/cni" --no-trunc)
+	expect_contains "list: thick pod" "$out" c1
+	expect_contains "list: thin pod" "$out" c2
+	shim DEL $ns c1 <"$WORK/nc.json" || fail "DEL through the shim"
+	expect_not_contains "c1 gone" "$("$PLEXUS" list --cni-dir "$WORK/cni" --no-trunc)" c1
+	# added by thin, deleted through the shim and the daemon
+	shim DEL $ns2 c2 <"$WORK/nc.json" || fail "DEL of a thin pod through the shim"
+	expect_clean $ns $ns2
+	# added through the shim, deleted by thin
+	shim ADD $ns c3 <"$WORK/nc.json" >/dev/null
+	plexus DEL $ns c3 <"$WORK/thin.json"
+	expect_clean $ns
+	# the daemon's CNI error code passes through the shim
+	shim_netconf '[]' | sed 's/"delegates"/"defaultNetworks":5,"delegates"/' >"$WORK/bad.json"
+	out=$(shim ADD $ns c4 <"$WORK/bad.json") && rc=0 || rc=$?
+	expect_eq "shim exit status" "$rc" 1
+	expect_eq "code 7 kept" "$(json_get "$out" 'j["code"]')" 7
+	expect_contains "names the key" "$(json_get "$out" 'j["msg"]')" defaultNetworks
+}
+
+t_shim_del_after_kill_9_mid_add() {
+	local ns=${TAG}g
+	netns_new $ns
+	sleepy_plugin
+	daemon_start
+	bridges_cleanup
+	shim_netconf "[$(bridge_conf cluster ${TAG}b2 10.238.0.0/16), {\"cniVersion\":\"1.0.0\",\"name\":\"s\",\"type\":\"sleepy\"}]" >"$WORK/nc.json"
+	shim ADD $ns c1 <"$WORK/nc.json" >"$WORK/add.out" 2>&1 &
+	local client=$!
+	for _ in $(seq 1 200); do ip -n $ns link show eth0 >/dev/null 2>&1 && break; sleep 0.05; done
+	ip -n $ns link show eth0 >/dev/null || fail "the first delegate never ran: $(cat "$WORK/plexusd.log")"
+	kill -9 $DPID
+	wait $DPID || true
+	wait $client || true
+	# the daemon is down: the shim's DEL falls back to bin/plexus and the plan on disk
+	shim DEL $ns c1 <"$WORK/nc.json" || fail "DEL through the shim with the daemon down"
+	expect_clean $ns
 }
 
 t_config_and_startup_errors_name_the_problem() {
