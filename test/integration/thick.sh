@@ -169,7 +169,7 @@ t_added_by_plexusd_deleted_by_bin_plexus_and_back() {
 	expect_eq "thick ADD" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
 	plexus DEL $ns c1 <"$WORK/thin.json"
 	expect_clean $ns
-	plexus ADD $ns2 c2 <"$WORK/thin.json" >/dev/null
+	plexus ADD $ns c2 <"$WORK/thin.json" >/dev/null
 	expect_contains "thin ADD" "$(ip -n $ns -4 -br addr show net1)" 10.234.0
 	expect_eq "thick DEL" "$(cni DEL $ns c2 <"$WORK/nc.json")" 200
 	expect_clean $ns
