@@ -234,11 +234,12 @@ DIST_LIBS    = -Wl,--start-group $(foreach l,$(patsubst -l%,%,$(filter -l%,$(PKG
 DIST_GLIBC  := ^(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libmvec|libBrokenLocale|libnss_[a-z]+|ld-linux[-a-z0-9_]*)\.so
 
 .PHONY: dist image
-dist: $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim
+DIST_BINS   := $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim $(DIST)/plexusd
+dist: $(DIST_BINS)
 	@set -e; lib=$(DIST)/$(DIST_LIBDIR); rm -rf "$$lib" "$$lib.new"; mkdir -p "$$lib.new"; \
 	curl=$$($(CC) -print-file-name=libcurl.so.4); \
 	[ -f "$$curl" ] || { echo "make dist: no libcurl.so.4 (scripts/deps installs libcurl4)" >&2; exit 1; }; \
-	deps=$$(ldd $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim "$$curl"); \
+	deps=$$(ldd $(DIST_BINS) "$$curl"); \
 	if echo "$$deps" | grep -q 'not found'; then echo "$$deps" >&2; exit 1; fi; \
 	cp -L "$$curl" "$$lib.new/libcurl.so.4"; \
 	echo "$$deps" | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
@@ -246,7 +247,7 @@ dist: $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim
 		echo "$$name" | grep -Eq '$(DIST_GLIBC)' || cp -L "$$path" "$$lib.new/$$name"; \
 	done; \
 	chmod 0644 "$$lib.new"/*; mv "$$lib.new" "$$lib"; \
-	echo "$(DIST): plexus sriov plexus-shim $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
+	echo "$(DIST): $(notdir $(DIST_BINS)) $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
 
 $(DIST)/plexus: $(META_OBJ) $(LIB)
 	@mkdir -p $(DIST)
@@ -261,6 +262,12 @@ $(DIST)/plexus-shim: $(SHIM_OBJ)
 	@mkdir -p $(DIST)
 	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -Wl,--strip-debug -o $@ $^ $(shell pkg-config --libs libcjson)
 
+# plexusd (deploy/thick/daemonset.yaml): libmicrohttpd and its TLS stack have no usable .a
+# closure on Debian, so it is bundled in plexus-lib/ like cJSON
+$(DIST)/plexusd: $(DAEMON_OBJ) $(LIB)
+	@mkdir -p $(DIST)
+	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $^ $(DIST_LIBS) $(MHD_LIBS)
+
 # The DaemonSet's image (deploy/daemonset.yaml), FROM scratch: the dist tree in
 # /usr/libexec/plexus, plus the glibc files it needs, assembled in $(BUILD)/image/rootfs.
 # Built with podman; nothing is pulled.
@@ -269,10 +276,10 @@ IMAGE ?= localhost/plexus:$(PLEXUS_IMAGE_VERSION)
 image: dist
 	@set -e; ctx=$(BUILD)/image; r=$$ctx/rootfs; rm -rf "$$ctx"; \
 	mkdir -p "$$r/usr/libexec/plexus" "$$r/tmp"; chmod 1777 "$$r/tmp"; \
-	cp -a $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim $(DIST)/$(DIST_LIBDIR) "$$r/usr/libexec/plexus/"; \
+	cp -a $(DIST_BINS) $(DIST)/$(DIST_LIBDIR) "$$r/usr/libexec/plexus/"; \
 	interp=$$(readelf -l $(DIST)/plexus | sed -n 's/.*interpreter: \(.*\)]/\1/p'); \
 	mkdir -p "$$r$$(dirname "$$interp")"; cp -L "$$interp" "$$r$$interp"; \
-	for f in $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim $(DIST)/$(DIST_LIBDIR)/*; do \
+	for f in $(DIST_BINS) $(DIST)/$(DIST_LIBDIR)/*; do \
 		LD_LIBRARY_PATH=$(DIST)/$(DIST_LIBDIR) ldd "$$f"; \
 	done | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
 	while read -r name path; do \

@@ -47,7 +47,7 @@ struct pxd_config {
 	int workers;			  /* requests in the core at once: 2 x cores, at least 4 */
 	int queue_limit;		  /* requests waiting beyond that: 1024 */
 	int request_timeout_s;		  /* how long a request may wait for a worker: 120 */
-	const char *metrics_bind_address; /* "": every address, as Multus's ":port" */
+	const char *metrics_bind_address; /* "": loopback (PXD_METRICS_DEFAULT_BIND) */
 	char *socket_path;		  /* derived: where plexusd listens (owned) */
 };
 

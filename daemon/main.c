@@ -11,6 +11,7 @@
 
 #include "cni/log.h"
 #include "daemon/config.h"
+#include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "delegates/exec.h"
 #include "k8s/curl.h"
@@ -73,6 +74,23 @@ static int check_api(const struct pxd_config *cfg, struct cni_err *err)
 	return k8s_curl_load(err);
 }
 
+/* /metrics on TCP when metricsPort is set (as Multus: not served otherwise). A port that cannot
+ * be served is a startup error: an operator who asked for metrics gets them or a failed pod. */
+static int start_metrics(const struct pxd_config *cfg, struct pxd_server *srv, struct cni_err *err)
+{
+	struct cni_err why = { 0 };
+
+	if (cfg->metrics_port <= 0)
+		return 0;
+	if (pxd_metrics_serve(cfg->metrics_bind_address, cfg->metrics_port, &why) == 0)
+		return 0;
+	cni_err_set(err, why.code, "metricsPort %d: %s", cfg->metrics_port,
+		    why.msg ? why.msg : "cannot serve /metrics");
+	cni_err_clear(&why);
+	pxd_server_stop(srv);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_path = PXD_DEFAULT_CONFIG;
@@ -109,6 +127,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	apply_logging(&cfg);
+	pxd_metrics_init();
 	if (!node || !*node)
 		node = getenv("MULTUS_NODE_NAME");
 	/* every thread inherits this mask: only the main thread takes the signals */
@@ -122,7 +141,8 @@ int main(int argc, char **argv)
 		goto out;
 	/* Multus's host-root trick: delegates exec'd in chroot(chrootDir) */
 	dlg_exec_set_root(cfg.chroot_dir);
-	if (check_api(&cfg, &err) < 0 || pxd_server_start(&srv, &cfg, &err) < 0) {
+	if (check_api(&cfg, &err) < 0 || pxd_server_start(&srv, &cfg, &err) < 0 ||
+	    start_metrics(&cfg, &srv, &err) < 0) {
 		log_error("plexusd: %s", err.msg);
 		fprintf(stderr, "plexusd: %s\n", err.msg);
 		cni_err_clear(&err);
@@ -139,6 +159,7 @@ int main(int argc, char **argv)
 	log_verbose("plexusd: signal %d: draining", sig);
 	if (pxd_server_drain(&srv, cfg.request_timeout_s * 1000L)) {
 		pxd_server_stop(&srv);
+		pxd_metrics_stop();
 	} else {
 		/* a request stuck past its bound: leave it to the process exit */
 		log_error("plexusd: requests still running after %d s; exiting anyway",

@@ -3,6 +3,7 @@
  * the 400 on failure, {"Result": ...} on ADD) and pkg/server/api/socket.go (the socket file). */
 #include "daemon/server.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -21,6 +22,7 @@
 #include "cni/file.h"
 #include "cni/log.h"
 #include "cni/skel.h"
+#include "daemon/metrics.h"
 #include "daemon/request.h"
 #include "meta/plugin.h"
 
@@ -31,6 +33,8 @@ enum route { R_CNI, R_DELEGATE, R_HEALTHZ, R_READYZ, R_NOT_FOUND, R_BAD_METHOD }
 
 struct conn {
 	enum route route;
+	const char *handler; /* multus_server_request_total's handler label */
+	char method[16];     /* and its method label: lower-case */
 	struct cni_buf body;
 	bool too_big;
 	bool counted; /* in s->answering until libmicrohttpd says the reply went out */
@@ -96,8 +100,10 @@ fail:
 	return -1;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
-			     const char *type)
+/* Every answer on the socket goes through here and is counted as Multus's promhttp counter
+ * counts it, when it is queued (before the client can read it). */
+static enum MHD_Result reply(struct MHD_Connection *c, const struct conn *st, unsigned status,
+			     const char *body, const char *type)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
 	    body ? strlen(body) : 0, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
@@ -107,20 +113,22 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 		return MHD_NO;
 	if (type)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	pxd_metrics_request(st->handler, (int)status, st->method);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
 /* A CNI error object {"code","msg","details"}: what the shim passes through to the runtime. */
-static enum MHD_Result reply_error(struct MHD_Connection *c, const struct cni_err *err)
+static enum MHD_Result reply_error(struct MHD_Connection *c, const struct conn *st,
+				   const struct cni_err *err)
 {
 	cJSON *o = cni_err_to_json(err, NULL);
 	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
 	enum MHD_Result ret;
 
 	cJSON_Delete(o);
-	ret = reply(c, MHD_HTTP_BAD_REQUEST, s ? s : "{\"code\":999,\"msg\":\"out of memory\"}",
+	ret = reply(c, st, MHD_HTTP_BAD_REQUEST, s ? s : "{\"code\":999,\"msg\":\"out of memory\"}",
 		    "application/json");
 	free(s);
 	return ret;
@@ -132,9 +140,26 @@ static bool verb_is_del(const char *cmd)
 }
 
 /* One /cni request through the queue and the core: what Multus's HandleCNIRequest does. */
-static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c, const char *body,
-				 size_t len)
+static void queue_metrics(struct pxd_server *s)
 {
+	int waiting, inflight;
+
+	pxd_queue_depth(&s->queue, &waiting, &inflight);
+	pxd_metrics_queue(waiting, inflight);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
+				 const struct conn *st, const char *body, size_t len)
+{
+	struct timespec t0;
 	struct pxd_request req;
 	struct cni_err err = { 0 };
 	char *conf = NULL, *json = NULL, *wrapped = NULL;
@@ -142,9 +167,10 @@ static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
 	enum MHD_Result ret;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (pxd_request_parse(body, len, &req, &err) < 0) {
 		log_error("/cni: %s", err.msg);
-		ret = reply_error(c, &err);
+		ret = reply_error(c, st, &err);
 		cni_err_clear(&err);
 		return ret;
 	}
@@ -154,24 +180,29 @@ static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
 	if (pxd_queue_enter(&s->queue, verb_is_del(req.command),
 			    pxd_now_ms() + s->cfg->request_timeout_s * 1000L, &err) < 0)
 		goto out;
+	queue_metrics(s);
 	rc = cni_skel_handle(&meta_plugin, (const char *const *)req.env, conf, conf_len,
 			     REPLY_VERSION, &json, &err);
 	pxd_queue_leave(&s->queue);
+	queue_metrics(s);
 	/* the core names the pod in this thread's log prefix; the thread may serve another pod */
 	cni_log_set_prefix(NULL);
 	if (rc < 0)
 		goto out;
 out:
 	if (cni_err_isset(&err)) {
-		ret = reply_error(c, &err);
+		ret = reply_error(c, st, &err);
 	} else if (json && req.command && strcmp(req.command, "ADD") == 0) {
 		if (asprintf(&wrapped, "{\"Result\":%s}", json) < 0)
 			wrapped = NULL;
-		ret = wrapped ? reply(c, MHD_HTTP_OK, wrapped, "application/json") : MHD_NO;
+		ret = wrapped ? reply(c, st, MHD_HTTP_OK, wrapped, "application/json") : MHD_NO;
 	} else {
 		/* DEL, CHECK, GC, STATUS: an empty 200; VERSION: the document as is */
-		ret = reply(c, MHD_HTTP_OK, json, json ? "application/json" : NULL);
+		ret = reply(c, st, MHD_HTTP_OK, json, json ? "application/json" : NULL);
 	}
+	/* every request that named its verb, refused by the queue or not */
+	if (req.command)
+		pxd_metrics_verb(req.command, seconds_since(&t0), !cni_err_isset(&err));
 	free(wrapped);
 	free(json);
 	free(conf);
@@ -182,7 +213,8 @@ out:
 
 /* Hot-plug (/delegate) arrives with the watch caches: the body is checked like /cni's, and the
  * answer says plainly that this daemon does not do it yet. */
-static enum MHD_Result serve_delegate(struct MHD_Connection *c, const char *body, size_t len)
+static enum MHD_Result serve_delegate(struct MHD_Connection *c, const struct conn *st,
+				      const char *body, size_t len)
 {
 	struct pxd_request req;
 	struct cni_err err = { 0 };
@@ -194,7 +226,7 @@ static enum MHD_Result serve_delegate(struct MHD_Connection *c, const char *body
 			    "/delegate: hot-plug of networks into running pods is not supported by "
 			    "this plexusd");
 	}
-	ret = reply_error(c, &err);
+	ret = reply_error(c, st, &err);
 	cni_err_clear(&err);
 	return ret;
 }
@@ -215,6 +247,27 @@ static enum route route_of(const char *url, const char *method)
 	return R_NOT_FOUND;
 }
 
+/* Multus registers one promhttp counter per path and "NotFound" for the rest; a wrong method on
+ * a known path is counted under that path. */
+static const char *handler_of(const char *url)
+{
+	static const char *const known[] = { "/cni", "/delegate", "/healthz", "/readyz" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(url, known[i]) == 0)
+			return known[i];
+	return "NotFound";
+}
+
+static void lower_method(char *dst, size_t size, const char *method)
+{
+	size_t i = 0;
+
+	for (; method[i] && i + 1 < size; i++)
+		dst[i] = (char)tolower((unsigned char)method[i]);
+	dst[i] = '\0';
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
@@ -231,6 +284,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!st)
 			return MHD_NO;
 		st->route = route_of(url, method);
+		st->handler = handler_of(url);
+		lower_method(st->method, sizeof(st->method), method);
 		cni_buf_init(&st->body, PXD_BODY_MAX_BYTES, false);
 		*con_cls = st;
 		return MHD_YES;
@@ -247,15 +302,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	switch (st->route) {
 	case R_HEALTHZ:
-		return reply(c, MHD_HTTP_OK, NULL, NULL);
+		return reply(c, st, MHD_HTTP_OK, NULL, NULL);
 	case R_READYZ:
-		return reply(c,
+		return reply(c, st,
 			     atomic_load(&s->ready) ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR,
 			     NULL, NULL);
 	case R_NOT_FOUND:
-		return reply(c, MHD_HTTP_NOT_FOUND, "404 page not found\n", "text/plain");
+		return reply(c, st, MHD_HTTP_NOT_FOUND, "404 page not found\n", "text/plain");
 	case R_BAD_METHOD:
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain");
+		return reply(c, st, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+			     "text/plain");
 	default:
 		break;
 	}
@@ -264,7 +320,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 		cni_err_set(&err, CNI_ERR_INVALID_CONFIG, "request: body larger than %u bytes",
 			    PXD_BODY_MAX_BYTES);
-		ret = reply_error(c, &err);
+		ret = reply_error(c, st, &err);
 		cni_err_clear(&err);
 		return ret;
 	}
@@ -273,7 +329,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_NO;
 	atomic_fetch_add(&s->answering, 1);
 	st->counted = true;
-	ret = st->route == R_CNI ? serve_cni(s, c, body, len) : serve_delegate(c, body, len);
+	ret =
+	    st->route == R_CNI ? serve_cni(s, c, st, body, len) : serve_delegate(c, st, body, len);
 	free(body);
 	return ret;
 }

@@ -59,7 +59,7 @@ rootfs() {
 t_dist_binaries_need_only_libc_and_their_bundle() {
 	need_dist
 	local b lib n
-	for b in plexus sriov; do
+	for b in plexus sriov plexusd; do
 		expect_eq "$b: DT_RPATH" "$(readelf -d "$DIST/$b" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')" "\$ORIGIN/$LIBDIR"
 		[ -z "$(readelf -d "$DIST/$b" | grep RUNPATH)" ] || fail "$b has a DT_RUNPATH (it would not serve dlopen()ed libcurl's dependencies)"
 		for lib in $(needed "$DIST/$b"); do
@@ -133,6 +133,20 @@ t_plexus_and_sriov_run_in_a_bare_root_filesystem() {
 			is_glibc "$lib" || [[ "$path" == /opt/cni/bin/$LIBDIR/* ]] || fail "$b: $lib from $path"
 		done
 	done
+}
+
+t_plexusd_runs_on_the_bundled_libraries() {
+	need_dist
+	local out
+	[ -x "$DIST/plexusd" ] || fail "no $DIST/plexusd"
+	rootfs
+	# next to the bundle, as the image's /usr/libexec/plexus has it
+	cp "$DIST/plexusd" "$R/opt/cni/bin/plexusd"
+	out=$(chroot "$R" /lib64/ld-linux-x86-64.so.2 --list /opt/cni/bin/plexusd)
+	expect_not_contains "plexusd: every library found" "$out" "not found"
+	expect_contains "libmicrohttpd from the bundle" "$out" "/opt/cni/bin/$LIBDIR/libmicrohttpd.so"
+	out=$(chroot "$R" /opt/cni/bin/plexusd --help)
+	expect_contains "plexusd --help in the root" "$out" "usage: plexusd"
 }
 
 t_add_and_del_in_the_bare_root_use_the_bundled_libcurl() {

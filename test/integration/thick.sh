@@ -7,6 +7,7 @@
 
 PLEXUS=$ROOT/bin/plexus
 PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
+SHIM=${SHIM:-$ROOT/bin/plexus-shim}
 
 # daemon_config [EXTRA-KEYS]: a Multus thick daemon-config.json (its keys, paths in $WORK);
 # EXTRA-KEYS replace or add keys
@@ -63,6 +64,16 @@ plexus() {
 	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
 	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
 	$MEMCHECK "$PLEXUS"
+}
+
+# shim VERB NETNS CID [IFNAME] < netconf: bin/plexus-shim as the runtime runs it; its fallback
+# DEL finds bin/plexus in the netconf's binDir
+shim() {
+	mkdir -p "$WORK/bin"
+	ln -sf "$PLEXUS" "$WORK/bin/plexus"
+	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
+	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
+	$MEMCHECK "$SHIM"
 }
 
 bridge_conf() { # NAME BRIDGE SUBNET
@@ -441,6 +452,96 @@ t_delegates_run_inside_chroot_dir() {
 	daemon_start
 	expect_eq "without chrootDir" "$(cni ADD $ns c2 <"$WORK/nc.json")" 400
 	expect_contains "not found" "$(json_get "$(reply)" 'j["msg"]')" 'failed to find plugin "onlyroot"'
+}
+
+t_metrics_count_socket_requests_as_multus() {
+	local ns=${TAG}m port out i
+	netns_new $ns
+	port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	daemon_start "\"metricsPort\": $port"
+	expect_eq "/metrics on loopback only" "$(ss -Hltn "sport = :$port" | awk '{print $4}')" "127.0.0.1:$port"
+	bridges_cleanup
+	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.237.0.0/16)]" >"$WORK/nc.json"
+	for i in 1 2 3; do expect_eq "ADD $i" "$(cni ADD $ns c$i eth$i <"$WORK/nc.json")" 200; done
+	for i in 1 2 3; do expect_eq "DEL $i" "$(cni DEL $ns c$i eth$i <"$WORK/nc.json")" 200; done
+	expect_eq "GET /nope" "$(http GET /nope)" 404
+	expect_eq "PUT /cni" "$(http PUT /cni)" 405
+	out=$(curl -s --max-time 10 "http://127.0.0.1:$port/metrics")
+	expect_contains "/cni POSTs counted" "$out" 'multus_server_request_total{handler="/cni",code="200",method="post"} 6'
+	expect_contains "wrong method counted on its path" "$out" 'multus_server_request_total{handler="/cni",code="405",method="put"} 1'
+	expect_contains "unknown path counted as NotFound" "$out" 'multus_server_request_total{handler="NotFound",code="404",method="get"} 1'
+	expect_contains "ADD durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="ADD",result="success"} 3'
+	expect_contains "DEL durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="DEL",result="success"} 3'
+	expect_contains "queue idle" "$out" 'plexus_requests_in_flight 0'
+	expect_clean $ns
+	# a port that cannot be served: a startup error naming it
+	kill $DPID
+	wait $DPID || true
+	/usr/bin/python3 -c 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", '"$port"')); s.listen(); time.sleep(30)' &
+	local holder=$!
+	cleanup_add "kill $holder"
+	sleep 0.3
+	out=$(timeout 10 "$PLEXUSD" --config "$WORK/daemon-config.json" 2>&1) && i=0 || i=$?
+	expect_eq "busy metricsPort: exit status" "$i" 1
+	expect_contains "names the port" "$out" "metricsPort $port"
+}
+
+# the real path: a Multus 00-multus.conf with only "type" changed, through bin/plexus-shim
+shim_netconf() { # DELEGATES
+	netconf 0.3.1 "$1" "\"daemonSocketDir\":\"$WORK/run\""
+}
+
+t_shim_to_daemon_with_a_multus_config() {
+	local ns=${TAG}h ns2=${TAG}i out rc
+	netns_new $ns
+	netns_new $ns2
+	daemon_start
+	bridges_cleanup
+	shim_netconf "$(two_bridges)" >"$WORK/nc.json"
+	out=$(shim ADD $ns c1 <"$WORK/nc.json")
+	expect_eq "result in the conf's cniVersion" "$(json_get "$out" 'j["cniVersion"]')" 0.3.1
+	expect_eq "the cluster network's address" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.233.0.2/16
+	expect_contains eth0 "$(ip -n $ns -4 -br addr show eth0)" 10.233.0.2/16
+	expect_contains net1 "$(ip -n $ns -4 -br addr show net1)" 10.234.0.2/16
+	netconf 1.0.0 "$(two_bridges)" "" plexus >"$WORK/thin.json"
+	plexus ADD $ns2 c2 <"$WORK/thin.json" >/dev/null
+	out=$("$PLEXUS" list --cni-dir "$WORK/cni" --no-trunc)
+	expect_contains "list: thick pod" "$out" c1
+	expect_contains "list: thin pod" "$out" c2
+	shim DEL $ns c1 <"$WORK/nc.json" || fail "DEL through the shim"
+	expect_not_contains "c1 gone" "$("$PLEXUS" list --cni-dir "$WORK/cni" --no-trunc)" c1
+	# added by thin, deleted through the shim and the daemon
+	shim DEL $ns2 c2 <"$WORK/nc.json" || fail "DEL of a thin pod through the shim"
+	expect_clean $ns $ns2
+	# added through the shim, deleted by thin
+	shim ADD $ns c3 <"$WORK/nc.json" >/dev/null
+	plexus DEL $ns c3 <"$WORK/thin.json"
+	expect_clean $ns
+	# the daemon's CNI error code passes through the shim
+	shim_netconf '[]' | sed 's/"delegates"/"defaultNetworks":5,"delegates"/' >"$WORK/bad.json"
+	out=$(shim ADD $ns c4 <"$WORK/bad.json") && rc=0 || rc=$?
+	expect_eq "shim exit status" "$rc" 1
+	expect_eq "code 7 kept" "$(json_get "$out" 'j["code"]')" 7
+	expect_contains "names the key" "$(json_get "$out" 'j["msg"]')" defaultNetworks
+}
+
+t_shim_del_after_kill_9_mid_add() {
+	local ns=${TAG}g
+	netns_new $ns
+	sleepy_plugin
+	daemon_start
+	bridges_cleanup
+	shim_netconf "[$(bridge_conf cluster ${TAG}b2 10.238.0.0/16), {\"cniVersion\":\"1.0.0\",\"name\":\"s\",\"type\":\"sleepy\"}]" >"$WORK/nc.json"
+	shim ADD $ns c1 <"$WORK/nc.json" >"$WORK/add.out" 2>&1 &
+	local client=$!
+	for _ in $(seq 1 200); do ip -n $ns link show eth0 >/dev/null 2>&1 && break; sleep 0.05; done
+	ip -n $ns link show eth0 >/dev/null || fail "the first delegate never ran: $(cat "$WORK/plexusd.log")"
+	kill -9 $DPID
+	wait $DPID || true
+	wait $client || true
+	# the daemon is down: the shim's DEL falls back to bin/plexus and the plan on disk
+	shim DEL $ns c1 <"$WORK/nc.json" || fail "DEL through the shim with the daemon down"
+	expect_clean $ns
 }
 
 t_config_and_startup_errors_name_the_problem() {
