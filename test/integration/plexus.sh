@@ -59,7 +59,7 @@ t_four_delegates_added_in_order_and_removed() {
 	setup_links
 	netns_new $ns
 	netconf 1.0.0 "$(four_delegates 1.0.0)" >"$WORK/nc.json"
-	out=$(plexus ADD $ns c1 <"$WORK/nc.json")
+	out=$(plexus ADD $ns c1 <"$WORK/nc.json") || fail "ADD of four delegates: $out"
 	expect_eq "printed result is the cluster network's" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.232.0.2/24
 	expect_contains eth0 "$(ip -n $ns -4 -br addr show eth0)" 10.232.0.2/24
 	expect_contains net1 "$(ip -n $ns -4 -br addr show net1)" 10.232.1.2/24
