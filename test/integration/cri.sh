@@ -241,10 +241,12 @@ cni_conflist() {
 # thick_mode TEST: TEST with plexusd started and the thick conflist, thin mode back after
 thick_mode() {
 	cleanup_add "cni_conflist thin; plexusd_stop"
+	rm -f "$C/plexusd.log"
 	plexusd_start
 	cni_conflist thick
 	PLUGIN=plexus-shim
 	"$@"
+	grep -qF "[ns1/" "$C/plexusd.log" || fail "plexusd served no pod: $(cat "$C/plexusd.log")"
 }
 
 image_import() {
@@ -477,13 +479,21 @@ t_zz_stopping_containerd_leaves_nothing_running_or_mounted() {
 }
 
 # the thick pass: the sandbox tests again through plexus-shim and plexusd
-for t in t_sandbox_gets_eth0_and_annotated_networks_and_reports_eth0s_ip \
-	t_add_failure_surfaces_through_run_pod_sandbox_and_leaves_nothing \
-	t_port_mapping_rule_exists_while_running_and_is_gone_after \
-	t_remove_after_a_failed_stop_is_clean \
-	t_twenty_sandboxes_created_and_stopped_concurrently; do
-	eval "t_thick_${t#t_}() { thick_mode $t; }"
-done
+t_thick_sandbox_gets_eth0_and_annotated_networks_and_reports_eth0s_ip() {
+	thick_mode t_sandbox_gets_eth0_and_annotated_networks_and_reports_eth0s_ip
+}
+t_thick_add_failure_surfaces_through_run_pod_sandbox_and_leaves_nothing() {
+	thick_mode t_add_failure_surfaces_through_run_pod_sandbox_and_leaves_nothing
+}
+t_thick_port_mapping_rule_exists_while_running_and_is_gone_after() {
+	thick_mode t_port_mapping_rule_exists_while_running_and_is_gone_after
+}
+t_thick_remove_after_a_failed_stop_is_clean() {
+	thick_mode t_remove_after_a_failed_stop_is_clean
+}
+t_thick_twenty_sandboxes_created_and_stopped_concurrently() {
+	thick_mode t_twenty_sandboxes_created_and_stopped_concurrently
+}
 
 lane_setup
 case $? in
