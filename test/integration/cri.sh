@@ -89,13 +89,16 @@ containerd_start() {
 	fail "containerd did not start: $(tail -5 "$C/containerd.log")"
 }
 
-containerd_stop() {
+# pid_stop PIDFILE: the process named in PIDFILE terminated and waited for, PIDFILE removed
+pid_stop() {
 	local pid
-	pid=$(cat "$C/pid" 2>/dev/null) || return 0
+	pid=$(cat "$1" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-	rm -f "$C/pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	rm -f "$1"
 }
+
+containerd_stop() { pid_stop "$C/pid"; }
 
 # shims: the containerd-shim-runc-v2 processes serving this run's containerd (by its socket)
 shims() {
@@ -221,13 +224,7 @@ EOF2
 	fail "plexusd did not become ready: $(cat "$C/plexusd.err")"
 }
 
-plexusd_stop() {
-	local pid
-	pid=$(cat "$C/plexusd.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-	rm -f "$C/plexusd.pid"
-}
+plexusd_stop() { pid_stop "$C/plexusd.pid"; }
 
 # cni_conflist thin|thick: containerd's 00-plexus.conflist, with containerd restarted so that
 # its CNI config is loaded before the next sandbox (its file watch reloads it asynchronously)
