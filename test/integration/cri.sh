@@ -5,10 +5,14 @@
 # root, state, socket, CNI conf and bin dirs under this run's temporary directory, and is stopped
 # on every exit path: a node's own containerd is never touched. The sandbox image is the
 # build's (test/cri: pause.c packed by oci-pack.py); the CRI client is test/cri/criclient.py.
+# t_thick_* run the sandbox tests again in thick mode: the conflist of `generate-config --thick`,
+# bin/plexus-shim in the CNI bin dir and bin/plexusd serving it, with thin mode's kubeconfig.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/test/stand-ins/apiserver.sh"
 
 PLEXUS=$ROOT/bin/plexus
+PLEXUSD=$ROOT/bin/plexusd
+PLEXUS_SHIM=$ROOT/bin/plexus-shim
 CRICLIENT=$ROOT/test/cri/criclient.py
 RECORDER=$BUILD/test/tools/recorder
 IMAGE_TAR=$BUILD/test/cri/pause.tar
@@ -21,6 +25,9 @@ HOSTPORT=$((20000 + 0x${TAG:1} % 10000))
 OPT_BEFORE=$(ls -d /opt/containerd 2>/dev/null)
 # shim sockets go to /run/containerd/s whatever the state dir: removed after when we made it
 RUN_CONTAINERD_BEFORE=$(ls -d /run/containerd 2>/dev/null)
+
+# the CNI plugin containerd runs, as its messages name it: plexus, or plexus-shim in thick mode
+PLUGIN=plexus
 
 cri() { /usr/bin/python3 "$CRICLIENT" --socket "$SOCK" "$@"; }
 
@@ -82,13 +89,16 @@ containerd_start() {
 	fail "containerd did not start: $(tail -5 "$C/containerd.log")"
 }
 
-containerd_stop() {
+# pid_stop PIDFILE: the process named in PIDFILE terminated and waited for, PIDFILE removed
+pid_stop() {
 	local pid
-	pid=$(cat "$C/pid" 2>/dev/null) || return 0
+	pid=$(cat "$1" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-	rm -f "$C/pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	rm -f "$1"
 }
+
+containerd_stop() { pid_stop "$C/pid"; }
 
 # shims: the containerd-shim-runc-v2 processes serving this run's containerd (by its socket)
 shims() {
@@ -127,6 +137,7 @@ cri_teardown() {
 		fi
 		containerd_stop
 	fi
+	plexusd_stop
 	for d in $(our_cgroups); do
 		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null; done
 	done
@@ -173,12 +184,66 @@ cluster_setup() {
 EOF2
 	ln -s /usr/lib/cni/* "$C/bin/"
 	cp "$PLEXUS" "$C/bin/plexus"
+	cp "$PLEXUS_SHIM" "$C/bin/plexus-shim"
 	cp "$RECORDER" "$C/bin/recorder"
 	printf '#!/bin/sh\n[ "$CNI_COMMAND" = DEL ] && [ -e %s/fail-del ] && { echo '"'"'{"cniVersion":"1.0.0","code":11,"msg":"flaky: DEL refused by the test"}'"'"'; exit 1; }\nexec /usr/lib/cni/bridge\n' "$C" >"$C/bin/flaky"
 	chmod +x "$C/bin/flaky"
 	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=${API##*:} \
 		"$PLEXUS" generate-config --cni-conf-dir "$C/net.d" --sa-dir "$C/sa" \
 		--cni-dir "$C/cache" --bin-dir "$C/bin" >"$C/generate.out" || fail "generate-config failed"
+	# thick mode's conflist, kept aside (thick_mode installs it): written by the same command,
+	# then thin mode's put back
+	cp "$C/net.d/00-plexus.conflist" "$C/00-plexus.thin"
+	"$PLEXUS" generate-config --thick --daemon-socket "$C/run/multus.sock" \
+		--cni-conf-dir "$C/net.d" --master-cni-file 10-cluster.conflist \
+		--cni-dir "$C/cache" --bin-dir "$C/bin" >>"$C/generate.out" || fail "generate-config --thick failed"
+	mv "$C/net.d/00-plexus.conflist" "$C/00-plexus.thick"
+	cp "$C/00-plexus.thin" "$C/net.d/00-plexus.conflist"
+	grep -q '"plexus-shim"' "$C/00-plexus.thick" || fail "no plexus-shim in $(cat "$C/00-plexus.thick")"
+}
+
+# ---- thick mode: plexusd serving the shim -----------------------------------------------------
+
+# plexusd with a Multus daemon-config.json: its socket in $C/run (short: under 107 bytes), the
+# same cache and bin dirs as thin mode, and thin mode's kubeconfig for the API stand-in
+plexusd_start() {
+	local i
+	mkdir -p "$C/run"
+	cat >"$C/daemon-config.json" <<EOF2
+{"chrootDir": "", "cniVersion": "0.3.1", "logLevel": "verbose", "logToStderr": false,
+ "logFile": "$C/plexusd.log", "socketDir": "$C/run", "cniDir": "$C/cache", "binDir": "$C/bin",
+ "confDir": "$C/conf", "kubeconfig": "$C/net.d/plexus.d/plexus.kubeconfig"}
+EOF2
+	PLEXUS_NODE_NAME=n1 "$PLEXUSD" --config "$C/daemon-config.json" 2>>"$C/plexusd.err" &
+	echo $! >"$C/plexusd.pid"
+	for i in $(seq 1 100); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$C/run/multus.sock" http://plexusd/readyz)" == 200 ] &&
+			return 0
+		sleep 0.05
+	done
+	fail "plexusd did not become ready: $(cat "$C/plexusd.err")"
+}
+
+plexusd_stop() { pid_stop "$C/plexusd.pid"; }
+
+# cni_conflist thin|thick: containerd's 00-plexus.conflist, with containerd restarted so that
+# its CNI config is loaded before the next sandbox (its file watch reloads it asynchronously)
+cni_conflist() {
+	cp "$C/00-plexus.$1" "$C/net.d/.00-plexus.tmp"
+	mv "$C/net.d/.00-plexus.tmp" "$C/net.d/00-plexus.conflist"
+	containerd_stop
+	containerd_start
+}
+
+# thick_mode TEST: TEST with plexusd started and the thick conflist, thin mode back after
+thick_mode() {
+	cleanup_add "cni_conflist thin; plexusd_stop"
+	rm -f "$C/plexusd.log"
+	plexusd_start
+	cni_conflist thick
+	PLUGIN=plexus-shim
+	"$@"
+	grep -qF "[ns1/" "$C/plexusd.log" || fail "plexusd served no pod: $(cat "$C/plexusd.log")"
 }
 
 image_import() {
@@ -320,7 +385,7 @@ t_add_failure_surfaces_through_run_pod_sandbox_and_leaves_nothing() {
 	expect_contains "containerd's words around plexus's message" "$out" \
 		'error: UNKNOWN: failed to setup network for sandbox "'
 	expect_contains "plexus's message" "$out" \
-		'": plugin type="plexus" failed (add): annotation "k8s.v1.cni.cncf.io/networks": element 1: cannot find a network-attachment-definition (nosuch) in namespace (ns1)'
+		"\": plugin type=\"$PLUGIN\" failed (add): "'annotation "k8s.v1.cni.cncf.io/networks": element 1: cannot find a network-attachment-definition (nosuch) in namespace (ns1)'
 	expect_nothing_left
 }
 
@@ -351,7 +416,7 @@ t_remove_after_a_failed_stop_is_clean() {
 	touch "$C/fail-del"
 	out=$(cri stop "$id") && fail "StopPodSandbox succeeded with DEL refused"
 	expect_contains "the delegate's message through plexus" "$out" \
-		"failed to destroy network for sandbox \"$id\": plugin type=\"plexus\" failed (delete): plugin type=\"flaky\" name=\"flaky\" failed (delete): flaky: DEL refused by the test"
+		"failed to destroy network for sandbox \"$id\": plugin type=\"$PLUGIN\" failed (delete): plugin type=\"flaky\" name=\"flaky\" failed (delete): flaky: DEL refused by the test"
 	expect_eq "the sandbox after the failed stop" "$(status "$id" 'j["status"]["state"]')" SANDBOX_NOTREADY
 	rm -f "$C/fail-del"
 	expect_eq "RemovePodSandbox" "$(cri remove "$id")" ok
@@ -408,6 +473,23 @@ t_zz_stopping_containerd_leaves_nothing_running_or_mounted() {
 	if [ -z "$RUN_CONTAINERD_BEFORE" ]; then
 		expect_eq "shim sockets left" "$(ls -A /run/containerd/s 2>/dev/null)" ""
 	fi
+}
+
+# the thick pass: the sandbox tests again through plexus-shim and plexusd
+t_thick_sandbox_gets_eth0_and_annotated_networks_and_reports_eth0s_ip() {
+	thick_mode t_sandbox_gets_eth0_and_annotated_networks_and_reports_eth0s_ip
+}
+t_thick_add_failure_surfaces_through_run_pod_sandbox_and_leaves_nothing() {
+	thick_mode t_add_failure_surfaces_through_run_pod_sandbox_and_leaves_nothing
+}
+t_thick_port_mapping_rule_exists_while_running_and_is_gone_after() {
+	thick_mode t_port_mapping_rule_exists_while_running_and_is_gone_after
+}
+t_thick_remove_after_a_failed_stop_is_clean() {
+	thick_mode t_remove_after_a_failed_stop_is_clean
+}
+t_thick_twenty_sandboxes_created_and_stopped_concurrently() {
+	thick_mode t_twenty_sandboxes_created_and_stopped_concurrently
 }
 
 lane_setup
