@@ -98,3 +98,26 @@ void meta_events_post(struct k8s_client *client, const char *namespace, const ch
 		cni_err_clear(&e);
 	}
 }
+
+static meta_events_sink_fn sink;
+static void *sink_arg;
+
+void meta_events_set_sink(meta_events_sink_fn fn, void *arg)
+{
+	sink = fn;
+	sink_arg = arg;
+}
+
+void meta_events_emit(struct k8s_client *client, const char *namespace, const char *name,
+		      const char *uid, cJSON *events, bool asked)
+{
+	if (!events)
+		return;
+	if (sink) {
+		sink(namespace, name, uid, events, sink_arg);
+		return;
+	}
+	if (asked)
+		meta_events_post(client, namespace, name, uid, events);
+	cJSON_Delete(events);
+}

@@ -4,6 +4,8 @@
 #ifndef PLEXUS_META_EVENTS_H
 #define PLEXUS_META_EVENTS_H
 
+#include <stdbool.h>
+
 #include <cjson/cJSON.h>
 
 #include "k8s/client.h"
@@ -26,5 +28,24 @@ cJSON *meta_added_interface_events(const struct meta_plan *plan, cJSON *const *r
  * an event never fails an ADD. */
 void meta_events_post(struct k8s_client *client, const char *namespace, const char *name,
 		      const char *uid, const cJSON *events);
+
+/* Where a host process that serves many ADDs (plexusd) wants the events of each: called from
+ * the ADD once its delegates succeeded and network-status is written, with events as
+ * meta_added_interface_events builds them (owned by the sink from then on) and the pod named
+ * as for meta_events_post (strings borrowed for the call). It must not block: it queues and
+ * returns, and the host posts them after the ADD's reply, off the ADD's latency. */
+typedef void (*meta_events_sink_fn)(const char *namespace, const char *name, const char *uid,
+				    cJSON *events, void *arg);
+
+/* Installs sink (NULL removes it) with its arg, once at startup before any ADD runs (it is read
+ * without a lock). With a sink every ADD that has its pod hands it its events, whatever the
+ * netconf's addedInterfaceEvents says (thick mode: always, as Multus's daemon); without one
+ * (bin/plexus) the ADD posts them itself, and only when addedInterfaceEvents is true. */
+void meta_events_set_sink(meta_events_sink_fn sink, void *arg);
+
+/* The ADD's way out for its events: to the sink when one is installed, else posted now
+ * through client when asked is true; dropped (freed) otherwise. Takes ownership of events. */
+void meta_events_emit(struct k8s_client *client, const char *namespace, const char *name,
+		      const char *uid, cJSON *events, bool asked);
 
 #endif
