@@ -98,7 +98,18 @@ static bool backoff(struct pxd_events *ev, long ms)
 	return go_on;
 }
 
-/* Each event of one ADD, in order; an event that fails every attempt is logged and skipped. */
+static bool too_late(struct pxd_events *ev)
+{
+	bool late;
+
+	pthread_mutex_lock(&ev->mu);
+	late = past_deadline(ev);
+	pthread_mutex_unlock(&ev->mu);
+	return late;
+}
+
+/* Each event of one ADD, in order; an event that fails every attempt is logged and skipped, and
+ * once the drain's deadline has passed the rest are. */
 static void send_batch(struct pxd_events *ev, const struct pxd_events_batch *b)
 {
 	const cJSON *o;
@@ -118,6 +129,11 @@ static void send_batch(struct pxd_events *ev, const struct pxd_events_batch *b)
 		};
 		long wait = PXD_EVENTS_BACKOFF_MS;
 
+		if (too_late(ev)) {
+			log_error("event %s of pod %s/%s not sent before plexusd stopped", e.reason,
+				  b->namespace, b->name);
+			continue;
+		}
 		for (int attempt = 1;; attempt++) {
 			struct cni_err err = { 0 };
 			int rc = k8s_post_event(ev->client, &e, &err);

@@ -570,6 +570,15 @@ t_events_async() {
 	events_posted 4
 	expect_eq "DEL status" "$(cni DEL $ns ev1 <"$WORK/nc.json")" 200
 	expect_clean $ns
+	# SIGTERM with events still held: the thread gets PXD_EVENTS_DRAIN_MS (2 s), finishes the
+	# POST in progress, drops the rest with a log line, and plexusd exits
+	api POST /_standin/faults '{"rules":[{"method":"POST","resource":"events","latency_ms":4000,"count":2}]}' >/dev/null
+	expect_eq "ADD status" "$(cni ADD $ns ev1 <"$WORK/nc.json")" 200
+	kill -TERM $DPID
+	wait $DPID || fail "plexusd's exit status after SIGTERM: $?"
+	expect_contains "the rest dropped" "$(cat "$WORK/plexusd.log")" "not sent before plexusd stopped"
+	netconf 1.0.0 "$(two_bridges)" "" plexus | plexus DEL $ns ev1
+	expect_clean $ns
 }
 
 # events_posted N: waits (at most 30 s) until the stand-in holds N AddedInterface events in ns1
