@@ -116,17 +116,7 @@ static void send_batch(struct pxd_events *ev, const struct pxd_events_batch *b)
 
 	cJSON_ArrayForEach(o, b->events)
 	{
-		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-		struct k8s_event e = {
-			.namespace = b->namespace,
-			.pod_name = b->name,
-			.pod_uid = *b->uid ? b->uid : NULL,
-			.type = cJSON_IsString(type) ? type->valuestring : "Normal",
-			.reason = cJSON_IsString(reason) ? reason->valuestring : "",
-			.message = cJSON_IsString(msg) ? msg->valuestring : "",
-		};
+		struct k8s_event e = meta_event_of(o, b->namespace, b->name, b->uid);
 		long wait = PXD_EVENTS_BACKOFF_MS;
 
 		if (too_late(ev)) {

@@ -71,6 +71,23 @@ cJSON *meta_added_interface_events(const struct meta_plan *plan, cJSON *const *r
 	return arr;
 }
 
+struct k8s_event meta_event_of(const cJSON *o, const char *namespace, const char *name,
+			       const char *uid)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
+
+	return (struct k8s_event){
+		.namespace = namespace,
+		.pod_name = name,
+		.pod_uid = uid && *uid ? uid : NULL,
+		.type = cJSON_IsString(type) ? type->valuestring : "Normal",
+		.reason = cJSON_IsString(reason) ? reason->valuestring : "",
+		.message = cJSON_IsString(msg) ? msg->valuestring : "",
+	};
+}
+
 void meta_events_post(struct k8s_client *client, const char *namespace, const char *name,
 		      const char *uid, const cJSON *events)
 {
@@ -80,17 +97,7 @@ void meta_events_post(struct k8s_client *client, const char *namespace, const ch
 		return;
 	cJSON_ArrayForEach(o, events)
 	{
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
-		struct k8s_event ev = {
-			.namespace = namespace,
-			.pod_name = name,
-			.pod_uid = uid && *uid ? uid : NULL,
-			.type = cJSON_IsString(type) ? type->valuestring : "Normal",
-			.reason = cJSON_IsString(reason) ? reason->valuestring : "",
-			.message = cJSON_IsString(msg) ? msg->valuestring : "",
-		};
+		struct k8s_event ev = meta_event_of(o, namespace, name, uid);
 		struct cni_err e = { 0 };
 
 		if (k8s_post_event(client, &ev, &e) < 0)

@@ -23,6 +23,11 @@ char *meta_added_interface_message(const struct meta_attachment *a, const cJSON 
  * (meta_events_post) off the ADD's path. NULL out of memory. */
 cJSON *meta_added_interface_events(const struct meta_plan *plan, cJSON *const *results);
 
+/* The k8s_event of o, one element of what meta_added_interface_events builds, about the pod
+ * namespace/name/uid (uid "" or NULL: none); its strings are borrowed from o and the names. */
+struct k8s_event meta_event_of(const cJSON *o, const char *namespace, const char *name,
+			       const char *uid);
+
 /* Posts each event of events (as meta_added_interface_events builds them) about the pod
  * namespace/name/uid (uid may be ""), one attempt each; a failure is logged, never returned:
  * an event never fails an ADD. */
