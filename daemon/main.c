@@ -11,6 +11,7 @@
 
 #include "cni/log.h"
 #include "daemon/config.h"
+#include "daemon/events.h"
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "delegates/exec.h"
@@ -58,11 +59,12 @@ static int wait_readiness(const char *file, const sigset_t *sigs)
 }
 
 /* The API client is checked once, before the socket: credentials that cannot work are an error
- * at startup, not at the first pod. libcurl is loaded here, before any thread. */
-static int check_api(const struct pxd_config *cfg, struct cni_err *err)
+ * at startup, not at the first pod. libcurl is loaded here, before any thread but the events
+ * thread, which gets the same credentials. */
+static int check_api(const struct pxd_config *cfg, struct pxd_events *events, struct cni_err *err)
 {
 	struct k8s_creds creds;
-	int found = k8s_creds_load(cfg->kubeconfig, NULL, &creds, err);
+	int found = k8s_creds_load(cfg->kubeconfig, NULL, &creds, err), ret;
 
 	if (found < 0)
 		return -1;
@@ -70,8 +72,11 @@ static int check_api(const struct pxd_config *cfg, struct cni_err *err)
 		log_verbose("no kubeconfig and not in a cluster: static delegates only");
 		return 0;
 	}
+	ret = k8s_curl_load(err);
+	if (ret == 0)
+		ret = pxd_events_start(events, &creds, err);
 	k8s_creds_free(&creds);
-	return k8s_curl_load(err);
+	return ret;
 }
 
 /* /metrics on TCP when metricsPort is set (as Multus: not served otherwise). A port that cannot
@@ -97,6 +102,7 @@ int main(int argc, char **argv)
 	const char *node = getenv("PLEXUS_NODE_NAME");
 	struct pxd_config cfg;
 	struct pxd_server srv;
+	struct pxd_events events = { 0 };
 	struct cni_err err = { 0 };
 	sigset_t sigs;
 	int sig;
@@ -141,8 +147,9 @@ int main(int argc, char **argv)
 		goto out;
 	/* Multus's host-root trick: delegates exec'd in chroot(chrootDir) */
 	dlg_exec_set_root(cfg.chroot_dir);
-	if (check_api(&cfg, &err) < 0 || pxd_server_start(&srv, &cfg, &err) < 0 ||
+	if (check_api(&cfg, &events, &err) < 0 || pxd_server_start(&srv, &cfg, &err) < 0 ||
 	    start_metrics(&cfg, &srv, &err) < 0) {
+		pxd_events_stop(&events, 0);
 		log_error("plexusd: %s", err.msg);
 		fprintf(stderr, "plexusd: %s\n", err.msg);
 		cni_err_clear(&err);
@@ -160,6 +167,8 @@ int main(int argc, char **argv)
 	if (pxd_server_drain(&srv, cfg.request_timeout_s * 1000L)) {
 		pxd_server_stop(&srv);
 		pxd_metrics_stop();
+		/* every ADD has answered: what they queued is sent now, briefly */
+		pxd_events_stop(&events, PXD_EVENTS_DRAIN_MS);
 	} else {
 		/* a request stuck past its bound: leave it to the process exit */
 		log_error("plexusd: requests still running after %d s; exiting anyway",

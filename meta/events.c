@@ -71,6 +71,23 @@ cJSON *meta_added_interface_events(const struct meta_plan *plan, cJSON *const *r
 	return arr;
 }
 
+struct k8s_event meta_event_of(const cJSON *o, const char *namespace, const char *name,
+			       const char *uid)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
+
+	return (struct k8s_event){
+		.namespace = namespace,
+		.pod_name = name,
+		.pod_uid = uid && *uid ? uid : NULL,
+		.type = cJSON_IsString(type) ? type->valuestring : "Normal",
+		.reason = cJSON_IsString(reason) ? reason->valuestring : "",
+		.message = cJSON_IsString(msg) ? msg->valuestring : "",
+	};
+}
+
 void meta_events_post(struct k8s_client *client, const char *namespace, const char *name,
 		      const char *uid, const cJSON *events)
 {
@@ -80,21 +97,34 @@ void meta_events_post(struct k8s_client *client, const char *namespace, const ch
 		return;
 	cJSON_ArrayForEach(o, events)
 	{
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
-		struct k8s_event ev = {
-			.namespace = namespace,
-			.pod_name = name,
-			.pod_uid = uid && *uid ? uid : NULL,
-			.type = cJSON_IsString(type) ? type->valuestring : "Normal",
-			.reason = cJSON_IsString(reason) ? reason->valuestring : "",
-			.message = cJSON_IsString(msg) ? msg->valuestring : "",
-		};
+		struct k8s_event ev = meta_event_of(o, namespace, name, uid);
 		struct cni_err e = { 0 };
 
 		if (k8s_post_event(client, &ev, &e) < 0)
 			log_error("event %s not sent: %s", ev.reason, e.msg);
 		cni_err_clear(&e);
 	}
+}
+
+static meta_events_sink_fn sink;
+static void *sink_arg;
+
+void meta_events_set_sink(meta_events_sink_fn fn, void *arg)
+{
+	sink = fn;
+	sink_arg = arg;
+}
+
+void meta_events_emit(struct k8s_client *client, const char *namespace, const char *name,
+		      const char *uid, cJSON *events, bool asked)
+{
+	if (!events)
+		return;
+	if (sink) {
+		sink(namespace, name, uid, events, sink_arg);
+		return;
+	}
+	if (asked)
+		meta_events_post(client, namespace, name, uid, events);
+	cJSON_Delete(events);
 }

@@ -306,14 +306,11 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	}
 	if (c.kube.pod)
 		write_status(&c, &plan, results);
-	if (c.kube.pod && c.nc.added_interface_events) {
-		/* thin mode, asked for: Multus sends them from the ADD too */
-		cJSON *events = meta_added_interface_events(&plan, results);
-
-		meta_events_post(c.kube.client, c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
-				 events);
-		cJSON_Delete(events);
-	}
+	/* Multus sends them from the ADD; thin mode only when asked, a daemon's sink always */
+	if (c.kube.pod)
+		meta_events_emit(c.kube.client, c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
+				 meta_added_interface_events(&plan, results),
+				 c.nc.added_interface_events);
 	for (i = 0; i < plan.n && !*result; i++)
 		if (plan.att[i].master) {
 			*result = results[i];

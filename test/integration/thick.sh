@@ -544,6 +544,54 @@ t_shim_del_after_kill_9_mid_add() {
 	expect_clean $ns
 }
 
+# AddedInterface events, as Multus's daemon sends them: for every ADD without any netconf key,
+# one per attachment in Multus's words, and posted after the reply (never in the ADD's latency)
+t_events_async() {
+	local ns=${TAG}v out posts
+	netns_new $ns
+	bridges_cleanup
+	apiserver_start '{"tokens":{"tok":"u"},"pods":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-ev1","namespace":"ns1","uid":"uid-ev1","annotations":{}}}],"nads":[]}'
+	daemon_start "\"kubeconfig\": \"$WORK/kubeconfig\""
+	netconf 1.0.0 "$(two_bridges)" >"$WORK/nc.json"
+	expect_eq "ADD status" "$(cni ADD $ns ev1 <"$WORK/nc.json")" 200
+	events_posted 2
+	out=$(api GET /_standin/objects/events/ns1)
+	expect_eq "AddedInterface events" "$(json_get "$out" 'sorted(e["message"] for e in j if e["reason"]=="AddedInterface")')" \
+		'["Add eth0 [10.233.0.2/16] from cluster", "Add net1 [10.234.0.2/16] from second"]'
+	expect_eq "about the pod" "$(json_get "$out" 'sorted(set((e["type"], e["involvedObject"]["name"], e["involvedObject"]["uid"]) for e in j))')" \
+		'[["Normal", "pod-ev1", "uid-ev1"]]'
+	expect_eq "DEL status" "$(cni DEL $ns ev1 <"$WORK/nc.json")" 200
+	# the API holds every events POST for 4 s: a synchronous post would hold the reply with it
+	api POST /_standin/faults '{"rules":[{"method":"POST","resource":"events","latency_ms":4000,"count":2}]}' >/dev/null
+	api POST /_standin/reset-log >/dev/null
+	expect_eq "ADD status while events are held" "$(cni ADD $ns ev1 <"$WORK/nc.json")" 200
+	posts=$(json_get "$(api GET /_standin/requests)" 'len([r for r in j if r["method"]=="POST" and r["path"].endswith("/events")])')
+	expect_eq "events POSTs answered when the ADD's reply came" "$posts" 0
+	events_posted 4
+	expect_eq "DEL status" "$(cni DEL $ns ev1 <"$WORK/nc.json")" 200
+	expect_clean $ns
+	# SIGTERM with events still held: the thread gets PXD_EVENTS_DRAIN_MS (2 s), finishes the
+	# POST in progress, drops the rest with a log line, and plexusd exits
+	api POST /_standin/faults '{"rules":[{"method":"POST","resource":"events","latency_ms":4000,"count":2}]}' >/dev/null
+	expect_eq "ADD status" "$(cni ADD $ns ev1 <"$WORK/nc.json")" 200
+	kill -TERM $DPID
+	wait $DPID || fail "plexusd's exit status after SIGTERM: $?"
+	expect_contains "the rest dropped" "$(cat "$WORK/plexusd.log")" "not sent before plexusd stopped"
+	netconf 1.0.0 "$(two_bridges)" "" plexus | plexus DEL $ns ev1
+	expect_clean $ns
+}
+
+# events_posted N: waits (at most 30 s) until the stand-in holds N AddedInterface events in ns1
+events_posted() {
+	local n
+	for _ in $(seq 1 300); do
+		n=$(json_get "$(api GET /_standin/objects/events/ns1)" 'len([e for e in j if e["reason"]=="AddedInterface"])')
+		[ "$n" == "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "AddedInterface events: got $n, want $1"
+}
+
 t_config_and_startup_errors_name_the_problem() {
 	local out rc
 	echo '{"workers":"four"}' >"$WORK/c.json"

@@ -33,7 +33,9 @@
 #                              "count", "retry_after"}. RESOURCE is the API resource the path
 #                              names, with its subresource: pods, pods/status, events,
 #                              network-attachment-definitions. The first rule that matches and
-#                              has a count left answers; the unscoped fields apply after.
+#                              has a count left answers; the unscoped fields apply after. An
+#                              object rule with "latency_ms" and no "status" holds the request
+#                              that long and then serves it as usual (e.g. a slow POST events).
 #   POST   /_standin/objects  a Pod, NAD, ResourceClaim or ResourceSlice object (or a list):
 #                              created or replaced
 #   GET    /_standin/objects/{pods|network-attachment-definitions|events}/NS[/NAME]
@@ -106,10 +108,12 @@ def parse_rule(r):
             raise ValueError("bad fault rule %r (want METHOD RESOURCE STATUS xN)" % r)
         method, res, status, count = m.groups()
         r = {"method": method, "resource": res, "status": status, "count": int(count or 1)}
+    delay_only = "latency_ms" in r and "status" not in r
     rule = {"method": str(r.get("method", "*")).upper(), "resource": r.get("resource", "*"),
-            "status": r.get("status", 503), "count": int(r.get("count", 1)),
-            "retry_after": r.get("retry_after")}
-    if rule["status"] != "drop":
+            "status": None if delay_only else r.get("status", 503),
+            "count": int(r.get("count", 1)), "retry_after": r.get("retry_after"),
+            "latency_ms": int(r.get("latency_ms", 0))}
+    if rule["status"] not in ("drop", None):
         rule["status"] = int(rule["status"])
     return rule
 
@@ -649,7 +653,9 @@ class Handler(ListWatch, http.server.BaseHTTPRequestHandler):
                 if rule["count"] > 0 and rule["method"] in ("*", method) and \
                         rule["resource"] in ("*", res):
                     rule["count"] -= 1
-                    if rule["status"] == "drop":
+                    if rule["status"] is None:
+                        latency = rule["latency_ms"]
+                    elif rule["status"] == "drop":
                         drop = True
                     else:
                         burst = (rule["status"], rule["retry_after"])
