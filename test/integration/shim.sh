@@ -20,6 +20,9 @@ shim() {
 # bytes, and the same whichever subshell asks.
 SOCKROOT=$(mktemp -d "/tmp/pxs-$TAG.XXXXXX")
 cleanup_add "rm -rf $SOCKROOT"
+# a stand-in started in a test's subshell registers its kill there, where the script's cleanups
+# never see it: every stand-in under this run's socket root goes at exit
+cleanup_add "pkill -f -- '--socket $SOCKROOT/'"
 run_dir() {
 	RUN=$SOCKROOT/$(printf '%s' "$CURRENT" | cksum | cut -d' ' -f1)
 	mkdir -p "$RUN"
