@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "cni/err.h"
-#include "k8s/client.h"
+#include "k8s/api.h"
 #include "k8s/kubeconfig.h"
 
 #define PXD_EVENTS_QUEUE_MAX  1024 /* ADDs whose events wait; past that they are dropped */

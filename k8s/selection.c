@@ -13,7 +13,7 @@
 #include "cni/addr.h"
 #include "cni/json.h"
 #include "cni/spec.h"
-#include "k8s/client.h"
+#include "k8s/api.h"
 
 /* Outside values in messages: at most this many bytes, as Go's %q (cni_quote). */
 #define QUOTE_MAX 80

@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "cni/err.h"
-#include "k8s/client.h"
+#include "k8s/api.h"
 #include "k8s/dra.h"
 #include "k8s/podresources.h"
 

@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "k8s/client.h"
+#include "k8s/api.h"
 #include "meta/plan.h"
 
 /* The message Multus writes for attachment a once its delegate returned result:

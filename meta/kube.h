@@ -10,11 +10,11 @@
 #include <cjson/cJSON.h>
 
 #include "cni/err.h"
+#include "k8s/api.h"
 #include "k8s/netstatus.h"
 #include "k8s/objects.h"
-#include "k8s/selection.h"
-#include "k8s/client.h"
 #include "k8s/podresources.h"
+#include "k8s/selection.h"
 #include "meta/dra.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"

@@ -18,7 +18,7 @@
 
 #include "cni/json.h"
 #include "cni/spec.h"
-#include "k8s/client.h"
+#include "k8s/api.h"
 #include "k8s/selection.h"
 
 /* The oracle for names is not the code under test: it is Kubernetes' own definition,

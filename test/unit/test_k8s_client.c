@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "cni/base64.h"
-#include "k8s/client.h"
+#include "k8s/api.h"
 #include "k8s/curl.h"
 #include "k8s/kubeconfig.h"
 #include "test/unit/unit.h"
