@@ -20,32 +20,10 @@
 #include "k8s/kubeconfig.h"
 #include "test/unit/unit.h"
 
-static char root[PATH_MAX]; /* the repository */
-static char dir[64];	    /* the stand-in's certificates and log */
-static char server[64];	    /* https://127.0.0.1:PORT */
+static char dir[64];	/* the stand-in's certificates and log */
+static char server[64]; /* https://127.0.0.1:PORT */
 static pid_t standin = -1;
 static struct k8s_client *ctl; /* control-endpoint client: its requests are not logged */
-
-static char *slurp(const char *name, size_t *len)
-{
-	char path[PATH_MAX];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 /* Credentials as a kubeconfig would give them: the stand-in's CA, optionally a token. */
 static void creds_with(struct k8s_creds *c, const char *ca_file, const char *token)
@@ -53,7 +31,7 @@ static void creds_with(struct k8s_creds *c, const char *ca_file, const char *tok
 	memset(c, 0, sizeof(*c));
 	c->server = strdup(server);
 	if (ca_file)
-		c->ca = slurp(ca_file, &c->ca_len);
+		c->ca = unit_slurp(dir, ca_file, &c->ca_len);
 	if (token)
 		c->token = strdup(token);
 }
@@ -121,18 +99,8 @@ static long elapsed_ms(const struct timespec *t0)
 
 static void standin_start(void)
 {
-	char script[PATH_MAX + 64], fixture[PATH_MAX + 64], line[128];
-
-	unit_repo_root(root, sizeof(root));
-	snprintf(script, sizeof(script), "%s/test/stand-ins/apiserver.py", root);
-	snprintf(fixture, sizeof(fixture), "%s/test/unit/data/k8s/apiserver-fixture.json", root);
-	unit_tmpdir(dir, sizeof(dir), "k8s");
-	standin = unit_standin((const char *const[]){ "/usr/bin/python3", script, "--dir", dir,
-						      "--fixture", fixture, "--max-lifetime", "600",
-						      NULL },
-			       line, sizeof(line));
-	ck_assert_msg(sscanf(line, "listening %63s", server) == 1, "stand-in did not start: %s",
-		      line);
+	standin = unit_apiserver("apiserver-fixture.json", "k8s", dir, sizeof(dir), server,
+				 sizeof(server));
 	ctl = client_with("ca.crt", NULL, NULL);
 }
 
@@ -522,8 +490,8 @@ START_TEST(client_certificate_authenticates_without_a_token)
 	size_t n, conns;
 
 	creds_with(&cr, "ca.crt", NULL);
-	cr.cert = slurp("client.crt", &cr.cert_len);
-	cr.key = slurp("client.key", &cr.key_len);
+	cr.cert = unit_slurp(dir, "client.crt", &cr.cert_len);
+	cr.key = unit_slurp(dir, "client.key", &cr.key_len);
 	c = k8s_client_new(&cr, NULL, &err);
 	ck_assert_msg(k8s_get_pod(c, "ns1", "p1", &pod, &err) == 0, "%s", err.msg);
 	log = request_log(&n, &conns);
@@ -558,9 +526,9 @@ START_TEST(kubeconfig_with_inline_client_certificate_reaches_the_server)
 	size_t l1, l2, l3;
 	cJSON *pod = NULL;
 
-	ca = slurp("ca.crt", &l1);
-	crt = slurp("client.crt", &l2);
-	key = slurp("client.key", &l3);
+	ca = unit_slurp(dir, "ca.crt", &l1);
+	crt = unit_slurp(dir, "client.crt", &l2);
+	key = unit_slurp(dir, "client.key", &l3);
 	b64[0] = cni_base64_encode(ca, l1);
 	b64[1] = cni_base64_encode(crt, l2);
 	b64[2] = cni_base64_encode(key, l3);

@@ -12,37 +12,15 @@
 #include "k8s/store.h"
 #include "test/unit/unit.h"
 
-static char root[PATH_MAX];
 static char dir[64];
 static char server[64];
 static pid_t standin = -1;
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void creds(struct k8s_creds *c)
 {
-	char ca[128];
-
 	memset(c, 0, sizeof(*c));
-	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
 	c->server = strdup(server);
-	c->ca = slurp(ca, &c->ca_len);
+	c->ca = unit_slurp(dir, "ca.crt", &c->ca_len);
 	c->token = strdup("good-token");
 }
 
@@ -196,18 +174,8 @@ static void await_gone(struct fixture *f, const char *ns, const char *name)
 
 static void standin_start(void)
 {
-	char script[PATH_MAX + 64], fixture[PATH_MAX + 64], line[128];
-
-	unit_repo_root(root, sizeof(root));
-	snprintf(script, sizeof(script), "%s/test/stand-ins/apiserver.py", root);
-	snprintf(fixture, sizeof(fixture), "%s/test/unit/data/k8s/watch-fixture.json", root);
-	unit_tmpdir(dir, sizeof(dir), "refl");
-	standin = unit_standin((const char *const[]){ "/usr/bin/python3", script, "--dir", dir,
-						      "--fixture", fixture, "--max-lifetime", "600",
-						      NULL },
-			       line, sizeof(line));
-	ck_assert_msg(sscanf(line, "listening %63s", server) == 1, "stand-in did not start: %s",
-		      line);
+	standin =
+	    unit_apiserver("watch-fixture.json", "refl", dir, sizeof(dir), server, sizeof(server));
 }
 
 static void standin_stop(void)

@@ -183,6 +183,53 @@ static inline void unit_standin_stop(pid_t pid)
 	}
 }
 
+/* dir/name read whole into a NUL-terminated buffer (caller frees); a missing file fails the
+ * test. */
+static inline char *unit_slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* The kube-apiserver stand-in serving test/unit/data/k8s/<fixture>, its certificates and log in
+ * a new tmpdir dir (tag names it); its https URL in server (at least 64 bytes). Returns its
+ * pid. */
+static inline pid_t unit_apiserver(const char *fixture, const char *tag, char *dir, size_t dir_size,
+				   char *server, size_t server_size)
+{
+	char root[PATH_MAX], script[PATH_MAX + 64], data[PATH_MAX + 64], line[128];
+	pid_t pid;
+
+	ck_assert_uint_ge(server_size, 64);
+
+	unit_repo_root(root, sizeof(root));
+	snprintf(script, sizeof(script), "%s/test/stand-ins/apiserver.py", root);
+	snprintf(data, sizeof(data), "%s/test/unit/data/k8s/%s", root, fixture);
+	unit_tmpdir(dir, dir_size, tag);
+	pid =
+	    unit_standin((const char *const[]){ "/usr/bin/python3", script, "--dir", dir,
+						"--fixture", data, "--max-lifetime", "600", NULL },
+			 line, sizeof(line));
+	ck_assert_msg(sscanf(line, "listening %63s", server) == 1, "stand-in did not start: %s",
+		      line);
+	return pid;
+}
+
 #define UNIT_MAIN(suite_fn)                                                                        \
 	int main(void)                                                                             \
 	{                                                                                          \
