@@ -98,7 +98,18 @@ struct fixture {
 	struct k8s_store *store;
 	struct k8s_reflector *r;
 	char fsel[128];
+	long served0; /* watches the stand-in had served before this reflector started */
 };
+
+/* Watch requests the stand-in has served. */
+static long server_watches(void)
+{
+	cJSON *w = control("GET", "/_standin/watch", NULL);
+	long n = (long)cJSON_GetObjectItem(w, "watches")->valuedouble;
+
+	cJSON_Delete(w);
+	return n;
+}
 
 /* A pod reflector for node, started, its first sync awaited. */
 static void start(struct fixture *f, const char *node, struct k8s_reflector_opts *o)
@@ -117,6 +128,7 @@ static void start(struct fixture *f, const char *node, struct k8s_reflector_opts
 	if (!o->backoff_ms)
 		o->backoff_ms = 50;
 	creds(&c);
+	f->served0 = server_watches();
 	f->r = k8s_reflector_new(&c, f->store, o, &err);
 	k8s_creds_free(&c);
 	ck_assert_msg(f->r != NULL, "%s", err.msg);
@@ -151,6 +163,19 @@ static struct k8s_reflector_stats stats(struct fixture *f)
 		ck_assert_msg(cond, "after 10 s: %s is false (lists %llu, watches %llu)", #cond,   \
 			      (unsigned long long)s_.lists, (unsigned long long)s_.watches);       \
 	} while (0)
+
+/* The reflector is watching and the stand-in has taken its watch: a fault posted now reaches
+ * that stream ("watching" is set as the request leaves, before the server has it). */
+static void await_watching(struct fixture *f)
+{
+	long t0 = now_ms();
+
+	WAIT_STATS(f, s_.watching);
+	while (server_watches() - f->served0 < (long)stats(f).watches && now_ms() - t0 < 10000)
+		sleep_ms(20);
+	ck_assert_msg(server_watches() - f->served0 >= (long)stats(f).watches,
+		      "the stand-in never received the reflector's watch");
+}
 
 /* The pod is cached (with a new resourceVersion when rv is given) within 10 s. */
 static void await_pod(struct fixture *f, const char *ns, const char *name, const char *rv)
@@ -229,7 +254,7 @@ START_TEST(events_are_applied_in_order)
 	char rv[32];
 
 	start(&f, "n-events", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	put_pod("ev", "a", "n-events", "net1");
 	await_pod(&f, "ev", "a", NULL);
 	p = k8s_store_get_pod(f.store, "ev", "a");
@@ -263,7 +288,7 @@ START_TEST(field_selector_is_honoured)
 	put_pod("fs", "theirs", "n-fs-other", "x");
 	start(&f, "n-fs", &o);
 	ck_assert_uint_eq(k8s_store_size(f.store), 1);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	put_pod("fs", "theirs2", "n-fs-other", "x");
 	put_pod("fs", "mine2", "n-fs", "x");
 	await_pod(&f, "fs", "mine2", NULL);
@@ -298,7 +323,7 @@ START_TEST(bookmarks_advance_the_resource_version)
 	bool ok = false;
 
 	start(&f, "n-bm", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	/* changes the reflector does not see (another node) move the server's version */
 	put_pod("bm", "other1", "n-bm-other", "x");
 	put_pod("bm", "other2", "n-bm-other", "x");
@@ -325,7 +350,7 @@ START_TEST(gone_relists_and_applies_deletions_from_the_gap)
 	put_pod("gap", "stays", "n-gap", "x");
 	put_pod("gap", "goes", "n-gap", "x");
 	start(&f, "n-gap", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	/* the watch is dropped and cannot come back while "goes" is deleted and the history
 	 * compacted: its next watch starts from a version the server has forgotten */
 	ctl("POST", "/_standin/faults", "{\"rules\":[\"GET pods drop x1000\"]}");
@@ -355,7 +380,7 @@ START_TEST(dropped_watch_reconnects_without_relisting)
 	struct fixture f = { 0 };
 
 	start(&f, "n-drop", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	ctl("POST", "/_standin/watch", "{\"drop\":true}");
 	WAIT_STATS(&f, s_.restarts[K8S_WATCH_END_DROPPED] == 1);
 	put_pod("drop", "after", "n-drop", "x");
@@ -373,7 +398,7 @@ START_TEST(stalled_watch_is_restarted)
 	struct fixture f = { 0 };
 
 	start(&f, "n-stall", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	/* bookmarks every 200 ms keep a healthy watch well inside its 1.5 s deadline */
 	sleep_ms(2000);
 	ck_assert_uint_eq(stats(&f).restarts[K8S_WATCH_END_STALLED], 0);
@@ -393,7 +418,7 @@ START_TEST(oversized_event_restarts_with_a_relist)
 	char big[4096];
 
 	start(&f, "n-big", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	memset(big, 'n', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	put_pod("big", "huge", "n-big", big);
@@ -428,7 +453,7 @@ START_TEST(store_wait_wakes_on_the_watch_event)
 	long t0;
 
 	start(&f, "n-wait", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	ck_assert_int_eq(pthread_create(&t, NULL, create_later, &c), 0);
 	t0 = now_ms();
 	ck_assert_int_eq(k8s_store_wait_pod(f.store, "wait", "late", NULL, 10000, &p), 0);
@@ -452,7 +477,7 @@ START_TEST(stop_is_prompt_while_watching_and_in_backoff)
 	long t0;
 
 	start(&f, "n-stop", &o);
-	WAIT_STATS(&f, s_.watching);
+	await_watching(&f);
 	t0 = now_ms();
 	k8s_reflector_stop(f.r);
 	ck_assert_int_lt(now_ms() - t0, 2000);
