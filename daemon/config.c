@@ -75,6 +75,10 @@ int pxd_config_parse(const char *data, size_t len, struct pxd_config *cfg, struc
 	cfg->queue_limit = PXD_DEFAULT_QUEUE_LIMIT;
 	cfg->request_timeout_s = PXD_DEFAULT_TIMEOUT_S;
 	cfg->metrics_bind_address = "";
+	cfg->cache_sync_timeout_s = PXD_DEFAULT_CACHE_SYNC_S;
+	cfg->pod_cache_wait_ms = PXD_DEFAULT_POD_WAIT_MS;
+	cfg->watch_stall_s = PXD_DEFAULT_WATCH_STALL_S;
+	cfg->watch_timeout_s = PXD_DEFAULT_WATCH_TIMEOUT_S;
 
 	if (cni_json_get_string(root, "chrootDir", &cfg->chroot_dir, CTX, err) < 0 ||
 	    cni_json_get_string(root, "socketDir", &cfg->socket_dir, CTX, err) < 0 ||
@@ -106,6 +110,11 @@ int pxd_config_parse(const char *data, size_t len, struct pxd_config *cfg, struc
 	    get_int(root, "workers", 1, 4096, &cfg->workers, err) < 0 ||
 	    get_int(root, "queueLimit", 0, 1 << 20, &cfg->queue_limit, err) < 0 ||
 	    get_int(root, "requestTimeoutSeconds", 1, 86400, &cfg->request_timeout_s, err) < 0 ||
+	    get_int(root, "cacheSyncTimeoutSeconds", 0, 86400, &cfg->cache_sync_timeout_s, err) <
+		0 ||
+	    get_int(root, "podCacheWaitMilliseconds", 0, 60000, &cfg->pod_cache_wait_ms, err) < 0 ||
+	    get_int(root, "watchStallSeconds", 1, 86400, &cfg->watch_stall_s, err) < 0 ||
+	    get_int(root, "watchTimeoutSeconds", 1, 86400, &cfg->watch_timeout_s, err) < 0 ||
 	    cni_json_get_string(root, "metricsBindAddress", &cfg->metrics_bind_address, CTX, err) <
 		0)
 		goto fail;

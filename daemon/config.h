@@ -12,13 +12,17 @@
 
 #include "cni/err.h"
 
-#define PXD_DEFAULT_CONFIG	"/etc/cni/net.d/plexus.d/daemon-config.json"
-#define PXD_DEFAULT_SOCKET_DIR	"/run/plexus"
-#define PXD_DEFAULT_SOCKET_NAME "plexus.sock"
-#define PXD_MULTUS_SOCKET_NAME	"multus.sock"
-#define PXD_CONFIG_MAX_BYTES	(1u << 20)
-#define PXD_DEFAULT_QUEUE_LIMIT 1024
-#define PXD_DEFAULT_TIMEOUT_S	120
+#define PXD_DEFAULT_CONFIG	    "/etc/cni/net.d/plexus.d/daemon-config.json"
+#define PXD_DEFAULT_SOCKET_DIR	    "/run/plexus"
+#define PXD_DEFAULT_SOCKET_NAME	    "plexus.sock"
+#define PXD_MULTUS_SOCKET_NAME	    "multus.sock"
+#define PXD_CONFIG_MAX_BYTES	    (1u << 20)
+#define PXD_DEFAULT_QUEUE_LIMIT	    1024
+#define PXD_DEFAULT_TIMEOUT_S	    120
+#define PXD_DEFAULT_CACHE_SYNC_S    60	 /* /readyz waits this long for the caches' first sync */
+#define PXD_DEFAULT_POD_WAIT_MS	    1000 /* an ADD waits this long on the watch for its pod */
+#define PXD_DEFAULT_WATCH_STALL_S   90	 /* a watch silent this long (no bookmark) is restarted */
+#define PXD_DEFAULT_WATCH_TIMEOUT_S 300	 /* WATCH timeoutSeconds */
 
 /* Strings are borrowed from root ("" when absent unless a default is named). */
 struct pxd_config {
@@ -48,6 +52,10 @@ struct pxd_config {
 	int queue_limit;		  /* requests waiting beyond that: 1024 */
 	int request_timeout_s;		  /* how long a request may wait for a worker: 120 */
 	const char *metrics_bind_address; /* "": loopback (PXD_METRICS_DEFAULT_BIND) */
+	int cache_sync_timeout_s;	  /* cacheSyncTimeoutSeconds: then serve with live GETs */
+	int pod_cache_wait_ms;		  /* podCacheWaitMilliseconds (0: no wait) */
+	int watch_stall_s;		  /* watchStallSeconds */
+	int watch_timeout_s;		  /* watchTimeoutSeconds */
 	char *socket_path;		  /* derived: where plexusd listens (owned) */
 };
 

@@ -10,15 +10,23 @@
 #include <unistd.h>
 
 #include "cni/log.h"
+#include "daemon/caches.h"
 #include "daemon/config.h"
 #include "daemon/events.h"
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "delegates/exec.h"
+#include "k8s/client.h"
 #include "k8s/curl.h"
 #include "k8s/kubeconfig.h"
 
 #define READINESS_POLL_S 1
+
+/* plexus_api_requests_total: every API request the daemon's clients make. */
+static void observe_api(const char *method, long status)
+{
+	pxd_metrics_api(method, (int)status);
+}
 
 static void usage(FILE *f)
 {
@@ -59,9 +67,10 @@ static int wait_readiness(const char *file, const sigset_t *sigs)
 }
 
 /* The API client is checked once, before the socket: credentials that cannot work are an error
- * at startup, not at the first pod. libcurl is loaded here, before any thread but the events
- * thread, which gets the same credentials. */
-static int check_api(const struct pxd_config *cfg, struct pxd_events *events, struct cni_err *err)
+ * at startup, not at the first pod. libcurl is loaded here, before any thread; the events
+ * thread and both watch caches get the same credentials. */
+static int start_api(const struct pxd_config *cfg, const char *node, struct pxd_events *events,
+		     struct pxd_caches *caches, struct cni_err *err)
 {
 	struct k8s_creds creds;
 	int found = k8s_creds_load(cfg->kubeconfig, NULL, &creds, err), ret;
@@ -74,9 +83,35 @@ static int check_api(const struct pxd_config *cfg, struct pxd_events *events, st
 	}
 	ret = k8s_curl_load(err);
 	if (ret == 0)
+		ret = pxd_caches_start(caches, &creds, node, cfg, err);
+	if (ret == 0)
 		ret = pxd_events_start(events, &creds, err);
 	k8s_creds_free(&creds);
 	return ret;
+}
+
+/* /readyz waits for both caches' first sync, at most cacheSyncTimeoutSeconds (then plexusd is
+ * ready and asks the API live until they sync). Returns the signal that ended the wait, or 0. */
+static int wait_synced(struct pxd_caches *caches, const struct pxd_config *cfg,
+		       const sigset_t *sigs)
+{
+	const struct timespec tick = { 0, 50 * 1000 * 1000 };
+	long start = k8s_now_ms(), limit = cfg->cache_sync_timeout_s * 1000L;
+	int sig;
+
+	if (!caches->reflector[PXD_CACHE_PODS])
+		return 0;
+	while (!pxd_caches_synced(caches)) {
+		if (k8s_now_ms() - start >= limit) {
+			pxd_caches_wait_expired(caches, cfg->cache_sync_timeout_s);
+			return 0;
+		}
+		sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig > 0)
+			return sig;
+	}
+	log_verbose("caches synced in %ld ms", k8s_now_ms() - start);
+	return 0;
 }
 
 /* /metrics on TCP when metricsPort is set (as Multus: not served otherwise). A port that cannot
@@ -103,6 +138,7 @@ int main(int argc, char **argv)
 	struct pxd_config cfg;
 	struct pxd_server srv;
 	struct pxd_events events = { 0 };
+	static struct pxd_caches caches; /* read by /metrics until it stops */
 	struct cni_err err = { 0 };
 	sigset_t sigs;
 	int sig;
@@ -147,9 +183,12 @@ int main(int argc, char **argv)
 		goto out;
 	/* Multus's host-root trick: delegates exec'd in chroot(chrootDir) */
 	dlg_exec_set_root(cfg.chroot_dir);
-	if (check_api(&cfg, &events, &err) < 0 || pxd_server_start(&srv, &cfg, &err) < 0 ||
-	    start_metrics(&cfg, &srv, &err) < 0) {
+	k8s_client_set_observer(observe_api);
+	pxd_metrics_set_caches(&caches);
+	if (start_api(&cfg, node, &events, &caches, &err) < 0 ||
+	    pxd_server_start(&srv, &cfg, &err) < 0 || start_metrics(&cfg, &srv, &err) < 0) {
 		pxd_events_stop(&events, 0);
+		pxd_caches_stop(&caches);
 		log_error("plexusd: %s", err.msg);
 		fprintf(stderr, "plexusd: %s\n", err.msg);
 		cni_err_clear(&err);
@@ -157,18 +196,22 @@ int main(int argc, char **argv)
 		cni_log_close();
 		return 1;
 	}
-	pxd_server_set_ready(&srv, true);
-	log_verbose("plexusd serving on %s (node %s, %d workers, queue %d)", cfg.socket_path,
-		    node && *node ? node : "unnamed", cfg.workers, cfg.queue_limit);
-
-	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-		;
+	sig = wait_synced(&caches, &cfg, &sigs);
+	if (!sig) {
+		pxd_server_set_ready(&srv, true);
+		log_verbose("plexusd serving on %s (node %s, %d workers, queue %d)",
+			    cfg.socket_path, node && *node ? node : "unnamed", cfg.workers,
+			    cfg.queue_limit);
+	}
+	while (!sig && (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT)))
+		sig = 0;
 	log_verbose("plexusd: signal %d: draining", sig);
 	if (pxd_server_drain(&srv, cfg.request_timeout_s * 1000L)) {
 		pxd_server_stop(&srv);
 		pxd_metrics_stop();
 		/* every ADD has answered: what they queued is sent now, briefly */
 		pxd_events_stop(&events, PXD_EVENTS_DRAIN_MS);
+		pxd_caches_stop(&caches);
 	} else {
 		/* a request stuck past its bound: leave it to the process exit */
 		log_error("plexusd: requests still running after %d s; exiting anyway",

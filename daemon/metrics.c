@@ -22,6 +22,7 @@
 #include "cni/buf.h"
 #include "cni/file.h"
 #include "cni/json.h"
+#include "k8s/curl.h"
 
 #define MAX_LABELS 3
 
@@ -51,7 +52,7 @@ struct family {
 	size_t n, cap;
 };
 
-enum fam { F_REQUEST, F_VERB, F_DELEGATE, F_API, F_WATCH, F_COUNT };
+enum fam { F_REQUEST, F_VERB, F_DELEGATE, F_API, F_COUNT };
 
 static struct family families[F_COUNT] = {
 	[F_REQUEST] = { "multus_server_request_total",
@@ -86,18 +87,11 @@ static struct family families[F_COUNT] = {
 		    NULL,
 		    0,
 		    0 },
-	[F_WATCH] = { "plexus_watch_restarts_total",
-		      "Restarts of Kubernetes watches, by resource",
-		      COUNTER,
-		      1,
-		      { "resource" },
-		      NULL,
-		      0,
-		      0 },
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long queue_depth, inflight, attachments;
+static struct pxd_caches *caches; /* read at each scrape; NULL: none */
 static struct MHD_Daemon *server;
 
 static void family_clear(struct family *f)
@@ -275,17 +269,17 @@ void pxd_metrics_api(const char *verb, int status)
 	count(F_API, (const char *const[MAX_LABELS]){ nonnull(verb), codes, "" });
 }
 
-void pxd_metrics_watch_restart(const char *resource)
-{
-	count(F_WATCH, (const char *const[MAX_LABELS]){ nonnull(resource), "", "" });
-}
-
 void pxd_metrics_queue(int depth, int now)
 {
 	pthread_mutex_lock(&lock);
 	queue_depth = depth;
 	inflight = now;
 	pthread_mutex_unlock(&lock);
+}
+
+void pxd_metrics_set_caches(struct pxd_caches *c)
+{
+	caches = c;
 }
 
 void pxd_metrics_attachments(long held)
@@ -391,14 +385,109 @@ static int render_family(struct cni_buf *b, const struct family *f)
 	return rc;
 }
 
-static int render_gauge(struct cni_buf *b, const char *name, const char *help, const char *type,
-			double v)
+/* One sample line name{label="value"} v (label NULL: none); the family's HELP and TYPE first
+ * when help is given. */
+static int render_sample(struct cni_buf *b, const char *name, const char *help, const char *type,
+			 const char *label, const char *value, double v)
 {
-	int rc = cni_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s ", name, help, name, type, name);
+	int rc =
+	    help ? cni_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type) : 0;
 
+	if (rc == 0)
+		rc = cni_buf_adds(b, name);
+	if (rc == 0 && label) {
+		rc = cni_buf_printf(b, "{%s=\"", label);
+		if (rc == 0)
+			rc = add_label_value(b, value);
+		if (rc == 0)
+			rc = cni_buf_adds(b, "\"}");
+	}
+	if (rc == 0)
+		rc = cni_buf_adds(b, " ");
 	if (rc == 0)
 		rc = add_float(b, v);
 	return rc ? rc : cni_buf_adds(b, "\n");
+}
+
+static int render_gauge(struct cni_buf *b, const char *name, const char *help, const char *type,
+			double v)
+{
+	return render_sample(b, name, help, type, NULL, NULL, v);
+}
+
+/* A per-resource family of the watch caches: one sample per resource. */
+#define PER_RESOURCE(b, st, name, help, type, expr)                                                \
+	do {                                                                                       \
+		for (int k_ = 0; k_ < PXD_CACHE_N && rc == 0; k_++)                                \
+			rc = render_sample(b, name, k_ ? NULL : help, type, "resource",            \
+					   pxd_cache_name(k_), (double)(st)->kind[k_].expr);       \
+	} while (0)
+
+/* The watch caches, read now: sizes, syncs, restarts by reason, 410 re-lists, event ages, and
+ * the ADD path's cache hits and live-GET fallbacks. */
+static int render_caches(struct cni_buf *b, struct pxd_caches *c)
+{
+	struct pxd_caches_stats st;
+	long now = k8s_now_ms();
+	int rc = 0;
+
+	pxd_caches_stats(c, &st);
+	if (!st.running)
+		return 0;
+	PER_RESOURCE(b, &st, "plexus_cache_objects", "Objects held in the watch caches.", "gauge",
+		     objects);
+	PER_RESOURCE(b, &st, "plexus_cache_synced", "1 once the cache's first LIST has completed.",
+		     "gauge", synced);
+	if (rc == 0)
+		rc = render_sample(b, "plexus_cache_sync_wait_expired",
+				   "1 when cacheSyncTimeoutSeconds ran out before both caches "
+				   "synced: ready, asking the API live until they do.",
+				   "gauge", NULL, NULL, st.wait_expired);
+	PER_RESOURCE(b, &st, "plexus_cache_lists_total",
+		     "Complete LISTs of the watch caches (the first sync and every re-list).",
+		     "counter", r.lists);
+	PER_RESOURCE(b, &st, "plexus_watch_relists_gone_total",
+		     "Re-LISTs because a watch's resourceVersion was too old (410 Gone).",
+		     "counter", r.relists_gone);
+	PER_RESOURCE(b, &st, "plexus_watch_gap_deletions_total",
+		     "Objects a re-LIST found deleted while no watch ran.", "counter",
+		     r.gap_deletions);
+	if (rc == 0)
+		rc = cni_buf_adds(b, "# HELP plexus_watch_restarts_total Ends of the caches' "
+				     "watches, by resource and reason.\n"
+				     "# TYPE plexus_watch_restarts_total counter\n");
+	for (int k = 0; k < PXD_CACHE_N && rc == 0; k++)
+		for (int e = 0; e < K8S_WATCH_END_N && rc == 0; e++)
+			rc = cni_buf_printf(b,
+					    "plexus_watch_restarts_total{resource=\"%s\","
+					    "reason=\"%s\"} %llu\n",
+					    pxd_cache_name(k), k8s_watch_end_name(e),
+					    (unsigned long long)st.kind[k].r.restarts[e]);
+	for (int k = 0; k < PXD_CACHE_N && rc == 0; k++) {
+		long last = st.kind[k].r.last_event_ms;
+
+		/* no event yet: no sample rather than a made-up age */
+		if (last > 0)
+			rc = render_sample(
+			    b, "plexus_watch_last_event_age_seconds",
+			    k ? NULL : "Seconds since the watch's newest event or bookmark.",
+			    "gauge", "resource", pxd_cache_name(k), (double)(now - last) / 1000.0);
+	}
+	for (int i = 0; i < META_POD_SOURCE_N && rc == 0; i++)
+		rc = render_sample(b, "plexus_pod_lookups_total",
+				   i ? NULL
+				     : "Pods looked up by CNI requests, by where they came from: "
+				       "the cache, or a live GET and why.",
+				   "counter", "source", meta_pod_source_name(i),
+				   (double)st.pods_by[i]);
+	for (int i = 0; i < META_NAD_SOURCE_N && rc == 0; i++)
+		rc = render_sample(
+		    b, "plexus_nad_lookups_total",
+		    i ? NULL
+		      : "NetworkAttachmentDefinitions looked up by CNI requests: from "
+			"the cache, or live (a cache miss).",
+		    "counter", "source", meta_nad_source_name(i), (double)st.nads_by[i]);
+	return rc;
 }
 
 /* A /proc file's text, NULL when it cannot be read (the sample is then left out). */
@@ -525,6 +614,8 @@ char *pxd_metrics_render(void)
 				  "Attachments (container, interface) held in the cache.", "gauge",
 				  (double)attachments);
 	pthread_mutex_unlock(&lock);
+	if (rc == 0 && caches)
+		rc = render_caches(&b, caches);
 	if (rc == 0)
 		rc = render_process(&b);
 	if (rc != 0) {

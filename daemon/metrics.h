@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "cni/err.h"
+#include "daemon/caches.h"
 
 /* Where /metrics listens when the daemon config names no address: the node's loopback only.
  * Multus listens on every address of a hostNetwork pod (":<metricsPort>"); plexus serves its
@@ -51,9 +52,13 @@ void pxd_metrics_queue(int depth, int inflight);
 /* The attachments (container, interface) held in the cache: plexus_attachments (gauge). */
 void pxd_metrics_attachments(long held);
 
-/* One restart of a watch on resource ("pods", "network-attachment-definitions"):
- * plexus_watch_restarts_total{resource}. */
-void pxd_metrics_watch_restart(const char *resource);
+/* The watch caches, read at every scrape from then on (set before serving; NULL: none):
+ * plexus_cache_objects, plexus_cache_synced, plexus_cache_lists_total,
+ * plexus_watch_relists_gone_total, plexus_watch_gap_deletions_total (each by resource),
+ * plexus_cache_sync_wait_expired, plexus_watch_restarts_total{resource,reason},
+ * plexus_watch_last_event_age_seconds{resource}, plexus_pod_lookups_total{source},
+ * plexus_nad_lookups_total{source} (docs/METRICS.md). */
+void pxd_metrics_set_caches(struct pxd_caches *c);
 
 /* Every metric in the Prometheus text format 0.0.4, the process's resident memory, CPU
  * seconds, open and maximum fds and start time read from /proc/self now. A malloc'd string

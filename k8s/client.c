@@ -194,6 +194,13 @@ static int handle_init(struct k8s_client *c, struct cni_err *err)
 	return 0;
 }
 
+static void (*observer)(const char *method, long status);
+
+void k8s_client_set_observer(void (*fn)(const char *method, long status))
+{
+	observer = fn;
+}
+
 /* One exchange. Returns the CURLcode; the reply is filled as far as it got. */
 static CURLcode attempt(struct k8s_client *c, const char *method, const char *url,
 			const struct curl_slist *headers, const char *body, long timeout_ms,
@@ -227,6 +234,8 @@ static CURLcode attempt(struct k8s_client *c, const char *method, const char *ur
 	rc = k8s_curl.easy_perform(c->h);
 	if (rc == CURLE_OK)
 		k8s_curl.easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &r->status);
+	if (observer)
+		observer(method, r->status);
 	return rc;
 }
 
@@ -586,6 +595,8 @@ int k8s_stream_get(struct k8s_client *c, const char *path, const char *what, str
 	} else {
 		st->status = x.r.status;
 	}
+	if (observer)
+		observer("GET", st->status);
 out:
 	cni_buf_free(&x.r.body);
 	k8s_curl.slist_free_all(headers);

@@ -80,6 +80,11 @@ struct k8s_stream {
 CNI_MUST_CHECK int k8s_stream_get(struct k8s_client *c, const char *path, const char *what,
 				  struct k8s_stream *st, struct cni_err *err);
 
+/* Process-wide, set once before any thread: fn is told of every request attempt as it ends,
+ * its method and HTTP status (0: no answer), streamed GETs included (for a daemon's metrics;
+ * fn must be thread-safe). NULL: none. */
+void k8s_client_set_observer(void (*fn)(const char *method, long status));
+
 /* Thread-safe: ends the k8s_stream_get running on c at once, and every later one, with
  * -ECANCELED (how a watch thread is stopped promptly). */
 void k8s_client_interrupt(struct k8s_client *c);

@@ -47,7 +47,7 @@ static const size_t pod_fields[] = {
 	offsetof(struct k8s_pod, default_network),
 	offsetof(struct k8s_pod, config_source),
 	offsetof(struct k8s_pod, deletion_timestamp),
-	offsetof(struct k8s_pod, claim_statuses),
+	offsetof(struct k8s_pod, dra_status),
 };
 static const size_t nad_fields[] = {
 	offsetof(struct k8s_nad, namespace),	    offsetof(struct k8s_nad, name),
@@ -127,12 +127,37 @@ static const char *string_at(const cJSON *obj, const char *a, const char *b)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* {"resourceClaimStatuses": cs, "extendedResourceClaimStatus": ext} (those present, not
+ * null) as compact JSON text; NULL on OOM. */
+static char *dra_status(const cJSON *cs, const cJSON *ext)
+{
+	cJSON *o = cJSON_CreateObject(), *c;
+	const cJSON *v[2] = { cs, ext };
+	static const char *const key[2] = { "resourceClaimStatuses",
+					    "extendedResourceClaimStatus" };
+	char *text = NULL;
+	bool ok = o != NULL;
+
+	for (int i = 0; i < 2 && ok; i++) {
+		if (!v[i] || cJSON_IsNull(v[i]))
+			continue;
+		c = cJSON_Duplicate(v[i], true);
+		ok = c && cJSON_AddItemToObject(o, key[i], c);
+		if (!ok)
+			cJSON_Delete(c);
+	}
+	if (ok)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
 /* The record of obj, in one allocation with head bytes before it; NULL with err set. */
 static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_err *err)
 {
 	const char *src[NFIELDS] = { 0 }, *what = NULL;
 	const char *kind = k == K8S_KIND_POD ? "pod" : "network-attachment-definition";
-	char *claims = NULL;
+	char *dra = NULL;
 	void *mem;
 
 	src[0] = string_at(obj, "metadata", "namespace");
@@ -141,6 +166,7 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 		what = "metadata.namespace and metadata.name";
 	if (k == K8S_KIND_POD) {
 		const cJSON *cs = item(obj, "status", "resourceClaimStatuses");
+		const cJSON *ext = item(obj, "status", "extendedResourceClaimStatus");
 
 		src[2] = string_at(obj, "metadata", "uid");
 		src[3] = string_at(obj, "spec", "nodeName");
@@ -153,11 +179,12 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 			src[3] = "";
 		if (!src[2])
 			what = what ? what : "metadata.uid";
-		if (cs && !cJSON_IsNull(cs) && !(claims = cJSON_PrintUnformatted(cs))) {
+		if (((cs && !cJSON_IsNull(cs)) || (ext && !cJSON_IsNull(ext))) &&
+		    !(dra = dra_status(cs, ext))) {
 			cni_err_oom(err);
 			return NULL;
 		}
-		src[9] = claims;
+		src[9] = dra;
 	} else {
 		src[2] = string_at(obj, "metadata", "resourceVersion");
 		src[3] = string_at(obj, "spec", "config");
@@ -166,7 +193,7 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 	if (!what && !string_at(obj, "metadata", "resourceVersion"))
 		what = "metadata.resourceVersion";
 	mem = what ? NULL : pack(k, src, head);
-	free(claims);
+	free(dra);
 	if (what)
 		cni_err_set(err, CNI_ERR_DECODE, "%s: no %s", kind, what);
 	else if (!mem)
@@ -182,6 +209,83 @@ struct k8s_pod *k8s_pod_from_json(const cJSON *obj, struct cni_err *err)
 struct k8s_nad *k8s_nad_from_json(const cJSON *obj, struct cni_err *err)
 {
 	return decode(K8S_KIND_NAD, obj, 0, err);
+}
+
+/* obj.a.b = s (a string; skipped when s is NULL); false on OOM. */
+static bool put_str(cJSON *obj, const char *a, const char *b, const char *s)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, a);
+
+	if (!s)
+		return true;
+	if (!o && !(o = cJSON_AddObjectToObject(obj, a)))
+		return false;
+	return cJSON_AddStringToObject(o, b, s) != NULL;
+}
+
+/* A bare API object: apiVersion, kind, metadata with namespace, name and resourceVersion. */
+static cJSON *object_of(const char *api_version, const char *kind, const char *ns, const char *name,
+			const char *rv)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && cJSON_AddStringToObject(o, "apiVersion", api_version) &&
+	    cJSON_AddStringToObject(o, "kind", kind) && put_str(o, "metadata", "namespace", ns) &&
+	    put_str(o, "metadata", "name", name) && put_str(o, "metadata", "resourceVersion", rv))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* metadata.annotations[key] = v (skipped when v is NULL); false on OOM. */
+static bool put_annotation(cJSON *obj, const char *key, const char *v)
+{
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+	return put_str(md, "annotations", key, v);
+}
+
+cJSON *k8s_pod_to_json(const struct k8s_pod *p)
+{
+	cJSON *o = object_of("v1", "Pod", p->namespace, p->name, p->resource_version), *st;
+	bool ok = o &&
+		  cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(o, "metadata"),
+					  "annotations") &&
+		  put_str(o, "metadata", "uid", p->uid) &&
+		  put_str(o, "metadata", "deletionTimestamp", p->deletion_timestamp) &&
+		  put_annotation(o, K8S_ANNOT_NETWORKS, p->networks) &&
+		  put_annotation(o, K8S_ANNOT_DEFAULT_NETWORK, p->default_network) &&
+		  put_annotation(o, K8S_ANNOT_CONFIG_SOURCE, p->config_source) &&
+		  put_str(o, "spec", "nodeName", *p->node ? p->node : NULL);
+
+	if (ok && p->dra_status) {
+		st = cJSON_Parse(p->dra_status);
+		ok = st && cJSON_AddItemToObject(o, "status", st);
+		if (!ok)
+			cJSON_Delete(st);
+	}
+	if (ok)
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}
+
+cJSON *k8s_nad_to_json(const struct k8s_nad *n)
+{
+	cJSON *o = object_of("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition", n->namespace,
+			     n->name, n->resource_version);
+	bool ok = o &&
+		  cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(o, "metadata"),
+					  "annotations") &&
+		  put_annotation(o, K8S_ANNOT_RESOURCE_NAME, n->resource_name);
+
+	/* spec.config byte for byte: cJSON strings end at a NUL, which a config cannot hold */
+	if (ok && n->config)
+		ok = put_str(o, "spec", "config", n->config);
+	if (ok)
+		return o;
+	cJSON_Delete(o);
+	return NULL;
 }
 
 /* -- the table ------------------------------------------------------------------------- */

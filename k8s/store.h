@@ -23,7 +23,9 @@ struct k8s_pod {
 	const char *default_network;	/* v1.multus-cni.io/default-network */
 	const char *config_source;	/* kubernetes.io/config.source */
 	const char *deletion_timestamp; /* metadata.deletionTimestamp */
-	const char *claim_statuses;	/* status.resourceClaimStatuses as compact JSON text */
+	const char *dra_status;		/* status's resourceClaimStatuses and
+					   extendedResourceClaimStatus, as a compact JSON object
+					   text; NULL when it has neither */
 };
 
 /* What plexus reads from a NAD; one allocation, free(). config is spec.config byte for byte
@@ -43,6 +45,13 @@ enum k8s_kind { K8S_KIND_POD, K8S_KIND_NAD };
  * "pod: no metadata.uid" (or "network-attachment-definition: ...") otherwise, or on OOM. */
 struct k8s_pod *k8s_pod_from_json(const cJSON *obj, struct cni_err *err);
 struct k8s_nad *k8s_nad_from_json(const cJSON *obj, struct cni_err *err);
+
+/* The API object as plexus reads it, rebuilt from a trimmed record: metadata (namespace, name,
+ * uid, resourceVersion, deletionTimestamp, the kept annotations), spec.nodeName and the DRA
+ * status fields for a pod; metadata, the resourceName annotation and spec.config for a NAD.
+ * What k8s_pod_from_json keeps of the result is the record again. NULL on OOM. */
+cJSON *k8s_pod_to_json(const struct k8s_pod *p);
+cJSON *k8s_nad_to_json(const struct k8s_nad *n);
 
 struct k8s_store;
 

@@ -44,12 +44,92 @@ void meta_kube_close(struct meta_kube *k)
 	memset(k, 0, sizeof(*k));
 }
 
-int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a, struct cni_err *err)
+static struct meta_kube_cache *cache_;
+
+void meta_kube_set_cache(struct meta_kube_cache *c)
+{
+	cache_ = c;
+}
+
+const char *meta_pod_source_name(enum meta_pod_source s)
+{
+	static const char *const names[META_POD_SOURCE_N] = {
+		"cache",	   "cache_after_wait",	"live_unsynced",
+		"live_not_cached", "live_uid_mismatch",
+	};
+
+	return (unsigned)s < META_POD_SOURCE_N ? names[s] : "";
+}
+
+const char *meta_nad_source_name(enum meta_nad_source s)
+{
+	return s == META_NAD_CACHED ? "cache" : s == META_NAD_LIVE ? "live" : "";
+}
+
+static bool uid_matches(const struct k8s_pod *p, const char *uid)
+{
+	return !uid || !*uid || strcmp(p->uid, uid) == 0;
+}
+
+/* The pod from the cache: 1 with k->pod set, 0 when it must be fetched live (the reason
+ * counted), -1 on OOM. */
+static int pod_from_cache(struct meta_kube *k, const struct meta_k8s_args *a, bool wait,
+			  struct cni_err *err)
+{
+	enum meta_pod_source src = META_POD_CACHED;
+	struct k8s_pod *p;
+	int ret;
+
+	if (!k8s_store_synced(cache_->pods)) {
+		atomic_fetch_add(&cache_->pods_by[META_POD_LIVE_UNSYNCED], 1);
+		log_verbose("pod %s/%s: the pod cache has not synced; asking the API",
+			    a->pod_namespace, a->pod_name);
+		return 0;
+	}
+	p = k8s_store_get_pod(cache_->pods, a->pod_namespace, a->pod_name);
+	if (!p && errno == ENOMEM)
+		return cni_err_oom(err);
+	if ((!p || !uid_matches(p, a->pod_uid)) && wait && cache_->pod_wait_ms > 0) {
+		free(p);
+		p = NULL;
+		src = META_POD_CACHED_AFTER_WAIT;
+		ret = k8s_store_wait_pod(cache_->pods, a->pod_namespace, a->pod_name, a->pod_uid,
+					 cache_->pod_wait_ms, &p);
+		if (ret == -ENOMEM)
+			return cni_err_oom(err);
+	}
+	if (!p || !uid_matches(p, a->pod_uid)) {
+		src = p ? META_POD_LIVE_UID_MISMATCH : META_POD_LIVE_NOT_CACHED;
+		atomic_fetch_add(&cache_->pods_by[src], 1);
+		if (p)
+			log_verbose("pod %s/%s: cached with UID %s, not %s; asking the API",
+				    a->pod_namespace, a->pod_name, p->uid, a->pod_uid);
+		else
+			log_verbose("pod %s/%s: not in the pod cache; asking the API",
+				    a->pod_namespace, a->pod_name);
+		free(p);
+		return 0;
+	}
+	k->pod = k8s_pod_to_json(p);
+	free(p);
+	if (!k->pod)
+		return cni_err_oom(err);
+	atomic_fetch_add(&cache_->pods_by[src], 1);
+	return 1;
+}
+
+int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a, bool wait,
+		      struct cni_err *err)
 {
 	int ret;
 
 	if (!k->client || !*a->pod_namespace || !*a->pod_name)
 		return 0;
+	if (cache_ && cache_->pods) {
+		ret = pod_from_cache(k, a, wait, err);
+		if (ret != 0)
+			return ret;
+	}
 	ret = k8s_get_pod(k->client, a->pod_namespace, a->pod_name, &k->pod, err);
 	if (ret == -ENOENT) {
 		log_verbose("%s", err->msg);
@@ -57,6 +137,31 @@ int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a, struct
 		return 0;
 	}
 	return ret < 0 ? -1 : 1;
+}
+
+/* NAD ns/name from the cache: 1 with *out, 0 when it must be fetched live (counted), -ENOMEM. */
+static int nad_from_cache(const char *ns, const char *name, cJSON **out)
+{
+	struct k8s_nad *n;
+
+	if (!cache_ || !cache_->nads)
+		return 0;
+	errno = 0;
+	n = k8s_store_synced(cache_->nads) ? k8s_store_get_nad(cache_->nads, ns, name) : NULL;
+	if (!n && errno == ENOMEM)
+		return -ENOMEM;
+	if (!n) {
+		atomic_fetch_add(&cache_->nads_by[META_NAD_LIVE], 1);
+		log_verbose("network-attachment-definition %s/%s: not in the cache; asking the API",
+			    ns, name);
+		return 0;
+	}
+	*out = k8s_nad_to_json(n);
+	free(n);
+	if (!*out)
+		return -ENOMEM;
+	atomic_fetch_add(&cache_->nads_by[META_NAD_CACHED], 1);
+	return 1;
 }
 
 int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const char *conf_dir,
@@ -72,9 +177,11 @@ int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const c
 	if (!nad) {
 		cJSON *got = NULL;
 
-		ret = k8s_get_nad(k->client, ns, name, &got, err);
+		ret = nad_from_cache(ns, name, &got);
+		if (ret == 0)
+			ret = k8s_get_nad(k->client, ns, name, &got, err);
 		if (ret < 0 && ret != -ENOENT)
-			return -1;
+			return ret == -ENOMEM ? cni_err_oom(err) : -1;
 		got = got ? got : cJSON_CreateNull();
 		if (!got || !cJSON_AddItemToObject(k->nads, key, got)) {
 			cJSON_Delete(got);

@@ -5,6 +5,7 @@
 #ifndef PLEXUS_META_KUBE_H
 #define PLEXUS_META_KUBE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <cjson/cJSON.h>
@@ -15,6 +16,7 @@
 #include "k8s/objects.h"
 #include "k8s/podresources.h"
 #include "k8s/selection.h"
+#include "k8s/store.h"
 #include "meta/dra.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
@@ -26,6 +28,39 @@ struct meta_kube {
 	struct k8s_devmap *devices; /* the pod's devices from kubelet, fetched once when needed */
 	struct k8s_dra dra;	    /* what the pod's ResourceClaims allocate (meta/dra.h) */
 };
+
+/* Where a pod came from, for an ADD (or a DEL without cache) that asked for it with a cache. */
+enum meta_pod_source {
+	META_POD_CACHED,	    /* in the cache with the runtime's UID */
+	META_POD_CACHED_AFTER_WAIT, /* not at first: the watch brought it within the wait */
+	META_POD_LIVE_UNSYNCED,	    /* live GET: the cache has not synced yet */
+	META_POD_LIVE_NOT_CACHED,   /* live GET: still not cached after the wait */
+	META_POD_LIVE_UID_MISMATCH, /* live GET: cached under another UID after the wait */
+	META_POD_SOURCE_N,
+};
+enum meta_nad_source { META_NAD_CACHED, META_NAD_LIVE, META_NAD_SOURCE_N };
+
+/* The watch caches a daemon keeps (plexusd: daemon/caches.c), consulted before the API. The
+ * counters are the cache's hits and live-GET fallbacks, by source. */
+struct meta_kube_cache {
+	struct k8s_store *pods; /* the node's pods (NULL: not cached) */
+	struct k8s_store *nads; /* NADs (NULL: not cached) */
+	long pod_wait_ms;	/* how long an ADD waits on the watch for a pod not cached yet */
+	atomic_ullong pods_by[META_POD_SOURCE_N];
+	atomic_ullong nads_by[META_NAD_SOURCE_N];
+};
+
+/* Label values of the sources: "cache", "cache_after_wait", "live_unsynced",
+ * "live_not_cached", "live_uid_mismatch"; "cache", "live". */
+const char *meta_pod_source_name(enum meta_pod_source s);
+const char *meta_nad_source_name(enum meta_nad_source s);
+
+/* Process-wide, set once before any request (NULL: none, as in thin mode). With a cache, a pod
+ * is looked up there first: with the runtime's UID it is used as is, zero GETs; otherwise an
+ * ADD waits up to pod_wait_ms on the watch (woken by it, not polling), then GETs it live. A NAD
+ * is looked up there first and GET live when the cache lacks it. An unsynced cache is not
+ * consulted (an empty cache must never read as "no networks"). */
+void meta_kube_set_cache(struct meta_kube_cache *c);
 
 /* Loads credentials afresh (kubeconfig, else the in-cluster service account, else no API:
  * client stays NULL) and creates the client; libcurl is loaded only by a first request.
@@ -43,12 +78,13 @@ int meta_plan_add_static(struct meta_plan *plan, const struct meta_netconf *nc,
 			 const struct meta_k8s_args *k8s, struct meta_kube *kube,
 			 struct cni_err *err) CNI_MUST_CHECK;
 
-/* GET the pod named by K8S_POD_NAMESPACE/K8S_POD_NAME. Returns 1 (k->pod set), 0 when the
- * API says it does not exist, -1 with err. */
-int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a,
+/* The pod named by K8S_POD_NAMESPACE/K8S_POD_NAME, from the cache when there is one (waiting
+ * for it when wait is true, see meta_kube_set_cache), else GET. Returns 1 (k->pod set), 0 when
+ * the API says it does not exist, -1 with err. */
+int meta_kube_get_pod(struct meta_kube *k, const struct meta_k8s_args *a, bool wait,
 		      struct cni_err *err) CNI_MUST_CHECK;
 
-/* The delegate config of NAD ns/name (GET once per invocation). Returns 1 with out filled, 0
+/* The delegate config of NAD ns/name (from the cache, else GET; once per invocation). Returns 1 with out filled, 0
  * when not found (err says so), -1 with err. */
 int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const char *conf_dir,
 		  struct k8s_nad_config *out, struct cni_err *err) CNI_MUST_CHECK;

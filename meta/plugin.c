@@ -219,9 +219,9 @@ static void write_status(struct meta_ctx *c, const struct meta_plan *plan, cJSON
 	cJSON_Delete(statuses);
 }
 
-/* The API's view of the pod for ADD: 1 with the pod, 0 when no API or no pod name, -1 error;
- * *gone set when the API says the pod does not exist. */
-static int fetch_pod(struct meta_ctx *c, bool *gone, struct cni_err *err)
+/* The API's view of the pod: 1 with the pod, 0 when no API or no pod name, -1 error; *gone set
+ * when the API says the pod does not exist. wait: an ADD may wait for the watch cache. */
+static int fetch_pod(struct meta_ctx *c, bool wait, bool *gone, struct cni_err *err)
 {
 	int found;
 
@@ -230,7 +230,7 @@ static int fetch_pod(struct meta_ctx *c, bool *gone, struct cni_err *err)
 		return -1;
 	if (!c->kube.client || !*c->k8s.pod_name)
 		return 0;
-	found = meta_kube_get_pod(&c->kube, &c->k8s, err);
+	found = meta_kube_get_pod(&c->kube, &c->k8s, wait, err);
 	if (found < 0)
 		return cni_err_prefix(err, "error getting pod");
 	*gone = found == 0;
@@ -250,7 +250,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		goto out;
 	if (wait_readiness(&c.nc, err) < 0)
 		goto out;
-	if (fetch_pod(&c, &gone, err) < 0)
+	if (fetch_pod(&c, true, &gone, err) < 0)
 		goto out;
 	if (gone) {
 		/* Multus: a pod the API does not know gets an empty result so the runtime can
@@ -381,7 +381,7 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 
 		meta_plan_free(&plan);
 		/* no cache: the API (when there is one) tells which networks the pod had */
-		if (fetch_pod(&c, &gone, &e) < 0) {
+		if (fetch_pod(&c, false, &gone, &e) < 0) {
 			log_error("DEL without cache: %s", e.msg);
 			cni_err_clear(&e);
 		} else if (c.kube.pod && k8s_pod_check_uid(c.kube.pod, c.k8s.pod_uid, &e) < 0) {

@@ -24,7 +24,8 @@ print(json.dumps(base))' "{\"chrootDir\": \"\", \"cniVersion\": \"0.3.1\", \"log
 # daemon_start [EXTRA-KEYS]: plexusd in the background (DPID), ready on $SOCK
 daemon_start() {
 	[ -f "$WORK/daemon-config.json" ] || daemon_config "${1:-}" >"$WORK/daemon-config.json"
-	$MEMCHECK "$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
+	PLEXUS_NODE_NAME=${PLEXUS_NODE_NAME:-node-$TAG} \
+		$MEMCHECK "$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
 	DPID=$!
 	cleanup_add "kill -9 $DPID"
 	SOCK=$WORK/run/multus.sock

@@ -29,7 +29,6 @@ int main(int argc, char **argv)
 	pxd_metrics_delegate("od\"d\\ty\npe", "DEL", 120, false);
 	pxd_metrics_api("GET", 200);
 	pxd_metrics_api("PATCH", 0);
-	pxd_metrics_watch_restart("pods");
 	pxd_metrics_queue(4, 2);
 	pxd_metrics_attachments(9);
 	if (pxd_metrics_serve(argv[1], atoi(argv[2]), &err) < 0) {

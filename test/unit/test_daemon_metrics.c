@@ -167,7 +167,6 @@ START_TEST(every_family_has_a_type_and_gauges_show_the_last_value)
 	pxd_metrics_api("GET", 200);
 	pxd_metrics_api("GET", 200);
 	pxd_metrics_api("PATCH", 0);
-	pxd_metrics_watch_restart("pods");
 	pxd_metrics_queue(7, 3);
 	pxd_metrics_queue(5, 2);
 	pxd_metrics_attachments(42);
@@ -178,7 +177,6 @@ START_TEST(every_family_has_a_type_and_gauges_show_the_last_value)
 	ck_assert(has_type(&P, "plexus_cni_request_duration_seconds histogram"));
 	ck_assert(has_type(&P, "plexus_delegate_exec_duration_seconds histogram"));
 	ck_assert(has_type(&P, "plexus_api_requests_total counter"));
-	ck_assert(has_type(&P, "plexus_watch_restarts_total counter"));
 	ck_assert(has_type(&P, "plexus_queue_depth gauge"));
 	ck_assert(has_type(&P, "plexus_requests_in_flight gauge"));
 	ck_assert(has_type(&P, "plexus_attachments gauge"));
@@ -187,7 +185,6 @@ START_TEST(every_family_has_a_type_and_gauges_show_the_last_value)
 	ck_assert(has_type(&P, "process_open_fds gauge"));
 	ck_assert_double_eq(value(&P, "plexus_api_requests_total", "verb=GET,status=200"), 2);
 	ck_assert_double_eq(value(&P, "plexus_api_requests_total", "verb=PATCH,status=0"), 1);
-	ck_assert_double_eq(value(&P, "plexus_watch_restarts_total", "resource=pods"), 1);
 	ck_assert_double_eq(value(&P, "plexus_queue_depth", ""), 5);
 	ck_assert_double_eq(value(&P, "plexus_requests_in_flight", ""), 2);
 	ck_assert_double_eq(value(&P, "plexus_attachments", ""), 42);
@@ -269,8 +266,9 @@ START_TEST(label_values_are_valid_utf8_and_cut_at_a_whole_character)
 
 	pxd_metrics_init();
 	/* a stray byte and an overlong "/" (one run), a sequence cut short: one U+FFFD per run */
-	pxd_metrics_watch_restart("a\xff\xc0\xaf"
-				  "b\xe2\x82");
+	pxd_metrics_api("a\xff\xc0\xaf"
+			"b\xe2\x82",
+			200);
 	/* "x" then 64 two-byte characters (129 bytes): the one that would end past 128 bytes goes */
 	lng[i++] = 'x';
 	while (i + 2 <= sizeof(lng) - 1) {
@@ -279,16 +277,16 @@ START_TEST(label_values_are_valid_utf8_and_cut_at_a_whole_character)
 	}
 	lng[i] = '\0';
 	ck_assert_uint_eq(strlen(lng), PXD_METRICS_LABEL_MAX + 1);
-	pxd_metrics_watch_restart(lng);
+	pxd_metrics_api(lng, 200);
 	render_and_parse();
-	ck_assert_double_eq(value(&P, "plexus_watch_restarts_total",
-				  "resource=a\xef\xbf\xbd"
-				  "b\xef\xbf\xbd"),
+	ck_assert_double_eq(value(&P, "plexus_api_requests_total",
+				  "verb=a\xef\xbf\xbd"
+				  "b\xef\xbf\xbd,status=200"),
 			    1);
 	ck_assert_int_lt(
-	    snprintf(want, sizeof(want), "resource=%.*s", PXD_METRICS_LABEL_MAX - 1, lng),
+	    snprintf(want, sizeof(want), "verb=%.*s,status=200", PXD_METRICS_LABEL_MAX - 1, lng),
 	    (int)sizeof(want));
-	ck_assert_double_eq(value(&P, "plexus_watch_restarts_total", want), 1);
+	ck_assert_double_eq(value(&P, "plexus_api_requests_total", want), 1);
 }
 END_TEST
 
@@ -299,13 +297,13 @@ START_TEST(new_label_values_past_the_cap_fold_into_other)
 	pxd_metrics_init();
 	for (int i = 0; i < PXD_METRICS_SERIES_MAX + 10; i++) {
 		snprintf(type, sizeof(type), "t%d", i);
-		pxd_metrics_watch_restart(type);
+		pxd_metrics_api(type, 200);
 	}
-	pxd_metrics_watch_restart("t0"); /* an existing series still counts on its own */
+	pxd_metrics_api("t0", 200); /* an existing series still counts on its own */
 	render_and_parse();
-	ck_assert_double_eq(value(&P, "plexus_watch_restarts_total", "resource=t0"), 2);
-	/* 256 named series, then the 10 new values in one "other" series */
-	ck_assert_double_eq(value(&P, "plexus_watch_restarts_total", "resource=other"), 10);
+	ck_assert_double_eq(value(&P, "plexus_api_requests_total", "verb=t0,status=200"), 2);
+	/* 256 named series, then the 10 new values in one series whose every label is "other" */
+	ck_assert_double_eq(value(&P, "plexus_api_requests_total", "verb=other,status=other"), 10);
 }
 END_TEST
 

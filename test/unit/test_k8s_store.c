@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "k8s/dra.h"
+#include "k8s/objects.h"
 #include "k8s/store.h"
 #include "test/unit/unit.h"
 
@@ -102,8 +104,9 @@ START_TEST(pod_is_trimmed_to_what_plexus_reads)
 	ck_assert_str_eq(p->default_network, "ns/def");
 	ck_assert_str_eq(p->config_source, "file");
 	ck_assert_str_eq(p->deletion_timestamp, "2026-01-01T00:00:00Z");
-	ck_assert_json_eq(p->claim_statuses,
-			  "[{\"name\":\"gpu\",\"resourceClaimName\":\"p-gpu\"}]");
+	ck_assert_json_eq(p->dra_status,
+			  "{\"resourceClaimStatuses\":[{\"name\":\"gpu\",\"resourceClaimName\":"
+			  "\"p-gpu\"}]}");
 	free(p);
 	cJSON_Delete(o);
 }
@@ -122,7 +125,7 @@ START_TEST(pod_without_optional_fields_has_nulls_and_an_empty_node)
 	ck_assert_ptr_null(p->default_network);
 	ck_assert_ptr_null(p->config_source);
 	ck_assert_ptr_null(p->deletion_timestamp);
-	ck_assert_ptr_null(p->claim_statuses);
+	ck_assert_ptr_null(p->dra_status);
 	free(p);
 	cJSON_Delete(o);
 }
@@ -145,6 +148,116 @@ START_TEST(nad_keeps_config_bytes_and_resource_name)
 	ck_assert_str_eq(n->resource_name, "intel.com/sriov");
 	free(n);
 	cJSON_Delete(o);
+}
+END_TEST
+
+/* The readers plexus runs on an API object (k8s/objects.h, k8s/dra.h) read a rebuilt record as
+ * they read the original: what the daemon hands its ADD path from the cache is the pod and NAD
+ * the API would have returned, for every field plexus looks at. */
+static void same_pod_reading(const cJSON *a, const cJSON *b)
+{
+	static const char *const md[] = { "namespace", "name", "uid", "resourceVersion",
+					  "deletionTimestamp" };
+	static const char *const an[] = { "k8s.v1.cni.cncf.io/networks",
+					  "v1.multus-cni.io/default-network",
+					  "kubernetes.io/config.source" };
+	struct k8s_dra_claim_ref *ra, *rb;
+	struct cni_err err = { 0 };
+	size_t na, nb;
+	char *ta, *tb;
+
+	for (size_t i = 0; i < sizeof(md) / sizeof(*md); i++)
+		ck_assert_pstr_eq(k8s_object_meta(b, md[i]), k8s_object_meta(a, md[i]));
+	for (size_t i = 0; i < sizeof(an) / sizeof(*an); i++)
+		ck_assert_pstr_eq(k8s_object_annotation(b, an[i]), k8s_object_annotation(a, an[i]));
+	ck_assert_int_eq(k8s_pod_is_static(b), k8s_pod_is_static(a));
+	ta =
+	    cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "spec"), "nodeName"));
+	tb =
+	    cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "spec"), "nodeName"));
+	ck_assert_pstr_eq(tb, ta);
+	free(ta);
+	free(tb);
+	ck_assert_int_eq(k8s_dra_pod_claims(a, &ra, &na, &err), 0);
+	ck_assert_int_eq(k8s_dra_pod_claims(b, &rb, &nb, &err), 0);
+	ck_assert_uint_eq(nb, na);
+	for (size_t i = 0; i < na; i++) {
+		ck_assert_str_eq(rb[i].name, ra[i].name);
+		ck_assert_int_eq(rb[i].extended, ra[i].extended);
+		ta = cJSON_PrintUnformatted(ra[i].mappings);
+		tb = cJSON_PrintUnformatted(rb[i].mappings);
+		ck_assert_pstr_eq(tb, ta);
+		free(ta);
+		free(tb);
+	}
+	free(ra);
+	free(rb);
+}
+
+START_TEST(rebuilt_objects_read_as_the_originals)
+{
+	static const char *const pods[] = {
+		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"u1\","
+		"\"resourceVersion\":\"7\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\","
+		"\"annotations\":{\"k8s.v1.cni.cncf.io/networks\":\"[{\\\"name\\\":\\\"a\\\"}]\","
+		"\"v1.multus-cni.io/default-network\":\"ns/def\","
+		"\"kubernetes.io/config.source\":\"file\",\"other\":\"x\"}},"
+		"\"spec\":{\"nodeName\":\"n1\",\"containers\":[]},\"status\":{\"phase\":"
+		"\"Running\","
+		"\"resourceClaimStatuses\":[{\"name\":\"gpu\",\"resourceClaimName\":\"p-gpu\"}],"
+		"\"extendedResourceClaimStatus\":{\"resourceClaimName\":\"p-ext\","
+		"\"requestMappings\":[{\"containerName\":\"c\",\"resourceName\":\"r/x\","
+		"\"requestName\":\"q\"}]}}}",
+		"{\"metadata\":{\"name\":\"bare\",\"namespace\":\"ns\",\"uid\":\"u2\","
+		"\"resourceVersion\":\"8\"}}",
+		"{\"metadata\":{\"name\":\"api\",\"namespace\":\"ns\",\"uid\":\"u3\","
+		"\"resourceVersion\":\"9\",\"annotations\":{\"kubernetes.io/"
+		"config.source\":\"api\"}},"
+		"\"status\":{\"resourceClaimStatuses\":null}}",
+	};
+	struct cni_err err = { 0 };
+
+	for (size_t i = 0; i < sizeof(pods) / sizeof(*pods); i++) {
+		cJSON *o = json(pods[i]), *back;
+		struct k8s_pod *p = k8s_pod_from_json(o, &err), *again;
+
+		ck_assert_msg(p != NULL, "%s", err.msg);
+		back = k8s_pod_to_json(p);
+		ck_assert_ptr_nonnull(back);
+		same_pod_reading(o, back);
+		again = k8s_pod_from_json(back, &err);
+		ck_assert_msg(again != NULL, "%s", err.msg);
+		ck_assert_pstr_eq(again->dra_status, p->dra_status);
+		free(again);
+		free(p);
+		cJSON_Delete(back);
+		cJSON_Delete(o);
+	}
+	for (int with = 0; with < 2; with++) {
+		cJSON *o = with ? nad("ns", "sriov-a", "9", "intel.com/sriov")
+				: json("{\"metadata\":{\"name\":\"e\",\"namespace\":\"ns\","
+				       "\"resourceVersion\":\"3\"},\"spec\":{}}");
+		struct k8s_nad *n = k8s_nad_from_json(o, &err);
+		struct k8s_nad_config ca, cb;
+		cJSON *back;
+
+		ck_assert_ptr_nonnull(n);
+		back = k8s_nad_to_json(n);
+		ck_assert_ptr_nonnull(back);
+		ck_assert_pstr_eq(k8s_object_meta(back, "name"), k8s_object_meta(o, "name"));
+		ck_assert_pstr_eq(k8s_object_meta(back, "namespace"),
+				  k8s_object_meta(o, "namespace"));
+		ck_assert_int_eq(k8s_nad_delegate_config(o, &ca, &err), 0);
+		ck_assert_int_eq(k8s_nad_delegate_config(back, &cb, &err), 0);
+		ck_assert_pstr_eq(cb.config, ca.config);
+		ck_assert_uint_eq(cb.len, ca.len);
+		ck_assert_pstr_eq(cb.resource_name, ca.resource_name);
+		k8s_nad_config_free(&ca);
+		k8s_nad_config_free(&cb);
+		free(n);
+		cJSON_Delete(back);
+		cJSON_Delete(o);
+	}
 }
 END_TEST
 
@@ -416,6 +529,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, pod_is_trimmed_to_what_plexus_reads);
 	tcase_add_test(tc, pod_without_optional_fields_has_nulls_and_an_empty_node);
 	tcase_add_test(tc, nad_keeps_config_bytes_and_resource_name);
+	tcase_add_test(tc, rebuilt_objects_read_as_the_originals);
 	tcase_add_test(tc, objects_without_identity_are_refused);
 	tcase_add_test(tc, get_returns_a_copy_that_outlives_changes);
 	tcase_add_test(tc, put_replaces_and_delete_removes_among_many);
