@@ -36,6 +36,21 @@ START_TEST(a_multus_daemon_config_parses_with_multus_defaults)
 	ck_assert_int_eq(pxd_config_parse(S("{}"), &cfg, &err), 0);
 	ck_assert_str_eq(cfg.socket_path, "/run/plexus/plexus.sock");
 	ck_assert(!cfg.log_to_stderr);
+	/* the watch caches' defaults (docs/CONFIGURATION.md) */
+	ck_assert_int_eq(cfg.cache_sync_timeout_s, 60);
+	ck_assert_int_eq(cfg.pod_cache_wait_ms, 1000);
+	ck_assert_int_eq(cfg.watch_stall_s, 90);
+	ck_assert_int_eq(cfg.watch_timeout_s, 300);
+	pxd_config_free(&cfg);
+	ck_assert_int_eq(pxd_config_parse(S("{\"cacheSyncTimeoutSeconds\":0,"
+					    "\"podCacheWaitMilliseconds\":250,"
+					    "\"watchStallSeconds\":5,\"watchTimeoutSeconds\":30}"),
+					  &cfg, &err),
+			 0);
+	ck_assert_int_eq(cfg.cache_sync_timeout_s, 0);
+	ck_assert_int_eq(cfg.pod_cache_wait_ms, 250);
+	ck_assert_int_eq(cfg.watch_stall_s, 5);
+	ck_assert_int_eq(cfg.watch_timeout_s, 30);
 	pxd_config_free(&cfg);
 }
 END_TEST
@@ -53,6 +68,12 @@ START_TEST(a_wrong_type_names_the_key)
 		  "daemon config: \"namespaceIsolation\" must be a boolean" },
 		{ "{\"metricsPort\":70000}",
 		  "daemon config: \"metricsPort\" 70000 out of range 0..65535" },
+		{ "{\"podCacheWaitMilliseconds\":-1}",
+		  "daemon config: \"podCacheWaitMilliseconds\" -1 out of range 0..60000" },
+		{ "{\"watchStallSeconds\":0}",
+		  "daemon config: \"watchStallSeconds\" 0 out of range 1..86400" },
+		{ "{\"cacheSyncTimeoutSeconds\":\"60\"}",
+		  "daemon config: \"cacheSyncTimeoutSeconds\" must be an integer" },
 		{ "[]", "daemon config: not a JSON object" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

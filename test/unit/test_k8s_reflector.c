@@ -18,30 +18,12 @@ static pid_t standin = -1;
 
 static void creds(struct k8s_creds *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->server = strdup(server);
-	c->ca = unit_slurp(dir, "ca.crt", &c->ca_len);
-	c->token = strdup("good-token");
+	unit_api_creds(dir, server, "good-token", c);
 }
 
-/* Control calls go on a client of their own per call: tests call from several threads. */
 static cJSON *control(const char *method, const char *path, const char *body)
 {
-	struct k8s_creds c;
-	struct cni_err err = { 0 };
-	struct k8s_client *cl;
-	cJSON *out = NULL;
-	int ret;
-
-	creds(&c);
-	cl = k8s_client_new(&c, NULL, &err);
-	k8s_creds_free(&c);
-	ck_assert_ptr_nonnull(cl);
-	ret = k8s_request(cl, method, path, "control", body ? "application/json" : NULL, body,
-			  false, &out, &err);
-	ck_assert_msg(ret == 0, "control %s %s: %s", method, path, err.msg);
-	k8s_client_free(cl);
-	return out;
+	return unit_api_control(dir, server, method, path, body);
 }
 
 static void ctl(const char *method, const char *path, const char *body)

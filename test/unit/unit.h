@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "k8s/client.h"
+#include "k8s/kubeconfig.h"
+
 /* Compares two JSON texts structurally (key order ignored), failing with both texts. */
 #define ck_assert_json_eq(got, want)                                                               \
 	do {                                                                                       \
@@ -228,6 +231,38 @@ static inline pid_t unit_apiserver(const char *fixture, const char *tag, char *d
 	ck_assert_msg(sscanf(line, "listening %63s", server) == 1, "stand-in did not start: %s",
 		      line);
 	return pid;
+}
+
+/* Credentials for the stand-in started by unit_apiserver in dir at server: its CA, a token. */
+static inline void unit_api_creds(const char *dir, const char *server, const char *token,
+				  struct k8s_creds *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->server = strdup(server);
+	c->ca = unit_slurp(dir, "ca.crt", &c->ca_len);
+	c->token = token ? strdup(token) : NULL;
+}
+
+/* A call to the stand-in's control endpoints (/_standin/...; not logged) on a client of its
+ * own, so tests may call from several threads. Returns the reply (caller frees). */
+static inline cJSON *unit_api_control(const char *dir, const char *server, const char *method,
+				      const char *path, const char *body)
+{
+	struct k8s_creds c;
+	struct cni_err err = { 0 };
+	struct k8s_client *cl;
+	cJSON *out = NULL;
+	int ret;
+
+	unit_api_creds(dir, server, NULL, &c);
+	cl = k8s_client_new(&c, NULL, &err);
+	k8s_creds_free(&c);
+	ck_assert_ptr_nonnull(cl);
+	ret = k8s_request(cl, method, path, "control", body ? "application/json" : NULL, body,
+			  false, &out, &err);
+	ck_assert_msg(ret == 0, "control %s %s: %s", method, path, err.msg);
+	k8s_client_free(cl);
+	return out;
 }
 
 #define UNIT_MAIN(suite_fn)                                                                        \
