@@ -56,6 +56,7 @@ struct pxd_config {
 	int pod_cache_wait_ms;		  /* podCacheWaitMilliseconds (0: no wait) */
 	int watch_stall_s;		  /* watchStallSeconds */
 	int watch_timeout_s;		  /* watchTimeoutSeconds */
+	bool dynamic_networks;		  /* dynamicNetworks: hot-plug from the annotation */
 	char *socket_path;		  /* derived: where plexusd listens (owned) */
 };
 

@@ -13,6 +13,7 @@
 #include "daemon/caches.h"
 #include "daemon/config.h"
 #include "daemon/events.h"
+#include "daemon/hotplug.h"
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "delegates/exec.h"
@@ -77,6 +78,10 @@ static int start_api(const struct pxd_config *cfg, const char *node, struct pxd_
 
 	if (found < 0)
 		return -1;
+	if (found == 0 && cfg->dynamic_networks)
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "dynamicNetworks: no kubeconfig and not in a cluster: the "
+				   "networks annotation cannot be followed");
 	if (found == 0) {
 		log_verbose("no kubeconfig and not in a cluster: static delegates only");
 		return 0;
@@ -139,6 +144,7 @@ int main(int argc, char **argv)
 	struct pxd_server srv;
 	struct pxd_events events = { 0 };
 	static struct pxd_caches caches; /* read by /metrics until it stops */
+	struct pxd_hotplug hotplug = { 0 };
 	struct cni_err err = { 0 };
 	sigset_t sigs;
 	int sig;
@@ -197,6 +203,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sig = wait_synced(&caches, &cfg, &sigs);
+	if (!sig && pxd_hotplug_start(&hotplug, &cfg, &caches, &err) < 0) {
+		log_error("plexusd: %s", err.msg);
+		cni_err_clear(&err);
+		sig = SIGTERM;
+	}
 	if (!sig) {
 		pxd_server_set_ready(&srv, true);
 		log_verbose("plexusd serving on %s (node %s, %d workers, queue %d)",
@@ -206,6 +217,7 @@ int main(int argc, char **argv)
 	while (!sig && (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT)))
 		sig = 0;
 	log_verbose("plexusd: signal %d: draining", sig);
+	pxd_hotplug_stop(&hotplug);
 	if (pxd_server_drain(&srv, cfg.request_timeout_s * 1000L)) {
 		pxd_server_stop(&srv);
 		pxd_metrics_stop();

@@ -141,3 +141,42 @@ void pxd_request_free(struct pxd_request *req)
 	cJSON_Delete(req->iface_attrs);
 	memset(req, 0, sizeof(*req));
 }
+
+char *pxd_delegate_netconf(const struct pxd_request *req, size_t *len, struct cni_err *err)
+{
+	cJSON *cfg = cni_json_parse(req->config, req->config_len, "/delegate: config", err);
+	cJSON *nc = NULL, *arr, *v;
+	char *out = NULL;
+
+	if (!cfg)
+		return NULL;
+	if (!cJSON_IsObject(cfg)) {
+		cni_err_set(err, CNI_ERR_DECODE, "/delegate: config: not a JSON object");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(cfg, "cniVersion");
+	nc = cJSON_CreateObject();
+	if (!nc ||
+	    !cJSON_AddStringToObject(nc, "cniVersion",
+				     cJSON_IsString(v) ? v->valuestring : "1.0.0") ||
+	    !cJSON_AddStringToObject(nc, "name", "plexus-delegate") ||
+	    !cJSON_AddStringToObject(nc, "type", "plexus") ||
+	    !(arr = cJSON_AddArrayToObject(nc, "delegates")))
+		goto oom;
+	cJSON_AddItemToArray(arr, cfg);
+	cfg = NULL;
+	if (req->iface_attrs && !cJSON_AddItemToObject(nc, "interfaceAttributes",
+						       cJSON_Duplicate(req->iface_attrs, true)))
+		goto oom;
+	out = cJSON_PrintUnformatted(nc);
+	if (!out)
+		goto oom;
+	*len = strlen(out);
+	goto out;
+oom:
+	cni_err_oom(err);
+out:
+	cJSON_Delete(cfg);
+	cJSON_Delete(nc);
+	return out;
+}

@@ -35,4 +35,13 @@ int pxd_request_parse(const char *body, size_t len, struct pxd_request *req, str
 
 void pxd_request_free(struct pxd_request *req);
 
+/* /delegate: the plexus netconf that carries the request's one network config (a JSON object,
+ * code 6 otherwise) as its only delegate, with interfaceAttributes, for meta_delegate_plugin:
+ * {"cniVersion": the config's (else 1.0.0), "name": "plexus-delegate", "type": "plexus",
+ * "delegates": [config], "interfaceAttributes": {...}}. The daemon config is laid over it as
+ * over a /cni netconf; the network config itself reaches its plugin as the request gave it.
+ * Returns malloc'd bytes (*len set) or NULL with err. */
+char *pxd_delegate_netconf(const struct pxd_request *req, size_t *len, struct cni_err *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -24,6 +24,7 @@
 #include "cni/skel.h"
 #include "daemon/metrics.h"
 #include "daemon/request.h"
+#include "meta/hotplug.h"
 #include "meta/plugin.h"
 
 /* Multus's daemon answers ADD with a CNI 1.0.0 result; its shim converts it. */
@@ -156,33 +157,40 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* One /cni request (meta_plugin: the pod's ADD, DEL...) or /delegate request
+ * (meta_delegate_plugin: one network hot-plugged), through the queue and the core. */
 static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
-				 const struct conn *st, const char *body, size_t len)
+				 const struct conn *st, const char *body, size_t len, bool delegate)
 {
 	struct timespec t0;
 	struct pxd_request req;
 	struct cni_err err = { 0 };
-	char *conf = NULL, *json = NULL, *wrapped = NULL;
-	size_t conf_len = 0;
+	char *conf = NULL, *json = NULL, *wrapped = NULL, *netconf = NULL;
+	size_t conf_len = 0, netconf_len;
 	enum MHD_Result ret;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (pxd_request_parse(body, len, &req, &err) < 0) {
-		log_error("/cni: %s", err.msg);
+		log_error("%s: %s", delegate ? "/delegate" : "/cni", err.msg);
 		ret = reply_error(c, st, &err);
 		cni_err_clear(&err);
 		return ret;
 	}
-	conf = pxd_config_overlay(s->cfg, req.config, req.config_len, &conf_len, &err);
+	netconf = req.config;
+	netconf_len = req.config_len;
+	if (delegate && !(netconf = pxd_delegate_netconf(&req, &netconf_len, &err)))
+		goto out;
+	conf = pxd_config_overlay(s->cfg, netconf, netconf_len, &conf_len, &err);
 	if (!conf)
 		goto out;
 	if (pxd_queue_enter(&s->queue, verb_is_del(req.command),
 			    pxd_now_ms() + s->cfg->request_timeout_s * 1000L, &err) < 0)
 		goto out;
 	queue_metrics(s);
-	rc = cni_skel_handle(&meta_plugin, (const char *const *)req.env, conf, conf_len,
-			     REPLY_VERSION, &json, &err);
+	rc = cni_skel_handle(delegate ? &meta_delegate_plugin : &meta_plugin,
+			     (const char *const *)req.env, conf, conf_len, REPLY_VERSION, &json,
+			     &err);
 	pxd_queue_leave(&s->queue);
 	queue_metrics(s);
 	/* the core names the pod in this thread's log prefix; the thread may serve another pod */
@@ -206,27 +214,9 @@ out:
 	free(wrapped);
 	free(json);
 	free(conf);
+	if (netconf != req.config)
+		free(netconf);
 	pxd_request_free(&req);
-	cni_err_clear(&err);
-	return ret;
-}
-
-/* Hot-plug (/delegate) arrives with the watch caches: the body is checked like /cni's, and the
- * answer says plainly that this daemon does not do it yet. */
-static enum MHD_Result serve_delegate(struct MHD_Connection *c, const struct conn *st,
-				      const char *body, size_t len)
-{
-	struct pxd_request req;
-	struct cni_err err = { 0 };
-	enum MHD_Result ret;
-
-	if (pxd_request_parse(body, len, &req, &err) == 0) {
-		pxd_request_free(&req);
-		cni_err_set(&err, CNI_ERR_UNSUPPORTED_FIELD,
-			    "/delegate: hot-plug of networks into running pods is not supported by "
-			    "this plexusd");
-	}
-	ret = reply_error(c, st, &err);
 	cni_err_clear(&err);
 	return ret;
 }
@@ -329,8 +319,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_NO;
 	atomic_fetch_add(&s->answering, 1);
 	st->counted = true;
-	ret =
-	    st->route == R_CNI ? serve_cni(s, c, st, body, len) : serve_delegate(c, st, body, len);
+	ret = serve_cni(s, c, st, body, len, st->route == R_DELEGATE);
 	free(body);
 	return ret;
 }

@@ -652,3 +652,53 @@ bool k8s_store_wait_synced(struct k8s_store *s, long timeout_ms)
 {
 	return wait_for(s, timeout_ms, check_synced, NULL) > 0;
 }
+
+/* -- for watchers of the whole store (plexusd's hot-plug) ---------------------------------- */
+
+static int check_moved(struct k8s_store *s, void *arg)
+{
+	return s->changes != *(const uint64_t *)arg;
+}
+
+uint64_t k8s_store_wait_any(struct k8s_store *s, uint64_t seen, long timeout_ms)
+{
+	uint64_t now;
+
+	(void)wait_for(s, timeout_ms, check_moved, &seen);
+	pthread_mutex_lock(&s->mu);
+	now = s->changes;
+	pthread_mutex_unlock(&s->mu);
+	return now;
+}
+
+int k8s_store_list_pods(struct k8s_store *s, struct k8s_pod ***out, size_t *n)
+{
+	struct k8s_pod **arr;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (s->kind != K8S_KIND_POD)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&s->rw);
+	arr = calloc(s->count + 1, sizeof(*arr));
+	for (size_t b = 0; arr && b < s->nbuckets; b++)
+		for (struct node *nd = s->buckets[b]; nd; nd = nd->next) {
+			arr[k] = copy_rec(K8S_KIND_POD, REC(nd), 0);
+			if (!arr[k])
+				goto oom;
+			k++;
+		}
+	pthread_rwlock_unlock(&s->rw);
+	if (!arr)
+		return -ENOMEM;
+	*out = arr;
+	*n = k;
+	return 0;
+oom:
+	pthread_rwlock_unlock(&s->rw);
+	while (k-- > 0)
+		free(arr[k]);
+	free(arr);
+	return -ENOMEM;
+}

@@ -90,6 +90,15 @@ bool k8s_store_wait_synced(struct k8s_store *s, long timeout_ms);
 /* Objects cached. */
 size_t k8s_store_size(struct k8s_store *s);
 
+/* Waits at most timeout_ms for a change of any object after the change count seen (0 at
+ * first), woken by the reflector; returns the count now (equal to seen when nothing changed).
+ * How a watcher of the whole store (plexusd's hot-plug) sleeps between passes. */
+uint64_t k8s_store_wait_any(struct k8s_store *s, uint64_t seen, long timeout_ms);
+
+/* Copies of every cached pod (free each, then the array). Returns 0, -ENOMEM, or -EINVAL for a
+ * NAD store. */
+CNI_MUST_CHECK int k8s_store_list_pods(struct k8s_store *s, struct k8s_pod ***out, size_t *n);
+
 /* -- for the reflector (and tests): changes, each waking the waiters ---------------------- */
 
 /* Adds or replaces the object (ADDED, MODIFIED, or an item of a LIST). Returns 0, or -1 with

@@ -5,15 +5,21 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cni/file.h"
+#include "cni/ipconfig.h"
 #include "cni/json.h"
 #include "cni/lock.h"
 #include "cni/log.h"
+#include "cni/netns.h"
+#include "delegates/cache.h"
 #include "delegates/find.h"
 #include "delegates/invoke.h"
 #include "k8s/deviceinfo.h"
+#include "meta/defroute.h"
 #include "meta/multuscache.h"
 
 #define CACHE_MAX_BYTES (16u << 20)
@@ -45,6 +51,22 @@ void meta_ctx_free(struct meta_ctx *c)
 	free(c->lock_file);
 }
 
+int meta_ctx_search_path(struct meta_ctx *c, const char *cni_path, struct cni_err *err)
+{
+	free(c->path);
+	dlg_path_free(c->cni_path);
+	c->npath = 0;
+	c->cni_path = dlg_path_split(cni_path, &c->npath);
+	c->path = calloc(c->npath + 2, sizeof(*c->path));
+	if (!c->cni_path || !c->path)
+		return cni_err_oom(err);
+	c->path[0] = c->nc.bin_dir;
+	for (size_t i = 0; i < c->npath; i++)
+		c->path[i + 1] = c->cni_path[i];
+	c->npath++;
+	return 0;
+}
+
 int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_err *err)
 {
 	memset(c, 0, sizeof(*c));
@@ -67,14 +89,8 @@ int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_
 		 c->k8s.pod_name, c->k8s.pod_uid);
 	cni_log_set_prefix(c->prefix);
 
-	c->cni_path = dlg_path_split(req->path, &c->npath);
-	c->path = calloc(c->npath + 2, sizeof(*c->path));
-	if (!c->cni_path || !c->path)
-		return cni_err_oom(err);
-	c->path[0] = c->nc.bin_dir;
-	for (size_t i = 0; i < c->npath; i++)
-		c->path[i + 1] = c->cni_path[i];
-	c->npath++;
+	if (meta_ctx_search_path(c, req->path, err) < 0)
+		return -1;
 	if (asprintf(&c->state_dir, "%s/plexus", c->nc.cni_dir) < 0)
 		return cni_err_oom(err);
 	if (req->container_id &&
@@ -213,4 +229,63 @@ int meta_ctx_del_plan(const struct meta_ctx *c, const struct meta_plan *plan, st
 		}
 	}
 	return failed ? -1 : 0;
+}
+
+/* default-route: after attachment i's ADD, its default routes follow the pod's requests, in the
+ * netns and in the cached result (prevResult stays truthful for CHECK and DEL). */
+int meta_ctx_default_route(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+			   cJSON *result, struct cni_err *err)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	const struct meta_attachment *a = &plan->att[i];
+	bool changed = false;
+
+	if (!cJSON_GetObjectItemCaseSensitive(result, "interfaces") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ips") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ip4") &&
+	    !cJSON_GetObjectItemCaseSensitive(result, "ip6"))
+		return 0;
+	for (size_t f = 0; f < 2; f++) {
+		const char *gw;
+		bool filter;
+
+		meta_defroute_for(plan, i, families[f], &gw, &filter);
+		if (!gw && !filter)
+			continue;
+		if (cni_ipconfig_set_default_route(c->req->netns, a->ifname, families[f], gw, err) <
+			0 ||
+		    meta_defroute_result(result, families[f], gw) < 0)
+			return cni_err_isset(err) ? -1 : cni_err_oom(err);
+		changed = true;
+	}
+	if (changed && dlg_cache_set_result(c->nc.cni_dir, a->network, plan->container_id,
+					    a->ifname, result, err) < 0)
+		return -1;
+	return 0;
+}
+
+struct ifcheck {
+	const char *ifname;
+	bool exists;
+};
+
+static int ifname_lookup(void *arg, struct cni_err *err)
+{
+	struct ifcheck *ic = arg;
+
+	(void)err;
+	ic->exists = if_nametoindex(ic->ifname) != 0;
+	return 0;
+}
+
+int meta_ctx_ifname_taken(const struct meta_ctx *c, const char *ifname, bool *taken,
+			  struct cni_err *err)
+{
+	struct ifcheck ic = { ifname, false };
+
+	if (cni_netns_do(c->req->netns, ifname_lookup, &ic, err) < 0)
+		return cni_err_prefix(err, "validateIfName: no net namespace %s found",
+				      c->req->netns);
+	*taken = ic.exists;
+	return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef PLEXUS_META_INVOCATION_H
 #define PLEXUS_META_INVOCATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -36,6 +37,11 @@ struct meta_ctx {
 int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c,
 		  struct cni_err *err) CNI_MUST_CHECK;
 
+/* Where delegates are looked for: binDir, then each directory of cni_path (CNI_PATH's form;
+ * NULL or "" for none). meta_ctx_init sets it from the request; hot-plug from the pod's plan. */
+int meta_ctx_search_path(struct meta_ctx *c, const char *cni_path,
+			 struct cni_err *err) CNI_MUST_CHECK;
+
 /* Unlocks (and removes the lock file), closes the API, frees everything c owns. */
 void meta_ctx_free(struct meta_ctx *c);
 
@@ -57,6 +63,16 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 /* 1: plan read from the cache; 0: no cache; -1: unreadable or corrupt (err set). */
 int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan,
 			struct cni_err *err) CNI_MUST_CHECK;
+
+/* default-route: after attachment i's ADD, its default routes follow the pod's requests, in the
+ * netns and in the cached result (prevResult stays truthful for CHECK and DEL). */
+int meta_ctx_default_route(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+			   cJSON *result, struct cni_err *err) CNI_MUST_CHECK;
+
+/* Whether the pod's netns (CNI_NETNS) has an interface named ifname. Returns 0, or -1 with err
+ * "validateIfName: no net namespace <netns> found: ..." when it cannot be entered. */
+int meta_ctx_ifname_taken(const struct meta_ctx *c, const char *ifname, bool *taken,
+			  struct cni_err *err) CNI_MUST_CHECK;
 
 /* DEL every attachment in reverse, past errors; all messages joined into err. */
 int meta_ctx_del_plan(const struct meta_ctx *c, const struct meta_plan *plan,

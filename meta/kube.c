@@ -199,10 +199,8 @@ int meta_kube_nad(struct meta_kube *k, const char *ns, const char *name, const c
 	return meta_nad_delegate_config(nad, conf_dir, out, err) < 0 ? -1 : 1;
 }
 
-/* Multus addCNIArgsInConfig: the element's cni-args go into args.cni of the conf, or of every
- * plugin of a conflist; the annotation's values win. */
-static char *merge_cni_args(const char *config, size_t len, const cJSON *cni_args,
-			    struct cni_err *err)
+char *meta_merge_cni_args(const char *config, size_t len, const cJSON *cni_args,
+			  struct cni_err *err)
 {
 	cJSON *root = cni_json_parse(config, len, "delegate config", err), *list, *p;
 	char *out = NULL;
@@ -268,6 +266,41 @@ static char *join_ips(const cJSON *ips)
 	return s;
 }
 
+int meta_attachment_apply_selection(struct meta_attachment *a, const struct meta_netconf *nc,
+				    const struct k8s_net_selection *sel, struct cni_err *err)
+{
+	a->master = false;
+	/* Multus mergeCNIRuntimeConfig: the runtime's, then this network's requests */
+	a->cap_args = meta_runtime_cap_args(nc->runtime_config);
+	if (a->cap_args) {
+		cJSON *req = k8s_net_selection_cap_args(sel, NULL), *c;
+
+		cJSON_ArrayForEach(c, req)
+		{
+			if (cni_json_set(a->cap_args, c->string, cJSON_Duplicate(c, true)) < 0) {
+				cJSON_Delete(req);
+				return cni_err_oom(err);
+			}
+		}
+		cJSON_Delete(req);
+		if (!a->cap_args->child) {
+			cJSON_Delete(a->cap_args);
+			a->cap_args = NULL;
+		}
+	}
+	if (!a->origin && !(a->origin = strdup(META_ORIGIN_ANNOTATION)))
+		return cni_err_oom(err);
+	if (sel->mac && !(a->mac_request = strdup(sel->mac)))
+		return cni_err_oom(err);
+	if (sel->device_id && !(a->device_id = strdup(sel->device_id)))
+		return cni_err_oom(err);
+	if (sel->ips && cJSON_GetArraySize(sel->ips) > 0 && !(a->ip_request = join_ips(sel->ips)))
+		return cni_err_oom(err);
+	if (sel->default_route && !(a->gateways = cJSON_Duplicate(sel->default_route, true)))
+		return cni_err_oom(err);
+	return 0;
+}
+
 /* Multus's Warning event when a pod names a NAD that does not exist; best effort, and only on
  * this failure path, so a successful ADD still makes exactly its three kinds of request. */
 static void no_network_event(struct meta_kube *k, const char *msg)
@@ -307,7 +340,7 @@ static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, 
 	config = nad.config;
 	len = nad.len;
 	if (sel->cni_args) {
-		config = merge_cni_args(nad.config, nad.len, sel->cni_args, err);
+		config = meta_merge_cni_args(nad.config, nad.len, sel->cni_args, err);
 		if (!config)
 			goto fail;
 		len = strlen(config);
@@ -334,36 +367,8 @@ static int add_selection(struct meta_plan *plan, const struct meta_netconf *nc, 
 		if (meta_plan_add(plan, config, len, sel->ifname, err) < 0)
 			goto fail;
 		a = &plan->att[plan->n - 1];
-		a->master = false;
-		/* Multus mergeCNIRuntimeConfig: the runtime's, then this network's requests */
-		a->cap_args = meta_runtime_cap_args(nc->runtime_config);
-		if (a->cap_args) {
-			cJSON *req = k8s_net_selection_cap_args(sel, NULL), *c;
-
-			cJSON_ArrayForEach(c, req)
-			{
-				if (cni_json_set(a->cap_args, c->string, cJSON_Duplicate(c, true)) <
-				    0) {
-					cJSON_Delete(req);
-					goto oom;
-				}
-			}
-			cJSON_Delete(req);
-			if (!a->cap_args->child) {
-				cJSON_Delete(a->cap_args);
-				a->cap_args = NULL;
-			}
-		}
-		if (sel->mac && !(a->mac_request = strdup(sel->mac)))
-			goto oom;
-		if (sel->device_id && !(a->device_id = strdup(sel->device_id)))
-			goto oom;
-		if (sel->ips && cJSON_GetArraySize(sel->ips) > 0 &&
-		    !(a->ip_request = join_ips(sel->ips)))
-			goto oom;
-		if (sel->default_route &&
-		    !(a->gateways = cJSON_Duplicate(sel->default_route, true)))
-			goto oom;
+		if (meta_attachment_apply_selection(a, nc, sel, err) < 0)
+			goto fail;
 	}
 	free(a->status_name);
 	a->status_name = NULL;

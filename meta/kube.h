@@ -124,6 +124,19 @@ int meta_kube_devinfo_paths(struct meta_plan *plan, const struct meta_netconf *n
 int meta_kube_write_status(struct meta_kube *k, const struct meta_k8s_args *a,
 			   const cJSON *statuses, struct cni_err *err) CNI_MUST_CHECK;
 
+/* Multus addCNIArgsInConfig: cni_args go into args.cni of the conf, or of every plugin of a
+ * conflist; cni_args' values win. Returns the new config (malloc'd) or NULL with err. */
+char *meta_merge_cni_args(const char *config, size_t len, const cJSON *cni_args,
+			  struct cni_err *err);
+
+/* A selection element's requests on a secondary attachment a, as Multus mergeCNIRuntimeConfig
+ * and the legacy CNI_ARGS give them: runtimeConfig capability args (the runtime's, then the
+ * element's ips, mac, portMappings, bandwidth...), MAC/IP for CNI_ARGS, deviceID, default-route
+ * gateways; origin META_ORIGIN_ANNOTATION unless a has one. */
+int meta_attachment_apply_selection(struct meta_attachment *a, const struct meta_netconf *nc,
+				    const struct k8s_net_selection *sel,
+				    struct cni_err *err) CNI_MUST_CHECK;
+
 /* Multus's answer to an ADD for a pod the API does not know: one interface, 0.0.0.0/0. */
 cJSON *meta_kube_empty_result(const char *cni_version, const char *ifname, const char *netns);
 

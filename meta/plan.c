@@ -212,6 +212,10 @@ static int attachment_to_json(cJSON *o, const struct meta_attachment *a)
 	     cni_json_add_opt_string(o, "deviceInfoFile", a->devinfo_file) == 0;
 	if (ok && a->gateways)
 		ok = cJSON_AddItemToObject(o, "gateways", cJSON_Duplicate(a->gateways, true));
+	ok = ok && cni_json_add_opt_string(o, "origin", a->origin) == 0 &&
+	     cni_json_add_opt_string(o, "added", a->added) == 0;
+	if (ok && a->pending)
+		ok = cJSON_AddBoolToObject(o, "pending", true) != NULL;
 	return ok ? 0 : -1;
 }
 
@@ -227,6 +231,7 @@ cJSON *meta_plan_to_json(const struct meta_plan *plan)
 		  cni_json_add_opt_string(j, "podName", plan->pod_name) == 0 &&
 		  cni_json_add_opt_string(j, "podUID", plan->pod_uid) == 0 &&
 		  cni_json_add_opt_string(j, "sandboxID", plan->sandbox_id) == 0 &&
+		  cni_json_add_opt_string(j, "cniPath", plan->cni_path) == 0 &&
 		  (arr = cJSON_AddArrayToObject(j, "attachments")) != NULL;
 
 	for (size_t i = 0; ok && i < plan->n; i++) {
@@ -273,7 +278,8 @@ int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *
 	    take_str(j, "podNamespace", &plan->pod_namespace, false, err) < 0 ||
 	    take_str(j, "podName", &plan->pod_name, false, err) < 0 ||
 	    take_str(j, "podUID", &plan->pod_uid, false, err) < 0 ||
-	    take_str(j, "sandboxID", &plan->sandbox_id, false, err) < 0)
+	    take_str(j, "sandboxID", &plan->sandbox_id, false, err) < 0 ||
+	    take_str(j, "cniPath", &plan->cni_path, false, err) < 0)
 		goto fail;
 	plan->att = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*plan->att));
 	if (!plan->att) {
@@ -295,8 +301,11 @@ int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *
 		    take_str(o, "config", &b64, true, err) < 0 ||
 		    take_str(o, "deviceID", &a->device_id, false, err) < 0 ||
 		    take_str(o, "resourceName", &a->resource_name, false, err) < 0 ||
-		    take_str(o, "deviceInfoFile", &a->devinfo_file, false, err) < 0)
+		    take_str(o, "deviceInfoFile", &a->devinfo_file, false, err) < 0 ||
+		    take_str(o, "origin", &a->origin, false, err) < 0 ||
+		    take_str(o, "added", &a->added, false, err) < 0)
 			goto fail;
+		a->pending = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "pending"));
 		a->master = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "master"));
 		a->config = cni_base64_decode(b64, &a->config_len);
 		free(b64);
@@ -333,29 +342,55 @@ fail:
 	return -1;
 }
 
+void meta_attachment_free(struct meta_attachment *a)
+{
+	free(a->network);
+	free(a->status_name);
+	free(a->ifname);
+	free(a->ifname_request);
+	free(a->config);
+	for (size_t k = 0; k < a->nargs; k++) {
+		free(a->args[k].key);
+		free(a->args[k].value);
+	}
+	free(a->args);
+	cJSON_Delete(a->cap_args);
+	free(a->device_id);
+	free(a->resource_name);
+	free(a->devinfo_file);
+	free(a->mac_request);
+	free(a->ip_request);
+	cJSON_Delete(a->gateways);
+	free(a->origin);
+	free(a->added);
+	memset(a, 0, sizeof(*a));
+}
+
+int meta_plan_append(struct meta_plan *plan, struct meta_attachment *a, struct cni_err *err)
+{
+	struct meta_attachment *grown = realloc(plan->att, (plan->n + 1) * sizeof(*plan->att));
+
+	if (!grown)
+		return cni_err_oom(err);
+	plan->att = grown;
+	plan->att[plan->n++] = *a;
+	memset(a, 0, sizeof(*a));
+	return 0;
+}
+
+void meta_plan_remove(struct meta_plan *plan, size_t i)
+{
+	if (i >= plan->n)
+		return;
+	meta_attachment_free(&plan->att[i]);
+	memmove(&plan->att[i], &plan->att[i + 1], (plan->n - i - 1) * sizeof(*plan->att));
+	plan->n--;
+}
+
 void meta_plan_free(struct meta_plan *plan)
 {
-	for (size_t i = 0; plan->att && i < plan->n; i++) {
-		struct meta_attachment *a = &plan->att[i];
-
-		free(a->network);
-		free(a->status_name);
-		free(a->ifname);
-		free(a->ifname_request);
-		free(a->config);
-		for (size_t k = 0; k < a->nargs; k++) {
-			free(a->args[k].key);
-			free(a->args[k].value);
-		}
-		free(a->args);
-		cJSON_Delete(a->cap_args);
-		free(a->device_id);
-		free(a->resource_name);
-		free(a->devinfo_file);
-		free(a->mac_request);
-		free(a->ip_request);
-		cJSON_Delete(a->gateways);
-	}
+	for (size_t i = 0; plan->att && i < plan->n; i++)
+		meta_attachment_free(&plan->att[i]);
 	free(plan->att);
 	free(plan->container_id);
 	free(plan->netns);
@@ -365,5 +400,6 @@ void meta_plan_free(struct meta_plan *plan)
 	free(plan->pod_name);
 	free(plan->pod_uid);
 	free(plan->sandbox_id);
+	free(plan->cni_path);
 	memset(plan, 0, sizeof(*plan));
 }

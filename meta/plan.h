@@ -32,7 +32,17 @@ struct meta_attachment {
 	char *mac_request;  /* sent as MAC=<mac> in CNI_ARGS, or NULL */
 	char *ip_request;   /* sent as IP=<ip,ip> in CNI_ARGS, or NULL */
 	cJSON *gateways;    /* default-route request (array of IP strings), or NULL */
+	/* where it came from: NULL for the netconf's (static) networks, META_ORIGIN_ANNOTATION
+	 * for an element of the networks annotation, META_ORIGIN_DELEGATE for a /delegate
+	 * request; hot-plug manages only the first two */
+	char *origin;
+	char *added;  /* hot-plugged: when (RFC 3339, UTC); NULL for the pod's ADD */
+	bool pending; /* hot-plug wrote it before running its ADD, which has not succeeded yet:
+			 the next reconcile or the pod's DEL deletes it */
 };
+
+#define META_ORIGIN_ANNOTATION "annotation"
+#define META_ORIGIN_DELEGATE   "delegate"
 
 struct meta_plan {
 	char *container_id;
@@ -40,6 +50,7 @@ struct meta_plan {
 	char *ifname;	   /* the runtime's CNI_IFNAME */
 	char *cni_version; /* the plexus netconf's */
 	char *pod_namespace, *pod_name, *pod_uid, *sandbox_id;
+	char *cni_path; /* the runtime's CNI_PATH at ADD (hot-plug finds delegates the same way) */
 	struct meta_attachment *att;
 	size_t n;
 };
@@ -70,6 +81,14 @@ cJSON *meta_runtime_cap_args(const cJSON *runtime_config);
 cJSON *meta_plan_to_json(const struct meta_plan *plan);
 int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
 
+/* Moves *a (which is zeroed) to the end of the plan. */
+int meta_plan_append(struct meta_plan *plan, struct meta_attachment *a,
+		     struct cni_err *err) CNI_MUST_CHECK;
+
+/* Frees attachment i and closes the gap. */
+void meta_plan_remove(struct meta_plan *plan, size_t i);
+
+void meta_attachment_free(struct meta_attachment *a);
 void meta_plan_free(struct meta_plan *plan);
 
 #endif

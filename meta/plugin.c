@@ -60,20 +60,6 @@ static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
 			   nc->readiness_file);
 }
 
-struct ifcheck {
-	const char *ifname;
-	bool exists;
-};
-
-static int ifname_lookup(void *arg, struct cni_err *err)
-{
-	struct ifcheck *ic = arg;
-
-	(void)err;
-	ic->exists = if_nametoindex(ic->ifname) != 0;
-	return 0;
-}
-
 static int plan_init(const struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
 {
 	const struct cni_request *req = c->req;
@@ -87,6 +73,8 @@ static int plan_init(const struct meta_ctx *c, struct meta_plan *plan, struct cn
 	plan->pod_name = strdup(c->k8s.pod_name);
 	plan->pod_uid = strdup(c->k8s.pod_uid);
 	plan->sandbox_id = strdup(c->k8s.sandbox_id);
+	if (req->path && *req->path && !(plan->cni_path = strdup(req->path)))
+		return cni_err_oom(err);
 	if (!plan->container_id || !plan->netns || !plan->ifname || !plan->cni_version ||
 	    !plan->pod_namespace || !plan->pod_name || !plan->pod_uid || !plan->sandbox_id)
 		return cni_err_oom(err);
@@ -149,39 +137,6 @@ static void rollback(const struct meta_ctx *c, const struct meta_plan *plan, siz
 				  plan->att[i].ifname, e.msg);
 		cni_err_clear(&e);
 	}
-}
-
-/* default-route: after attachment i's ADD, its default routes follow the pod's requests, in the
- * netns and in the cached result (prevResult stays truthful for CHECK and DEL). */
-static int apply_default_route(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
-			       cJSON *result, struct cni_err *err)
-{
-	static const int families[] = { AF_INET, AF_INET6 };
-	const struct meta_attachment *a = &plan->att[i];
-	bool changed = false;
-
-	if (!cJSON_GetObjectItemCaseSensitive(result, "interfaces") &&
-	    !cJSON_GetObjectItemCaseSensitive(result, "ips") &&
-	    !cJSON_GetObjectItemCaseSensitive(result, "ip4") &&
-	    !cJSON_GetObjectItemCaseSensitive(result, "ip6"))
-		return 0;
-	for (size_t f = 0; f < 2; f++) {
-		const char *gw;
-		bool filter;
-
-		meta_defroute_for(plan, i, families[f], &gw, &filter);
-		if (!gw && !filter)
-			continue;
-		if (cni_ipconfig_set_default_route(c->req->netns, a->ifname, families[f], gw, err) <
-			0 ||
-		    meta_defroute_result(result, families[f], gw) < 0)
-			return cni_err_isset(err) ? -1 : cni_err_oom(err);
-		changed = true;
-	}
-	if (changed && dlg_cache_set_result(c->nc.cni_dir, a->network, plan->container_id,
-					    a->ifname, result, err) < 0)
-		return -1;
-	return 0;
 }
 
 /* Multus: once every delegate succeeded, network-status goes to the pod; a failure here never
@@ -268,14 +223,11 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	if (meta_ctx_lock(&c, err) < 0)
 		goto out;
 	for (i = 0; i < plan.n; i++) {
-		struct ifcheck ic = { plan.att[i].ifname, false };
+		bool taken;
 
-		if (cni_netns_do(req->netns, ifname_lookup, &ic, err) < 0) {
-			cni_err_prefix(err, "validateIfName: no net namespace %s found",
-				       req->netns);
+		if (meta_ctx_ifname_taken(&c, plan.att[i].ifname, &taken, err) < 0)
 			goto out;
-		}
-		if (ic.exists) {
+		if (taken) {
 			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
 				    "DelegateAdd: cannot set \"%s\" interface name to \"%s\": "
 				    "validateIfName: interface name %s already exists",
@@ -293,7 +245,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		goto out;
 	for (i = 0; i < plan.n; i++) {
 		if (meta_ctx_run("ADD", &c, &plan, i, &results[i], err) < 0 ||
-		    apply_default_route(&c, &plan, i, results[i], err) < 0) {
+		    meta_ctx_default_route(&c, &plan, i, results[i], err) < 0) {
 			cni_err_prefix(err,
 				       "%s: [%s/%s/%s:%s]: error adding container to network "
 				       "\"%s\"",

@@ -66,7 +66,9 @@ static cJSON *attachment_json(const struct meta_attachment *a)
 	cJSON_AddItemToObject(o, "types", types);
 	if (add_shown(o, "deviceID", a->device_id) < 0 ||
 	    add_shown(o, "resourceName", a->resource_name) < 0 ||
-	    add_shown(o, "deviceInfoFile", a->devinfo_file) < 0) {
+	    add_shown(o, "deviceInfoFile", a->devinfo_file) < 0 ||
+	    add_shown(o, "origin", a->origin) < 0 || add_shown(o, "added", a->added) < 0 ||
+	    (a->pending && !cJSON_AddBoolToObject(o, "pending", true))) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -170,7 +172,7 @@ static const char *str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : "-";
 }
 
-#define NCOLS 7
+#define NCOLS 8
 
 struct table {
 	char *(*rows)[NCOLS];
@@ -225,8 +227,8 @@ static char *join_types(const cJSON *types)
 
 void ops_list_table(const cJSON *doc, bool no_trunc, FILE *out)
 {
-	static const char *const head[NCOLS] = { "CONTAINER", "POD",  "NETNS", "IFNAME",
-						 "NETWORK",   "TYPE", "DEVICE" };
+	static const char *const head[NCOLS] = { "CONTAINER", "POD",  "NETNS",	"IFNAME",
+						 "NETWORK",   "TYPE", "DEVICE", "ADDED" };
 	struct table t = { 0 };
 	const cJSON *c;
 	char *cells[NCOLS];
@@ -274,6 +276,10 @@ void ops_list_table(const cJSON *doc, bool no_trunc, FILE *out)
 			cells[4] = strdup(str(a, "statusName"));
 			cells[5] = join_types(cJSON_GetObjectItemCaseSensitive(a, "types"));
 			cells[6] = strdup(str(a, "deviceID"));
+			/* hot-plugged: when; attached by the pod's ADD: empty */
+			cells[7] = cJSON_GetObjectItemCaseSensitive(a, "added")
+				       ? strdup(str(a, "added"))
+				       : NULL;
 			table_row(&t, cells);
 		}
 	}

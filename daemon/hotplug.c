@@ -1,0 +1,247 @@
+/* daemon/hotplug.c: the dynamic-networks thread (see daemon/hotplug.h). */
+#include "daemon/hotplug.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/log.h"
+#include "cni/skel.h"
+#include "k8s/curl.h"
+#include "meta/hotplug.h"
+
+struct pxd_hotplug_pod {
+	char *ns, *name, *uid;
+	char *applied;	 /* the networks annotation the last reconcile applied */
+	long retry_at;	 /* k8s_now_ms() of the next retry; 0: none due */
+	long backoff_ms; /* the next retry's delay */
+	bool force_status;
+	bool seen; /* in the cache in this pass */
+};
+
+static void pod_free(struct pxd_hotplug_pod *p)
+{
+	free(p->ns);
+	free(p->name);
+	free(p->uid);
+	free(p->applied);
+}
+
+static struct pxd_hotplug_pod *pod_state(struct pxd_hotplug *h, const struct k8s_pod *p)
+{
+	struct pxd_hotplug_pod *grown, *st;
+
+	for (size_t i = 0; i < h->npods; i++) {
+		st = &h->pods[i];
+		if (strcmp(st->ns, p->namespace) != 0 || strcmp(st->name, p->name) != 0)
+			continue;
+		if (strcmp(st->uid, p->uid) != 0) {
+			/* another pod of that name: nothing it applied holds */
+			char *uid = strdup(p->uid);
+
+			if (!uid)
+				return NULL;
+			free(st->uid);
+			st->uid = uid;
+			free(st->applied);
+			st->applied = NULL;
+			st->retry_at = 0;
+		}
+		return st;
+	}
+	grown = realloc(h->pods, (h->npods + 1) * sizeof(*h->pods));
+	if (!grown)
+		return NULL;
+	h->pods = grown;
+	st = &h->pods[h->npods];
+	memset(st, 0, sizeof(*st));
+	st->ns = strdup(p->namespace);
+	st->name = strdup(p->name);
+	st->uid = strdup(p->uid);
+	if (!st->ns || !st->name || !st->uid) {
+		pod_free(st);
+		return NULL;
+	}
+	h->npods++;
+	return st;
+}
+
+/* One reconcile of each plan of the pod (one per sandbox of its UID). Returns whether one must
+ * be tried again. */
+static bool reconcile_pod(struct pxd_hotplug *h, const struct k8s_pod *p, bool force)
+{
+	struct meta_pod_plan *plans = NULL;
+	struct cni_err err = { 0 };
+	bool again = false;
+	size_t n = 0;
+
+	if (meta_hotplug_find(h->cfg->cni_dir, p->namespace, p->name, &plans, &n, &err) < 0) {
+		log_error("hot-plug: %s/%s: %s", p->namespace, p->name, err.msg);
+		cni_err_clear(&err);
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char cid[300], netns[4200], ifname[64], args[1200], path[4200];
+		const char *env[] = { "CNI_COMMAND=CHECK", cid, netns, ifname, args, path, NULL };
+		char *json = NULL;
+
+		if (*plans[i].pod_uid && strcmp(plans[i].pod_uid, p->uid) != 0)
+			continue;
+		snprintf(cid, sizeof(cid), "CNI_CONTAINERID=%s", plans[i].container_id);
+		snprintf(netns, sizeof(netns), "CNI_NETNS=%s", plans[i].netns);
+		snprintf(ifname, sizeof(ifname), "CNI_IFNAME=%s", plans[i].ifname);
+		snprintf(args, sizeof(args),
+			 "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;"
+			 "K8S_POD_INFRA_CONTAINER_ID=%s;K8S_POD_UID=%s",
+			 p->namespace, p->name, plans[i].container_id, p->uid);
+		snprintf(path, sizeof(path), "CNI_PATH=%s", h->cfg->bin_dir);
+		atomic_fetch_add(&h->reconciles, 1);
+		if (cni_skel_handle(
+			&meta_reconcile_plugin, env, force ? h->netconf_force : h->netconf,
+			force ? h->netconf_force_len : h->netconf_len, NULL, &json, &err) < 0) {
+			atomic_fetch_add(&h->failures, 1);
+			log_error("hot-plug: %s/%s: %s", p->namespace, p->name, err.msg);
+			/* a refused annotation waits for the next change; the rest is retried */
+			again = again || err.code != CNI_ERR_INVALID_CONFIG;
+		}
+		cni_log_set_prefix(NULL);
+		cni_err_clear(&err);
+		free(json);
+	}
+	meta_pod_plans_free(plans, n);
+	return again;
+}
+
+/* One pass over the node's pods: those whose annotation moved, or whose retry is due. */
+static void pass(struct pxd_hotplug *h)
+{
+	struct k8s_pod **pods = NULL;
+	size_t n = 0;
+	long now = k8s_now_ms();
+
+	if (k8s_store_list_pods(h->caches->cache.pods, &pods, &n) < 0) {
+		log_error("hot-plug: out of memory listing pods");
+		return;
+	}
+	for (size_t i = 0; i < h->npods; i++)
+		h->pods[i].seen = false;
+	for (size_t i = 0; i < n && !atomic_load(&h->stop); i++) {
+		const struct k8s_pod *p = pods[i];
+		const char *nets = p->networks ? p->networks : "";
+		struct pxd_hotplug_pod *st = pod_state(h, p);
+		bool due;
+
+		if (!st)
+			continue;
+		st->seen = true;
+		if (p->deletion_timestamp)
+			continue;
+		due = !st->applied || strcmp(st->applied, nets) != 0 ||
+		      (st->retry_at && now >= st->retry_at);
+		if (!due)
+			continue;
+		if (st->applied && strcmp(st->applied, nets) != 0)
+			st->backoff_ms = 0; /* a new wish: retries start over */
+		if (reconcile_pod(h, p, st->force_status)) {
+			st->backoff_ms =
+			    st->backoff_ms ? st->backoff_ms * 2 : PXD_HOTPLUG_BACKOFF_MS;
+			if (st->backoff_ms > PXD_HOTPLUG_BACKOFF_MAX_MS)
+				st->backoff_ms = PXD_HOTPLUG_BACKOFF_MAX_MS;
+			st->retry_at = k8s_now_ms() + st->backoff_ms;
+			st->force_status = true;
+		} else {
+			st->retry_at = 0;
+			st->backoff_ms = 0;
+			st->force_status = false;
+		}
+		free(st->applied);
+		st->applied = strdup(nets);
+	}
+	for (size_t i = h->npods; i-- > 0;)
+		if (!h->pods[i].seen) {
+			pod_free(&h->pods[i]);
+			h->pods[i] = h->pods[--h->npods];
+		}
+	for (size_t i = 0; i < n; i++)
+		free(pods[i]);
+	free(pods);
+}
+
+static void *run(void *arg)
+{
+	struct pxd_hotplug *h = arg;
+	uint64_t seen = 0, now;
+	bool retry_due = false;
+
+	while (!atomic_load(&h->stop)) {
+		now = k8s_store_wait_any(h->caches->cache.pods, seen, PXD_HOTPLUG_TICK_MS);
+		for (size_t i = 0; i < h->npods && !retry_due; i++)
+			retry_due = h->pods[i].retry_at && k8s_now_ms() >= h->pods[i].retry_at;
+		if (atomic_load(&h->stop))
+			break;
+		/* an unsynced cache is no reason to detach anything */
+		if ((now == seen && !retry_due) || !k8s_store_synced(h->caches->cache.pods))
+			continue;
+		seen = now;
+		retry_due = false;
+		pass(h);
+	}
+	return NULL;
+}
+
+/* The node's plexus netconf for the reconcile: the daemon config over a bare one. Its one
+ * delegate is never run (the reconcile works from the pod's plan and its annotation); it is
+ * there because a plexus netconf must name a network. */
+static char *netconf(const struct pxd_config *cfg, bool force, size_t *len, struct cni_err *err)
+{
+	char bare[512];
+
+	snprintf(bare, sizeof(bare),
+		 "{\"cniVersion\":\"1.0.0\",\"name\":\"plexus-hotplug\",\"type\":\"plexus\","
+		 "\"delegates\":[{\"cniVersion\":\"1.0.0\",\"name\":\"plexus-hotplug-unused\","
+		 "\"type\":\"none\"}]%s}",
+		 force ? ",\"writeNetworkStatus\":true" : "");
+	return pxd_config_overlay(cfg, bare, strlen(bare), len, err);
+}
+
+int pxd_hotplug_start(struct pxd_hotplug *h, const struct pxd_config *cfg,
+		      struct pxd_caches *caches, struct cni_err *err)
+{
+	memset(h, 0, sizeof(*h));
+	if (!cfg->dynamic_networks)
+		return 0;
+	if (!caches->cache.pods)
+		return cni_err_set(err, CNI_ERR_INVALID_CONFIG,
+				   "dynamicNetworks needs API credentials (the pod cache)");
+	h->cfg = cfg;
+	h->caches = caches;
+	h->netconf = netconf(cfg, false, &h->netconf_len, err);
+	h->netconf_force = h->netconf ? netconf(cfg, true, &h->netconf_force_len, err) : NULL;
+	if (!h->netconf_force) {
+		pxd_hotplug_stop(h);
+		return -1;
+	}
+	if (pthread_create(&h->thread, NULL, run, h) != 0) {
+		pxd_hotplug_stop(h);
+		return cni_err_set(err, CNI_ERR_INTERNAL, "hot-plug: cannot start its thread");
+	}
+	h->running = true;
+	log_verbose("dynamic networks: following the networks annotation of this node's pods");
+	return 0;
+}
+
+void pxd_hotplug_stop(struct pxd_hotplug *h)
+{
+	atomic_store(&h->stop, true);
+	if (h->running)
+		pthread_join(h->thread, NULL);
+	h->running = false;
+	for (size_t i = 0; i < h->npods; i++)
+		pod_free(&h->pods[i]);
+	free(h->pods);
+	free(h->netconf);
+	free(h->netconf_force);
+	h->pods = NULL;
+	h->npods = 0;
+	h->netconf = h->netconf_force = NULL;
+}
