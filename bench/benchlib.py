@@ -20,7 +20,11 @@ class StandIn:
             ["/usr/bin/python3", "-u", os.path.join(ROOT, "test/stand-ins/apiserver.py"),
              "--dir", directory, "--fixture", directory + "/fixture.json",
              "--max-lifetime", "900"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.url = self.proc.stdout.readline().decode().split()[1]
+        line = self.proc.stdout.readline().decode().split()
+        if len(line) != 2:
+            self.stop()
+            raise RuntimeError("the API stand-in did not start (it needs the openssl CLI)")
+        self.url = line[1]
         self.ctx = ssl.create_default_context(cafile=directory + "/ca.crt")
 
     def control(self, method, path, body=None):

@@ -237,8 +237,12 @@ def quiet_log(api, settle_s=0.3, limit_s=20.0):
 
 def latency_table(api, thin_conf, shim_conf):
     print("ADD through the API stand-in, thin (bin/plexus) vs thick (plexus-shim -> plexusd with "
-          "watch caches); %d ADDs per row, interleaved; tiny static delegates; injected latency "
-          "per API request: the stand-in's latency_ms, on every request" % RUNS)
+          "watch caches); %d ADDs per row, thin and thick interleaved; tiny static delegates; "
+          "injected latency per API request: the stand-in's latency_ms, on every request. "
+          "Requests are means per ADD; POST (events) counted over the row once the log is "
+          "quiet (plexusd sends them after its reply); other: any other request in the ADD's "
+          "window (a LIST or WATCH included); new connections: not seen earlier in the row"
+          % RUNS)
     print()
     print("| API latency | networks | mode | ADD median | ADD p90 | GET pod | GET NAD | PATCH | "
           "POST (events) | other | new connections | requests per DEL |")
@@ -383,16 +387,17 @@ def main():
             for i in range(max(NETWORKS))]
     pods = [pod("bench", "p%d" % n, "u%d" % n, ",".join("n%d" % i for i in range(n)), n)
             for n in NETWORKS]
-    api = StandIn(work + "/api", {"tokens": TOKENS, "pods": pods, "nads": nads})
-    thin_kc = api.kubeconfig(work + "/thin.kubeconfig", "thin-token")
-    thick_kc = api.kubeconfig(work + "/thick.kubeconfig", "thick-token")
+    thin_kc, thick_kc = work + "/thin.kubeconfig", work + "/thick.kubeconfig"
     thin_conf = {"cniVersion": "1.0.0", "name": "bench", "type": "plexus", "kubeconfig": thin_kc,
                  "cniDir": work + "/cni", "binDir": bindir, "delegates": CLUSTER}
     shim_conf = {"cniVersion": "1.0.0", "name": "bench", "type": "plexus-shim",
                  "daemonSocketPath": sock, "delegates": CLUSTER}
+    api = daemon = None
     subprocess.run(["ip", "netns", "add", netns], check=True)
-    daemon = None
     try:
+        api = StandIn(work + "/api", {"tokens": TOKENS, "pods": pods, "nads": nads})
+        api.kubeconfig(thin_kc, "thin-token")
+        api.kubeconfig(thick_kc, "thick-token")
         daemon = Daemon("thick", thick_kc, free_port())
         latency_table(api, thin_conf, shim_conf)
         m = daemon.metrics()
@@ -413,7 +418,8 @@ def main():
         if daemon:
             daemon.stop()
         subprocess.run(["ip", "netns", "del", netns], stderr=subprocess.DEVNULL)
-        api.stop()
+        if api:
+            api.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
