@@ -1,9 +1,26 @@
 """bench/benchlib.py: what the bench scripts share: the API stand-in (started, controlled, a
 kubeconfig for it), plexusd's unix socket as an HTTP client, its readiness and its memory."""
-import http.client, json, os, socket, ssl, subprocess, time, urllib.request
+import http.client, json, os, shutil, socket, ssl, subprocess, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "build", "bench", "tinyplugin")
+PLEXUS = os.path.join(ROOT, "bin", "plexus")
+PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
+SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
+
+
+def thick_setup(bindir, sockdir):
+    """bindir with the tiny plugin and sockdir for plexusd's socket; False (having said why)
+    when thick mode is not built."""
+    missing = [b for b in (PLEXUSD, SHIM) if not os.access(b, os.X_OK)]
+    if missing:
+        print("thick: not built (%s missing)" % ", ".join(os.path.relpath(m, ROOT)
+                                                          for m in missing))
+        return False
+    os.makedirs(bindir)
+    os.makedirs(sockdir, mode=0o700)
+    shutil.copy(TINY, bindir + "/tiny")
+    return True
 
 
 class StandIn:

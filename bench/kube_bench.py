@@ -14,17 +14,15 @@
    /metrics): idle without API, with the API and near-empty caches, with 1,000 pods on its node,
    then with 1,000 NADs besides (realistic objects: a pod with labels, ownerReferences,
    managedFields, two containers and a running status; a NAD with a ~150-byte config); the
-   differences give bytes per cached pod and per NAD. Each figure also after malloc_trim(0)
-   run in the daemon through gdb (when gdb is installed): glibc keeps what the LIST's parse
-   freed, so VmRSS shows the LIST's peak; the trimmed figure is what the caches hold.
+   differences give bytes per cached pod and per NAD. Each state in a daemon started on it (a
+   LIST fills its caches: glibc keeps what the LIST's parse freed, so VmRSS shows the LIST's
+   peak) and in one daemon watching from the first state on, whose VmRSS is also read after
+   malloc_trim(0) run in it through gdb (when gdb is installed): what the caches hold.
 Prints tables; asserts nothing."""
 import json, os, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 
-from benchlib import ROOT, TINY, StandIn, kib, stop, wait_ready
+from benchlib import PLEXUS, PLEXUSD, SHIM, StandIn, kib, stop, thick_setup, wait_ready
 
-PLEXUS = os.path.join(ROOT, "bin", "plexus")
-PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
-SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 LATENCIES = [int(x) for x in os.environ.get("BENCH_API_LATENCY_MS", "0,5").split(",")]
 MANY = int(os.environ.get("BENCH_CACHED", "1000"))  # cached pods and NADs for the RSS
@@ -172,11 +170,14 @@ def cni(binary, verb, conf, cid, n):
 class Daemon:
     """bin/plexusd with a daemon config in work/NAME/ (the API's when kubeconfig is given)."""
 
-    def __init__(self, name, kubeconfig=None, metrics_port=0):
+    def __init__(self, name, kubeconfig=None, metrics_port=0, socket_dir=None):
         d = work + "/" + name
         os.makedirs(d)
+        if not socket_dir:
+            socket_dir = d + "/sock"
+            os.makedirs(socket_dir, mode=0o700)
         self.log_path = d + "/plexusd.log"
-        config = {"cniVersion": "1.0.0", "socketDir": sockdir, "binDir": bindir,
+        config = {"cniVersion": "1.0.0", "socketDir": socket_dir, "binDir": bindir,
                   "cniDir": d + "/cni", "logToStderr": True, "logLevel": "error"}
         if kubeconfig:
             config["kubeconfig"] = kubeconfig
@@ -190,7 +191,7 @@ class Daemon:
         self.proc = subprocess.Popen([PLEXUSD, "--config", d + "/daemon-config.json"],
                                      stdout=self.log, stderr=self.log,
                                      env=dict(os.environ, PLEXUS_NODE_NAME=NODE))
-        why = wait_ready(self.proc, sock, timeout=60)
+        why = wait_ready(self.proc, socket_dir + "/multus.sock", timeout=60)
         self.ready_ms = (time.perf_counter() - self.t0) * 1000.0
         if why:
             self.stop()
@@ -305,51 +306,71 @@ def trimmed_rss(pid):
     return kib(pid, "VmRSS")
 
 
+def cached(d):
+    """(pods, NADs) in d's caches, from its /metrics"""
+    m = d.metrics()
+    return (int(m.get('plexus_cache_objects{resource="pods"}', -1)),
+            int(m.get('plexus_cache_objects{resource="network-attachment-definitions"}', -1)))
+
+
 def rss_table(api, kubeconfig):
+    """Each state measured twice: in a daemon started on it (its caches filled by a LIST), and
+    in one daemon that has run since the first state (filled by its watches), where the steps
+    are the same process's and malloc_trim(0) leaves what the caches hold."""
     print()
-    print("plexusd's memory with its watch caches, after they synced (/readyz 200; objects "
-          "counted by plexus_cache_objects): VmRSS 1 s after ready, VmHWM the peak since start, "
-          "and VmRSS once malloc_trim(0) has run in it (called through gdb: the freed memory "
-          "glibc keeps after the LIST is given back, what is left is live)")
+    print("plexusd's memory with its watch caches, once synced (/readyz 200; objects counted "
+          "by plexus_cache_objects): VmRSS 1 s later and VmHWM (the peak) of a daemon started on "
+          "that state, its caches filled by a LIST; then VmRSS of one daemon running through "
+          "all the states, its caches filled by its watches, before and after malloc_trim(0) "
+          "(called in it through gdb: the freed memory glibc keeps is given back, what is left "
+          "is live)")
     print()
-    print("| state | cached pods | cached NADs | ready after | VmRSS | VmHWM | VmRSS after "
-          "malloc_trim |")
-    print("|---|---|---|---|---|---|---|")
+    print("| state | cached pods | cached NADs | started on it: ready after | VmRSS | VmHWM | "
+          "watched into it: VmRSS | after malloc_trim |")
+    print("|---|---|---|---|---|---|---|---|")
     rows = []
+    watching = Daemon("watching", kubeconfig, free_port())
 
     def measure(what, with_api):
         d = Daemon("rss%d" % len(rows), kubeconfig if with_api else None, free_port())
         try:
-            pods = nads = 0
-            if with_api:
-                m = d.metrics()
-                pods = int(m.get('plexus_cache_objects{resource="pods"}', -1))
-                nads = int(m.get('plexus_cache_objects{resource="network-attachment-'
-                                 'definitions"}', -1))
+            pods, nads = cached(d) if with_api else (0, 0)
+            end = time.time() + 30
+            while with_api and cached(watching) != (pods, nads) and time.time() < end:
+                time.sleep(0.05)
             time.sleep(1.0)
             rss, hwm = kib(d.proc.pid, "VmRSS"), kib(d.proc.pid, "VmHWM")
-            trimmed = trimmed_rss(d.proc.pid)
         finally:
             d.stop()
-        rows.append((pods, nads, rss, trimmed))
-        print("| %s | %d | %d | %.0f ms | %.1f MiB | %.1f MiB | %s |"
+        wrss = trimmed = None
+        if with_api:
+            wrss = kib(watching.proc.pid, "VmRSS")
+            trimmed = trimmed_rss(watching.proc.pid)
+        rows.append((pods, nads, rss, wrss, trimmed))
+        print("| %s | %d | %d | %.0f ms | %.1f MiB | %.1f MiB | %s | %s |"
               % (what, pods, nads, d.ready_ms, rss / 1024.0, hwm / 1024.0,
-                 "%.1f MiB" % (trimmed / 1024.0) if trimmed else "n/a (no gdb)"))
+                 "%.1f MiB" % (wrss / 1024.0) if wrss else "",
+                 "%.1f MiB" % (trimmed / 1024.0) if trimmed else
+                 ("n/a (no gdb)" if with_api else "")))
 
-    measure("idle, no API (no kubeconfig)", False)
-    measure("API, the bench's pods and NADs only", True)
-    for chunk in range(0, MANY, 100):
-        api.control("POST", "/_standin/objects",
-                    [pod("app-%d" % (i % 20), "web-%d" % i, "00000000-0000-4000-8000-%012d" % i,
-                         "sriov-net-%d" % i, i) for i in range(chunk, min(chunk + 100, MANY))])
-    measure("+ %d pods on the node (~%.1f KB of JSON each)"
-            % (MANY, len(json.dumps(pod("app-0", "web-0", "0", "sriov-net-0", 0))) / 1000.0),
-            True)
-    for chunk in range(0, MANY, 200):
-        api.control("POST", "/_standin/objects",
-                    [sriov_nad(i) for i in range(chunk, min(chunk + 200, MANY))])
-    measure("+ %d NADs (%d-byte configs)"
-            % (MANY, len(sriov_nad(0)["spec"]["config"])), True)
+    try:
+        measure("idle, no API (no kubeconfig)", False)
+        measure("API, the bench's pods and NADs only", True)
+        for chunk in range(0, MANY, 100):
+            api.control("POST", "/_standin/objects",
+                        [pod("app-%d" % (i % 20), "web-%d" % i,
+                             "00000000-0000-4000-8000-%012d" % i, "sriov-net-%d" % i, i)
+                         for i in range(chunk, min(chunk + 100, MANY))])
+        measure("+ %d pods on the node (~%.1f KB of JSON each)"
+                % (MANY, len(json.dumps(pod("app-0", "web-0", "0", "sriov-net-0", 0))) / 1000.0),
+                True)
+        for chunk in range(0, MANY, 200):
+            api.control("POST", "/_standin/objects",
+                        [sriov_nad(i) for i in range(chunk, min(chunk + 200, MANY))])
+        measure("+ %d NADs (%d-byte configs)"
+                % (MANY, len(sriov_nad(0)["spec"]["config"])), True)
+    finally:
+        watching.stop()
     idle, base, with_pods, full = rows
 
     def per(col, a, b, k):  # bytes per object added between rows a and b
@@ -357,32 +378,29 @@ def rss_table(api, kubeconfig):
             return "n/a"
         return "~%.0f B" % ((b[col] - a[col]) * 1024.0 / (b[k] - a[k]))
 
+    def mib(x):
+        return "%.1f MiB" % (x / 1024.0) if x else "n/a"
+
     print()
-    print("| measure | VmRSS | after malloc_trim | target | store alone (test_k8s_store, heap "
-          "in use) |")
-    print("|---|---|---|---|---|")
-    print("| plexusd with %d pods and %d NADs cached | %.1f MiB | %s | <= 40 MiB | |"
-          % (full[0], full[1], full[2] / 1024.0,
-             "%.1f MiB" % (full[3] / 1024.0) if full[3] else "n/a"))
-    print("| over idle without API (API client, watch threads, caches) | %.1f MiB | %s | | |"
-          % ((full[2] - idle[2]) / 1024.0,
-             "%.1f MiB" % ((full[3] - idle[2]) / 1024.0) if full[3] else "n/a"))
-    print("| per cached pod (the pods step / pods added) | %s | %s | | 234 B |"
-          % (per(2, base, with_pods, 0), per(3, base, with_pods, 0)))
-    print("| per cached NAD (the NADs step / NADs added) | %s | %s | | 265 B |"
-          % (per(2, with_pods, full, 1), per(3, with_pods, full, 1)))
+    print("| measure | started on it: VmRSS | watched into it: VmRSS | after malloc_trim | "
+          "target | store alone (test_k8s_store, heap in use) |")
+    print("|---|---|---|---|---|---|")
+    print("| plexusd with %d pods and %d NADs cached | %s | %s | %s | <= 40 MiB | |"
+          % (full[0], full[1], mib(full[2]), mib(full[3]), mib(full[4])))
+    print("| over idle without API (API client, watch threads, caches) | %s | %s | %s | | |"
+          % (mib(full[2] - idle[2]), mib(full[3] - idle[2]),
+             mib(full[4] - idle[2]) if full[4] else "n/a"))
+    for what, a, b, k, store in (("pod", base, with_pods, 0, "234 B"),
+                                 ("NAD", with_pods, full, 1, "265 B")):
+        print("| per cached %s (the step's delta / %ss added) | %s | %s | %s | | %s |"
+              % (what, what, per(2, a, b, k), per(3, a, b, k), per(4, a, b, k), store))
 
 
 def main():
     print()
     print("== plexus against the API stand-in: thin vs thick with watch caches ==")
-    missing = [b for b in (PLEXUSD, SHIM) if not os.access(b, os.X_OK)]
-    if missing:
-        print("thick: not built (%s missing)" % ", ".join(os.path.relpath(m, ROOT) for m in missing))
+    if not thick_setup(bindir, sockdir):
         return 0
-    os.makedirs(bindir)
-    os.makedirs(sockdir, mode=0o700)
-    shutil.copy(TINY, bindir + "/tiny")
     nads = [nad("bench", "n%d" % i, {"cniVersion": "1.0.0", "name": "n%d" % i, "type": "tiny"})
             for i in range(max(NETWORKS))]
     pods = [pod("bench", "p%d" % n, "u%d" % n, ",".join("n%d" % i for i in range(n)), n)
@@ -398,7 +416,7 @@ def main():
         api = StandIn(work + "/api", {"tokens": TOKENS, "pods": pods, "nads": nads})
         api.kubeconfig(thin_kc, "thin-token")
         api.kubeconfig(thick_kc, "thick-token")
-        daemon = Daemon("thick", thick_kc, free_port())
+        daemon = Daemon("thick", thick_kc, free_port(), sockdir)
         latency_table(api, thin_conf, shim_conf)
         m = daemon.metrics()
         print()

@@ -12,11 +12,9 @@ Static delegates only (no API): a tiny static plugin, so the figures are plexus'
 Prints "thick: not built" when bin/plexusd or bin/plexus-shim is missing. Asserts nothing."""
 import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-from benchlib import ROOT, TINY, UnixHTTP, kib, status_of, stop, wait_ready
+from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, kib, status_of, stop, thick_setup,
+                      wait_ready)
 
-PLEXUS = os.path.join(ROOT, "bin", "plexus")
-PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
-SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 BURST = int(os.environ.get("BENCH_BURST", "100"))
 work = tempfile.mkdtemp(prefix="plexus-tbench.")
@@ -99,13 +97,8 @@ def deps_of(binary):
 def main():
     print()
     print("== thick mode: plexus-shim -> plexusd (static tiny delegate, no API) ==")
-    missing = [b for b in (PLEXUSD, SHIM) if not os.access(b, os.X_OK)]
-    if missing:
-        print("thick: not built (%s missing)" % ", ".join(os.path.relpath(m, ROOT) for m in missing))
+    if not thick_setup(bindir, sockdir):
         return 0
-    os.makedirs(bindir)
-    os.makedirs(sockdir, mode=0o700)
-    shutil.copy(TINY, bindir + "/tiny")
     config = work + "/daemon-config.json"
     with open(config, "w") as f:
         json.dump({"cniVersion": "1.0.0", "socketDir": sockdir, "binDir": bindir,
