@@ -19,7 +19,7 @@
    peak) and in one daemon watching from the first state on, whose VmRSS is also read after
    malloc_trim(0) run in it through gdb (when gdb is installed): what the caches hold.
 Prints tables; asserts nothing."""
-import json, os, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
+import json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 from benchlib import PLEXUS, PLEXUSD, SHIM, StandIn, kib, stop, thick_setup, wait_ready
 
@@ -214,13 +214,20 @@ class Daemon:
         self.log.close()
 
 
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def start_daemon(name, kubeconfig=None, socket_dir=None):
+    """A Daemon serving /metrics on a free port; tried again on another port should one taken
+    between our look and its bind make it exit."""
+    for attempt in range(3):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        try:
+            return Daemon("%s.%d" % (name, attempt), kubeconfig, port, socket_dir)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    return None
 
 
 def quiet_log(api, settle_s=0.3, limit_s=20.0):
@@ -329,10 +336,10 @@ def rss_table(api, kubeconfig):
           "watched into it: VmRSS | after malloc_trim |")
     print("|---|---|---|---|---|---|---|---|")
     rows = []
-    watching = Daemon("watching", kubeconfig, free_port())
+    watching = start_daemon("watching", kubeconfig)
 
     def measure(what, with_api):
-        d = Daemon("rss%d" % len(rows), kubeconfig if with_api else None, free_port())
+        d = start_daemon("rss%d" % len(rows), kubeconfig if with_api else None)
         try:
             pods, nads = cached(d) if with_api else (0, 0)
             end = time.time() + 30
@@ -416,7 +423,7 @@ def main():
         api = StandIn(work + "/api", {"tokens": TOKENS, "pods": pods, "nads": nads})
         api.kubeconfig(thin_kc, "thin-token")
         api.kubeconfig(thick_kc, "thick-token")
-        daemon = Daemon("thick", thick_kc, free_port(), sockdir)
+        daemon = start_daemon("thick", thick_kc, sockdir)
         latency_table(api, thin_conf, shim_conf)
         m = daemon.metrics()
         print()
