@@ -10,14 +10,11 @@ Static delegates only (no API): a tiny static plugin, so the figures are plexus'
   ADDs through the shim, then 100 DELs. Wall time of the bursts, thin and thick.
 - The shim's size and libraries.
 Prints "thick: not built" when bin/plexusd or bin/plexus-shim is missing. Asserts nothing."""
-import base64, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile
-import threading, time
+import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLEXUS = os.path.join(ROOT, "bin", "plexus")
-PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
-SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
-TINY = os.path.join(ROOT, "build", "bench", "tinyplugin")
+from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, kib, status_of, stop, thick_setup,
+                      wait_ready)
+
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 BURST = int(os.environ.get("BENCH_BURST", "100"))
 work = tempfile.mkdtemp(prefix="plexus-tbench.")
@@ -54,19 +51,6 @@ def run(binary, verb, conf, cid):
     return dt * 1000.0
 
 
-class UnixHTTP(http.client.HTTPConnection):
-    """HTTP/1.1 over the daemon's unix socket (Multus's clients dial it the same way)."""
-
-    def __init__(self, path, timeout=30):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
 def post_cni(conn, verb, conf, cid):
     """The daemon alone: POST /cni as the shim sends it, on a kept-alive connection."""
     body = json.dumps({"env": cni_env(verb, cid),
@@ -79,33 +63,6 @@ def post_cni(conn, verb, conf, cid):
     if r.status != 200:
         raise RuntimeError("POST /cni %s %s: %d %s" % (verb, cid, r.status, data.decode()))
     return dt * 1000.0
-
-
-def status_of(pid):
-    with open("/proc/%d/status" % pid) as f:
-        return {l.split(":")[0]: l.split(":")[1].strip() for l in f if ":" in l}
-
-
-def kib(pid, key):
-    return int(status_of(pid)[key].split()[0])
-
-
-def wait_ready(proc, timeout=15.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            return "exited with %d" % proc.returncode
-        try:
-            c = UnixHTTP(sock, timeout=1)
-            c.request("GET", "/readyz")
-            if c.getresponse().status == 200:
-                c.close()
-                return None
-            c.close()
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return "not ready after %.0f s" % timeout
 
 
 def burst(binary, conf, verb, prefix):
@@ -140,13 +97,8 @@ def deps_of(binary):
 def main():
     print()
     print("== thick mode: plexus-shim -> plexusd (static tiny delegate, no API) ==")
-    missing = [b for b in (PLEXUSD, SHIM) if not os.access(b, os.X_OK)]
-    if missing:
-        print("thick: not built (%s missing)" % ", ".join(os.path.relpath(m, ROOT) for m in missing))
+    if not thick_setup(bindir, sockdir):
         return 0
-    os.makedirs(bindir)
-    os.makedirs(sockdir, mode=0o700)
-    shutil.copy(TINY, bindir + "/tiny")
     config = work + "/daemon-config.json"
     with open(config, "w") as f:
         json.dump({"cniVersion": "1.0.0", "socketDir": sockdir, "binDir": bindir,
@@ -156,7 +108,7 @@ def main():
     daemon = subprocess.Popen([PLEXUSD, "--config", config], stdout=log, stderr=log,
                               env=dict(os.environ, PLEXUS_NODE_NAME="bench"))
     try:
-        why = wait_ready(daemon)
+        why = wait_ready(daemon, sock)
         if why:
             log.flush()
             print("thick: plexusd %s; its log:" % why)
@@ -252,12 +204,7 @@ def main():
         print(open(work + "/plexusd.log", errors="replace").read()[-2000:])
         return 1
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop(daemon)
         subprocess.run(["ip", "netns", "del", netns], stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,0 +1,117 @@
+"""bench/benchlib.py: what the bench scripts share: the API stand-in (started, controlled, a
+kubeconfig for it), plexusd's unix socket as an HTTP client, its readiness and its memory."""
+import http.client, json, os, shutil, socket, ssl, subprocess, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "build", "bench", "tinyplugin")
+PLEXUS = os.path.join(ROOT, "bin", "plexus")
+PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
+SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
+
+
+def thick_setup(bindir, sockdir):
+    """bindir with the tiny plugin and sockdir for plexusd's socket; False (having said why)
+    when thick mode is not built."""
+    missing = [b for b in (PLEXUSD, SHIM) if not os.access(b, os.X_OK)]
+    if missing:
+        print("thick: not built (%s missing)" % ", ".join(os.path.relpath(m, ROOT)
+                                                          for m in missing))
+        return False
+    os.makedirs(bindir)
+    os.makedirs(sockdir, mode=0o700)
+    shutil.copy(TINY, bindir + "/tiny")
+    return True
+
+
+class StandIn:
+    """test/stand-ins/apiserver.py in DIR with FIXTURE, as test/lib.sh apiserver_start runs it.
+    kubeconfig() writes a kubeconfig for it with a token the fixture maps to a user; control()
+    calls its /_standin/ endpoints."""
+
+    def __init__(self, directory, fixture):
+        os.makedirs(directory, exist_ok=True)
+        self.dir = directory
+        with open(directory + "/fixture.json", "w") as f:
+            json.dump(fixture, f)
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-u", os.path.join(ROOT, "test/stand-ins/apiserver.py"),
+             "--dir", directory, "--fixture", directory + "/fixture.json",
+             "--max-lifetime", "900"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode().split()
+        if len(line) != 2:
+            self.stop()
+            raise RuntimeError("the API stand-in did not start (it needs the openssl CLI)")
+        self.url = line[1]
+        self.ctx = ssl.create_default_context(cafile=directory + "/ca.crt")
+
+    def control(self, method, path, body=None):
+        req = urllib.request.Request(self.url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx) as r:
+            data = r.read()
+            return json.loads(data) if data else None
+
+    def kubeconfig(self, path, token="bench-token"):
+        with open(path, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\ncurrent-context: b\ncontexts:\n- name: b\n"
+                    "  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: "
+                    "{server: \"%s\", certificate-authority: %s/ca.crt}\nusers:\n- name: u\n"
+                    "  user: {token: %s}\n" % (self.url, self.dir, token))
+        os.chmod(path, 0o600)
+        return path
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    """HTTP/1.1 over the daemon's unix socket (Multus's clients dial it the same way)."""
+
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def status_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return {l.split(":")[0]: l.split(":")[1].strip() for l in f if ":" in l}
+
+
+def kib(pid, key):
+    return int(status_of(pid)[key].split()[0])
+
+
+def wait_ready(proc, sock, timeout=15.0):
+    """None once plexusd's /readyz answers 200 on sock, else why not."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            return "exited with %d" % proc.returncode
+        try:
+            c = UnixHTTP(sock, timeout=1)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                c.close()
+                return None
+            c.close()
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return "not ready after %.0f s" % timeout
+
+
+def stop(proc):
+    """SIGTERM, then SIGKILL when it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
