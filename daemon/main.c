@@ -20,6 +20,7 @@
 #include "k8s/client.h"
 #include "k8s/curl.h"
 #include "k8s/kubeconfig.h"
+#include "meta/kube.h"
 
 #define READINESS_POLL_S 1
 
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
 	/* Multus's host-root trick: delegates exec'd in chroot(chrootDir) */
 	dlg_exec_set_root(cfg.chroot_dir);
 	k8s_client_set_observer(observe_api);
+	meta_kube_pool(true);
 	pxd_metrics_set_caches(&caches);
 	if (start_api(&cfg, node, &events, &caches, &err) < 0 ||
 	    pxd_server_start(&srv, &cfg, &err) < 0 || start_metrics(&cfg, &srv, &err) < 0) {
@@ -224,6 +226,7 @@ int main(int argc, char **argv)
 		/* every ADD has answered: what they queued is sent now, briefly */
 		pxd_events_stop(&events, PXD_EVENTS_DRAIN_MS);
 		pxd_caches_stop(&caches);
+		meta_kube_pool(false);
 	} else {
 		/* a request stuck past its bound: leave it to the process exit */
 		log_error("plexusd: requests still running after %d s; exiting anyway",

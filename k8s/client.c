@@ -97,6 +97,26 @@ oom:
 	return NULL;
 }
 
+static bool same_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return (!a && !b) || (a && b && alen == blen && memcmp(a, b, alen) == 0);
+}
+
+bool k8s_client_uses(const struct k8s_client *c, const struct k8s_creds *creds)
+{
+	static const char bearer[] = "Authorization: Bearer ";
+
+	if (c->insecure != creds->insecure ||
+	    strcmp(c->server, creds->server ? creds->server : "") ||
+	    !same_bytes(c->ca, c->ca_len, creds->ca, creds->ca_len) ||
+	    !same_bytes(c->cert, c->cert_len, creds->cert, creds->cert_len) ||
+	    !same_bytes(c->key, c->key_len, creds->key, creds->key_len))
+		return false;
+	if (!c->auth || !creds->token)
+		return !c->auth && !creds->token;
+	return strcmp(c->auth + sizeof(bearer) - 1, creds->token) == 0;
+}
+
 void k8s_client_free(struct k8s_client *c)
 {
 	if (!c)

@@ -85,6 +85,10 @@ CNI_MUST_CHECK int k8s_stream_get(struct k8s_client *c, const char *path, const 
  * fn must be thread-safe). NULL: none. */
 void k8s_client_set_observer(void (*fn)(const char *method, long status));
 
+/* Whether c was made from exactly these credentials (server, CA, client certificate and key,
+ * token, insecure): a pool of clients hands one out again only to the same identity. */
+bool k8s_client_uses(const struct k8s_client *c, const struct k8s_creds *creds);
+
 /* Thread-safe: ends the k8s_stream_get running on c at once, and every later one, with
  * -ECANCELED (how a watch thread is stopped promptly). */
 void k8s_client_interrupt(struct k8s_client *c);

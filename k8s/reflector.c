@@ -4,6 +4,7 @@
 #include "k8s/reflector.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,9 @@ static int list_all(struct k8s_reflector *r, struct cni_err *err)
 	if (removed)
 		log_verbose("LIST %s: %zu objects were deleted while not watching", r->name,
 			    removed);
+	/* the pages' parse trees are freed, but glibc keeps their memory for the process: a
+	 * node's 1,000 pods left ~17 MiB resident after the first LIST (make bench) */
+	malloc_trim(0);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "meta/kube.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,50 @@
 #include "k8s/kubeconfig.h"
 #include "meta/nadconf.h"
 
+/* A daemon's idle clients, each with its connection kept open by libcurl (meta_kube_pool). */
+#define POOL_MAX 32
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct k8s_client *pool[POOL_MAX];
+static size_t npool;
+static bool pooling;
+
+void meta_kube_pool(bool on)
+{
+	pthread_mutex_lock(&pool_mu);
+	pooling = on;
+	while (!on && npool > 0)
+		k8s_client_free(pool[--npool]);
+	pthread_mutex_unlock(&pool_mu);
+}
+
+/* An idle client of these credentials from the pool, or NULL. */
+static struct k8s_client *pool_take(const struct k8s_creds *creds)
+{
+	struct k8s_client *c = NULL;
+
+	pthread_mutex_lock(&pool_mu);
+	for (size_t i = npool; pooling && i-- > 0;)
+		if (k8s_client_uses(pool[i], creds)) {
+			c = pool[i];
+			pool[i] = pool[--npool];
+			break;
+		}
+	pthread_mutex_unlock(&pool_mu);
+	return c;
+}
+
+/* The client back to the pool (freed when pooling is off or the pool is full). */
+static void pool_give(struct k8s_client *c)
+{
+	pthread_mutex_lock(&pool_mu);
+	if (pooling && npool < POOL_MAX) {
+		pool[npool++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&pool_mu);
+	k8s_client_free(c);
+}
+
 int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const char *sa_dir,
 		   struct cni_err *err)
 {
@@ -26,7 +71,9 @@ int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const cha
 	found = k8s_creds_load(nc->kubeconfig, sa_dir, &creds, err);
 	if (found <= 0)
 		return found;
-	k->client = k8s_client_new(&creds, NULL, err);
+	k->client = pool_take(&creds);
+	if (!k->client)
+		k->client = k8s_client_new(&creds, NULL, err);
 	k8s_creds_free(&creds);
 	if (!k->client)
 		return -1;
@@ -36,7 +83,8 @@ int meta_kube_open(struct meta_kube *k, const struct meta_netconf *nc, const cha
 
 void meta_kube_close(struct meta_kube *k)
 {
-	k8s_client_free(k->client);
+	if (k->client)
+		pool_give(k->client);
 	k8s_devmap_free(k->devices);
 	k8s_dra_free(&k->dra);
 	cJSON_Delete(k->pod);

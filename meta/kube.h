@@ -62,6 +62,13 @@ const char *meta_nad_source_name(enum meta_nad_source s);
  * consulted (an empty cache must never read as "no networks"). */
 void meta_kube_set_cache(struct meta_kube_cache *c);
 
+/* A process serving many calls (plexusd) keeps the clients meta_kube_close gives back and hands
+ * them out again to meta_kube_open for the same credentials, so an ADD reuses a connection
+ * (TLS included) instead of making one. Credentials are still loaded afresh by every open: a
+ * rotated token or certificate gets a new client. off: the pool is emptied and no longer kept
+ * (the default; bin/plexus runs once). */
+void meta_kube_pool(bool on);
+
 /* Loads credentials afresh (kubeconfig, else the in-cluster service account, else no API:
  * client stays NULL) and creates the client; libcurl is loaded only by a first request.
  * sa_dir NULL means the standard service-account directory. */

@@ -12,6 +12,7 @@
 #include "k8s/selection.h"
 #include "k8s/store.h"
 #include "meta/kube.h"
+#include "meta/netconf.h"
 #include "test/unit/unit.h"
 
 #define API_UID	     "6f1c7b0e-0000-4000-8000-000000000001" /* pod ns1/p1 in the stand-in */
@@ -239,6 +240,52 @@ START_TEST(cached_nad_makes_no_request_and_a_missing_one_is_fetched_live)
 }
 END_TEST
 
+/* With the pool on, the next open with the same credentials gets the same client back, and so
+ * the same connection (the stand-in numbers connections); other credentials get another. */
+START_TEST(pooled_clients_keep_their_connection_for_the_same_credentials)
+{
+	struct meta_netconf nc = { 0 };
+	struct meta_kube a, b;
+	cJSON *log, *e;
+	double conn[2];
+	int n = 0;
+	char kc[128];
+	FILE *f;
+
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", dir);
+	f = fopen(kc, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(
+	    f,
+	    "apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  "
+	    "context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: \"%s\", "
+	    "certificate-authority: %s/ca.crt}\nusers:\n- name: u\n  user: {token: good-token}\n",
+	    server, dir);
+	fclose(f);
+	nc.kubeconfig = kc;
+	meta_kube_pool(true);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(meta_kube_open(&a, &nc, NULL, &err), 0);
+		ck_assert_int_eq(meta_kube_get_pod(&a, &args, false, &err), 1);
+		if (i == 1)
+			ck_assert_ptr_eq(a.client, b.client);
+		b.client = a.client;
+		meta_kube_close(&a);
+	}
+	log = unit_api_control(dir, server, "GET", "/_standin/requests", NULL);
+	cJSON_ArrayForEach(e, log)
+	{
+		if (n < 2)
+			conn[n] = cJSON_GetObjectItem(e, "conn")->valuedouble;
+		n++;
+	}
+	cJSON_Delete(log);
+	ck_assert_int_eq(n, 2);
+	ck_assert_double_eq(conn[0], conn[1]);
+	meta_kube_pool(false);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("meta_kubecache");
@@ -254,6 +301,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, pod_absent_from_cache_and_api_is_gone);
 	tcase_add_test(tc, unsynced_cache_is_not_read);
 	tcase_add_test(tc, cached_nad_makes_no_request_and_a_missing_one_is_fetched_live);
+	tcase_add_test(tc, pooled_clients_keep_their_connection_for_the_same_credentials);
 	suite_add_tcase(s, tc);
 	return s;
 }
