@@ -133,6 +133,40 @@ START_TEST(a_request_body_becomes_env_and_config)
 }
 END_TEST
 
+/* /delegate: the request's network becomes the one delegate of a plexus netconf, its
+ * interfaceAttributes beside it; a config that is no JSON object is refused. */
+START_TEST(a_delegate_request_wraps_its_network_as_the_one_delegate)
+{
+	/* config {"cniVersion":"0.4.0","name":"n","type":"bridge"} */
+	const char *body =
+	    "{\"env\":{\"CNI_COMMAND\":\"ADD\"},\"config\":"
+	    "\"eyJjbmlWZXJzaW9uIjoiMC40LjAiLCJuYW1lIjoibiIsInR5cGUiOiJicmlkZ2UifQ==\","
+	    "\"interfaceAttributes\":{\"mac\":\"02:00:00:00:00:01\",\"cni-args\":null}}";
+	struct pxd_request req;
+	struct cni_err err = { 0 };
+	size_t len = 0;
+	char *nc;
+
+	ck_assert_int_eq(pxd_request_parse(S(body), &req, &err), 0);
+	nc = pxd_delegate_netconf(&req, &len, &err);
+	ck_assert_msg(nc != NULL, "%s", err.msg);
+	ck_assert_uint_eq(len, strlen(nc));
+	ck_assert_json_eq(nc, "{\"cniVersion\":\"0.4.0\",\"name\":\"plexus-delegate\",\"type\":"
+			      "\"plexus\",\"delegates\":[{\"cniVersion\":\"0.4.0\",\"name\":\"n\","
+			      "\"type\":\"bridge\"}],\"interfaceAttributes\":{\"mac\":"
+			      "\"02:00:00:00:00:01\",\"cni-args\":null}}");
+	free(nc);
+	pxd_request_free(&req);
+	/* config "[]" */
+	ck_assert_int_eq(pxd_request_parse(S("{\"env\":{},\"config\":\"W10=\"}"), &req, &err), 0);
+	ck_assert_ptr_null(pxd_delegate_netconf(&req, &len, &err));
+	ck_assert_str_eq(err.msg, "/delegate: config: not a JSON object");
+	ck_assert_int_eq(err.code, CNI_ERR_DECODE);
+	cni_err_clear(&err);
+	pxd_request_free(&req);
+}
+END_TEST
+
 START_TEST(a_bad_request_body_names_the_field)
 {
 	static const struct {
@@ -269,6 +303,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, the_overlay_lays_node_keys_over_the_netconf_but_its_version);
 	tcase_add_test(tc, a_request_body_becomes_env_and_config);
 	tcase_add_test(tc, a_bad_request_body_names_the_field);
+	tcase_add_test(tc, a_delegate_request_wraps_its_network_as_the_one_delegate);
 	tcase_add_test(tc, a_waiting_del_goes_in_before_waiting_adds);
 	tcase_add_test(tc, a_full_queue_and_a_closed_one_answer_try_again);
 	tcase_add_test(tc, a_wait_past_the_deadline_answers_try_again);

@@ -314,6 +314,57 @@ START_TEST(get_returns_a_copy_that_outlives_changes)
 }
 END_TEST
 
+struct putter {
+	struct k8s_store *s;
+	long ms;
+};
+
+static void *put_later(void *arg)
+{
+	struct putter *p = arg;
+	struct timespec ts = { p->ms / 1000, (p->ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+	put(p->s, pod("ns", "late", "u9", "1", "x"));
+	return NULL;
+}
+
+/* What plexusd's hot-plug thread sleeps on and reads: any change wakes it (a put from another
+ * thread), nothing does not (it times out), and the list is a copy of every pod. */
+START_TEST(wait_any_wakes_on_a_change_and_list_copies_every_pod)
+{
+	struct k8s_store *s = store(K8S_KIND_POD);
+	struct putter p = { s, 200 };
+	struct k8s_pod **pods;
+	uint64_t seen, now;
+	pthread_t t;
+	size_t n;
+	bool late = false;
+
+	put(s, pod("ns", "a", "u1", "1", "x"));
+	put(s, pod("other", "b", "u2", "1", "y"));
+	seen = k8s_store_wait_any(s, 0, 0);
+	ck_assert_uint_gt(seen, 0);
+	ck_assert_uint_eq(k8s_store_wait_any(s, seen, 100), seen); /* nothing changed */
+	ck_assert_int_eq(pthread_create(&t, NULL, put_later, &p), 0);
+	now = k8s_store_wait_any(s, seen, 10000);
+	pthread_join(t, NULL);
+	ck_assert_uint_gt(now, seen);
+	ck_assert_int_eq(k8s_store_list_pods(s, &pods, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		late = late || strcmp(pods[i]->name, "late") == 0;
+		free(pods[i]);
+	}
+	free(pods);
+	ck_assert(late);
+	k8s_store_free(s);
+	s = store(K8S_KIND_NAD);
+	ck_assert_int_eq(k8s_store_list_pods(s, &pods, &n), -EINVAL);
+	k8s_store_free(s);
+}
+END_TEST
+
 START_TEST(put_replaces_and_delete_removes_among_many)
 {
 	struct k8s_store *s = store(K8S_KIND_POD);
@@ -533,6 +584,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, objects_without_identity_are_refused);
 	tcase_add_test(tc, get_returns_a_copy_that_outlives_changes);
 	tcase_add_test(tc, put_replaces_and_delete_removes_among_many);
+	tcase_add_test(tc, wait_any_wakes_on_a_change_and_list_copies_every_pod);
 	tcase_add_test(tc, relist_removes_what_the_list_no_longer_has);
 	tcase_add_test(tc, wait_for_a_pod_wakes_when_it_is_put);
 	tcase_add_test(tc, wait_for_a_pod_times_out_with_what_is_cached);
