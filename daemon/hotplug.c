@@ -7,6 +7,7 @@
 
 #include "cni/log.h"
 #include "cni/skel.h"
+#include "daemon/metrics.h"
 #include "k8s/curl.h"
 #include "meta/hotplug.h"
 
@@ -95,14 +96,16 @@ static bool reconcile_pod(struct pxd_hotplug *h, const struct k8s_pod *p, bool f
 			 "K8S_POD_INFRA_CONTAINER_ID=%s;K8S_POD_UID=%s",
 			 p->namespace, p->name, plans[i].container_id, p->uid);
 		snprintf(path, sizeof(path), "CNI_PATH=%s", h->cfg->bin_dir);
-		atomic_fetch_add(&h->reconciles, 1);
 		if (cni_skel_handle(
 			&meta_reconcile_plugin, env, force ? h->netconf_force : h->netconf,
 			force ? h->netconf_force_len : h->netconf_len, NULL, &json, &err) < 0) {
-			atomic_fetch_add(&h->failures, 1);
 			log_error("hot-plug: %s/%s: %s", p->namespace, p->name, err.msg);
 			/* a refused annotation waits for the next change; the rest is retried */
 			again = again || err.code != CNI_ERR_INVALID_CONFIG;
+			pxd_metrics_reconcile(err.code == CNI_ERR_INVALID_CONFIG ? "refused"
+										 : "retry");
+		} else {
+			pxd_metrics_reconcile("success");
 		}
 		cni_log_set_prefix(NULL);
 		cni_err_clear(&err);

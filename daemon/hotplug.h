@@ -33,7 +33,6 @@ struct pxd_hotplug {
 	atomic_bool stop;
 	bool running;
 	pthread_t thread;
-	atomic_ullong reconciles, failures; /* for the metrics */
 };
 
 /* Starts the thread when cfg->dynamic_networks and the caches run (else does nothing: 0).

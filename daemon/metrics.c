@@ -52,7 +52,7 @@ struct family {
 	size_t n, cap;
 };
 
-enum fam { F_REQUEST, F_VERB, F_DELEGATE, F_API, F_COUNT };
+enum fam { F_REQUEST, F_VERB, F_DELEGATE, F_API, F_RECONCILE, F_COUNT };
 
 static struct family families[F_COUNT] = {
 	[F_REQUEST] = { "multus_server_request_total",
@@ -79,6 +79,16 @@ static struct family families[F_COUNT] = {
 			 NULL,
 			 0,
 			 0 },
+	[F_RECONCILE] = { "plexus_hotplug_reconciles_total",
+			  "Reconciles of a running pod's networks annotation (dynamicNetworks), by "
+			  "result: success, retry (a change failed: tried again), refused (the "
+			  "annotation cannot be applied)",
+			  COUNTER,
+			  1,
+			  { "result" },
+			  NULL,
+			  0,
+			  0 },
 	[F_API] = { "plexus_api_requests_total",
 		    "Kubernetes API requests, by HTTP method and status (0: no answer)",
 		    COUNTER,
@@ -267,6 +277,11 @@ void pxd_metrics_api(const char *verb, int status)
 
 	snprintf(codes, sizeof(codes), "%d", status);
 	count(F_API, (const char *const[MAX_LABELS]){ nonnull(verb), codes, "" });
+}
+
+void pxd_metrics_reconcile(const char *result)
+{
+	count(F_RECONCILE, (const char *const[MAX_LABELS]){ nonnull(result), "", "" });
 }
 
 void pxd_metrics_queue(int depth, int now)

@@ -45,6 +45,10 @@ void pxd_metrics_delegate(const char *type, const char *verb, double seconds, bo
  * 0 when no answer came (connection refused, timeout). plexus_api_requests_total{verb,status}. */
 void pxd_metrics_api(const char *verb, int status);
 
+/* One reconcile of a pod's networks annotation by the hot-plug thread: result "success",
+ * "retry" or "refused". plexus_hotplug_reconciles_total{result}. */
+void pxd_metrics_reconcile(const char *result);
+
 /* The requests waiting for a worker and those being served now: plexus_queue_depth,
  * plexus_requests_in_flight (gauges, the last values given). */
 void pxd_metrics_queue(int depth, int inflight);
