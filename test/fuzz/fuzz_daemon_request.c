@@ -1,5 +1,6 @@
 /* test/fuzz/fuzz_daemon_request.c: libFuzzer harness: plexusd's parsers of hostile input: a
- * /cni request body, the daemon config, and the overlay of one onto the other's netconf. */
+ * /cni or /delegate request body (and the netconf a /delegate one becomes), the daemon config,
+ * and the overlay of one onto the other's netconf. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +23,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		if (req.env[req.nenv] || req.config[req.config_len] != '\0')
 			abort();
+		{
+			size_t len = 0;
+			char *nc = pxd_delegate_netconf(&req, &len, &err);
+
+			/* a netconf, or a reason */
+			if (nc ? strlen(nc) != len : !cni_err_isset(&err))
+				abort();
+			free(nc);
+			cni_err_clear(&err);
+		}
 		pxd_request_free(&req);
 	} else if (!cni_err_isset(&err)) {
 		abort(); /* every failure says why */
