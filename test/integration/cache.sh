@@ -66,13 +66,7 @@ print(" ".join(out))'
 
 # wait_metric NAME LABELS VALUE [SECONDS]: until the sample has that value (default 20 s)
 wait_metric() {
-	local i got
-	for i in $(seq 1 $((${4:-20} * 10))); do
-		got=$(metric "$1" "$2")
-		[ "$got" == "$3" ] && return 0
-		sleep 0.1
-	done
-	fail "$1{$2}: got $got, want $3 after ${4:-20} s"
+	wait_value "$1{$2}" "$3" "${4:-20}" metric "$1" "$2"
 }
 
 cached_pods() { wait_metric plexus_cache_objects resource=pods "$1"; }
@@ -108,14 +102,10 @@ attached() {
 
 # streams N: until the stand-in has N open watch streams
 streams() {
-	local i got
-	for i in $(seq 1 200); do
-		got=$(json_get "$(api GET /_standin/watch)" 'j["streams"]')
-		[ "$got" == "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "watch streams: got $got, want $1"
+	wait_value "watch streams" "$1" 20 open_streams
 }
+
+open_streams() { json_get "$(api GET /_standin/watch)" 'j["streams"]'; }
 
 t_100_pods_add_and_del_with_zero_gets() {
 	local i n=100 pods="" out
@@ -140,8 +130,7 @@ t_100_pods_add_and_del_with_zero_gets() {
 	expect_eq "one PATCH per pod" "$(reqs | grep '^PATCH' | sort -u | wc -l)" $n
 	expect_eq "nothing else" "$(count_reqs .)" $n
 	# AddedInterface events: two attachments a pod, posted after each reply
-	for i in $(seq 1 100); do [ "$(events_posts)" -ge $((2 * n)) ] && break; sleep 0.1; done
-	expect_eq "events POSTs" "$(events_posts)" $((2 * n))
+	wait_value "events POSTs" $((2 * n)) 10 events_posts
 	expect_eq "lookups" "$(lookups)" \
 		"pod:cache=$n pod:cache_after_wait=0 pod:live_unsynced=0 pod:live_not_cached=0 pod:live_uid_mismatch=0 nad:cache=$n nad:live=0"
 	expect_eq 'plexus_pod_lookups_total{source="cache"}' "$(metric plexus_pod_lookups_total source=cache)" $n
@@ -269,7 +258,7 @@ t_readyz_waits_for_sync_then_timeout() {
 	local ns=${TAG}r ns2=${TAG}s i
 	netns_new $ns
 	netns_new $ns2
-	setup '"cacheSyncTimeoutSeconds": 2' no-start
+	setup '"cacheSyncTimeoutSeconds": 3' no-start
 	put "[$(pod_json pod-cr uid-cr blue),$(pod_json pod-cs uid-cs blue)]"
 	api POST /_standin/faults '{"rules":["GET /api/v1/pods 503 x100000"]}' >/dev/null
 	daemon_spawn
@@ -281,7 +270,7 @@ t_readyz_waits_for_sync_then_timeout() {
 	expect_eq "readyz with one cache synced" "$(http GET /readyz)" 500
 	expect_eq "not expired yet" "$(metric plexus_cache_sync_wait_expired)" 0
 	daemon_ready 10
-	expect_contains "said so" "$(cat "$WORK/plexusd.log")" "the pods cache has not synced after 2 s (cacheSyncTimeoutSeconds): ready anyway"
+	expect_contains "said so" "$(cat "$WORK/plexusd.log")" "the pods cache has not synced after 3 s (cacheSyncTimeoutSeconds): ready anyway"
 	expect_eq "expired" "$(metric plexus_cache_sync_wait_expired)" 1
 	reset_log
 	shim ADD $ns cr <"$WORK/nc.json" >"$WORK/out" || fail "ADD: $(cat "$WORK/out")"
@@ -356,7 +345,7 @@ t_nad_changed_between_two_adds() {
 	attached $ns net1 10.242.
 	# blue now on another bridge and subnet
 	put "$(nad_json blue ${TAG}b2 10.243.0.0/16)"
-	sleep 0.5
+	sleep 1 # the watch event's way to the cache (milliseconds)
 	reset_log
 	shim ADD $ns2 cb2 <"$WORK/nc.json" >"$WORK/out" || fail "ADD: $(cat "$WORK/out")"
 	attached $ns2 net1 10.243.

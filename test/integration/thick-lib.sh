@@ -120,6 +120,18 @@ bridges_cleanup() { cleanup_add "ip link del ${TAG}b0; ip link del ${TAG}b1; ip 
 
 reply() { cat "$WORK/reply"; }
 
+# wait_value WHAT WANT SECONDS CMD...: until CMD prints WANT (tried every 0.1 s, at most SECONDS)
+wait_value() {
+	local what=$1 want=$2 tries=$(($3 * 10)) got i
+	shift 3
+	for i in $(seq 1 $tries); do
+		got=$("$@")
+		[ "$got" == "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "$what: got $got, want $want after $((tries / 10)) s"
+}
+
 # the real path: a Multus 00-multus.conf with only "type" changed, through bin/plexus-shim
 shim_netconf() { # DELEGATES
 	netconf 0.3.1 "$1" "\"daemonSocketDir\":\"$WORK/run\""

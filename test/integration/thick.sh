@@ -482,13 +482,11 @@ t_events_async() {
 
 # events_posted N: waits (at most 30 s) until the stand-in holds N AddedInterface events in ns1
 events_posted() {
-	local n
-	for _ in $(seq 1 300); do
-		n=$(json_get "$(api GET /_standin/objects/events/ns1)" 'len([e for e in j if e["reason"]=="AddedInterface"])')
-		[ "$n" == "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "AddedInterface events: got $n, want $1"
+	wait_value "AddedInterface events" "$1" 30 added_interface_events
+}
+
+added_interface_events() {
+	json_get "$(api GET /_standin/objects/events/ns1)" 'len([e for e in j if e["reason"]=="AddedInterface"])'
 }
 
 t_config_and_startup_errors_name_the_problem() {
