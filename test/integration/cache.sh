@@ -6,7 +6,7 @@
 # each pod and NAD came from. Cluster network on ${TAG}b0 (10.241/16), NADs on ${TAG}b1
 # (10.242/16) and ${TAG}b2 (10.243/16).
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/thick-lib.sh"
+. "$(dirname "$0")/../thick-lib.sh"
 
 NODE=node-$TAG
 

@@ -4,7 +4,7 @@
 # network namespaces: the verbs, the cache shared with bin/plexus, errors, the queue, signals,
 # hostile clients and the socket across restarts.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/thick-lib.sh"
+. "$(dirname "$0")/../thick-lib.sh"
 
 two_bridges() { # (in a command substitution: the caller registers the cleanup, bridges_cleanup)
 	echo "[$(bridge_conf cluster ${TAG}b0 10.233.0.0/16), $(bridge_conf second ${TAG}b1 10.234.0.0/16)]"

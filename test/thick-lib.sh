@@ -1,7 +1,8 @@
-# test/integration/thick-lib.sh: sourced by the scripts that drive bin/plexusd (thick.sh,
-# cache.sh) after test/lib.sh: start the daemon, speak Multus's daemon API to it (curl
-# --unix-socket), run bin/plexus-shim and bin/plexus as the runtime would, build netconfs, and
-# check that nothing was left behind.
+# test/thick-lib.sh: sourced after test/lib.sh by the integration scripts that drive bin/plexusd
+# (thick.sh, cache.sh); beside lib.sh, not in test/integration/, where test/run-integration runs
+# every script. Starts the daemon, speaks Multus's daemon API to it (curl --unix-socket), runs
+# bin/plexus-shim and bin/plexus as the runtime would, builds netconfs, and checks that nothing
+# was left behind.
 # The pod a request names: ns1/pod-CID with UID uid-CID unless POD_NS, POD_NAME, POD_UID say
 # otherwise.
 PLEXUS=$ROOT/bin/plexus
