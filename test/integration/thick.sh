@@ -4,87 +4,7 @@
 # network namespaces: the verbs, the cache shared with bin/plexus, errors, the queue, signals,
 # hostile clients and the socket across restarts.
 . "$(dirname "$0")/../lib.sh"
-
-PLEXUS=$ROOT/bin/plexus
-PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
-SHIM=${SHIM:-$ROOT/bin/plexus-shim}
-
-# daemon_config [EXTRA-KEYS]: a Multus thick daemon-config.json (its keys, paths in $WORK);
-# EXTRA-KEYS replace or add keys
-daemon_config() {
-	mkdir -p "$WORK/run" "$WORK/bin" "$WORK/conf" "$WORK/net.d" "$WORK/ipam"
-	/usr/bin/python3 -c 'import json,sys
-base = json.loads(sys.argv[1]); base.update(json.loads("{" + sys.argv[2] + "}"))
-print(json.dumps(base))' "{\"chrootDir\": \"\", \"cniVersion\": \"0.3.1\", \"logLevel\": \"verbose\",
- \"logToStderr\": false, \"logFile\": \"$WORK/plexusd.log\", \"cniConfigDir\": \"$WORK/net.d\",
- \"multusAutoconfigDir\": \"$WORK/net.d\", \"multusConfigFile\": \"auto\", \"socketDir\": \"$WORK/run\",
- \"cniDir\": \"$WORK/cni\", \"binDir\": \"$WORK/bin\", \"confDir\": \"$WORK/conf\"}" "${1:-}"
-}
-
-# daemon_start [EXTRA-KEYS]: plexusd in the background (DPID), ready on $SOCK
-daemon_start() {
-	[ -f "$WORK/daemon-config.json" ] || daemon_config "${1:-}" >"$WORK/daemon-config.json"
-	PLEXUS_NODE_NAME=${PLEXUS_NODE_NAME:-node-$TAG} \
-		$MEMCHECK "$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
-	DPID=$!
-	cleanup_add "kill -9 $DPID"
-	SOCK=$WORK/run/multus.sock
-	for _ in $(seq 1 100); do
-		[ "$(http GET /readyz)" == 200 ] && return 0
-		sleep 0.05
-	done
-	fail "plexusd did not become ready: $(cat "$WORK/plexusd.err")"
-}
-
-# http METHOD PATH [BODY-FILE]: prints the status; the body lands in $WORK/reply (or in
-# $REPLY_FILE: clients running in parallel keep their replies apart)
-http() {
-	curl -s -o "${REPLY_FILE:-$WORK/reply}" -w '%{http_code}' --max-time 60 --unix-socket "$SOCK" -X "$1" \
-		${3:+--data-binary @"$3"} "http://plexusd$2" || true
-}
-
-# body VERB NETNS CID [IFNAME] < netconf: a Multus shim's request body, as pkg/server/api/shim.go
-# builds it (the whole environment plus the CNI variables, the netconf in base64)
-body() {
-	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
-	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
-	/usr/bin/python3 -c 'import base64,json,os,sys
-print(json.dumps({"env": dict(os.environ), "config": base64.b64encode(sys.stdin.buffer.read()).decode()}))'
-}
-
-# cni VERB NETNS CID [IFNAME] < netconf: one /cni request; prints the status, body in $WORK/reply
-cni() {
-	local f=$WORK/body.$BASHPID
-	body "$@" >"$f"
-	http POST /cni "$f"
-	rm -f "$f"
-}
-
-# plexus VERB NETNS CID [IFNAME] < netconf: the thin plugin on the same node
-plexus() {
-	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
-	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
-	$MEMCHECK "$PLEXUS"
-}
-
-# shim VERB NETNS CID [IFNAME] < netconf: bin/plexus-shim as the runtime runs it; its fallback
-# DEL finds bin/plexus in the netconf's binDir
-shim() {
-	mkdir -p "$WORK/bin"
-	ln -sf "$PLEXUS" "$WORK/bin/plexus"
-	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
-	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3" \
-	$MEMCHECK "$SHIM"
-}
-
-bridge_conf() { # NAME BRIDGE SUBNET
-	echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"type\":\"bridge\",\"bridge\":\"$2\",\"isGateway\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"$3\"}]]}}"
-}
-
-# netconf VERSION DELEGATES [EXTRA-KEYS] [TYPE]: a 00-multus.conf with only "type" changed
-netconf() {
-	echo "{\"cniVersion\":\"$1\",\"name\":\"multus-cni-network\",\"type\":\"${4:-plexus-shim}\",\"kubeconfig\":\"\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"confDir\":\"$WORK/conf\",\"delegates\":$2${3:+,$3}}"
-}
+. "$(dirname "$0")/../thick-lib.sh"
 
 two_bridges() { # (in a command substitution: the caller registers the cleanup, bridges_cleanup)
 	echo "[$(bridge_conf cluster ${TAG}b0 10.233.0.0/16), $(bridge_conf second ${TAG}b1 10.234.0.0/16)]"
@@ -101,24 +21,6 @@ echo '{"cniVersion":"1.0.0"}'
 EOF
 	chmod +x "$WORK/bin/sleepy"
 }
-
-expect_clean() { # NETNS...
-	local left ns
-	for ns in "$@"; do
-		if ip netns list | grep -qw "$ns"; then
-			left=$(ip -n "$ns" -o link show | grep -v ': lo:' || true)
-			[ -z "$left" ] || fail "interfaces left in $ns: $left"
-		fi
-	done
-	left=$(find "$WORK/ipam" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null || true)
-	[ -z "$left" ] || fail "IP reservations left: $left"
-	left=$(find "$WORK/cni" -type f 2>/dev/null || true)
-	[ -z "$left" ] || fail "cache files left: $left"
-}
-
-bridges_cleanup() { cleanup_add "ip link del ${TAG}b0; ip link del ${TAG}b1; ip link del ${TAG}b2"; }
-
-reply() { cat "$WORK/reply"; }
 
 # raw FILE HOLD-SECONDS: sends FILE's bytes on a fresh connection, waits that long, then reads
 # until the daemon closes it (at most 30 s): a client that speaks no HTTP, or never finishes
@@ -487,10 +389,6 @@ t_metrics_count_socket_requests_as_multus() {
 	expect_contains "names the port" "$out" "metricsPort $port"
 }
 
-# the real path: a Multus 00-multus.conf with only "type" changed, through bin/plexus-shim
-shim_netconf() { # DELEGATES
-	netconf 0.3.1 "$1" "\"daemonSocketDir\":\"$WORK/run\""
-}
 
 t_shim_to_daemon_with_a_multus_config() {
 	local ns=${TAG}h ns2=${TAG}i out rc
@@ -584,13 +482,11 @@ t_events_async() {
 
 # events_posted N: waits (at most 30 s) until the stand-in holds N AddedInterface events in ns1
 events_posted() {
-	local n
-	for _ in $(seq 1 300); do
-		n=$(json_get "$(api GET /_standin/objects/events/ns1)" 'len([e for e in j if e["reason"]=="AddedInterface"])')
-		[ "$n" == "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "AddedInterface events: got $n, want $1"
+	wait_value "AddedInterface events" "$1" 30 added_interface_events
+}
+
+added_interface_events() {
+	json_get "$(api GET /_standin/objects/events/ns1)" 'len([e for e in j if e["reason"]=="AddedInterface"])'
 }
 
 t_config_and_startup_errors_name_the_problem() {

@@ -32,10 +32,13 @@
 #                              matches any) or the object {"method", "resource", "status",
 #                              "count", "retry_after"}. RESOURCE is the API resource the path
 #                              names, with its subresource: pods, pods/status, events,
-#                              network-attachment-definitions. The first rule that matches and
-#                              has a count left answers; the unscoped fields apply after. An
-#                              object rule with "latency_ms" and no "status" holds the request
-#                              that long and then serves it as usual (e.g. a slow POST events).
+#                              network-attachment-definitions; a RESOURCE starting with "/" is
+#                              the request's path instead (e.g. "/api/v1/pods": the cluster-wide
+#                              LIST and WATCH of pods, not a GET of one). The first rule that
+#                              matches and has a count left answers; the unscoped fields apply
+#                              after. An object rule with "latency_ms" and no "status" holds the
+#                              request that long and then serves it as usual (e.g. a slow POST
+#                              events).
 #   POST   /_standin/objects  a Pod, NAD, ResourceClaim or ResourceSlice object (or a list):
 #                              created or replaced
 #   GET    /_standin/objects/{pods|network-attachment-definitions|events}/NS[/NAME]
@@ -651,7 +654,7 @@ class Handler(ListWatch, http.server.BaseHTTPRequestHandler):
             res = resource_of(path)
             for rule in f.get("rules", ()):
                 if rule["count"] > 0 and rule["method"] in ("*", method) and \
-                        rule["resource"] in ("*", res):
+                        rule["resource"] in ("*", res, path):
                     rule["count"] -= 1
                     if rule["status"] is None:
                         latency = rule["latency_ms"]
