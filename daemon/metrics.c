@@ -413,7 +413,7 @@ static int render_sample(struct cni_buf *b, const char *name, const char *help, 
 	if (rc == 0 && label) {
 		rc = cni_buf_printf(b, "{%s=\"", label);
 		if (rc == 0)
-			rc = add_label_value(b, value);
+			rc = add_label_value(b, value ? value : "");
 		if (rc == 0)
 			rc = cni_buf_adds(b, "\"}");
 	}
@@ -431,17 +431,23 @@ static int render_gauge(struct cni_buf *b, const char *name, const char *help, c
 }
 
 /* A per-resource family of the watch caches: one sample per resource. */
-#define PER_RESOURCE(b, st, name, help, type, expr)                                                \
-	do {                                                                                       \
-		for (int k_ = 0; k_ < PXD_CACHE_N && rc == 0; k_++)                                \
-			rc = render_sample(b, name, k_ ? NULL : help, type, "resource",            \
-					   pxd_cache_name(k_), (double)(st)->kind[k_].expr);       \
-	} while (0)
+static int per_resource(struct cni_buf *b, const char *name, const char *help, const char *type,
+			const double v[PXD_CACHE_N])
+{
+	int rc = 0;
+
+	for (int k = 0; k < PXD_CACHE_N && rc == 0; k++)
+		rc = render_sample(b, name, k ? NULL : help, type, "resource", pxd_cache_name(k),
+				   v[k]);
+	return rc;
+}
 
 /* The watch caches, read now: sizes, syncs, restarts by reason, 410 re-lists, event ages, and
  * the ADD path's cache hits and live-GET fallbacks. */
 static int render_caches(struct cni_buf *b, struct pxd_caches *c)
 {
+	double objects[PXD_CACHE_N], synced[PXD_CACHE_N], lists[PXD_CACHE_N];
+	double gone[PXD_CACHE_N], gap[PXD_CACHE_N];
 	struct pxd_caches_stats st;
 	long now = k8s_now_ms();
 	int rc = 0;
@@ -449,24 +455,38 @@ static int render_caches(struct cni_buf *b, struct pxd_caches *c)
 	pxd_caches_stats(c, &st);
 	if (!st.running)
 		return 0;
-	PER_RESOURCE(b, &st, "plexus_cache_objects", "Objects held in the watch caches.", "gauge",
-		     objects);
-	PER_RESOURCE(b, &st, "plexus_cache_synced", "1 once the cache's first LIST has completed.",
-		     "gauge", synced);
+
+	for (int k = 0; k < PXD_CACHE_N; k++) {
+		objects[k] = (double)st.kind[k].objects;
+		synced[k] = st.kind[k].synced;
+		lists[k] = (double)st.kind[k].r.lists;
+		gone[k] = (double)st.kind[k].r.relists_gone;
+		gap[k] = (double)st.kind[k].r.gap_deletions;
+	}
+	rc = per_resource(b, "plexus_cache_objects", "Objects held in the watch caches.", "gauge",
+			  objects);
+	if (rc == 0)
+		rc = per_resource(b, "plexus_cache_synced",
+				  "1 once the cache's first LIST has completed.", "gauge", synced);
 	if (rc == 0)
 		rc = render_sample(b, "plexus_cache_sync_wait_expired",
 				   "1 when cacheSyncTimeoutSeconds ran out before both caches "
 				   "synced: ready, asking the API live until they do.",
 				   "gauge", NULL, NULL, st.wait_expired);
-	PER_RESOURCE(b, &st, "plexus_cache_lists_total",
-		     "Complete LISTs of the watch caches (the first sync and every re-list).",
-		     "counter", r.lists);
-	PER_RESOURCE(b, &st, "plexus_watch_relists_gone_total",
-		     "Re-LISTs because a watch's resourceVersion was too old (410 Gone).",
-		     "counter", r.relists_gone);
-	PER_RESOURCE(b, &st, "plexus_watch_gap_deletions_total",
-		     "Objects a re-LIST found deleted while no watch ran.", "counter",
-		     r.gap_deletions);
+	if (rc == 0)
+		rc = per_resource(b, "plexus_cache_lists_total",
+				  "Complete LISTs of the watch caches (the first sync and every "
+				  "re-list).",
+				  "counter", lists);
+	if (rc == 0)
+		rc = per_resource(
+		    b, "plexus_watch_relists_gone_total",
+		    "Re-LISTs because a watch's resourceVersion was too old (410 Gone).", "counter",
+		    gone);
+	if (rc == 0)
+		rc = per_resource(b, "plexus_watch_gap_deletions_total",
+				  "Objects a re-LIST found deleted while no watch ran.", "counter",
+				  gap);
 	if (rc == 0)
 		rc = cni_buf_adds(b, "# HELP plexus_watch_restarts_total Ends of the caches' "
 				     "watches, by resource and reason.\n"

@@ -107,7 +107,7 @@ bool k8s_client_uses(const struct k8s_client *c, const struct k8s_creds *creds)
 	static const char bearer[] = "Authorization: Bearer ";
 
 	if (c->insecure != creds->insecure ||
-	    strcmp(c->server, creds->server ? creds->server : "") ||
+	    strcmp(c->server, creds->server ? creds->server : "") != 0 ||
 	    !same_bytes(c->ca, c->ca_len, creds->ca, creds->ca_len) ||
 	    !same_bytes(c->cert, c->cert_len, creds->cert, creds->cert_len) ||
 	    !same_bytes(c->key, c->key_len, creds->key, creds->key_len))
