@@ -419,4 +419,40 @@ t_thick_without_the_dra_api_is_ready_and_quiet() {
 	shim DEL $ns
 }
 
+# deploy/thick/rbac-dra.yaml grants what plexusd calls for its DRA caches and a DRA ADD (read
+# from the stand-in's request log, as kube-apiserver's RequestInfoFactory names it).
+t_thick_rbac_dra_grants_what_plexusd_calls() {
+	local ns=${TAG}R out
+	netns_new $ns
+	setup
+	claim "[$(result vf $DRV vf-0)]"
+	pod "vf-dra"
+	thick_start
+	out=$(shim ADD $ns) || fail "ADD: $out"
+	shim DEL $ns
+	kill -TERM $DPID
+	wait $DPID || true
+	out=$(/usr/bin/python3 - "$WORK/api/requests.log" "$ROOT/deploy/thick/rbac-dra.yaml" <<'PY'
+import json, re, sys, yaml
+want = set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    m = re.fullmatch(r"/apis/resource\.k8s\.io/v1(?:/namespaces/[^/]+)?/([a-z]+)(/[^/]+)?", r["path"])
+    if m:
+        verb = "get" if m.group(2) else "watch" if "watch=1" in r.get("query", "") else "list"
+        want.add(("resource.k8s.io", m.group(1), verb))
+got = set()
+for d in yaml.safe_load_all(open(sys.argv[2])):
+    if d["kind"] == "ClusterRole":
+        for rule in d["rules"]:
+            got |= {(g, res, v) for g in rule["apiGroups"] for res in rule["resources"] for v in rule["verbs"]}
+    elif d["roleRef"]["name"] != "plexusd-dra" or d["subjects"] != [{"kind": "ServiceAccount", "name": "plexusd", "namespace": "kube-system"}]:
+        sys.exit("the binding does not bind plexusd-dra to kube-system/plexusd")
+missing = want - got
+print(" ".join("%s:%s" % x[1:] for x in sorted(want)) if not missing else "missing %s" % sorted(missing))
+PY
+)
+	expect_eq "plexusd's DRA calls, all granted" "$out" "resourceclaims:list resourceclaims:watch resourceslices:list resourceslices:watch"
+}
+
 run_tests
