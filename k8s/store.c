@@ -81,21 +81,22 @@ static const size_t slice_fields[] = {
 #define RV	   2 /* resource_version's index, but in a pod */
 #define POD_RV	   4
 
-#define FIELDS(k, a, rec)                                                                          \
-	case k:                                                                                    \
-		*n = sizeof(a) / sizeof(a[0]);                                                     \
-		*rec_size = sizeof(rec);                                                           \
-		return a
+/* Each kind's string members and record size, by enum k8s_kind. */
+static const struct {
+	const size_t *fields;
+	size_t n, rec_size;
+} kinds[] = {
+	{ pod_fields, sizeof(pod_fields) / sizeof(pod_fields[0]), sizeof(struct k8s_pod) },
+	{ nad_fields, sizeof(nad_fields) / sizeof(nad_fields[0]), sizeof(struct k8s_nad) },
+	{ claim_fields, sizeof(claim_fields) / sizeof(claim_fields[0]), sizeof(struct k8s_claim) },
+	{ slice_fields, sizeof(slice_fields) / sizeof(slice_fields[0]), sizeof(struct k8s_slice) },
+};
 
 static const size_t *fields_of(enum k8s_kind k, size_t *n, size_t *rec_size)
 {
-	switch (k) {
-		FIELDS(K8S_KIND_POD, pod_fields, struct k8s_pod);
-		FIELDS(K8S_KIND_CLAIM, claim_fields, struct k8s_claim);
-		FIELDS(K8S_KIND_SLICE, slice_fields, struct k8s_slice);
-	default:
-		FIELDS(K8S_KIND_NAD, nad_fields, struct k8s_nad);
-	}
+	*n = kinds[k].n;
+	*rec_size = kinds[k].rec_size;
+	return kinds[k].fields;
 }
 
 static const char *const kind_name[] = { "pod", "network-attachment-definition", "resourceclaim",
