@@ -115,7 +115,7 @@ static const char *rv_of(enum k8s_kind k, void *rec)
  * allocation (the record at head bytes in), or NULL on OOM. */
 static void *pack(enum k8s_kind k, const char *const *src, size_t head)
 {
-	size_t n, rec_size, total, len[NFIELDS];
+	size_t n, rec_size, total, len[NFIELDS] = { 0 };
 	const size_t *off = fields_of(k, &n, &rec_size);
 	char *mem, *rec, *p;
 
@@ -725,7 +725,7 @@ static int check_pod(struct k8s_store *s, void *arg)
 		w->oom = errno == ENOMEM;
 		return w->oom;
 	}
-	return !w->uid || !w->uid[0] || strcmp(w->got->uid, w->uid) == 0;
+	return !w->uid || !w->uid[0] || (w->got->uid && strcmp(w->got->uid, w->uid) == 0);
 }
 
 int k8s_store_wait_pod(struct k8s_store *s, const char *ns, const char *name, const char *uid,
