@@ -350,56 +350,41 @@ t_thick_dra_add_makes_no_get_and_no_list() {
 	[ -z "$(find "$WORK/cni" -type f)" ] || fail "cache left"
 }
 
-t_thick_claim_not_allocated_is_an_error() {
-	local ns=${TAG}U out
-	netns_new $ns
-	setup
-	claim
-	pod "vf-dra"
+# thick_add_fails NETNS NETWORKS [CLAIM-RESULTS] [KUBELET-CONTAINER]: plexusd serves pod p1
+# (NETWORKS) whose claim has CLAIM-RESULTS (none: not allocated); the shim's ADD must fail, its
+# output in OUT, with nothing attached (the request log starts at the ADD)
+thick_add_fails() {
+	netns_new $1
+	setup "${4:-}"
+	claim ${3:+"$3"}
+	pod "$2"
 	thick_start
 	api POST /_standin/reset-log >/dev/null
-	out=$(shim ADD $ns) && fail "ADD succeeded"
-	expect_contains "names the claim" "$out" "ResourceClaim \\\"ns1/$CLAIM\\\" is not allocated"
-	expect_eq "a claim not allocated to n1 is not cached: one live GET" "$(count GET /resourceclaims/$CLAIM)" 1
+	OUT=$(shim ADD $1) && fail "ADD succeeded"
 	expect_nothing_attached
+}
+
+t_thick_claim_not_allocated_is_an_error() {
+	thick_add_fails ${TAG}U vf-dra
+	expect_contains "names the claim" "$OUT" "ResourceClaim \\\"ns1/$CLAIM\\\" is not allocated"
+	expect_eq "a claim not allocated to n1 is not cached: one live GET" "$(count GET /resourceclaims/$CLAIM)" 1
 }
 
 t_thick_no_slice_of_the_driver_is_an_error() {
-	local ns=${TAG}S out
-	netns_new $ns
-	setup
-	claim "[$(result vf other.example.com vf-0)]"
-	pod "vf-dra"
-	thick_start
-	api POST /_standin/reset-log >/dev/null
-	out=$(shim ADD $ns) && fail "ADD succeeded"
-	expect_contains "names driver and node" "$out" 'no ResourceSlice of driver \"other.example.com\" on node \"n1\"'
+	thick_add_fails ${TAG}S vf-dra "[$(result vf other.example.com vf-0)]"
+	expect_contains "names driver and node" "$OUT" 'no ResourceSlice of driver \"other.example.com\" on node \"n1\"'
 	expect_eq "none cached: the API is asked once" "$(count GET /resourceslices)" 1
-	expect_nothing_attached
 }
 
 t_thick_resource_name_matching_no_device_is_an_error() {
-	local ns=${TAG}N out
-	netns_new $ns
-	setup
-	claim "[$(result vf $DRV vf-0)]"
-	pod "vf-dra, vf-nope"
-	thick_start
-	out=$(shim ADD $ns) && fail "ADD succeeded"
-	expect_contains "names network and resource" "$out" 'network \"ns1/vf-nope\": resourceName \"intel.com/nope\" matches no allocated device'
-	expect_nothing_attached
+	thick_add_fails ${TAG}N "vf-dra, vf-nope" "[$(result vf $DRV vf-0)]"
+	expect_contains "names network and resource" "$OUT" 'network \"ns1/vf-nope\": resourceName \"intel.com/nope\" matches no allocated device'
 }
 
 t_thick_two_nads_for_one_device_is_an_error() {
-	local ns=${TAG}W out
-	netns_new $ns
-	setup "{\"name\":\"c\",\"dynamic_resources\":[{\"claim_name\":\"$CLAIM\",\"claim_resources\":[{\"cdi_devices\":[\"k8s.$DRV/vf=0000:00:06.1\"]}]}]}"
-	claim "[$(result vf $DRV vf-0)]"
-	pod "vf-dra, vf-claim"
-	thick_start
-	out=$(shim ADD $ns) && fail "ADD succeeded"
-	expect_contains "names both networks and the device" "$out" "are both given device \\\"0000:00:06.1\\\""
-	expect_nothing_attached
+	thick_add_fails ${TAG}W "vf-dra, vf-claim" "[$(result vf $DRV vf-0)]" \
+		"{\"name\":\"c\",\"dynamic_resources\":[{\"claim_name\":\"$CLAIM\",\"claim_resources\":[{\"cdi_devices\":[\"k8s.$DRV/vf=0000:00:06.1\"]}]}]}"
+	expect_contains "names both networks and the device" "$OUT" "are both given device \\\"0000:00:06.1\\\""
 }
 
 # A cluster without resource.k8s.io/v1 (404): plexusd is ready at once, does not retry the
