@@ -135,10 +135,11 @@ static void *dra_probe(void *arg)
 				    "ResourceSlices are read live (asked again every %d s)",
 				    PXD_DRA_REPROBE_S);
 		else if (state != was && state == PXD_DRA_FORBIDDEN)
-			log_error("not allowed to list and watch resourceclaims and resourceslices "
-				  "(deploy/rbac-dra.yaml): DRA devices are read live, if allowed "
-				  "(asked again every %d s)",
-				  PXD_DRA_REPROBE_S);
+			log_error(
+			    "not allowed to list and watch resourceclaims and resourceslices "
+			    "(deploy/thick/rbac-dra.yaml): DRA devices are read live, if allowed "
+			    "(asked again every %d s)",
+			    PXD_DRA_REPROBE_S);
 		atomic_store(&c->dra_state, state);
 		was = state;
 		if (state == PXD_DRA_PROBING) {

@@ -404,6 +404,24 @@ t_thick_without_the_dra_api_is_ready_and_quiet() {
 	shim DEL $ns
 }
 
+# Lists of resource.k8s.io forbidden (403, deploy/thick/rbac-dra.yaml not applied): plexusd says
+# so once, is ready at once, and a DRA ADD gets the API's refusal, not a stale cache.
+t_thick_forbidden_dra_lists_are_told_once_and_ready() {
+	local ns=${TAG}F out
+	netns_new $ns
+	setup
+	claim "[$(result vf $DRV vf-0)]"
+	pod "vf-dra"
+	api POST /_standin/faults '{"rules":["GET resourceclaims 403 x100"]}' >/dev/null
+	thick_start '"cacheSyncTimeoutSeconds": 60'
+	out=$(cat "$WORK/plexusd.log")
+	expect_contains "says what is not allowed" "$out" "not allowed to list and watch resourceclaims and resourceslices (deploy/thick/rbac-dra.yaml)"
+	expect_eq "said once" "$(grep -c "not allowed to list" "$WORK/plexusd.log")" 1
+	out=$(shim ADD $ns) && fail "ADD succeeded"
+	expect_contains "the API's answer" "$out" "403"
+	expect_nothing_attached
+}
+
 # deploy/thick/rbac-dra.yaml grants what plexusd calls for its DRA caches and a DRA ADD (read
 # from the stand-in's request log, as kube-apiserver's RequestInfoFactory names it).
 t_thick_rbac_dra_grants_what_plexusd_calls() {
