@@ -352,12 +352,14 @@ t_thick_dra_add_makes_no_get_and_no_list() {
 
 # thick_add_fails NETNS NETWORKS [CLAIM-RESULTS] [KUBELET-CONTAINER]: plexusd serves pod p1
 # (NETWORKS) whose claim has CLAIM-RESULTS (none: not allocated); the shim's ADD must fail, its
-# output in OUT, with nothing attached (the request log starts at the ADD)
+# output in OUT, with nothing attached (the request log starts at the ADD). FAULTS: the API's
+# fault rules from before plexusd starts.
 thick_add_fails() {
 	netns_new $1
 	setup "${4:-}"
 	claim ${3:+"$3"}
 	pod "$2"
+	[ -z "${FAULTS:-}" ] || api POST /_standin/faults "$FAULTS" >/dev/null
 	thick_start
 	api POST /_standin/reset-log >/dev/null
 	OUT=$(shim ADD $1) && fail "ADD succeeded"
@@ -407,19 +409,12 @@ t_thick_without_the_dra_api_is_ready_and_quiet() {
 # Lists of resource.k8s.io forbidden (403, deploy/thick/rbac-dra.yaml not applied): plexusd says
 # so once, is ready at once, and a DRA ADD gets the API's refusal, not a stale cache.
 t_thick_forbidden_dra_lists_are_told_once_and_ready() {
-	local ns=${TAG}F out
-	netns_new $ns
-	setup
-	claim "[$(result vf $DRV vf-0)]"
-	pod "vf-dra"
-	api POST /_standin/faults '{"rules":["GET resourceclaims 403 x100"]}' >/dev/null
-	thick_start '"cacheSyncTimeoutSeconds": 60'
-	out=$(cat "$WORK/plexusd.log")
-	expect_contains "says what is not allowed" "$out" "not allowed to list and watch resourceclaims and resourceslices (deploy/thick/rbac-dra.yaml)"
+	FAULTS='{"rules":["GET resourceclaims 403 x100"]}' \
+		thick_add_fails ${TAG}F vf-dra "[$(result vf $DRV vf-0)]"
+	expect_contains "the API's answer" "$OUT" "403"
+	expect_contains "says what is not allowed" "$(cat "$WORK/plexusd.log")" \
+		"not allowed to list and watch resourceclaims and resourceslices (deploy/thick/rbac-dra.yaml)"
 	expect_eq "said once" "$(grep -c "not allowed to list" "$WORK/plexusd.log")" 1
-	out=$(shim ADD $ns) && fail "ADD succeeded"
-	expect_contains "the API's answer" "$out" "403"
-	expect_nothing_attached
 }
 
 # deploy/thick/rbac-dra.yaml grants what plexusd calls for its DRA caches and a DRA ADD (read
