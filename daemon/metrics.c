@@ -522,6 +522,27 @@ static int render_caches(struct cni_buf *b, struct pxd_caches *c)
 		      : "NetworkAttachmentDefinitions looked up by CNI requests: from "
 			"the cache, or live (a cache miss).",
 		    "counter", "source", meta_nad_source_name(i), (double)st.nads_by[i]);
+	for (int i = 0; i < PXD_DRA_STATE_N && rc == 0; i++)
+		rc =
+		    render_sample(b, "plexus_dra_cache_state",
+				  i ? NULL
+				    : "1 for the state of the DRA caches: probing, absent (the API "
+				      "does not serve resource.k8s.io/v1), forbidden (no RBAC), "
+				      "watching.",
+				  "gauge", "state", pxd_dra_state_name(i), (int)st.dra == i);
+	if (rc == 0)
+		rc = cni_buf_adds(b,
+				  "# HELP plexus_dra_lookups_total ResourceClaims and drivers' "
+				  "ResourceSlices read by CNI requests: from the cache, or live.\n"
+				  "# TYPE plexus_dra_lookups_total counter\n");
+	for (int i = 0; i < META_DRA_SOURCE_N && rc == 0; i++)
+		rc = cni_buf_printf(b,
+				    "plexus_dra_lookups_total{resource=\"resourceclaims\","
+				    "source=\"%s\"} %llu\n"
+				    "plexus_dra_lookups_total{resource=\"resourceslices\","
+				    "source=\"%s\"} %llu\n",
+				    meta_dra_source_name(i), st.claims_by[i],
+				    meta_dra_source_name(i), st.slices_by[i]);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
-/* k8s/store.c: trimmed pods and NADs in a hash table under a rwlock (see k8s/store.h).
- * Each cached object is one allocation: the chain link, the record, then its strings. */
+/* k8s/store.c: trimmed pods, NADs, claims and slices in a hash table under a rwlock (see
+ * k8s/store.h). Each cached object is one allocation: the chain link, the record, its strings. */
 #include "k8s/store.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "k8s/drarec.h"
 #include "k8s/objects.h"
 #include "k8s/selection.h"
 
@@ -34,6 +35,7 @@ struct k8s_store {
 	pthread_cond_t changed;
 	uint64_t changes;
 	bool synced;
+	char *node; /* claims: kept only when allocated to it (NULL: all) */
 };
 
 /* The string members of each kind, in the order the packer copies them. */
@@ -54,31 +56,66 @@ static const size_t nad_fields[] = {
 	offsetof(struct k8s_nad, resource_version), offsetof(struct k8s_nad, config),
 	offsetof(struct k8s_nad, resource_name),
 };
-#define NFIELDS	   10 /* the most of either */
-#define NAD_CONFIG 3
-
-static const size_t *fields_of(enum k8s_kind k, size_t *n, size_t *rec_size)
-{
-	if (k == K8S_KIND_POD) {
-		*n = sizeof(pod_fields) / sizeof(pod_fields[0]);
-		*rec_size = sizeof(struct k8s_pod);
-		return pod_fields;
-	}
-	*n = sizeof(nad_fields) / sizeof(nad_fields[0]);
-	*rec_size = sizeof(struct k8s_nad);
-	return nad_fields;
-}
-
 static const char **field(void *rec, size_t off)
 {
 	return (const char **)(void *)((char *)rec + off);
+}
+
+static const size_t claim_fields[] = {
+	offsetof(struct k8s_claim, namespace),
+	offsetof(struct k8s_claim, name),
+	offsetof(struct k8s_claim, resource_version),
+	offsetof(struct k8s_claim, results),
+};
+static const size_t slice_fields[] = {
+	offsetof(struct k8s_slice, namespace),
+	offsetof(struct k8s_slice, name),
+	offsetof(struct k8s_slice, resource_version),
+	offsetof(struct k8s_slice, driver),
+	offsetof(struct k8s_slice, node),
+	offsetof(struct k8s_slice, pool),
+	offsetof(struct k8s_slice, devices),
+};
+#define NFIELDS	   10 /* the most of any kind */
+#define NAD_CONFIG 3
+#define RV	   2 /* resource_version's index, but in a pod */
+#define POD_RV	   4
+
+/* Each kind's string members and record size, by enum k8s_kind. */
+static const struct {
+	const size_t *fields;
+	size_t n, rec_size;
+} kinds[] = {
+	{ pod_fields, sizeof(pod_fields) / sizeof(pod_fields[0]), sizeof(struct k8s_pod) },
+	{ nad_fields, sizeof(nad_fields) / sizeof(nad_fields[0]), sizeof(struct k8s_nad) },
+	{ claim_fields, sizeof(claim_fields) / sizeof(claim_fields[0]), sizeof(struct k8s_claim) },
+	{ slice_fields, sizeof(slice_fields) / sizeof(slice_fields[0]), sizeof(struct k8s_slice) },
+};
+
+static const size_t *fields_of(enum k8s_kind k, size_t *n, size_t *rec_size)
+{
+	*n = kinds[k].n;
+	*rec_size = kinds[k].rec_size;
+	return kinds[k].fields;
+}
+
+static const char *const kind_name[] = { "pod", "network-attachment-definition", "resourceclaim",
+					 "resourceslice" };
+
+/* The record's resourceVersion (it sits at another offset in each kind). */
+static const char *rv_of(enum k8s_kind k, void *rec)
+{
+	size_t n, rec_size;
+	const size_t *off = fields_of(k, &n, &rec_size);
+
+	return *field(rec, off[k == K8S_KIND_POD ? POD_RV : RV]);
 }
 
 /* One allocation of head bytes, the record and copies of src[i] (NULL stays NULL). Returns the
  * allocation (the record at head bytes in), or NULL on OOM. */
 static void *pack(enum k8s_kind k, const char *const *src, size_t head)
 {
-	size_t n, rec_size, total, len[NFIELDS];
+	size_t n, rec_size, total, len[NFIELDS] = { 0 };
 	const size_t *off = fields_of(k, &n, &rec_size);
 	char *mem, *rec, *p;
 
@@ -152,16 +189,54 @@ static char *dra_status(const cJSON *cs, const cJSON *ext)
 	return text;
 }
 
-/* The record of obj, in one allocation with head bytes before it; NULL with err set. */
-static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_err *err)
+/* The strings of a ResourceClaim (src[3]: results) or a ResourceSlice (src[3..6]); *text is
+ * the JSON text allocated for them (caller frees). Returns what is missing (NULL: nothing), or
+ * "" on OOM. */
+static const char *decode_dra(enum k8s_kind k, const cJSON *obj, const char **src, char **text)
+{
+	const cJSON *devs = item(obj, "spec", "devices");
+
+	src[2] = string_at(obj, "metadata", "resourceVersion");
+	if (k == K8S_KIND_CLAIM) {
+		if (k8s_drarec_claim_results(obj, text) < 0)
+			return "";
+		src[3] = *text;
+		return NULL;
+	}
+	src[0] = src[0] ? src[0] : ""; /* cluster-scoped */
+	src[3] = string_at(obj, "spec", "driver");
+	src[4] = string_at(obj, "spec", "nodeName");
+	src[4] = src[4] ? src[4] : "";
+	src[5] = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(item(obj, "spec", "pool"), "name"));
+	if (!src[3] || !src[5] || (devs && !cJSON_IsArray(devs) && !cJSON_IsNull(devs)))
+		return "spec.driver, spec.pool.name or spec.devices";
+	if (k8s_drarec_slice_devices(obj, text) < 0)
+		return "";
+	src[6] = *text;
+	return NULL;
+}
+
+/* The record of obj, in one allocation with head bytes before it; NULL with err set. A claim
+ * not allocated to node (non-NULL) is not kept: NULL with *skip set and no error. */
+static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, const char *node, bool *skip,
+		    struct cni_err *err)
 {
 	const char *src[NFIELDS] = { 0 }, *what = NULL;
-	const char *kind = k == K8S_KIND_POD ? "pod" : "network-attachment-definition";
+	const char *kind = kind_name[k];
 	char *dra = NULL;
 	void *mem;
 
 	src[0] = string_at(obj, "metadata", "namespace");
 	src[1] = string_at(obj, "metadata", "name");
+	if (k == K8S_KIND_CLAIM && node && !k8s_drarec_claim_on_node(obj, node)) {
+		*skip = true;
+		return NULL;
+	}
+	if (k >= K8S_KIND_CLAIM && (what = decode_dra(k, obj, src, &dra)) && !*what) {
+		cni_err_oom(err);
+		return NULL;
+	}
 	if (!src[0] || !src[1])
 		what = "metadata.namespace and metadata.name";
 	if (k == K8S_KIND_POD) {
@@ -185,7 +260,7 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 			return NULL;
 		}
 		src[9] = dra;
-	} else {
+	} else if (k == K8S_KIND_NAD) {
 		src[2] = string_at(obj, "metadata", "resourceVersion");
 		src[3] = string_at(obj, "spec", "config");
 		src[4] = k8s_object_annotation(obj, K8S_ANNOT_RESOURCE_NAME);
@@ -203,12 +278,22 @@ static void *decode(enum k8s_kind k, const cJSON *obj, size_t head, struct cni_e
 
 struct k8s_pod *k8s_pod_from_json(const cJSON *obj, struct cni_err *err)
 {
-	return decode(K8S_KIND_POD, obj, 0, err);
+	return decode(K8S_KIND_POD, obj, 0, NULL, NULL, err);
 }
 
 struct k8s_nad *k8s_nad_from_json(const cJSON *obj, struct cni_err *err)
 {
-	return decode(K8S_KIND_NAD, obj, 0, err);
+	return decode(K8S_KIND_NAD, obj, 0, NULL, NULL, err);
+}
+
+struct k8s_claim *k8s_claim_from_json(const cJSON *obj, struct cni_err *err)
+{
+	return decode(K8S_KIND_CLAIM, obj, 0, NULL, NULL, err);
+}
+
+struct k8s_slice *k8s_slice_from_json(const cJSON *obj, struct cni_err *err)
+{
+	return decode(K8S_KIND_SLICE, obj, 0, NULL, NULL, err);
 }
 
 /* obj.a.b = s (a string; skipped when s is NULL); false on OOM. */
@@ -385,6 +470,7 @@ void k8s_store_free(struct k8s_store *s)
 		}
 	}
 	free(s->buckets);
+	free(s->node);
 	pthread_rwlock_destroy(&s->rw);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->changed);
@@ -436,11 +522,74 @@ struct k8s_nad *k8s_store_get_nad(struct k8s_store *s, const char *ns, const cha
 	return get_copy(s, K8S_KIND_NAD, ns, name);
 }
 
+struct k8s_claim *k8s_store_get_claim(struct k8s_store *s, const char *ns, const char *name)
+{
+	return get_copy(s, K8S_KIND_CLAIM, ns, name);
+}
+
+int k8s_store_set_node(struct k8s_store *s, const char *node)
+{
+	char *copy;
+
+	if (s->kind != K8S_KIND_CLAIM)
+		return -EINVAL;
+	copy = strdup(node);
+	if (!copy)
+		return -ENOMEM;
+	free(s->node);
+	s->node = copy;
+	return 0;
+}
+
+cJSON *k8s_store_slice_list(struct k8s_store *s, const char *driver, size_t *n)
+{
+	cJSON *list = NULL, *items;
+	bool ok;
+
+	*n = 0;
+	if (s->kind != K8S_KIND_SLICE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	list = cJSON_CreateObject();
+	items = list ? cJSON_AddArrayToObject(list, "items") : NULL;
+	ok = items != NULL;
+	pthread_rwlock_rdlock(&s->rw);
+	for (size_t i = 0; ok && i < s->nbuckets; i++)
+		for (struct node *nd = s->buckets[i]; ok && nd; nd = nd->next) {
+			const struct k8s_slice *sl = REC(nd);
+			cJSON *o;
+
+			if (strcmp(sl->driver, driver) != 0)
+				continue;
+			o = k8s_slice_to_json(sl);
+			ok = o && cJSON_AddItemToArray(items, o);
+			if (!ok)
+				cJSON_Delete(o);
+			*n += ok;
+		}
+	pthread_rwlock_unlock(&s->rw);
+	if (ok)
+		return list;
+	cJSON_Delete(list);
+	errno = ENOMEM;
+	return NULL;
+}
+
 int k8s_store_put(struct k8s_store *s, const cJSON *obj, struct cni_err *err)
 {
-	struct node *n = decode(s->kind, obj, NODE_BYTES, err), **pp;
+	bool skip = false;
+	struct node *n = decode(s->kind, obj, NODE_BYTES, s->node, &skip, err), **pp;
 	const struct k8s_nad *r;
 
+	if (skip) { /* not (or no longer) this node's: what was cached under the name goes */
+		const char *ns = string_at(obj, "metadata", "namespace");
+		const char *name = string_at(obj, "metadata", "name");
+
+		if (ns && name)
+			k8s_store_delete(s, ns, name);
+		return 0;
+	}
 	if (!n)
 		return -1;
 	r = REC(n);
@@ -576,7 +725,7 @@ static int check_pod(struct k8s_store *s, void *arg)
 		w->oom = errno == ENOMEM;
 		return w->oom;
 	}
-	return !w->uid || !w->uid[0] || strcmp(w->got->uid, w->uid) == 0;
+	return !w->uid || !w->uid[0] || (w->got->uid && strcmp(w->got->uid, w->uid) == 0);
 }
 
 int k8s_store_wait_pod(struct k8s_store *s, const char *ns, const char *name, const char *uid,
@@ -612,12 +761,7 @@ static int check_change(struct k8s_store *s, void *arg)
 	if (!n) {
 		ret = w->rv ? 2 : 0; /* gone */
 	} else {
-		/* resource_version sits at another offset in each kind */
-		const char *rv = s->kind == K8S_KIND_POD
-				     ? ((const struct k8s_pod *)REC(n))->resource_version
-				     : ((const struct k8s_nad *)REC(n))->resource_version;
-
-		ret = !w->rv || strcmp(rv, w->rv) != 0;
+		ret = !w->rv || strcmp(rv_of(s->kind, REC(n)), w->rv) != 0;
 	}
 	pthread_rwlock_unlock(&s->rw);
 	return ret;

@@ -1,7 +1,8 @@
-/* k8s/store.h: the watch caches' trimmed objects: pods and NetworkAttachmentDefinitions cut down
- * to what plexus reads, keyed by namespace/name, safe to share between threads. Filled by
- * k8s/reflector; read by plexusd's workers. Unlike Multus's informers (whole objects), a cached
- * pod costs its few strings (docs/DESIGN.md has the measured bytes per pod and per NAD). */
+/* k8s/store.h: the watch caches' trimmed objects: pods, NetworkAttachmentDefinitions,
+ * ResourceClaims and ResourceSlices cut down to what plexus reads, keyed by namespace/name, safe
+ * to share between threads. Filled by k8s/reflector; read by plexusd's workers. Unlike Multus's
+ * informers (whole objects), a cached pod costs its few strings (docs/DESIGN.md has the
+ * measured bytes per pod, NAD, claim and slice). */
 #ifndef PLEXUS_K8S_STORE_H
 #define PLEXUS_K8S_STORE_H
 
@@ -38,7 +39,28 @@ struct k8s_nad {
 	const char *resource_name; /* k8s.v1.cni.cncf.io/resourceName */
 };
 
-enum k8s_kind { K8S_KIND_POD, K8S_KIND_NAD };
+/* What plexus reads from a ResourceClaim (resource.k8s.io/v1); one allocation, free().
+ * results is status.allocation.devices.results with each result cut to request, driver, pool
+ * and device, as compact JSON array text (NULL when the claim has none). */
+struct k8s_claim {
+	const char *namespace, *name;
+	const char *resource_version;
+	const char *results;
+};
+
+/* What plexus reads from a ResourceSlice (cluster-scoped: namespace is ""); one allocation,
+ * free(). devices is spec.devices cut to the devices that carry both k8s.cni.cncf.io
+ * attributes (k8s/dra.h), each to its name and those two attributes, as compact JSON array text
+ * ("[]" when none does): the others are skipped by k8s_dra_resolve anyway. */
+struct k8s_slice {
+	const char *namespace, *name;
+	const char *resource_version;
+	const char *driver, *node, *pool; /* spec.driver, spec.nodeName ("" when absent),
+					     spec.pool.name */
+	const char *devices;
+};
+
+enum k8s_kind { K8S_KIND_POD, K8S_KIND_NAD, K8S_KIND_CLAIM, K8S_KIND_SLICE };
 
 /* Trims an API object (as LIST, WATCH or GET return it). metadata.namespace, .name and
  * .resourceVersion must be strings (a pod also needs .uid); returns NULL with code 6
@@ -46,12 +68,23 @@ enum k8s_kind { K8S_KIND_POD, K8S_KIND_NAD };
 struct k8s_pod *k8s_pod_from_json(const cJSON *obj, struct cni_err *err);
 struct k8s_nad *k8s_nad_from_json(const cJSON *obj, struct cni_err *err);
 
+/* The DRA records (k8s/drarec.c). A slice must also have spec.driver and spec.pool.name as
+ * strings and spec.devices an array or absent, as k8s_dra_add_slices requires (code 6
+ * "resourceslice: no spec.driver, spec.pool.name or spec.devices" otherwise). */
+struct k8s_claim *k8s_claim_from_json(const cJSON *obj, struct cni_err *err);
+struct k8s_slice *k8s_slice_from_json(const cJSON *obj, struct cni_err *err);
+
 /* The API object as plexus reads it, rebuilt from a trimmed record: metadata (namespace, name,
  * uid, resourceVersion, deletionTimestamp, the kept annotations), spec.nodeName and the DRA
  * status fields for a pod; metadata, the resourceName annotation and spec.config for a NAD.
  * What k8s_pod_from_json keeps of the result is the record again. NULL on OOM. */
 cJSON *k8s_pod_to_json(const struct k8s_pod *p);
 cJSON *k8s_nad_to_json(const struct k8s_nad *n);
+/* A ResourceClaim with metadata and status.allocation.devices.results; a ResourceSlice with
+ * metadata and spec (driver, nodeName, pool.name, devices): what k8s_dra_add_claim and
+ * k8s_dra_add_slices read. NULL on OOM. */
+cJSON *k8s_claim_to_json(const struct k8s_claim *c);
+cJSON *k8s_slice_to_json(const struct k8s_slice *s);
 
 struct k8s_store;
 
@@ -67,6 +100,18 @@ enum k8s_kind k8s_store_kind(const struct k8s_store *s);
  * ENOENT), the store holds the other kind (EINVAL) or memory ran out (ENOMEM). */
 struct k8s_pod *k8s_store_get_pod(struct k8s_store *s, const char *ns, const char *name);
 struct k8s_nad *k8s_store_get_nad(struct k8s_store *s, const char *ns, const char *name);
+struct k8s_claim *k8s_store_get_claim(struct k8s_store *s, const char *ns, const char *name);
+
+/* A claim store given a node keeps only the claims allocated to it: those whose
+ * status.allocation.nodeSelector has a term matching the field metadata.name In [node], as the
+ * scheduler's allocator writes for devices of a node-local ResourceSlice. A claim that stops
+ * matching (deallocated) is removed by its put. Call before the first put. -ENOMEM, -EINVAL
+ * for another kind, else 0. */
+CNI_MUST_CHECK int k8s_store_set_node(struct k8s_store *s, const char *node);
+
+/* A ResourceSliceList ({"items": [...]}, in no particular order) of the cached slices of driver
+ * (caller deletes), *n their number; NULL with errno EINVAL (another kind) or ENOMEM. */
+cJSON *k8s_store_slice_list(struct k8s_store *s, const char *driver, size_t *n);
 
 /* Waits at most timeout_ms for the pod ns/name to be cached with the given UID (any UID when
  * uid is NULL or ""), woken by the reflector's changes (a condition variable, not a poll).

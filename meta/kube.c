@@ -566,7 +566,7 @@ int meta_kube_assign_devices(struct meta_plan *plan, const struct meta_netconf *
 				return cni_err_prefix(err, "network \"%s\": resource \"%s\"",
 						      at->status_name, at->resource_name);
 			if (k->client && k->pod &&
-			    meta_dra_load(k->client, k->pod, k->devices, &k->dra, err) < 0)
+			    meta_dra_load(k->client, cache_, k->pod, k->devices, &k->dra, err) < 0)
 				return cni_err_prefix(err, "network \"%s\": resource \"%s\"",
 						      at->status_name, at->resource_name);
 		}

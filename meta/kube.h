@@ -48,6 +48,10 @@ struct meta_kube_cache {
 	long pod_wait_ms;	/* how long an ADD waits on the watch for a pod not cached yet */
 	atomic_ullong pods_by[META_POD_SOURCE_N];
 	atomic_ullong nads_by[META_NAD_SOURCE_N];
+	struct k8s_store *claims; /* ResourceClaims allocated to the node (NULL: not cached) */
+	struct k8s_store *slices; /* the node's ResourceSlices (NULL: not cached) */
+	atomic_ullong claims_by[META_DRA_SOURCE_N]; /* meta/dra.h */
+	atomic_ullong slices_by[META_DRA_SOURCE_N];
 };
 
 /* Label values of the sources: "cache", "cache_after_wait", "live_unsynced",

@@ -3,11 +3,15 @@
 # delegate as deviceID: the resource.k8s.io/v1 path (pod status -> ResourceClaim ->
 # ResourceSlices, Multus pkg/draclient) and the kubelet pod-resources dynamic_resources path
 # (Multus v4.1-v4.3), through the kube-apiserver and kubelet STAND-INS, with a recording
-# delegate in a real netns. Every error stops the ADD before anything is attached.
+# delegate in a real netns. Every error stops the ADD before anything is attached. Thick mode
+# (bin/plexus-shim to bin/plexusd) serves the same ADD from plexusd's watch caches of claims and
+# slices: no GET and no LIST in the API's request log.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/test/stand-ins/podresources.sh"
 
 PLEXUS=$ROOT/bin/plexus
+PLEXUSD=$ROOT/bin/plexusd
+SHIM=$ROOT/bin/plexus-shim
 RECORDER=$BUILD/test/tools/recorder
 DRV=sriovnetwork.k8snetworkplumbingwg.io
 CLAIM=p1-vf-x7k2q
@@ -16,16 +20,16 @@ CLAIM=p1-vf-x7k2q
 # (resourceName = the claim's name, the v4.1-v4.3 convention), vf-nope (a resourceName nobody
 # allocates); the node n1's slices: the SR-IOV driver's VFs with both attributes (and one
 # without), a GPU driver's device without them, and the same driver's slice of node n2 (which
-# must never be read).
+# must never be read). NO_DRA=1: the API does not serve resource.k8s.io/v1.
 setup() {
 	SOCK=$WORKROOT/d$RANDOM.sock
 	cleanup_add "rm -f $SOCK"
 	mkdir -p "$WORK/bin" "$WORK/rec" "$WORK/kubelet" "$WORK/devinfo/dp"
 	cp "$RECORDER" "$WORK/bin/recorder"
 	local vf="{\"cniVersion\":\"1.1.0\",\"name\":\"vfnet\",\"type\":\"recorder\",\"recordDir\":\"$WORK/rec\",\"capabilities\":{\"deviceID\":true,\"CNIDeviceInfoFile\":true}}"
-	/usr/bin/python3 - "$WORK" "$vf" "$DRV" "$CLAIM" <<'PY'
+	/usr/bin/python3 - "$WORK" "$vf" "$DRV" "$CLAIM" "${NO_DRA:-}" <<'PY'
 import json, sys
-w, conf, drv, claim = sys.argv[1:]
+w, conf, drv, claim, no_dra = sys.argv[1:]
 def nad(name, res):
     return {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
             "metadata": {"name": name, "namespace": "ns1",
@@ -43,7 +47,7 @@ def rslice(name, node, driver, devices):
             "spec": {"driver": driver, "nodeName": node,
                      "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
                      "devices": devices}}
-json.dump({"tokens": {"tok": "u"}, "pods": [],
+json.dump({"tokens": {"tok": "u"}, "pods": [], "no_dra": bool(no_dra),
            "nads": [nad("vf-dra", "intel.com/sriov_dra"), nad("vf-claim", claim),
                     nad("vf-nope", "intel.com/nope")],
            "resourceslices": [
@@ -66,14 +70,17 @@ PY
 EOF2
 }
 
-# claim [RESULTS-JSON]: the ResourceClaim $CLAIM, allocated with RESULTS (none: not allocated)
+# claim [RESULTS-JSON]: the ResourceClaim $CLAIM, allocated with RESULTS on node n1 as the
+# scheduler writes it (nodeSelector metadata.name In [n1]); none: not allocated
 claim() {
 	/usr/bin/python3 -c 'import json,sys
 c = {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
      "metadata": {"name": sys.argv[1], "namespace": "ns1"},
      "spec": {"devices": {"requests": [{"name": "vf", "exactly": {"deviceClassName": sys.argv[2]}}]}}}
 if len(sys.argv) > 3:
-    c["status"] = {"allocation": {"devices": {"results": json.loads(sys.argv[3])}}}
+    c["status"] = {"allocation": {"devices": {"results": json.loads(sys.argv[3])},
+                                  "nodeSelector": {"nodeSelectorTerms": [{"matchFields": [
+                                      {"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}}
 print(json.dumps(c))' "$CLAIM" "$DRV" "$@" | api POST /_standin/objects "$(cat)" >/dev/null
 }
 
@@ -97,6 +104,40 @@ print(json.dumps({"apiVersion": "v1", "kind": "Pod",
 plexus() { # VERB NETNS
 	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=cd1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
 	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" $MEMCHECK "$PLEXUS" <"$WORK/nc.json"
+}
+
+# thick_start: plexusd for node n1 with the stand-in's kubeconfig (its socket in a short dir),
+# ready (its caches synced); shim.json is nc.json for bin/plexus-shim
+thick_start() {
+	SOCKDIR=$WORKROOT/s$RANDOM
+	mkdir -p "$SOCKDIR"
+	cleanup_add "rm -rf $SOCKDIR"
+	cat >"$WORK/daemon-config.json" <<EOF2
+{"cniVersion":"1.1.0","logLevel":"verbose","logToStderr":false,"logFile":"$WORK/plexusd.log",
+ "socketDir":"$SOCKDIR","cniDir":"$WORK/cni","binDir":"$WORK/bin","kubeconfig":"$WORK/kubeconfig"${1:+,$1}}
+EOF2
+	PLEXUS_NODE_NAME=n1 $MEMCHECK "$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
+	DPID=$!
+	cleanup_add "kill -9 $DPID"
+	sed "s|\"type\":\"plexus\"|\"type\":\"plexus-shim\",\"daemonSocketDir\":\"$SOCKDIR\"|" "$WORK/nc.json" >"$WORK/shim.json"
+	for _ in $(seq 1 200); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCKDIR/multus.sock" http://plexusd/readyz)" == 200 ] && return 0
+		sleep 0.05
+	done
+	fail "plexusd did not become ready: $(cat "$WORK/plexusd.err")"
+}
+
+shim() { # VERB NETNS
+	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=cd1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" $MEMCHECK "$SHIM" <"$WORK/shim.json"
+}
+
+# the API requests since the last reset-log but the reflectors' watches, as "METHOD path" lines
+requests_but_watches() {
+	api GET /_standin/requests | /usr/bin/python3 -c 'import json,sys
+for r in json.load(sys.stdin):
+    if "watch=1" not in r.get("query", ""):
+        print(r["method"], r["path"])'
 }
 
 stdin_of() { json_get "$(cat "$WORK"/rec/*-ADD-"$1" | head -n1)" 'json.loads(j["stdin"])'; }
@@ -279,6 +320,137 @@ print(" ".join("%s:%s:%s" % x for x in sorted(want)) if not missing else "missin
 PY
 )
 	expect_eq "DRA calls, all granted" "$out" "resource.k8s.io:resourceclaims:get resource.k8s.io:resourceslices:list"
+}
+
+t_thick_dra_add_makes_no_get_and_no_list() {
+	local ns=${TAG}T st out
+	netns_new $ns
+	setup
+	claim "[$(result gpu gpu.example.com gpu-0), $(result vf $DRV vf-1)]"
+	pod "vf-dra"
+	thick_start
+	expect_contains "the DRA caches run" "$(cat "$WORK/plexusd.log")" "caching ResourceClaims allocated to this node"
+	api POST /_standin/reset-log >/dev/null
+	shim ADD $ns >/dev/null
+	st=$(stdin_of net1)
+	expect_eq "deviceID from the cached slice of node n1" "$(json_get "$st" 'j["deviceID"]')" 0000:00:06.2
+	expect_eq "runtimeConfig.deviceID" "$(json_get "$st" 'j["runtimeConfig"]["deviceID"]')" 0000:00:06.2
+	expect_eq "the ADD's requests: the network-status PATCH only (no GET, no LIST)" \
+		"$(requests_but_watches | grep -v " /api/v1/namespaces/ns1/events$")" "PATCH /api/v1/namespaces/ns1/pods/p1/status"
+	# the claim is reallocated: the watch brings it, the next ADD gets the new device
+	shim DEL $ns
+	claim "[$(result vf $DRV vf-0)]"
+	sleep 1 # the watch event (milliseconds on the stand-in)
+	rm -f "$WORK"/rec/*
+	api POST /_standin/reset-log >/dev/null
+	shim ADD $ns >/dev/null
+	expect_eq "the watched claim's new device" "$(device_of net1)" 0000:00:06.1
+	expect_eq "still no GET nor LIST" "$(requests_but_watches | grep -c "^GET" || true)" 0
+	shim DEL $ns
+	[ -z "$(find "$WORK/cni" -type f)" ] || fail "cache left"
+}
+
+# thick_add_fails NETNS NETWORKS [CLAIM-RESULTS] [KUBELET-CONTAINER]: plexusd serves pod p1
+# (NETWORKS) whose claim has CLAIM-RESULTS (none: not allocated); the shim's ADD must fail, its
+# output in OUT, with nothing attached (the request log starts at the ADD). FAULTS: the API's
+# fault rules from before plexusd starts.
+thick_add_fails() {
+	netns_new $1
+	setup "${4:-}"
+	claim ${3:+"$3"}
+	pod "$2"
+	[ -z "${FAULTS:-}" ] || api POST /_standin/faults "$FAULTS" >/dev/null
+	thick_start
+	api POST /_standin/reset-log >/dev/null
+	OUT=$(shim ADD $1) && fail "ADD succeeded"
+	expect_nothing_attached
+}
+
+t_thick_claim_not_allocated_is_an_error() {
+	thick_add_fails ${TAG}U vf-dra
+	expect_contains "names the claim" "$OUT" "ResourceClaim \\\"ns1/$CLAIM\\\" is not allocated"
+	expect_eq "a claim not allocated to n1 is not cached: one live GET" "$(count GET /resourceclaims/$CLAIM)" 1
+}
+
+t_thick_no_slice_of_the_driver_is_an_error() {
+	thick_add_fails ${TAG}S vf-dra "[$(result vf other.example.com vf-0)]"
+	expect_contains "names driver and node" "$OUT" 'no ResourceSlice of driver \"other.example.com\" on node \"n1\"'
+	expect_eq "none cached: the API is asked once" "$(count GET /resourceslices)" 1
+}
+
+t_thick_resource_name_matching_no_device_is_an_error() {
+	thick_add_fails ${TAG}N "vf-dra, vf-nope" "[$(result vf $DRV vf-0)]"
+	expect_contains "names network and resource" "$OUT" 'network \"ns1/vf-nope\": resourceName \"intel.com/nope\" matches no allocated device'
+}
+
+t_thick_two_nads_for_one_device_is_an_error() {
+	thick_add_fails ${TAG}W "vf-dra, vf-claim" "[$(result vf $DRV vf-0)]" \
+		"{\"name\":\"c\",\"dynamic_resources\":[{\"claim_name\":\"$CLAIM\",\"claim_resources\":[{\"cdi_devices\":[\"k8s.$DRV/vf=0000:00:06.1\"]}]}]}"
+	expect_contains "names both networks and the device" "$OUT" "are both given device \\\"0000:00:06.1\\\""
+}
+
+# A cluster without resource.k8s.io/v1 (404): plexusd is ready at once, does not retry the
+# lists, and serves pods without claims.
+t_thick_without_the_dra_api_is_ready_and_quiet() {
+	local ns=${TAG}A n
+	netns_new $ns
+	NO_DRA=1 setup
+	pod "" '{}'
+	thick_start '"cacheSyncTimeoutSeconds": 60'
+	expect_contains "says why DRA objects are read live" "$(cat "$WORK/plexusd.log")" "does not serve resource.k8s.io/v1"
+	sleep 2
+	n=$(json_get "$(api GET /_standin/requests)" 'len([r for r in j if "resource.k8s.io" in r["path"]])')
+	[ "$n" -le 2 ] || fail "the DRA lists were asked $n times in 2 s (a probe is two)"
+	shim ADD $ns >/dev/null
+	[ -n "$(ls "$WORK/rec")" ] || fail "no delegate ran"
+	shim DEL $ns
+}
+
+# Lists of resource.k8s.io forbidden (403, deploy/thick/rbac-dra.yaml not applied): plexusd says
+# so once, is ready at once, and a DRA ADD gets the API's refusal, not a stale cache.
+t_thick_forbidden_dra_lists_are_told_once_and_ready() {
+	FAULTS='{"rules":["GET resourceclaims 403 x100"]}' \
+		thick_add_fails ${TAG}F vf-dra "[$(result vf $DRV vf-0)]"
+	expect_contains "the API's answer" "$OUT" "403"
+	expect_contains "says what is not allowed" "$(cat "$WORK/plexusd.log")" \
+		"not allowed to list and watch resourceclaims and resourceslices (deploy/thick/rbac-dra.yaml)"
+	expect_eq "said once" "$(grep -c "not allowed to list" "$WORK/plexusd.log")" 1
+}
+
+# deploy/thick/rbac-dra.yaml grants what plexusd calls for its DRA caches and a DRA ADD (read
+# from the stand-in's request log, as kube-apiserver's RequestInfoFactory names it).
+t_thick_rbac_dra_grants_what_plexusd_calls() {
+	local ns=${TAG}R out
+	netns_new $ns
+	setup
+	claim "[$(result vf $DRV vf-0)]"
+	pod "vf-dra"
+	thick_start
+	out=$(shim ADD $ns) || fail "ADD: $out"
+	shim DEL $ns
+	kill -TERM $DPID
+	wait $DPID || true
+	out=$(/usr/bin/python3 - "$WORK/api/requests.log" "$ROOT/deploy/thick/rbac-dra.yaml" <<'PY'
+import json, re, sys, yaml
+want = set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    m = re.fullmatch(r"/apis/resource\.k8s\.io/v1(?:/namespaces/[^/]+)?/([a-z]+)(/[^/]+)?", r["path"])
+    if m:
+        verb = "get" if m.group(2) else "watch" if "watch=1" in r.get("query", "") else "list"
+        want.add(("resource.k8s.io", m.group(1), verb))
+got = set()
+for d in yaml.safe_load_all(open(sys.argv[2])):
+    if d["kind"] == "ClusterRole":
+        for rule in d["rules"]:
+            got |= {(g, res, v) for g in rule["apiGroups"] for res in rule["resources"] for v in rule["verbs"]}
+    elif d["roleRef"]["name"] != "plexusd-dra" or d["subjects"] != [{"kind": "ServiceAccount", "name": "plexusd", "namespace": "kube-system"}]:
+        sys.exit("the binding does not bind plexusd-dra to kube-system/plexusd")
+missing = want - got
+print(" ".join("%s:%s" % x[1:] for x in sorted(want)) if not missing else "missing %s" % sorted(missing))
+PY
+)
+	expect_eq "plexusd's DRA calls, all granted" "$out" "resourceclaims:list resourceclaims:watch resourceslices:list resourceslices:watch"
 }
 
 run_tests

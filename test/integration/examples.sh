@@ -211,7 +211,9 @@ elif MODE == "thick":
     by = {}
     for w, d in ds:
         check_common(w, d)
-        by.setdefault(d.get("kind"), []).append((w, d))
+        # plexusd-dra (deploy/thick/rbac-dra.yaml) is checked by test/integration/dra.sh
+        if get(d, "metadata", "name") != "plexusd-dra":
+            by.setdefault(d.get("kind"), []).append((w, d))
     (w, sa), = by["ServiceAccount"]
     sa_id = (get(sa, "metadata", "name"), get(sa, "metadata", "namespace"))
     (w, role), = by["ClusterRole"]

@@ -15,10 +15,11 @@
 # Fixture (JSON): {"tokens": {"<token>": "<user>"}, "forbidden": ["<user>"],
 #                  "pods": [<Pod>...], "nads": [<NetworkAttachmentDefinition>...],
 #                  "resourceclaims": [<ResourceClaim>...], "resourceslices": [<ResourceSlice>...]}
-# Dynamic Resource Allocation (resource.k8s.io/v1, read only): GET of a namespaced
-# ResourceClaim, GET/LIST of cluster-scoped ResourceSlices with fieldSelector spec.nodeName,
-# spec.driver and spec.pool.name (= or ==, comma-separated; other fields are refused as
-# kube-apiserver does). Their log entries also carry "query" (the raw query string).
+# Dynamic Resource Allocation (resource.k8s.io/v1, read only): GET, LIST and WATCH of
+# namespaced ResourceClaims (also across namespaces) and cluster-scoped ResourceSlices, these
+# with fieldSelector spec.nodeName, spec.driver and spec.pool.name (other fields are refused as
+# kube-apiserver does); "no_dra": true in the fixture makes the group absent (404). Log entries
+# of collection GETs also carry "query" (the raw query string).
 # Client certificates signed by the CA authenticate as their CN.
 #
 # Control endpoints (no authentication, not logged; tests only):
@@ -153,7 +154,8 @@ class State:
         self.lock = threading.RLock()  # replies are logged while it is held
         self.tokens = fixture.get("tokens", {})
         self.forbidden = set(fixture.get("forbidden", []))
-        self.objects = {"pods": {}, NAD_RES: {}, "events": {}}
+        self.objects = {res: {} for res in LISTABLE}
+        self.no_dra = bool(fixture.get("no_dra"))  # a cluster without resource.k8s.io/v1
         self.rv = itertools.count(1000)
         self.watch = WatchHub(self.lock, fixture.get("watch", {}))
         for p in fixture.get("pods", []):
@@ -167,10 +169,11 @@ class State:
 
     def put(self, res, obj):
         md = obj.setdefault("metadata", {})
-        md.setdefault("namespace", "default")
+        if res not in CLUSTER_SCOPED:
+            md.setdefault("namespace", "default")
         md.setdefault("uid", str(uuid.uuid4()))
         md["resourceVersion"] = str(next(self.rv))
-        key = (md["namespace"], md["name"])
+        key = (md.get("namespace", ""), md["name"])
         old = self.objects[res].get(key)
         self.objects[res][key] = obj
         self.watch.record(res, "MODIFIED" if old else "ADDED", obj, old)
@@ -208,9 +211,13 @@ LISTABLE = {
     "events": ("", "v1", "Event", "event", ["ev"]),
     NAD_RES: (GROUP, "v1", "NetworkAttachmentDefinition", "network-attachment-definition",
               ["net-attach-def"]),
+    "resourceclaims": ("resource.k8s.io", "v1", "ResourceClaim", "resourceclaim", []),
+    "resourceslices": ("resource.k8s.io", "v1", "ResourceSlice", "resourceslice", []),
 }
+CLUSTER_SCOPED = ("resourceslices",)
 # Field selectors each resource supports (every resource has the metadata ones).
-FIELD_LABELS = {"pods": ("spec.nodeName", "status.phase")}
+FIELD_LABELS = {"pods": ("spec.nodeName", "status.phase"),
+                "resourceslices": ("spec.nodeName", "spec.driver", "spec.pool.name")}
 STALL_MAX_S = 300
 GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # what Go's strconv.ParseBool takes as true
 
@@ -372,8 +379,11 @@ class ListWatch:
     def discovery(self, path):
         groups = {}
         for res, (group, version, kind, singular, short) in LISTABLE.items():
+            if group == DRA_GROUP and self.server.state.no_dra:
+                continue
             groups.setdefault((group, version), []).append(
-                {"name": res, "singularName": singular, "namespaced": True, "kind": kind,
+                {"name": res, "singularName": singular,
+                 "namespaced": res not in CLUSTER_SCOPED, "kind": kind,
                  "shortNames": short,
                  "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
         if path == "/version":
@@ -428,7 +438,7 @@ class ListWatch:
                                      "serves only the newest resourceVersion")
                 items = sorted((o for o in st.objects[res].values()
                                 if selected(o, ns, fsel, lsel)),
-                               key=lambda o: (o["metadata"]["namespace"],
+                               key=lambda o: (o["metadata"].get("namespace", ""),
                                               o["metadata"]["name"]))
                 sid = None
             end = start + limit if limit > 0 else len(items)
@@ -698,6 +708,11 @@ class Handler(ListWatch, http.server.BaseHTTPRequestHandler):
         if user is None:
             return self.fail(401, "Unauthorized", "Unauthorized")
         if path.startswith("/apis/%s/" % DRA_GROUP):
+            if st.no_dra:
+                return self.fail(404, "NotFound", "the server could not find the requested "
+                                 "resource")
+            if method == "GET" and self.list_watch_or_discovery(path, user):
+                return None
             return dra_api(self, method, path, user)
         if method == "GET" and self.list_watch_or_discovery(path, user):
             return None
@@ -849,28 +864,15 @@ class Handler(ListWatch, http.server.BaseHTTPRequestHandler):
 
 
 # -- Dynamic Resource Allocation (resource.k8s.io/v1) ----------------------------------------
+# Collections (LIST and WATCH, field selectors spec.nodeName, spec.driver and spec.pool.name of
+# ResourceSlices) are served with the others above; here: GET of one object. Fixture "no_dra":
+# true makes the group absent (404, not in discovery), as on a cluster older than 1.34.
 DRA_GROUP = "resource.k8s.io"
 DRA_KINDS = {"ResourceClaim": "resourceclaims", "ResourceSlice": "resourceslices"}
-DRA_SLICE_FIELDS = {"spec.nodeName": ("nodeName",), "spec.driver": ("driver",),
-                    "spec.pool.name": ("pool", "name")}
-
-
-def dra_objects(st):
-    """The DRA objects, {resource: {(namespace or "", name): object}}."""
-    with st.lock:
-        if not hasattr(st, "dra"):
-            st.dra = {res: {} for res in DRA_KINDS.values()}
-        return st.dra
 
 
 def dra_put(st, obj):
-    res = DRA_KINDS[obj["kind"]]
-    md = obj.setdefault("metadata", {})
-    if res == "resourceclaims":
-        md.setdefault("namespace", "default")
-    md.setdefault("uid", str(uuid.uuid4()))
-    md["resourceVersion"] = str(next(st.rv))
-    dra_objects(st)[res][(md.get("namespace", ""), md["name"])] = obj
+    st.put(DRA_KINDS[obj["kind"]], obj)
 
 
 def dra_load_fixture(st, fixture):
@@ -880,56 +882,30 @@ def dra_load_fixture(st, fixture):
             dra_put(st, o)
 
 
-def dra_field_value(obj, field):
-    v = obj.get("spec") or {}
-    for k in DRA_SLICE_FIELDS[field]:
-        v = v.get(k) if isinstance(v, dict) else None
-    return v
-
-
 def dra_api(h, method, path, user):
-    """resource.k8s.io/v1 ResourceClaims (namespaced) and ResourceSlices (cluster-scoped)."""
+    """GET of a resource.k8s.io/v1 ResourceClaim (namespaced) or ResourceSlice (cluster-scoped)."""
     st = h.server.state
-    query = h.path.split("?", 1)[1] if "?" in h.path else ""
-    if query and h.pending is not None:
-        h.pending["query"] = query
-    c = re.fullmatch(r"/apis/resource\.k8s\.io/v1/namespaces/([^/]+)/resourceclaims(?:/([^/]+))?",
+    c = re.fullmatch(r"/apis/resource\.k8s\.io/v1/namespaces/([^/]+)/resourceclaims/([^/]+)",
                      path)
-    s = re.fullmatch(r"/apis/resource\.k8s\.io/v1/resourceslices(?:/([^/]+))?", path)
+    s = re.fullmatch(r"/apis/resource\.k8s\.io/v1/resourceslices/([^/]+)", path)
     if not c and not s:
         return h.fail(404, "NotFound", "the server could not find the requested resource")
     ns, name = c.groups() if c else ("", s.group(1))
     res = "resourceclaims" if c else "resourceslices"
     if method != "GET":
         return h.fail(405, "MethodNotAllowed", "the server does not allow this method")
-    verb = "get" if name else "list"
     if user in st.forbidden:
-        what = ('%s.%s "%s" is forbidden' % (res, DRA_GROUP, name)) if name else \
-            ("%s.%s is forbidden" % (res, DRA_GROUP))
         scope = ' in the namespace "%s"' % ns if ns else " at the cluster scope"
-        return h.fail(403, "Forbidden", '%s: User "%s" cannot %s resource "%s" in API group '
-                      '"%s"%s' % (what, user, verb, res, DRA_GROUP, scope),
-                      {"name": name or "", "group": DRA_GROUP, "kind": res})
-    objs = dra_objects(st)[res]
+        return h.fail(403, "Forbidden", '%s.%s "%s" is forbidden: User "%s" cannot get resource '
+                      '"%s" in API group "%s"%s' % (res, DRA_GROUP, name, user, res, DRA_GROUP,
+                                                    scope),
+                      {"name": name, "group": DRA_GROUP, "kind": res})
     with st.lock:
-        if name:
-            obj = objs.get((ns, name))
-            if obj is None:
-                return h.fail(404, "NotFound", '%s.%s "%s" not found' % (res, DRA_GROUP, name),
-                              {"name": name, "group": DRA_GROUP, "kind": res})
-            return h.reply(200, obj)
-        sel = {}
-        for term in filter(None, urllib.parse.parse_qs(query).get("fieldSelector", [""])[0]
-                           .split(",")):
-            k, _, v = term.partition("==") if "==" in term else term.partition("=")
-            if res != "resourceslices" or k not in DRA_SLICE_FIELDS:
-                return h.fail(400, "BadRequest", 'field label not supported: %s' % k)
-            sel[k] = v
-        items = [o for (n, _), o in objs.items() if n == ns and
-                 all(dra_field_value(o, k) == v for k, v in sel.items())]
-    kind = "ResourceClaimList" if c else "ResourceSliceList"
-    return h.reply(200, {"kind": kind, "apiVersion": DRA_GROUP + "/v1", "items": items,
-                         "metadata": {"resourceVersion": ""}})
+        obj = st.objects[res].get((ns, name))
+        if obj is None:
+            return h.fail(404, "NotFound", '%s.%s "%s" not found' % (res, DRA_GROUP, name),
+                          {"name": name, "group": DRA_GROUP, "kind": res})
+        return h.reply(200, obj)
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -1,5 +1,6 @@
-/* test/unit/test_k8s_store.c: the watch caches' store: trimmed pods and NADs, copies out,
- * re-list diffs, waits woken by changes, and the memory a cached object costs. */
+/* test/unit/test_k8s_store.c: the watch caches' store: trimmed pods, NADs, ResourceClaims and
+ * ResourceSlices, copies out, re-list diffs, waits woken by changes, and the memory a cached
+ * object costs. */
 #include <malloc.h>
 #include <pthread.h>
 #include <time.h>
@@ -572,6 +573,215 @@ START_TEST(memory_per_cached_pod_and_nad)
 }
 END_TEST
 
+/* A ResourceClaim as the API returns it, allocated to node (NULL: no nodeSelector) with the
+ * device dev of pool "node-1" of driver sriov.dra.example.com. */
+static cJSON *claim(const char *ns, const char *name, const char *rv, const char *node,
+		    const char *dev)
+{
+	char text[2048], sel[300] = "";
+
+	if (node)
+		snprintf(sel, sizeof(sel),
+			 "\"nodeSelector\":{\"nodeSelectorTerms\":[{\"matchFields\":[{\"key\":"
+			 "\"metadata.name\",\"operator\":\"In\",\"values\":[\"%s\"]}]}]},",
+			 node);
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"resource.k8s.io/v1\",\"kind\":\"ResourceClaim\","
+		 "\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"uid\":\"c-%s\","
+		 "\"resourceVersion\":\"%s\",\"generateName\":\"web-vf-\","
+		 "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"name\":\"web\","
+		 "\"uid\":\"p\"}]},\"spec\":{\"devices\":{\"requests\":[{\"name\":\"vf\","
+		 "\"exactly\":{\"deviceClassName\":\"sriov-vf\",\"allocationMode\":\"ExactCount\","
+		 "\"count\":1}}]}},\"status\":{\"allocation\":{%s\"devices\":{\"results\":[{"
+		 "\"request\":\"vf\",\"driver\":\"sriov.dra.example.com\",\"pool\":\"node-1\","
+		 "\"device\":\"%s\",\"adminAccess\":null}],\"config\":[{\"source\":\"FromClass\","
+		 "\"requests\":[\"vf\"],\"opaque\":{\"driver\":\"sriov.dra.example.com\","
+		 "\"parameters\":{\"vlan\":100}}}]}},\"reservedFor\":[{\"resource\":\"pods\","
+		 "\"name\":\"web\",\"uid\":\"p\"}]}}",
+		 name, ns, name, rv, sel, dev);
+	return json(text);
+}
+
+/* A ResourceSlice of node-1 with two VFs (both attributes each) and a GPU without them. */
+static cJSON *slice(const char *name, const char *driver, const char *rv)
+{
+	char text[3072];
+
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"resource.k8s.io/v1\",\"kind\":\"ResourceSlice\","
+		 "\"metadata\":{\"name\":\"%s\",\"uid\":\"s\",\"resourceVersion\":\"%s\","
+		 "\"generateName\":\"node-1-sriov-\",\"ownerReferences\":[{\"apiVersion\":\"v1\","
+		 "\"kind\":\"Node\",\"name\":\"node-1\",\"uid\":\"n\"}]},\"spec\":{\"driver\":"
+		 "\"%s\",\"nodeName\":\"node-1\",\"pool\":{\"name\":\"node-1\",\"generation\":1,"
+		 "\"resourceSliceCount\":1},\"devices\":["
+		 "{\"name\":\"vf-0\",\"attributes\":{\"k8s.cni.cncf.io/resourceName\":{\"string\":"
+		 "\"intel.com/sriov\"},\"k8s.cni.cncf.io/deviceID\":{\"string\":\"0000:03:10.0\"},"
+		 "\"sriov.dra.example.com/pfName\":{\"string\":\"enp3s0f0\"},"
+		 "\"sriov.dra.example.com/vfIndex\":{\"int\":0}},\"capacity\":{\"bandwidth\":"
+		 "{\"value\":\"10G\"}}},"
+		 "{\"name\":\"vf-1\",\"attributes\":{\"k8s.cni.cncf.io/resourceName\":{\"string\":"
+		 "\"intel.com/sriov\"},\"k8s.cni.cncf.io/deviceID\":{\"string\":\"0000:03:10.2\"},"
+		 "\"sriov.dra.example.com/pfName\":{\"string\":\"enp3s0f0\"}}},"
+		 "{\"name\":\"gpu-0\",\"attributes\":{\"model\":{\"string\":\"a100\"}}}]}}",
+		 name, rv, driver);
+	return json(text);
+}
+
+/* What k8s/dra reads of a claim and the driver's slices: "claim/request/pool/device=id ..." */
+static char *dra_reading(const cJSON *c, const cJSON *slice_list)
+{
+	struct k8s_dra_claim_ref ref = { .name = "web-vf" };
+	struct k8s_dra d = { 0 };
+	struct cni_err err = { 0 };
+	char *out = calloc(1, 1024);
+
+	ck_assert_msg(k8s_dra_add_claim(&d, "ns", &ref, c, &err) == 0, "%s", err.msg);
+	ck_assert_msg(k8s_dra_add_slices(&d, "sriov.dra.example.com", "node-1", slice_list, &err) ==
+			  0,
+		      "%s", err.msg);
+	ck_assert_int_eq(k8s_dra_resolve(&d, "ns", &err), 0);
+	for (size_t i = 0; i < d.n; i++)
+		snprintf(out + strlen(out), 1024 - strlen(out), "%s/%s/%s/%s=%s:%s ",
+			 d.dev[i].claim, d.dev[i].request, d.dev[i].pool, d.dev[i].device,
+			 d.dev[i].resource ? d.dev[i].resource : "-",
+			 d.dev[i].id ? d.dev[i].id : "-");
+	k8s_dra_free(&d);
+	return out;
+}
+
+START_TEST(claim_and_slice_are_trimmed_and_read_by_dra_as_the_originals)
+{
+	cJSON *c = claim("ns", "web-vf", "11", "node-1", "vf-1"),
+	      *s = slice("sl", "sriov.dra.example.com", "12");
+	cJSON *list = json("{\"items\":[]}"), *back_c, *back_list = json("{\"items\":[]}");
+	struct cni_err err = { 0 };
+	struct k8s_claim *rc = k8s_claim_from_json(c, &err);
+	struct k8s_slice *rs = k8s_slice_from_json(s, &err);
+	char *want, *got;
+
+	ck_assert_msg(rc && rs, "%s", err.msg);
+	ck_assert_str_eq(rc->results, "[{\"request\":\"vf\",\"driver\":\"sriov.dra.example.com\","
+				      "\"pool\":\"node-1\",\"device\":\"vf-1\"}]");
+	ck_assert_str_eq(rs->namespace, "");
+	ck_assert_str_eq(rs->driver, "sriov.dra.example.com");
+	ck_assert_str_eq(rs->node, "node-1");
+	ck_assert_str_eq(rs->pool, "node-1");
+	ck_assert_ptr_null(strstr(rs->devices, "gpu-0")); /* neither attribute: dropped */
+	ck_assert_ptr_null(strstr(rs->devices, "pfName"));
+	ck_assert_ptr_nonnull(strstr(rs->devices, "0000:03:10.2"));
+	cJSON_AddItemToArray(cJSON_GetObjectItem(list, "items"), cJSON_Duplicate(s, true));
+	back_c = k8s_claim_to_json(rc);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(back_list, "items"), k8s_slice_to_json(rs));
+	want = dra_reading(c, list);
+	got = dra_reading(back_c, back_list);
+	ck_assert_str_eq(want, "web-vf/vf/node-1/vf-1=intel.com/sriov:0000:03:10.2 ");
+	ck_assert_str_eq(got, want);
+	free(want);
+	free(got);
+	free(rc);
+	free(rs);
+	cJSON_Delete(c);
+	cJSON_Delete(s);
+	cJSON_Delete(list);
+	cJSON_Delete(back_c);
+	cJSON_Delete(back_list);
+}
+END_TEST
+
+START_TEST(malformed_slice_is_refused_as_dra_would_refuse_it)
+{
+	cJSON *s = json("{\"metadata\":{\"name\":\"sl\",\"resourceVersion\":\"1\"},\"spec\":{"
+			"\"driver\":\"d\",\"pool\":{\"name\":\"p\"},\"devices\":{}}}");
+	struct cni_err err = { 0 };
+
+	ck_assert_ptr_null(k8s_slice_from_json(s, &err));
+	ck_assert_int_eq(err.code, CNI_ERR_DECODE);
+	ck_assert_str_eq(err.msg, "resourceslice: no spec.driver, spec.pool.name or spec.devices");
+	cni_err_clear(&err);
+	cJSON_Delete(s);
+}
+END_TEST
+
+START_TEST(claim_store_of_a_node_keeps_only_claims_allocated_to_it)
+{
+	struct k8s_store *s = store(K8S_KIND_CLAIM);
+	struct k8s_claim *c;
+
+	ck_assert_int_eq(k8s_store_set_node(s, "node-1"), 0);
+	put(s, claim("ns", "mine", "1", "node-1", "vf-0"));
+	put(s, claim("ns", "other", "2", "node-2", "vf-0"));
+	put(s, claim("ns", "unallocated", "3", NULL, "vf-0"));
+	ck_assert_uint_eq(k8s_store_size(s), 1);
+	c = k8s_store_get_claim(s, "ns", "mine");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->resource_version, "1");
+	free(c);
+	ck_assert_ptr_null(k8s_store_get_claim(s, "ns", "other"));
+	ck_assert_int_eq(errno, ENOENT);
+	/* deallocated (or moved): the claim's next version removes it */
+	put(s, claim("ns", "mine", "4", NULL, "vf-0"));
+	ck_assert_uint_eq(k8s_store_size(s), 0);
+	ck_assert_ptr_null(k8s_store_get_pod(s, "ns", "mine"));
+	ck_assert_int_eq(errno, EINVAL);
+	k8s_store_free(s);
+}
+END_TEST
+
+START_TEST(slice_list_holds_the_slices_of_one_driver)
+{
+	struct k8s_store *s = store(K8S_KIND_SLICE);
+	size_t n = 9;
+	cJSON *l;
+
+	ck_assert_int_eq(k8s_store_set_node(s, "node-1"), -EINVAL);
+	put(s, slice("a", "sriov.dra.example.com", "1"));
+	put(s, slice("b", "gpu.example.com", "2"));
+	put(s, slice("c", "sriov.dra.example.com", "3"));
+	l = k8s_store_slice_list(s, "sriov.dra.example.com", &n);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 2);
+	cJSON_Delete(l);
+	l = k8s_store_slice_list(s, "none.example.com", &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 0);
+	cJSON_Delete(l);
+	ck_assert_int_eq(k8s_store_wait_change(s, "", "a", "0", 0), 1); /* rv of a slice read */
+	k8s_store_free(s);
+}
+END_TEST
+
+/* Bytes per cached claim and slice, as memory_per_cached_pod_and_nad. */
+START_TEST(memory_per_cached_claim_and_slice)
+{
+	struct k8s_store *claims = store(K8S_KIND_CLAIM), *slices = store(K8S_KIND_SLICE);
+	char name[48];
+	size_t before, per_claim, per_slice;
+
+	ck_assert_int_eq(k8s_store_set_node(claims, "node-1"), 0);
+	before = mallinfo2().uordblks;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "web-5d8f7c9b4-%05d-vf-x7k2p", i);
+		put(claims, claim("production", name, "123456789", "node-1", "vf-0"));
+	}
+	per_claim = (mallinfo2().uordblks - before) / 1000;
+	before = mallinfo2().uordblks;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "node-1-sriov.dra.example.com-%05d", i);
+		put(slices, slice(name, "sriov.dra.example.com", "123456789"));
+	}
+	per_slice = (mallinfo2().uordblks - before) / 1000;
+	printf("store memory: %zu bytes per cached ResourceClaim (one device), %zu bytes per "
+	       "cached ResourceSlice (two VFs kept of three devices) (1000 each, heap in use, "
+	       "table included)\n",
+	       per_claim, per_slice);
+	ck_assert_uint_lt(per_claim, 4096);
+	ck_assert_uint_lt(per_slice, 4096);
+	k8s_store_free(claims);
+	k8s_store_free(slices);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("k8s_store");
@@ -591,6 +801,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, wait_for_a_change_wakes_on_update_and_delete);
 	tcase_add_test(tc, wait_for_sync_wakes_on_the_first_list);
 	tcase_add_test(tc, memory_per_cached_pod_and_nad);
+	tcase_add_test(tc, claim_and_slice_are_trimmed_and_read_by_dra_as_the_originals);
+	tcase_add_test(tc, malformed_slice_is_refused_as_dra_would_refuse_it);
+	tcase_add_test(tc, claim_store_of_a_node_keeps_only_claims_allocated_to_it);
+	tcase_add_test(tc, slice_list_holds_the_slices_of_one_driver);
+	tcase_add_test(tc, memory_per_cached_claim_and_slice);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,15 +2,17 @@
  * a pod cached with the runtime's UID costs no API request; one that is not there yet is
  * awaited on the store (woken by a put, not a poll), then fetched live once; a UID mismatch
  * always goes to a live GET; an unsynced cache is never read; a NAD missing from the cache is
- * fetched live. The stores are filled by hand; the API is the kube-apiserver stand-in
- * (test/stand-ins/apiserver.py), whose request log is the oracle for "no request". The cached
- * objects differ on purpose from the API's, so each answer shows where it came from. */
+ * fetched live; a ResourceClaim and a driver's ResourceSlices likewise (meta/dra). The stores
+ * are filled by hand; the API is the kube-apiserver stand-in (test/stand-ins/apiserver.py),
+ * whose request log is the oracle for "no request". The cached objects differ on purpose from
+ * the API's, so each answer shows where it came from. */
 #include <pthread.h>
 #include <time.h>
 
 #include "k8s/objects.h"
 #include "k8s/selection.h"
 #include "k8s/store.h"
+#include "meta/dra.h"
 #include "meta/kube.h"
 #include "meta/netconf.h"
 #include "test/unit/unit.h"
@@ -286,6 +288,144 @@ START_TEST(pooled_clients_keep_their_connection_for_the_same_credentials)
 }
 END_TEST
 
+/* -- meta/dra with the claim and slice caches (meta_dra_load's cache): a claim and a driver's
+ * slices in synced stores cost no request; a claim missing from its store is fetched live, a
+ * driver with no cached slice is listed live, an unsynced store is never read, each counted.
+ * The cached slice gives another deviceID than the API's, so each answer shows its source. */
+#define DRIVER	  "sriov.dra.example.com"
+#define RESOURCE  "intel.com/sriov"
+#define API_ID	  "0000:03:10.2"
+#define CACHED_ID "0000:07:00.4"
+#define NODE	  "node-1"
+#define SELECTOR                                                                                   \
+	"\"nodeSelector\":{\"nodeSelectorTerms\":[{\"matchFields\":[{\"key\":"                     \
+	"\"metadata.name\",\"operator\":\"In\",\"values\":[\"" NODE "\"]}]}]},"
+#define CLAIM(rv)                                                                                  \
+	"{\"apiVersion\":\"resource.k8s.io/v1\",\"kind\":\"ResourceClaim\",\"metadata\":{"         \
+	"\"namespace\":\"ns1\",\"name\":\"p1-vf\",\"resourceVersion\":\"" rv "\"},"                \
+	"\"status\":{\"allocation\":{" SELECTOR "\"devices\":{\"results\":[{\"request\":\"vf\","   \
+	"\"driver\":\"" DRIVER "\",\"pool\":\"" NODE "\",\"device\":\"vf-1\"}]}}}}"
+#define SLICE(name, driver, id)                                                                    \
+	"{\"apiVersion\":\"resource.k8s.io/v1\",\"kind\":\"ResourceSlice\",\"metadata\":{"         \
+	"\"name\":\"" name "\",\"resourceVersion\":\"7\"},\"spec\":{\"driver\":\"" driver "\","    \
+	"\"nodeName\":\"" NODE "\",\"pool\":{\"name\":\"" NODE "\"},\"devices\":[{\"name\":"       \
+	"\"vf-1\",\"attributes\":{\"k8s.cni.cncf.io/resourceName\":{\"string\":\"" RESOURCE        \
+	"\"},\"k8s.cni.cncf.io/deviceID\":{\"string\":\"" id "\"}}}]}}"
+
+static struct k8s_devmap *devices;
+static struct k8s_dra dra;
+static cJSON *pod;
+
+static void dra_standin_start(void)
+{
+	standin_start();
+	cJSON_Delete(unit_api_control(dir, server, "POST", "/_standin/objects",
+				      "[" CLAIM("1") "," SLICE("n1-sriov", DRIVER, API_ID) "]"));
+}
+
+static void dra_setup(void)
+{
+	setup();
+	cache.claims = k8s_store_new(K8S_KIND_CLAIM, &err);
+	cache.slices = k8s_store_new(K8S_KIND_SLICE, &err);
+	ck_assert_ptr_nonnull(cache.claims);
+	ck_assert_ptr_nonnull(cache.slices);
+	ck_assert_int_eq(k8s_store_set_node(cache.claims, NODE), 0);
+	devices = calloc(1, sizeof(*devices));
+	ck_assert_ptr_nonnull(devices);
+	memset(&dra, 0, sizeof(dra));
+	pod = cJSON_Parse("{\"metadata\":{\"namespace\":\"ns1\",\"name\":\"p1\"},\"spec\":{"
+			  "\"nodeName\":\"" NODE "\"},\"status\":{\"resourceClaimStatuses\":[{"
+			  "\"name\":\"vf\",\"resourceClaimName\":\"p1-vf\"}]}}");
+	ck_assert_ptr_nonnull(pod);
+}
+
+static void dra_teardown(void)
+{
+	k8s_store_free(cache.claims);
+	k8s_store_free(cache.slices);
+	k8s_dra_free(&dra);
+	k8s_devmap_free(devices);
+	cJSON_Delete(pod);
+	teardown();
+}
+
+/* The one device ID meta_dra_load gave RESOURCE. */
+static const char *device_id(void)
+{
+	const struct k8s_devres *r = k8s_devmap_find(devices, RESOURCE);
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->nids, 1);
+	return r->ids[0];
+}
+
+START_TEST(cached_claim_and_slices_make_no_request)
+{
+	sync_store(cache.claims);
+	sync_store(cache.slices);
+	put(cache.claims, CLAIM("1"));
+	put(cache.slices, SLICE("n1-sriov", DRIVER, CACHED_ID));
+	ck_assert_msg(meta_dra_load(k.client, &cache, pod, devices, &dra, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_str_eq(device_id(), CACHED_ID);
+	ck_assert_int_eq(gets(), 0);
+	ck_assert_uint_eq(cache.claims_by[META_DRA_CACHED], 1);
+	ck_assert_uint_eq(cache.slices_by[META_DRA_CACHED], 1);
+	ck_assert_uint_eq(cache.claims_by[META_DRA_LIVE] + cache.slices_by[META_DRA_LIVE], 0);
+}
+END_TEST
+
+START_TEST(claim_missing_from_the_cache_is_fetched_live)
+{
+	sync_store(cache.claims);
+	sync_store(cache.slices);
+	put(cache.slices, SLICE("n1-sriov", DRIVER, CACHED_ID));
+	ck_assert_msg(meta_dra_load(k.client, &cache, pod, devices, &dra, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_str_eq(device_id(), CACHED_ID);
+	ck_assert_int_eq(gets(), 1); /* the claim's GET */
+	ck_assert_uint_eq(cache.claims_by[META_DRA_LIVE], 1);
+	ck_assert_uint_eq(cache.slices_by[META_DRA_CACHED], 1);
+}
+END_TEST
+
+START_TEST(driver_without_a_cached_slice_is_listed_live)
+{
+	sync_store(cache.claims);
+	sync_store(cache.slices);
+	put(cache.claims, CLAIM("1"));
+	put(cache.slices, SLICE("n1-gpu", "gpu.example.com", CACHED_ID));
+	ck_assert_msg(meta_dra_load(k.client, &cache, pod, devices, &dra, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_str_eq(device_id(), API_ID);
+	ck_assert_int_eq(gets(), 1); /* the slices' LIST */
+	ck_assert_uint_eq(cache.claims_by[META_DRA_CACHED], 1);
+	ck_assert_uint_eq(cache.slices_by[META_DRA_LIVE], 1);
+}
+END_TEST
+
+START_TEST(unsynced_stores_are_not_read)
+{
+	put(cache.claims, CLAIM("1"));
+	put(cache.slices, SLICE("n1-sriov", DRIVER, CACHED_ID));
+	ck_assert_msg(meta_dra_load(k.client, &cache, pod, devices, &dra, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_str_eq(device_id(), API_ID);
+	ck_assert_int_eq(gets(), 2);
+	ck_assert_uint_eq(cache.claims_by[META_DRA_LIVE], 1);
+	ck_assert_uint_eq(cache.slices_by[META_DRA_LIVE], 1);
+}
+END_TEST
+
+START_TEST(without_a_cache_everything_is_fetched_live)
+{
+	ck_assert_msg(meta_dra_load(k.client, NULL, pod, devices, &dra, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(device_id(), API_ID);
+	ck_assert_int_eq(gets(), 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("meta_kubecache");
@@ -302,6 +442,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, unsynced_cache_is_not_read);
 	tcase_add_test(tc, cached_nad_makes_no_request_and_a_missing_one_is_fetched_live);
 	tcase_add_test(tc, pooled_clients_keep_their_connection_for_the_same_credentials);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dracache");
+	tcase_add_unchecked_fixture(tc, dra_standin_start, standin_stop);
+	tcase_add_checked_fixture(tc, dra_setup, dra_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, cached_claim_and_slices_make_no_request);
+	tcase_add_test(tc, claim_missing_from_the_cache_is_fetched_live);
+	tcase_add_test(tc, driver_without_a_cached_slice_is_listed_live);
+	tcase_add_test(tc, unsynced_stores_are_not_read);
+	tcase_add_test(tc, without_a_cache_everything_is_fetched_live);
 	suite_add_tcase(s, tc);
 	return s;
 }

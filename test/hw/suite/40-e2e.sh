@@ -3,7 +3,9 @@
 # kube-apiserver and kubelet pod-resources STAND-INS, plexus and sriov. A pod requests two
 # intel.com/sriov_a VFs and names two SR-IOV NADs (one with VLAN 100 and a requested MAC);
 # plexus asks kubelet which VFs the pod got, hands each to sriov, writes network-status with
-# their device-info; DEL restores both VFs (issue 7 item 4).
+# their device-info; DEL restores both VFs (issue 7 item 4). The same with a VF that Dynamic
+# Resource Allocation hands out: a ResourceSlice publishing the VF's PCI address, a claim
+# allocated to it, the pod's resourceClaimStatuses naming the claim (issue 17).
 . "$(dirname "$0")/../lib.sh"
 . "$HW_ROOT/test/hw/sriov-lib.sh"
 
@@ -15,14 +17,18 @@ start() { # NAME CMD... ; waits for "listening" on its stdout
 	fail "$name did not start: $(cat "$WORK/$name.err")"
 }
 
+e2e_dirs() {
+	sr_dirs
+	mkdir -p "$WORK/api" "$WORK/kubelet" "$WORK/devinfo/dp"
+	SOCK=/run/pxk$$.$RANDOM.sock
+	cleanup_add "rm -f $SOCK"
+}
+
 # e2e_setup VF... : stand-ins whose pod p1 was allocated the given VFs of intel.com/sriov_a
 e2e_setup() {
 	local ids="" v
-	sr_dirs
-	mkdir -p "$WORK/api" "$WORK/kubelet" "$WORK/devinfo/dp"
+	e2e_dirs
 	for v in "$@"; do ids="$ids${ids:+,}\"$(hw_vf_pci "$v")\""; done
-	SOCK=/run/pxk$$.$RANDOM.sock
-	cleanup_add "rm -f $SOCK"
 	/usr/bin/python3 - "$WORK" <<'PY'
 import json, sys
 w = sys.argv[1]
@@ -43,9 +49,15 @@ json.dump({"tokens": {"tok": "plexus"}, "pods": [{"apiVersion": "v1", "kind": "P
                    {"name": "sriov-plain", "interface": "net2"}])}}}],
            "nads": [nad("sriov-vlan", vlan), nad("sriov-plain", plain)]}, open(w + "/fixture.json", "w"))
 PY
+	e2e_standins "{\"name\":\"app\",\"devices\":[{\"resource_name\":\"intel.com/sriov_a\",\"device_ids\":[$ids]}]}"
+}
+
+# e2e_standins KUBELET-CONTAINER: the API stand-in with $WORK/fixture.json, kubelet's with pod p1's
+# one container, the kubeconfig and plexus's netconf nc.json
+e2e_standins() {
 	start api /usr/bin/python3 -u "$HW_ROOT/test/stand-ins/apiserver.py" --dir "$WORK/api" --fixture "$WORK/fixture.json" --max-lifetime 600
 	API=$(awk '/listening/{print $2}' "$WORK/api.out")
-	echo "{\"pods\":[{\"name\":\"p1\",\"namespace\":\"tenant\",\"containers\":[{\"name\":\"app\",\"devices\":[{\"resource_name\":\"intel.com/sriov_a\",\"device_ids\":[$ids]}]}]}]}" >"$WORK/kubelet/fixture.json"
+	echo "{\"pods\":[{\"name\":\"p1\",\"namespace\":\"tenant\",\"containers\":[$1]}]}" >"$WORK/kubelet/fixture.json"
 	start kubelet /usr/bin/python3 -u "$HW_ROOT/test/stand-ins/podresources.py" --socket "$SOCK" --dir "$WORK/kubelet" --fixture "$WORK/kubelet/fixture.json" --max-lifetime 600
 	printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\ncontexts:\n- name: t\n  context: {cluster: s, user: u}\nclusters:\n- name: s\n  cluster: {server: "%s", certificate-authority: %s}\nusers:\n- name: u\n  user: {token: tok}\n' "$API" "$WORK/api/ca.crt" >"$WORK/kubeconfig"
 	cat >"$WORK/nc.json" <<EOF2
@@ -117,6 +129,82 @@ t_resource_without_an_allocated_device_is_refused_with_nothing_attached() {
 	expect_contains "names the NAD" "$out" "tenant/sriov-plain"
 	expect_eq "nothing attached" "$(links_in $ns)" 0
 	expect_eq "VF untouched" "$(sr_snap $a)" "$before"
+}
+
+# dra_setup VF: pod p1 on node hw-node gets VF through ResourceClaim p1-vf of driver
+# sriovnetwork.k8snetworkplumbingwg.io: the node's ResourceSlice publishes the VF (and one more
+# without the k8s.cni.cncf.io attributes) with resourceName intel.com/sriov_dra and its PCI
+# address as deviceID; NAD sriov-dra (vlan 200) names that resourceName; kubelet's device
+# plugins report nothing
+dra_setup() {
+	e2e_dirs
+	/usr/bin/python3 - "$WORK" "$(hw_vf_pci "$1")" <<'PY'
+import json, sys
+w, pci = sys.argv[1:]
+drv = "sriovnetwork.k8snetworkplumbingwg.io"
+conf = {"cniVersion": "1.0.0", "name": "sriov-dra", "type": "sriov", "vlan": 200,
+        "cniDir": w + "/sriov", "capabilities": {"mac": True},
+        "ipam": {"type": "static", "addresses": [{"address": "192.0.2.31/24"}]}}
+def dev(name, attrs):
+    return {"name": name, "attributes": attrs}
+json.dump({"tokens": {"tok": "plexus"},
+           "pods": [{"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": "p1", "namespace": "tenant", "uid": "uid-1", "annotations": {
+                         "k8s.v1.cni.cncf.io/networks": json.dumps([
+                             {"name": "sriov-dra", "interface": "net1", "mac": "02:00:00:00:dd:01"}])}},
+                     "spec": {"nodeName": "hw-node"},
+                     "status": {"resourceClaimStatuses": [{"name": "vf", "resourceClaimName": "p1-vf"}]}}],
+           "nads": [{"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+                     "metadata": {"name": "sriov-dra", "namespace": "tenant",
+                                  "annotations": {"k8s.v1.cni.cncf.io/resourceName": "intel.com/sriov_dra"}},
+                     "spec": {"config": json.dumps(conf)}}],
+           "resourceclaims": [{"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
+                               "metadata": {"name": "p1-vf", "namespace": "tenant"},
+                               "spec": {"devices": {"requests": [{"name": "vf", "exactly": {"deviceClassName": "sriov-vf"}}]}},
+                               "status": {"allocation": {"devices": {"results": [
+                                   {"request": "vf", "driver": drv, "pool": "hw-node", "device": "vf-a"}]},
+                                   "nodeSelector": {"nodeSelectorTerms": [{"matchFields": [
+                                       {"key": "metadata.name", "operator": "In", "values": ["hw-node"]}]}]}}}}],
+           "resourceslices": [{"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+                               "metadata": {"name": "hw-node-sriov"},
+                               "spec": {"driver": drv, "nodeName": "hw-node",
+                                        "pool": {"name": "hw-node", "generation": 1, "resourceSliceCount": 1},
+                                        "devices": [dev("vf-a", {"k8s.cni.cncf.io/resourceName": {"string": "intel.com/sriov_dra"},
+                                                                 "k8s.cni.cncf.io/deviceID": {"string": pci}}),
+                                                    dev("vf-b", {"sriovnetwork.k8snetworkplumbingwg.io/vfID": {"int": 1}})]}}]},
+          open(w + "/fixture.json", "w"))
+PY
+	e2e_standins '{"name":"app"}'
+	# the device-info the SR-IOV DRA driver writes in its MULTUS mode
+	printf '{"type":"pci","version":"1.1.0","pci":{"pci-address":"%s"}}' "$(hw_vf_pci "$1")" \
+		>"$WORK/devinfo/dp/intel.com-sriov_dra-$(hw_vf_pci "$1")-device.json"
+}
+
+t_vf_from_a_resource_claim_is_attached_with_its_vlan_and_mac() {
+	local ns=${TAG}d a=3 before name st
+	hw_restore_at_exit $a
+	before=$(sr_before $a)
+	name=$(hw_vf_netdev $a)
+	dra_setup $a
+	netns_new $ns
+	st=$(plexus ADD $ns 2>"$WORK/err") || fail "plexus ADD: $st $(cat "$WORK/err")"
+	expect_eq "net1 is the claim's VF" "$(basename "$(ip netns exec $ns readlink -f /sys/class/net/net1/device)")" "$(hw_vf_pci $a)"
+	expect_eq "net1 requested MAC" "$(sr_mac $ns net1)" 02:00:00:00:dd:01
+	expect_eq "net1 address" "$(sr_addrs $ns net1)" 192.0.2.31/24
+	expect_contains "VLAN 200 on the PF side" "$(hw_vf_info $a)" "vlan 200"
+	expect_contains "MAC on the PF side" "$(hw_vf_info $a)" "02:00:00:00:dd:01"
+	st=$(curl -sS --cacert "$WORK/api/ca.crt" "$API/_standin/objects/pods/tenant/p1")
+	st=$(json_get "$st" 'j["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]')
+	echo "network-status written by plexus for the claim's VF:"
+	echo "$st"
+	expect_eq "names" "$(json_get "$st" '[e["name"] for e in j]')" '["cluster", "tenant/sriov-dra"]'
+	expect_eq "device-info" "$(json_get "$st" 'j[1]["device-info"]["pci"]["pci-address"]')" "$(hw_vf_pci $a)"
+	expect_eq "mac" "$(json_get "$st" 'j[1]["mac"]')" 02:00:00:00:dd:01
+	plexus DEL $ns || fail "plexus DEL"
+	sr_wait_home $a "$name"
+	expect_eq "VF $a restored" "$(sr_snap $a)" "$before"
+	[ -z "$(find "$WORK/devinfo/cni" -type f 2>/dev/null)" ] || fail "device-info left"
+	[ -z "$(find "$WORK/plexus" "$WORK/sriov" -type f ! -path '*/vf_lock/*' 2>/dev/null)" ] || fail "state left: $(find "$WORK/plexus" "$WORK/sriov" -type f)"
 }
 
 run_tests
