@@ -116,7 +116,7 @@ tools: $(TOOL_BIN)
 
 # plexusd's metrics (daemon/metrics.c) in its suite and in the tool that serves it to
 # test/integration/metrics.sh: the one daemon module that needs libmicrohttpd in a test.
-METRICS_OBJ  := $(BUILD)/daemon/metrics.o $(BUILD)/daemon/caches.o
+METRICS_OBJ  := $(BUILD)/daemon/metrics.o $(BUILD)/daemon/caches.o $(BUILD)/daemon/config.o
 METRICS_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lpthread -lm
 $(BUILD)/test/unit/test_daemon_metrics: $(BUILD)/test/unit/test_daemon_metrics.o $(METRICS_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(METRICS_OBJ) $(LIB) $(PKG_LIBS) $(METRICS_LIBS) $(CHECK_LIBS)

@@ -38,7 +38,9 @@ types = {n: f.type for n, f in fams.items()}
 for name, typ in [("multus_server_request", "counter"),
                   ("plexus_cni_request_duration_seconds", "histogram"),
                   ("plexus_delegate_exec_duration_seconds", "histogram"),
-                  ("plexus_api_requests", "counter"),
+                  ("plexus_api_requests", "counter"), ("plexus_watch_restarts", "counter"),
+                  ("plexus_cache_objects", "gauge"), ("plexus_pod_lookups", "counter"),
+                  ("plexus_hotplug_reconciles", "counter"),
                   ("plexus_queue_depth", "gauge"), ("plexus_requests_in_flight", "gauge"),
                   ("plexus_attachments", "gauge"), ("process_cpu_seconds", "counter"),
                   ("process_resident_memory_bytes", "gauge"), ("process_open_fds", "gauge")]:
