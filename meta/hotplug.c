@@ -222,13 +222,35 @@ static int build_wanted(struct meta_ctx *c, const struct meta_plan *cur, struct 
 	return 0;
 }
 
-/* Whether the element's requests differ from what the attachment was made with. */
+/* cap args without what device assignment adds (the device is the attachment's, not the
+ * element's request). NULL when none is left; a new object to delete otherwise. */
+static cJSON *requested_caps(const cJSON *cap)
+{
+	static const char *const device_keys[] = { "deviceID", "pciBusID", "CNIDeviceInfoFile" };
+	cJSON *c = cap ? cJSON_Duplicate(cap, true) : NULL;
+
+	for (size_t i = 0; c && i < sizeof(device_keys) / sizeof(*device_keys); i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(c, device_keys[i]);
+	if (c && !c->child) {
+		cJSON_Delete(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* Whether the element's requests (ips, mac, default-route, portMappings, bandwidth...) differ
+ * from what the attachment was made with. Its config is not compared: a NAD edited since, or
+ * another device of the resource, does not move a running interface. */
 static bool requests_differ(const struct meta_attachment *a, const struct meta_attachment *w)
 {
-	return !same_str(a->ip_request, w->ip_request) ||
-	       !same_str(a->mac_request, w->mac_request) || !same_json(a->gateways, w->gateways) ||
-	       !same_json(a->cap_args, w->cap_args) || a->config_len != w->config_len ||
-	       memcmp(a->config, w->config, a->config_len) != 0;
+	cJSON *ca = requested_caps(a->cap_args), *cw = requested_caps(w->cap_args);
+	bool differ = !same_str(a->ip_request, w->ip_request) ||
+		      !same_str(a->mac_request, w->mac_request) ||
+		      !same_json(a->gateways, w->gateways) || !same_json(ca, cw);
+
+	cJSON_Delete(ca);
+	cJSON_Delete(cw);
+	return differ;
 }
 
 /* A device of w's resource that no kept attachment of the plan uses: want assigned the
@@ -247,12 +269,23 @@ static int free_device(const struct meta_plan *cur, const struct meta_plan *want
 		if (used)
 			continue;
 		if (strcmp(o->device_id, w->device_id) != 0) {
+			/* the config and runtimeConfig name the device: both follow */
 			char *d = strdup(o->device_id);
+			char *conf =
+			    d ? k8s_inject_device_id(w->config, w->config_len, d, err) : NULL;
 
-			if (!d)
-				return cni_err_oom(err);
+			if (!conf) {
+				free(d);
+				return cni_err_isset(err) ? -1 : cni_err_oom(err);
+			}
+			free(w->config);
+			w->config = conf;
+			w->config_len = strlen(conf);
 			free(w->device_id);
 			w->device_id = d;
+			if (w->cap_args &&
+			    cni_json_set(w->cap_args, "deviceID", cJSON_CreateString(d)) < 0)
+				return cni_err_oom(err);
 		}
 		return 0;
 	}

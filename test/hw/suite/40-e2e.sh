@@ -5,7 +5,8 @@
 # plexus asks kubelet which VFs the pod got, hands each to sriov, writes network-status with
 # their device-info; DEL restores both VFs (issue 7 item 4). The same with a VF that Dynamic
 # Resource Allocation hands out: a ResourceSlice publishing the VF's PCI address, a claim
-# allocated to it, the pod's resourceClaimStatuses naming the claim (issue 17).
+# allocated to it, the pod's resourceClaimStatuses naming the claim (issue 17). And a VF
+# network hot-plugged into the running pod and unplugged by plexusd (issue 16).
 . "$(dirname "$0")/../lib.sh"
 . "$HW_ROOT/test/hw/sriov-lib.sh"
 
@@ -204,6 +205,90 @@ t_vf_from_a_resource_claim_is_attached_with_its_vlan_and_mac() {
 	sr_wait_home $a "$name"
 	expect_eq "VF $a restored" "$(sr_snap $a)" "$before"
 	[ -z "$(find "$WORK/devinfo/cni" -type f 2>/dev/null)" ] || fail "device-info left"
+	[ -z "$(find "$WORK/plexus" "$WORK/sriov" -type f ! -path '*/vf_lock/*' 2>/dev/null)" ] || fail "state left: $(find "$WORK/plexus" "$WORK/sriov" -type f)"
+}
+
+# pod_networks NETWORKS-JSON: pod p1 (on node hw-node) with that networks annotation, replaced
+pod_networks() {
+	curl -sS --cacert "$WORK/api/ca.crt" -X POST -H 'Content-Type: application/json' \
+		"$API/_standin/objects" -d "$(/usr/bin/python3 -c 'import json,sys
+print(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "namespace": "tenant",
+  "uid": "uid-1", "annotations": {"k8s.v1.cni.cncf.io/networks": sys.argv[1]}},
+  "spec": {"nodeName": "hw-node"}}))' "$1")" >/dev/null
+}
+
+# await_net NETNS IFNAME PRESENT(0|1): the interface appears (1) or goes (0) within 30 s
+await_net() {
+	local i
+	for i in $(seq 1 300); do
+		if ip -n "$1" link show "$2" >/dev/null 2>&1; then [ "$3" = 1 ] && return 0; else [ "$3" = 0 ] && return 0; fi
+		sleep 0.1
+	done
+	fail "$2 in $1: want present=$3; plexusd: $(tail -n 20 "$WORK/plexusd.log")"
+}
+
+t_vf_network_hot_plugged_and_unplugged_on_a_running_pod() {
+	local ns=${TAG}h a=4 b=5 before_a before_b name_a name_b first second vf_hot st i
+	hw_restore_at_exit $a $b
+	before_a=$(sr_before $a)
+	before_b=$(sr_before $b)
+	name_a=$(hw_vf_netdev $a)
+	name_b=$(hw_vf_netdev $b)
+	e2e_setup $a $b
+	netns_new $ns
+	first=$(printf '%s\n%s\n' "$(hw_vf_pci $a)" "$(hw_vf_pci $b)" | sort | head -n1)
+	second=$(printf '%s\n%s\n' "$(hw_vf_pci $a)" "$(hw_vf_pci $b)" | sort | tail -n1)
+	[ "$second" = "$(hw_vf_pci $a)" ] && vf_hot=$a || vf_hot=$b
+	# the pod starts with one VF network (thin mode's ADD: the plan is the same file)
+	pod_networks '[{"name":"sriov-plain","interface":"net2"}]'
+	st=$(plexus ADD $ns 2>"$WORK/err") || fail "plexus ADD: $st $(cat "$WORK/err")"
+	expect_eq "net2 has the first VF" "$(basename "$(ip netns exec $ns readlink -f /sys/class/net/net2/device)")" "$first"
+	# plexusd follows the annotation with the same cniDir, kubelet socket and device-info dir
+	mkdir -p "$WORK/run"
+	cat >"$WORK/daemon.json" <<EOF2
+{"cniVersion":"1.0.0","socketDir":"$WORK/run","cniDir":"$WORK/plexus","binDir":"$HW_ROOT/bin",
+ "kubeconfig":"$WORK/kubeconfig","podResourcesSocket":"$SOCK","deviceInfoDir":"$WORK/devinfo",
+ "logLevel":"verbose","logFile":"$WORK/plexusd.log","dynamicNetworks":true}
+EOF2
+	PLEXUS_NODE_NAME=hw-node "$HW_ROOT/bin/plexusd" --config "$WORK/daemon.json" 2>"$WORK/plexusd.err" &
+	cleanup_add "kill -9 $!"
+	for i in $(seq 1 100); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WORK/run/multus.sock" http://x/readyz)" = 200 ] && break
+		sleep 0.1
+	done
+	# hot-plug: the VLAN network joins; its VF is the pod's other one (the first is in use)
+	pod_networks '[{"name":"sriov-vlan","interface":"net1","mac":"02:00:00:00:aa:01"},{"name":"sriov-plain","interface":"net2"}]'
+	await_net $ns net1 1
+	expect_eq "net1 is the free VF" "$(basename "$(ip netns exec $ns readlink -f /sys/class/net/net1/device)")" "$second"
+	expect_eq "net1 requested MAC" "$(sr_mac $ns net1)" 02:00:00:00:aa:01
+	expect_eq "net1 address" "$(sr_addrs $ns net1)" 192.0.2.21/24
+	expect_contains "VLAN 100 on the PF side" "$(hw_vf_info $vf_hot)" "vlan 100"
+	for i in $(seq 1 100); do
+		st=$(curl -sS --cacert "$WORK/api/ca.crt" "$API/_standin/objects/pods/tenant/p1")
+		st=$(json_get "$st" 'j["metadata"]["annotations"].get("k8s.v1.cni.cncf.io/network-status", "[]")')
+		[ "$(json_get "$st" 'len(j)')" = 3 ] && break
+		sleep 0.1
+	done
+	echo "network-status after the hot-plug:"
+	echo "$st"
+	expect_eq "names" "$(json_get "$st" 'sorted(e["name"] for e in j)')" '["cluster", "tenant/sriov-plain", "tenant/sriov-vlan"]'
+	expect_eq "the hot-plugged VF's device-info" \
+		"$(json_get "$st" '[e["device-info"]["pci"]["pci-address"] for e in j if e["name"] == "tenant/sriov-vlan"][0]')" "$second"
+	# unplug: the VF goes home exactly as it was
+	pod_networks '[{"name":"sriov-plain","interface":"net2"}]'
+	await_net $ns net1 0
+	if [ "$vf_hot" = "$a" ]; then
+		sr_wait_home $a "$name_a"
+		expect_eq "VF $a restored after the unplug" "$(sr_snap $a)" "$before_a"
+	else
+		sr_wait_home $b "$name_b"
+		expect_eq "VF $b restored after the unplug" "$(sr_snap $b)" "$before_b"
+	fi
+	plexus DEL $ns || fail "plexus DEL"
+	sr_wait_home $a "$name_a"
+	sr_wait_home $b "$name_b"
+	expect_eq "VF $a restored" "$(sr_snap $a)" "$before_a"
+	expect_eq "VF $b restored" "$(sr_snap $b)" "$before_b"
 	[ -z "$(find "$WORK/plexus" "$WORK/sriov" -type f ! -path '*/vf_lock/*' 2>/dev/null)" ] || fail "state left: $(find "$WORK/plexus" "$WORK/sriov" -type f)"
 }
 
