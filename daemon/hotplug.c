@@ -67,27 +67,25 @@ static struct pxd_hotplug_pod *pod_state(struct pxd_hotplug *h, const struct k8s
 	return st;
 }
 
-/* One reconcile of each plan of the pod (one per sandbox of its UID). Returns whether one must
- * be tried again. */
-static bool reconcile_pod(struct pxd_hotplug *h, const struct k8s_pod *p, bool force)
+/* One reconcile of each plan of the pod (one per sandbox of its UID) among the node's plans.
+ * Returns whether one must be tried again; *found whether the pod has a plan. */
+static bool reconcile_pod(struct pxd_hotplug *h, const struct k8s_pod *p,
+			  const struct meta_pod_plan *plans, size_t n, bool force, bool *found)
 {
-	struct meta_pod_plan *plans = NULL;
 	struct cni_err err = { 0 };
 	bool again = false;
-	size_t n = 0;
 
-	if (meta_hotplug_find(h->cfg->cni_dir, p->namespace, p->name, &plans, &n, &err) < 0) {
-		log_error("hot-plug: %s/%s: %s", p->namespace, p->name, err.msg);
-		cni_err_clear(&err);
-		return true;
-	}
+	*found = false;
 	for (size_t i = 0; i < n; i++) {
 		char cid[300], netns[4200], ifname[64], args[1200], path[4200];
 		const char *env[] = { "CNI_COMMAND=CHECK", cid, netns, ifname, args, path, NULL };
 		char *json = NULL;
 
-		if (*plans[i].pod_uid && strcmp(plans[i].pod_uid, p->uid) != 0)
+		if (strcmp(plans[i].pod_namespace, p->namespace) != 0 ||
+		    strcmp(plans[i].pod_name, p->name) != 0 ||
+		    (*plans[i].pod_uid && strcmp(plans[i].pod_uid, p->uid) != 0))
 			continue;
+		*found = true;
 		snprintf(cid, sizeof(cid), "CNI_CONTAINERID=%s", plans[i].container_id);
 		snprintf(netns, sizeof(netns), "CNI_NETNS=%s", plans[i].netns);
 		snprintf(ifname, sizeof(ifname), "CNI_IFNAME=%s", plans[i].ifname);
@@ -111,16 +109,17 @@ static bool reconcile_pod(struct pxd_hotplug *h, const struct k8s_pod *p, bool f
 		cni_err_clear(&err);
 		free(json);
 	}
-	meta_pod_plans_free(plans, n);
 	return again;
 }
 
 /* One pass over the node's pods: those whose annotation moved, or whose retry is due. */
 static void pass(struct pxd_hotplug *h)
 {
+	struct meta_pod_plan *plans = NULL;
 	struct k8s_pod **pods = NULL;
-	size_t n = 0;
+	size_t n = 0, nplans = 0;
 	long now = k8s_now_ms();
+	bool scanned = false;
 
 	if (k8s_store_list_pods(h->caches->cache.pods, &pods, &n) < 0) {
 		log_error("hot-plug: out of memory listing pods");
@@ -132,7 +131,7 @@ static void pass(struct pxd_hotplug *h)
 		const struct k8s_pod *p = pods[i];
 		const char *nets = p->networks ? p->networks : "";
 		struct pxd_hotplug_pod *st = pod_state(h, p);
-		bool due;
+		bool due, found;
 
 		if (!st)
 			continue;
@@ -145,7 +144,19 @@ static void pass(struct pxd_hotplug *h)
 			continue;
 		if (st->applied && strcmp(st->applied, nets) != 0)
 			st->backoff_ms = 0; /* a new wish: retries start over */
-		if (reconcile_pod(h, p, st->force_status)) {
+		if (!scanned) {
+			/* the node's plans, read once per pass that has work */
+			struct cni_err err = { 0 };
+
+			if (meta_hotplug_find(h->cfg->cni_dir, NULL, NULL, &plans, &nplans, &err) <
+			    0) {
+				log_error("hot-plug: %s", err.msg);
+				cni_err_clear(&err);
+				break;
+			}
+			scanned = true;
+		}
+		if (reconcile_pod(h, p, plans, nplans, st->force_status, &found)) {
 			st->backoff_ms =
 			    st->backoff_ms ? st->backoff_ms * 2 : PXD_HOTPLUG_BACKOFF_MS;
 			if (st->backoff_ms > PXD_HOTPLUG_BACKOFF_MAX_MS)
@@ -157,6 +168,10 @@ static void pass(struct pxd_hotplug *h)
 			st->backoff_ms = 0;
 			st->force_status = false;
 		}
+		/* no plan yet (its ADD has not written it) or none ever (not ours): looked at
+		 * again on the next change of the cache, which the ADD's status write brings */
+		if (!found)
+			continue;
 		free(st->applied);
 		st->applied = strdup(nets);
 	}
@@ -168,6 +183,7 @@ static void pass(struct pxd_hotplug *h)
 	for (size_t i = 0; i < n; i++)
 		free(pods[i]);
 	free(pods);
+	meta_pod_plans_free(plans, nplans);
 }
 
 static void *run(void *arg)

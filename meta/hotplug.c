@@ -816,7 +816,8 @@ int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 		}
 		cJSON_Delete(j);
 		free(path);
-		if (!same_str(plan.pod_namespace, ns) || !same_str(plan.pod_name, name)) {
+		if ((ns && !same_str(plan.pod_namespace, ns)) ||
+		    (name && !same_str(plan.pod_name, name))) {
 			meta_plan_free(&plan);
 			continue;
 		}
