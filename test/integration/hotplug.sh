@@ -228,6 +228,27 @@ t_pod_being_deleted_is_not_reconciled() {
 	expect_clean $ns
 }
 
+t_pod_deleted_while_a_retry_is_queued() {
+	local ns=${TAG}j
+	netns_new $ns
+	hp_start
+	flaky_nad
+	add c10 $ns
+	touch "$WORK/fail-add"
+	pod c10 nad-f
+	await_events c10 FailedAddingInterface 1
+	# the retry waits its backoff; meanwhile the runtime deletes the sandbox (the pod object
+	# stays a while, as it does until kubelet reports): the retry finds no plan, attaches nothing
+	shim DEL $ns c10 <"$WORK/nc.json" || fail "DEL"
+	rm -f "$WORK/fail-add" "$WORK/fail-adds"
+	sleep 4
+	[ ! -e "$WORK/fail-adds" ] || fail "a retry ran for a deleted sandbox: $(wc -l <"$WORK/fail-adds") ADDs"
+	api DELETE /_standin/objects/pods/ns1/pod-c10 >/dev/null
+	sleep 1
+	[ ! -e "$WORK/fail-adds" ] || fail "a retry ran for a deleted pod"
+	expect_clean $ns
+}
+
 t_daemon_killed_mid_attach_is_recovered() {
 	local ns=${TAG}f
 	netns_new $ns
