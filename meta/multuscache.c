@@ -371,7 +371,10 @@ int meta_multus_cache_write(const char *path, const struct meta_plan *plan, stru
 		if (cni_mkdir_p(dir, 0700, err) < 0)
 			goto out;
 	}
-	ret = cni_write_atomic(path, text, strlen(text), 0600, err);
+	/* atomic, not synced, as Multus writes it (os.WriteFile): plexus's own plan, written
+	 * durably first, is what a DEL after a crash reads; this copy serves a Multus put back on
+	 * the node, and costs no fsync on every ADD */
+	ret = cni_write_replace(path, text, strlen(text), 0600, err);
 out:
 	free(dir);
 	free(text);

@@ -29,7 +29,8 @@ int meta_multus_cache_read(const char *path, const struct meta_netconf *nc, stru
  * Multus would not compute itself is written as ifnameRequest. NULL out of memory. */
 cJSON *meta_multus_cache_from_plan(const struct meta_plan *plan);
 
-/* meta_multus_cache_from_plan written to path atomically, mode 0600 in a 0700 directory. */
+/* meta_multus_cache_from_plan written to path atomically (rename) but not synced, as Multus
+ * writes its own, mode 0600 in a 0700 directory. */
 int meta_multus_cache_write(const char *path, const struct meta_plan *plan,
 			    struct cni_err *err) CNI_MUST_CHECK;
 
