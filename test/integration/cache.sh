@@ -26,10 +26,11 @@ put() { api POST /_standin/objects "$1" >/dev/null; }
 
 # setup [DAEMON-KEYS] [NO-START]: the stand-in with the NAD blue (${TAG}b1, 10.242/16), the
 # shim's netconf in $WORK/nc.json (cluster network ${TAG}b0, 10.241/16), plexusd with the
-# kubeconfig and /metrics on $MPORT; started and ready unless NO-START
+# kubeconfig and /metrics on $MPORT; started and ready unless NO-START. The cluster has no
+# resource.k8s.io/v1: only the pod and NAD caches run (2 watch streams)
 setup() {
 	bridges_cleanup
-	apiserver_start '{"tokens":{"tok":"plexus"},"pods":[],"nads":[]}'
+	apiserver_start '{"tokens":{"tok":"plexus"},"pods":[],"nads":[],"no_dra":true}'
 	put "$(nad_json blue ${TAG}b1 10.242.0.0/16)"
 	shim_netconf "[$(bridge_conf cluster ${TAG}b0 10.241.0.0/16)]" >"$WORK/nc.json"
 	MPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
