@@ -106,9 +106,15 @@ t_bad_request_bodies_name_the_field() {
 {"env":{"A":1},"config":"e30="}|"env.A" must be a string
 {"env":{},"config":"e30=","extra":1}|unknown field "extra"
 EOF
+	# /delegate: the same body checks, then the CNI environment, then interfaceAttributes
 	echo '{"env":{"CNI_COMMAND":"ADD"},"config":"e30=","interfaceAttributes":{"mac":"x"}}' >"$WORK/b"
 	expect_eq "/delegate" "$(http POST /delegate "$WORK/b")" 400
-	expect_eq "/delegate code" "$(json_get "$(reply)" 'j["code"]')" 2
+	expect_eq "/delegate without its env: code 4" "$(json_get "$(reply)" 'j["code"]')" 4
+	expect_contains "names the variables" "$(json_get "$(reply)" 'j["msg"]')" "CNI_CONTAINERID"
+	echo '{"env":{"CNI_COMMAND":"ADD","CNI_CONTAINERID":"c1","CNI_NETNS":"/run/netns/none","CNI_IFNAME":"net9"},"config":"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoibiIsInR5cGUiOiJicmlkZ2UifQ==","interfaceAttributes":{"mac":"x"}}' >"$WORK/b"
+	expect_eq "/delegate bad mac" "$(http POST /delegate "$WORK/b")" 400
+	expect_eq "/delegate bad mac: code 7" "$(json_get "$(reply)" 'j["code"]')" 7
+	expect_contains "names the field" "$(json_get "$(reply)" 'j["msg"]')" "interfaceAttributes"
 }
 
 t_routes_and_methods_as_multus() {
