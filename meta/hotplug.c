@@ -239,14 +239,14 @@ static cJSON *requested_caps(const cJSON *cap)
 }
 
 /* Whether the element's requests (ips, mac, default-route, portMappings, bandwidth...) differ
- * from what the attachment was made with. Its config is not compared: a NAD edited since, or
- * another device of the resource, does not move a running interface. */
+ * from what the attachment was made with, as its plan keeps them: the runtimeConfig
+ * capability args and the gateways (the plan does not keep ip_request and mac_request apart:
+ * they are in the capability args and in CNI_ARGS). Its config is not compared: a NAD edited
+ * since, or another device of the resource, does not move a running interface. */
 static bool requests_differ(const struct meta_attachment *a, const struct meta_attachment *w)
 {
 	cJSON *ca = requested_caps(a->cap_args), *cw = requested_caps(w->cap_args);
-	bool differ = !same_str(a->ip_request, w->ip_request) ||
-		      !same_str(a->mac_request, w->mac_request) ||
-		      !same_json(a->gateways, w->gateways) || !same_json(ca, cw);
+	bool differ = !same_json(a->gateways, w->gateways) || !same_json(ca, cw);
 
 	cJSON_Delete(ca);
 	cJSON_Delete(cw);
@@ -397,6 +397,7 @@ static int apply_diff(struct recon *r)
 		struct meta_attachment *wa = &want->att[w];
 		char what[600] = "";
 		cJSON *res = NULL;
+		bool taken;
 		char *msg;
 
 		if (match[w] >= 0)
@@ -416,6 +417,15 @@ static int apply_diff(struct recon *r)
 					    cur->att[i].status_name);
 				goto failed;
 			}
+		/* as ADD: a name the netns already has is refused before anything runs (a
+		 * failed ADD's rollback would otherwise DEL an interface that is not ours) */
+		if (meta_ctx_ifname_taken(&r->c, wa->ifname, &taken, &e) < 0)
+			goto failed;
+		if (taken) {
+			cni_err_set(&e, CNI_ERR_INVALID_CONFIG,
+				    "validateIfName: interface name %s already exists", wa->ifname);
+			goto failed;
+		}
 		if (wa->device_id && free_device(cur, want, wa, &e) < 0)
 			goto failed;
 		/* attach() takes wa: its names are kept for a failure's message */

@@ -129,7 +129,10 @@ t_changed_ips_reattach_on_the_same_interface() {
 	netns_new $ns
 	hp_start
 	add c2 $ns '[{"name":"nad-a","ips":["10.250.1.77/24"]}]'
-	ip -n $ns -4 -o addr show net1 | grep -q '10.250.1.77/24' || fail "net1 lacks 10.250.1.77"
+	ip -n $ns -4 -o addr show net1 | grep -q '10.250.1.77/24' || fail "net1 lacks 10.250.1.77: $(ip -n $ns -o addr; cat "$WORK/add.out"; grep -v 'GET\|PATCH' "$WORK/plexusd.log" | tail -n 30)"
+	# the reconcile that follows the ADD (its status write moves the pod) leaves it alone
+	sleep 1.5
+	expect_eq "no re-attach of an unchanged element" "$(grep -c 'DEL ns1/nad-a on net1' "$WORK/plexusd.log" || true)" 0
 	pod c2 '[{"name":"nad-a","ips":["10.250.1.88/24"]}]'
 	for _ in $(seq 1 200); do
 		ip -n $ns -4 -o addr show net1 2>/dev/null | grep -q '10.250.1.88/24' && break
@@ -212,6 +215,28 @@ t_an_invalid_annotation_changes_nothing_and_says_why() {
 	sleep 1
 	expect_eq "nothing changed" "$(links $ns)" "eth0 net1"
 	shim DEL $ns c4 <"$WORK/nc.json" || fail "DEL"
+	expect_clean $ns
+}
+
+t_an_interface_the_pod_already_has_is_never_taken() {
+	local ns=${TAG}k
+	netns_new $ns
+	hp_start
+	add c11 $ns
+	# an interface plexus did not make, with the name an element asks for
+	ip link add ${TAG}x0 type veth peer name ext0 netns $ns
+	cleanup_add "ip link del ${TAG}x0"
+	pod c11 nad-a@ext0
+	await_events c11 FailedAddingInterface 1
+	expect_contains "the event says why" \
+		"$(json_get "$(api GET /_standin/objects/events/ns1)" '[e["message"] for e in j if e["reason"]=="FailedAddingInterface"][0]')" \
+		"interface name ext0 already exists"
+	sleep 2 # a retry or two
+	ip -n $ns link show ext0 >/dev/null 2>&1 || fail "the pod's own ext0 was deleted"
+	ip link del ${TAG}x0
+	pod c11 nad-a
+	await_links $ns "eth0 net1"
+	shim DEL $ns c11 <"$WORK/nc.json" || fail "DEL"
 	expect_clean $ns
 }
 
