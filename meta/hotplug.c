@@ -222,35 +222,16 @@ static int build_wanted(struct meta_ctx *c, const struct meta_plan *cur, struct 
 	return 0;
 }
 
-/* cap args without what device assignment adds (the device is the attachment's, not the
- * element's request). NULL when none is left; a new object to delete otherwise. */
-static cJSON *requested_caps(const cJSON *cap)
-{
-	static const char *const device_keys[] = { "deviceID", "pciBusID", "CNIDeviceInfoFile" };
-	cJSON *c = cap ? cJSON_Duplicate(cap, true) : NULL;
-
-	for (size_t i = 0; c && i < sizeof(device_keys) / sizeof(*device_keys); i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(c, device_keys[i]);
-	if (c && !c->child) {
-		cJSON_Delete(c);
-		c = NULL;
-	}
-	return c;
-}
-
-/* Whether the element's requests (ips, mac, default-route, portMappings, bandwidth...) differ
- * from what the attachment was made with, as its plan keeps them: the runtimeConfig
- * capability args and the gateways (the plan does not keep ip_request and mac_request apart:
- * they are in the capability args and in CNI_ARGS). Its config is not compared: a NAD edited
+/* Whether the element's own requests (ips, mac, portMappings, bandwidth..., default-route)
+ * differ from those the attachment was made with, as its plan keeps them apart from the
+ * runtime's capability args (which the reconcile does not have). A plan written before
+ * plexus kept them says nothing: no change is seen. Its config is not compared: a NAD edited
  * since, or another device of the resource, does not move a running interface. */
 static bool requests_differ(const struct meta_attachment *a, const struct meta_attachment *w)
 {
-	cJSON *ca = requested_caps(a->cap_args), *cw = requested_caps(w->cap_args);
-	bool differ = !same_json(a->gateways, w->gateways) || !same_json(ca, cw);
-
-	cJSON_Delete(ca);
-	cJSON_Delete(cw);
-	return differ;
+	if (!a->requests)
+		return false;
+	return !same_json(a->gateways, w->gateways) || !same_json(a->requests, w->requests);
 }
 
 /* A device of w's resource that no kept attachment of the plan uses: want assigned the

@@ -318,6 +318,10 @@ int meta_attachment_apply_selection(struct meta_attachment *a, const struct meta
 				    const struct k8s_net_selection *sel, struct cni_err *err)
 {
 	a->master = false;
+	cJSON_Delete(a->requests);
+	a->requests = k8s_net_selection_cap_args(sel, NULL);
+	if (!a->requests)
+		return cni_err_oom(err);
 	/* Multus mergeCNIRuntimeConfig: the runtime's, then this network's requests */
 	a->cap_args = meta_runtime_cap_args(nc->runtime_config);
 	if (a->cap_args) {

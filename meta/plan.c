@@ -214,6 +214,8 @@ static int attachment_to_json(cJSON *o, const struct meta_attachment *a)
 		ok = cJSON_AddItemToObject(o, "gateways", cJSON_Duplicate(a->gateways, true));
 	ok = ok && cni_json_add_opt_string(o, "origin", a->origin) == 0 &&
 	     cni_json_add_opt_string(o, "added", a->added) == 0;
+	if (ok && a->requests)
+		ok = cJSON_AddItemToObject(o, "requests", cJSON_Duplicate(a->requests, true));
 	if (ok && a->pending)
 		ok = cJSON_AddBoolToObject(o, "pending", true) != NULL;
 	return ok ? 0 : -1;
@@ -306,6 +308,12 @@ int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *
 		    take_str(o, "added", &a->added, false, err) < 0)
 			goto fail;
 		a->pending = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "pending"));
+		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "requests")) &&
+		    !(a->requests =
+			  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(o, "requests"), true))) {
+			cni_err_oom(err);
+			goto fail;
+		}
 		a->master = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "master"));
 		a->config = cni_base64_decode(b64, &a->config_len);
 		free(b64);
@@ -363,6 +371,7 @@ void meta_attachment_free(struct meta_attachment *a)
 	cJSON_Delete(a->gateways);
 	free(a->origin);
 	free(a->added);
+	cJSON_Delete(a->requests);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -36,7 +36,11 @@ struct meta_attachment {
 	 * for an element of the networks annotation, META_ORIGIN_DELEGATE for a /delegate
 	 * request; hot-plug manages only the first two */
 	char *origin;
-	char *added;  /* hot-plugged: when (RFC 3339, UTC); NULL for the pod's ADD */
+	char *added; /* hot-plugged: when (RFC 3339, UTC); NULL for the pod's ADD */
+	/* an annotation element's own runtime requests (ips, mac, portMappings, bandwidth...,
+	 * as k8s_net_selection_cap_args gives them; {} for none), apart from the runtime's: what
+	 * the reconcile compares to see an element changed. NULL in plans written before it. */
+	cJSON *requests;
 	bool pending; /* hot-plug wrote it before running its ADD, which has not succeeded yet:
 			 the next reconcile or the pod's DEL deletes it */
 };
