@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "k8s/dra.h"
+#include "k8s/objects.h"
 #include "k8s/store.h"
 
 static const cJSON *at(const cJSON *o, const char *const *keys)
@@ -164,24 +165,10 @@ static bool add_parsed(cJSON *obj, const char *key, const char *text)
 	return false;
 }
 
-/* {"apiVersion": "resource.k8s.io/v1", "kind": kind, "metadata": {...}}; the namespace is left
- * out when "" (cluster-scoped). NULL on OOM. */
-static cJSON *object(const char *kind, const char *ns, const char *name, const char *rv)
-{
-	cJSON *o = cJSON_CreateObject(), *md = o ? cJSON_AddObjectToObject(o, "metadata") : NULL;
-
-	if (md && cJSON_AddStringToObject(o, "apiVersion", "resource.k8s.io/v1") &&
-	    cJSON_AddStringToObject(o, "kind", kind) && cJSON_AddStringToObject(md, "name", name) &&
-	    (!*ns || cJSON_AddStringToObject(md, "namespace", ns)) &&
-	    cJSON_AddStringToObject(md, "resourceVersion", rv))
-		return o;
-	cJSON_Delete(o);
-	return NULL;
-}
-
 cJSON *k8s_claim_to_json(const struct k8s_claim *c)
 {
-	cJSON *o = object("ResourceClaim", c->namespace, c->name, c->resource_version);
+	cJSON *o = k8s_object_new("resource.k8s.io/v1", "ResourceClaim", c->namespace, c->name,
+				  c->resource_version);
 	cJSON *st = o ? cJSON_AddObjectToObject(o, "status") : NULL;
 	cJSON *al = st ? cJSON_AddObjectToObject(st, "allocation") : NULL;
 	cJSON *dv = al ? cJSON_AddObjectToObject(al, "devices") : NULL;
@@ -194,7 +181,8 @@ cJSON *k8s_claim_to_json(const struct k8s_claim *c)
 
 cJSON *k8s_slice_to_json(const struct k8s_slice *s)
 {
-	cJSON *o = object("ResourceSlice", s->namespace, s->name, s->resource_version);
+	cJSON *o = k8s_object_new("resource.k8s.io/v1", "ResourceSlice", s->namespace, s->name,
+				  s->resource_version);
 	cJSON *sp = o ? cJSON_AddObjectToObject(o, "spec") : NULL;
 	cJSON *pool = sp ? cJSON_AddObjectToObject(sp, "pool") : NULL;
 

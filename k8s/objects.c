@@ -159,3 +159,19 @@ out:
 		k8s_nad_config_free(out);
 	return ret;
 }
+
+cJSON *k8s_object_new(const char *api_version, const char *kind, const char *ns, const char *name,
+		      const char *rv)
+{
+	cJSON *o = cJSON_CreateObject(), *md = NULL;
+
+	if (o && cJSON_AddStringToObject(o, "apiVersion", api_version) &&
+	    cJSON_AddStringToObject(o, "kind", kind) &&
+	    (md = cJSON_AddObjectToObject(o, "metadata")) &&
+	    (!ns || !*ns || cJSON_AddStringToObject(md, "namespace", ns)) &&
+	    cJSON_AddStringToObject(md, "name", name) &&
+	    (!rv || cJSON_AddStringToObject(md, "resourceVersion", rv)))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}

@@ -29,6 +29,12 @@ const char *k8s_object_annotation(const cJSON *obj, const char *key);
 /* metadata.<field> ("name", "namespace", "uid") when a string, else NULL (borrowed). */
 const char *k8s_object_meta(const cJSON *obj, const char *field);
 
+/* A bare API object: {"apiVersion", "kind", "metadata": {"namespace", "name",
+ * "resourceVersion"}}; the namespace is left out when NULL or "" (cluster-scoped), the
+ * resourceVersion when NULL. NULL on OOM. */
+cJSON *k8s_object_new(const char *api_version, const char *kind, const char *ns, const char *name,
+		      const char *rv);
+
 /* A static (kubelet file/http) pod: kubernetes.io/config.source present and not "api". */
 bool k8s_pod_is_static(const cJSON *pod);
 

@@ -308,20 +308,6 @@ static bool put_str(cJSON *obj, const char *a, const char *b, const char *s)
 	return cJSON_AddStringToObject(o, b, s) != NULL;
 }
 
-/* A bare API object: apiVersion, kind, metadata with namespace, name and resourceVersion. */
-static cJSON *object_of(const char *api_version, const char *kind, const char *ns, const char *name,
-			const char *rv)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o && cJSON_AddStringToObject(o, "apiVersion", api_version) &&
-	    cJSON_AddStringToObject(o, "kind", kind) && put_str(o, "metadata", "namespace", ns) &&
-	    put_str(o, "metadata", "name", name) && put_str(o, "metadata", "resourceVersion", rv))
-		return o;
-	cJSON_Delete(o);
-	return NULL;
-}
-
 /* metadata.annotations[key] = v (skipped when v is NULL); false on OOM. */
 static bool put_annotation(cJSON *obj, const char *key, const char *v)
 {
@@ -332,7 +318,7 @@ static bool put_annotation(cJSON *obj, const char *key, const char *v)
 
 cJSON *k8s_pod_to_json(const struct k8s_pod *p)
 {
-	cJSON *o = object_of("v1", "Pod", p->namespace, p->name, p->resource_version), *st;
+	cJSON *o = k8s_object_new("v1", "Pod", p->namespace, p->name, p->resource_version), *st;
 	bool ok = o &&
 		  cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(o, "metadata"),
 					  "annotations") &&
@@ -357,8 +343,8 @@ cJSON *k8s_pod_to_json(const struct k8s_pod *p)
 
 cJSON *k8s_nad_to_json(const struct k8s_nad *n)
 {
-	cJSON *o = object_of("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition", n->namespace,
-			     n->name, n->resource_version);
+	cJSON *o = k8s_object_new("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition", n->namespace,
+				  n->name, n->resource_version);
 	bool ok = o &&
 		  cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(o, "metadata"),
 					  "annotations") &&
