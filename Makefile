@@ -46,9 +46,11 @@ UNIT_SRC  := $(wildcard test/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TOOL_SRC  := $(wildcard test/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
+# LD_PRELOAD fault injectors for the integration tests (test/preload/*.c)
+PRELOAD_SO := $(patsubst test/preload/%.c,$(BUILD)/test/preload/%.so,$(wildcard test/preload/*.c))
 
 .PHONY: all check unit unit-asan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
-all: $(BINS) $(LIB) $(TOOL_BIN) cri-image
+all: $(BINS) $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,13 +73,15 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The plugins start on every CNI call: every library with a Debian .a is linked statically
+# (STATIC_LIBS, below), which takes a quarter of a millisecond off each start (make bench).
 bin/plexus: $(META_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(STATIC_LIBS)
 
 bin/sriov: $(SRIOV_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpci
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(STATIC_LIBS)
 
 # plexus-shim runs on every call in thick mode and must start like an empty process: its own
 # objects and the few cni/ modules it uses, libc and cJSON only, no debug info (<= 150 KiB).
@@ -113,6 +117,11 @@ $(BUILD)/test/tools/%: $(BUILD)/test/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 tools: $(TOOL_BIN)
+
+# plain flags, no sanitizer: a preloaded library cannot come before the sanitizer's runtime
+$(BUILD)/test/preload/%.so: test/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -shared -fPIC -o $@ $< -ldl
 
 # plexusd's metrics (daemon/metrics.c) in its suite and in the tool that serves it to
 # test/integration/metrics.sh: the one daemon module that needs libmicrohttpd in a test.
@@ -227,9 +236,10 @@ bench: all
 DIST        := $(BUILD)/dist
 DIST_LIBDIR := plexus-lib
 DIST_LDFLAGS = -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/$(DIST_LIBDIR)' -Wl,--as-needed
-DIST_LIBS    = -Wl,--start-group $(foreach l,$(patsubst -l%,%,$(filter -l%,$(PKG_LIBS) -lpci)),$(if \
+STATIC_LIBS  = -Wl,--start-group $(foreach l,$(patsubst -l%,%,$(filter -l%,$(PKG_LIBS) -lpci)),$(if \
 	$(findstring /,$(shell $(CC) -print-file-name=lib$(l).a)),-l:lib$(l).a,-l$(l))) \
 	-Wl,--end-group -lpthread -lm -ldl
+DIST_LIBS    = $(STATIC_LIBS)
 # glibc's own libraries: never bundled (they must match the node's libc.so.6)
 DIST_GLIBC  := ^(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libmvec|libBrokenLocale|libnss_[a-z]+|ld-linux[-a-z0-9_]*)\.so
 

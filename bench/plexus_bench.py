@@ -91,8 +91,9 @@ def breakdown(runs):
     interleaved in one loop: the tiny plugin run directly (a static process's start and exit,
     and the delegate's share), `plexus version` (plexus's start with its shared libraries), and
     the call with fsync(2) made a no-op by bench/nofsync.c (LD_PRELOAD; the preload's own start
-    cost is taken out by timing `version` with it too). The shipped build (build/dist/plexus,
-    libnl, libyaml and libprotobuf-c linked statically) is timed alongside when it is built."""
+    cost is taken out by timing `version` with it too). The shipped build (build/dist/plexus:
+    linked as bin/plexus, libnl, libyaml and libprotobuf-c statically, but its cJSON found in
+    plexus-lib/ through DT_RPATH) is timed alongside when it is built."""
     bindir = work + "/tinybin"
     conf = plexus_conf([tiny("t0")], bindir)
     nofsync = {"LD_PRELOAD": os.path.join(ROOT, "build", "bench", "nofsync.so")}
@@ -140,8 +141,8 @@ def breakdown(runs):
     print("| a static process's start and exit (the tiny plugin run directly): the floor | "
           "%.2f | %.2f |" % (floor, floor))
     names = ["bin/plexus's start with its shared libraries, beyond the floor (`plexus version`)",
-             "the plan made durable: fsync of the plan file and of its directory (DEL calls no "
-             "fsync: its figure is this estimate's noise)",
+             "the plan made durable: what its two fsyncs (file, directory) add, run in a thread "
+             "while the delegate runs (DEL calls no fsync: its figure is this estimate's noise)",
              "the delegate: the tiny plugin's exec and run (its direct call)",
              "the rest: lock, netns check, plan and result-cache files, JSON, spawn and wait"]
     for i, name in enumerate(names):

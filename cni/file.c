@@ -1,11 +1,13 @@
 /* cni/file.c: directories, atomic durable writes, the one file reader, removals.
- * Temp O_EXCL|O_NOFOLLOW, write, fsync, rename(2), fsync dir; reads through cni/buf.h. */
+ * Temp O_EXCL|O_NOFOLLOW, write, fsync, rename(2), fsync dir (or rename first and the fsyncs in
+ * a thread, for a caller with work to overlap them with); reads through cni/buf.h. */
 #include "cni/file.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,8 +82,10 @@ static int sync_dir_of(const char *path)
 	return ret;
 }
 
-static int write_tmp_rename(const char *path, const void *data, size_t len, mode_t mode,
-			    bool durable, struct cni_err *err)
+/* Writes "<path>.tmp.<pid>" and renames it over path. fsync before the rename when sync; with
+ * keep_fd the file stays open in *keep_fd (for a flush after the rename). */
+static int write_tmp_rename(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+			    int *keep_fd, struct cni_err *err)
 {
 	char *tmp = NULL;
 	int fd = -1, e;
@@ -92,19 +96,20 @@ static int write_tmp_rename(const char *path, const void *data, size_t len, mode
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		goto fail;
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0))
 		goto fail;
-	if (close(fd) < 0) {
+	if (!keep_fd) {
+		if (close(fd) < 0) {
+			fd = -1;
+			goto fail;
+		}
 		fd = -1;
-		goto fail;
 	}
-	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
 	free(tmp);
-	if (durable && sync_dir_of(path) < 0)
-		return cni_err_set(err, CNI_ERR_IO, "sync directory of %s: %s", path,
-				   strerror(errno));
+	if (keep_fd)
+		*keep_fd = fd;
 	return 0;
 fail:
 	e = errno;
@@ -118,13 +123,81 @@ fail:
 int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		     struct cni_err *err)
 {
-	return write_tmp_rename(path, data, len, mode, true, err);
+	if (write_tmp_rename(path, data, len, mode, true, NULL, err) < 0)
+		return -1;
+	if (sync_dir_of(path) < 0)
+		return cni_err_set(err, CNI_ERR_IO, "sync directory of %s: %s", path,
+				   strerror(errno));
+	return 0;
 }
 
 int cni_write_replace(const char *path, const void *data, size_t len, mode_t mode,
 		      struct cni_err *err)
 {
-	return write_tmp_rename(path, data, len, mode, false, err);
+	return write_tmp_rename(path, data, len, mode, false, NULL, err);
+}
+
+struct cni_flush {
+	pthread_t thread;
+	bool threaded;
+	int fd;
+	char *path;
+	int err_no;	  /* 0, or the errno of the fsync that failed */
+	const char *what; /* which: "sync" or "sync directory of" */
+};
+
+static void *flush_run(void *arg)
+{
+	struct cni_flush *f = arg;
+
+	if (fsync(f->fd) < 0) {
+		f->err_no = errno;
+		f->what = "sync";
+	} else if (sync_dir_of(f->path) < 0) {
+		f->err_no = errno ? errno : EIO;
+		f->what = "sync directory of";
+	}
+	return NULL;
+}
+
+int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_t mode,
+			   struct cni_flush **flush, struct cni_err *err)
+{
+	struct cni_flush *f = calloc(1, sizeof(*f));
+
+	*flush = NULL;
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		return cni_err_oom(err);
+	}
+	if (write_tmp_rename(path, data, len, mode, false, &f->fd, err) < 0) {
+		free(f->path);
+		free(f);
+		return -1;
+	}
+	/* no thread (out of them): the same fsyncs, here and now */
+	f->threaded = pthread_create(&f->thread, NULL, flush_run, f) == 0;
+	if (!f->threaded)
+		flush_run(f);
+	*flush = f;
+	return 0;
+}
+
+int cni_flush_wait(struct cni_flush *f, struct cni_err *err)
+{
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	if (f->threaded)
+		pthread_join(f->thread, NULL);
+	close(f->fd);
+	if (f->err_no)
+		ret = cni_err_set(err, CNI_ERR_IO, "%s %s: %s", f->what, f->path,
+				  strerror(f->err_no));
+	free(f->path);
+	free(f);
+	return ret;
 }
 
 char *cni_read_file(const char *path, size_t max, unsigned flags, size_t *len, struct cni_err *err)

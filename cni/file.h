@@ -24,6 +24,23 @@ int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 int cni_write_replace(const char *path, const void *data, size_t len, mode_t mode,
 		      struct cni_err *err) CNI_MUST_CHECK;
 
+/* A cni_write_atomic whose fsyncs run in the background while the caller works on. */
+struct cni_flush;
+
+/* Writes path atomically as cni_write_replace does (every reader, a process started after a
+ * crash of this one included, sees the new content from the return on), then makes it durable
+ * in a thread: fsync of the file, then of its directory. cni_flush_wait says whether it is.
+ * For an intent written before slow work that it must outlive a power cut only if the work
+ * succeeds: the caller overlaps the fsyncs with that work, and fails it when they fail. Returns
+ * 0 with *flush (to be waited for) or -1 with err, as cni_write_atomic (then *flush is NULL). */
+int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_t mode,
+			   struct cni_flush **flush, struct cni_err *err) CNI_MUST_CHECK;
+
+/* Waits for the fsyncs of cni_write_atomic_begin and frees flush (NULL: nothing to wait for, 0).
+ * 0 when the file is durable; -1 with err (code 5: "sync <path>: <why>" or "sync directory of
+ * <path>: <why>") when it may not be. */
+int cni_flush_wait(struct cni_flush *flush, struct cni_err *err) CNI_MUST_CHECK;
+
 /* cni_read_file flags. */
 enum cni_file_flags {
 	/* Refuse (ELOOP, code 5) a symlink in the last component: the default, for files plexus

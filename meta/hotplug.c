@@ -158,14 +158,14 @@ static int attach(struct meta_ctx *c, struct meta_plan *plan, struct meta_attach
 	if (meta_plan_append(plan, a, err) < 0)
 		return -1;
 	k = plan->n - 1;
-	if (meta_ctx_write_cache(c, plan, err) < 0) {
+	if (meta_ctx_write_cache(c, plan, NULL, err) < 0) {
 		meta_plan_remove(plan, k);
 		return -1;
 	}
 	if (meta_ctx_run("ADD", c, plan, k, res, err) == 0 &&
 	    meta_ctx_default_route(c, plan, k, *res, err) == 0) {
 		plan->att[k].pending = false;
-		if (meta_ctx_write_cache(c, plan, err) == 0)
+		if (meta_ctx_write_cache(c, plan, NULL, err) == 0)
 			return 0;
 	}
 	{
@@ -176,7 +176,7 @@ static int attach(struct meta_ctx *c, struct meta_plan *plan, struct meta_attach
 				  plan->att[k].ifname, e.msg);
 		cni_err_clear(&e);
 		meta_plan_remove(plan, k);
-		if (meta_ctx_write_cache(c, plan, &e) < 0)
+		if (meta_ctx_write_cache(c, plan, NULL, &e) < 0)
 			log_error("%s", e.msg);
 		cni_err_clear(&e);
 	}
@@ -192,7 +192,7 @@ static int detach(struct meta_ctx *c, struct meta_plan *plan, size_t i, struct c
 	if (meta_ctx_run("DEL", c, plan, i, NULL, err) < 0)
 		return -1;
 	meta_plan_remove(plan, i);
-	return meta_ctx_write_cache(c, plan, err);
+	return meta_ctx_write_cache(c, plan, NULL, err);
 }
 
 /* The attachments the annotation asks for, built as ADD builds them, after a placeholder for

@@ -175,7 +175,7 @@ int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_p
 }
 
 int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
-			 struct cni_err *err)
+			 struct cni_flush **flush, struct cni_err *err)
 {
 	cJSON *j = meta_plan_to_json(plan);
 	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -184,7 +184,8 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 	cJSON_Delete(j);
 	if (!text)
 		return cni_err_oom(err);
-	ret = cni_write_atomic(c->cache_file, text, strlen(text), 0600, err);
+	ret = flush ? cni_write_atomic_begin(c->cache_file, text, strlen(text), 0600, flush, err)
+		    : cni_write_atomic(c->cache_file, text, strlen(text), 0600, err);
 	free(text);
 	/* a Multus put back on the node (a rollback) deletes the pod from its own cache */
 	if (ret == 0 && c->multus_cache_file)

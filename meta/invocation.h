@@ -55,10 +55,14 @@ int meta_ctx_lock(struct meta_ctx *c, struct cni_err *err) CNI_MUST_CHECK;
 int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
 		 cJSON **res, struct cni_err *err) CNI_MUST_CHECK;
 
-/* The plan written as the container's cache, atomically (mode 0600), then the same plan in
- * Multus's layout at <cniDir>/<containerID> (meta/multuscache.h). */
+/* The plan written as the container's cache, atomically and durably (mode 0600), then the same
+ * plan in Multus's layout at <cniDir>/<containerID> (meta/multuscache.h). flush NULL: durable on
+ * return. Otherwise the cache is in place on return and durable once cni_flush_wait(*flush)
+ * returns 0 (cni/file.h cni_write_atomic_begin; *flush is set even when the Multus copy
+ * fails, and is always to be waited for). */
+struct cni_flush;
 int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
-			 struct cni_err *err) CNI_MUST_CHECK;
+			 struct cni_flush **flush, struct cni_err *err) CNI_MUST_CHECK;
 
 /* 1: plan read from the cache; 0: no cache; -1: unreadable or corrupt (err set). */
 int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan,

@@ -194,6 +194,7 @@ static int fetch_pod(struct meta_ctx *c, bool wait, bool *gone, struct cni_err *
 
 static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err *err)
 {
+	struct cni_flush *flush = NULL;
 	struct meta_plan plan = { 0 };
 	cJSON **results = NULL;
 	struct meta_ctx c;
@@ -240,8 +241,10 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		cni_err_oom(err);
 		goto out;
 	}
-	/* durable before the first delegate runs: a crash from here on is undone by DEL */
-	if (meta_ctx_write_cache(&c, &plan, err) < 0)
+	/* in place before the first delegate runs: a crash of this process from here on is
+	 * undone by DEL. Its fsyncs (a power cut) run while the delegates do; the ADD succeeds
+	 * only once they have. */
+	if (meta_ctx_write_cache(&c, &plan, &flush, err) < 0)
 		goto out;
 	for (i = 0; i < plan.n; i++) {
 		if (meta_ctx_run("ADD", &c, &plan, i, &results[i], err) < 0 ||
@@ -256,6 +259,14 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		}
 		log_verbose("added %s on %s", plan.att[i].status_name, plan.att[i].ifname);
 	}
+	if (cni_flush_wait(flush, err) < 0) {
+		flush = NULL;
+		cni_err_prefix(err, "plexus: [%s/%s/%s]: the plan could not be made durable",
+			       c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid);
+		rollback(&c, &plan, plan.n - 1);
+		goto out;
+	}
+	flush = NULL;
 	if (c.kube.pod)
 		write_status(&c, &plan, results);
 	/* Multus sends them from the ADD; thin mode only when asked, a daemon's sink always */
@@ -270,6 +281,13 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		}
 	ret = 0;
 out:
+	if (flush) {
+		struct cni_err e = { 0 };
+
+		if (cni_flush_wait(flush, &e) < 0)
+			log_error("%s", e.msg);
+		cni_err_clear(&e);
+	}
 	for (i = 0; results && i < plan.n; i++)
 		cJSON_Delete(results[i]);
 	free(results);

@@ -113,6 +113,31 @@ t_read_only_cache_directory_fails_add_cleanly() {
 	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "reservation without a cache"
 }
 
+# The plan's fsyncs run while the delegates do (cni/file.h cni_write_atomic_begin); when the disk
+# fails them (EIO from test/preload/failsync.so, for the plan's file and directory only), the ADD
+# must fail and take back what its delegates attached, as a delegate's failure does.
+t_plan_that_cannot_be_made_durable_fails_add_and_rolls_back() {
+	local ns=${TAG}y out
+	setup
+	netns_new $ns
+	netconf "$(bridge_conf cluster ${TAG}f0 10.237.8.0/24),$(bridge_conf second ${TAG}f1 10.237.9.0/24)" >"$WORK/nc.json"
+	out=$(PLEXUS_FAILSYNC=$WORK/cni/plexus LD_PRELOAD=$BUILD/test/preload/failsync.so \
+		plexus ADD $ns cy <"$WORK/nc.json") && fail "ADD succeeded with a plan the disk did not keep: $out"
+	expect_eq "I/O error code" "$(json_get "$out" 'j["code"]')" 5
+	expect_contains "says why" "$out" "the plan could not be made durable"
+	expect_contains "names the plan" "$out" "sync $WORK/cni/plexus/cy: Input/output error"
+	[ "$(links_in $ns)" -eq 0 ] || fail "rollback left interfaces: $(ip -n $ns -br link)"
+	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "rollback left reservations: $(find "$WORK/ipam" -name '10.*')"
+	# the runtime's DEL after the failed ADD finds the plan and ends clean
+	plexus DEL $ns cy <"$WORK/nc.json"
+	expect_clean $ns
+	# the same ADD on a disk that keeps it attaches both
+	plexus ADD $ns cy <"$WORK/nc.json" >/dev/null
+	[ "$(links_in $ns)" -eq 2 ] || fail "ADD without the fault: $(ip -n $ns -br link)"
+	plexus DEL $ns cy <"$WORK/nc.json"
+	expect_clean $ns
+}
+
 api_start() {
 	apiserver_start '{"tokens":{"tok":"u"},"pods":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"ns1","uid":"u1","annotations":{}}}],"nads":[]}'
 }

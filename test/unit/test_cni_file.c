@@ -2,9 +2,13 @@
  * Atomic writes leave no temporary, the reader refuses or follows symlinks as asked, caps sizes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cni/base64.h"
@@ -29,9 +33,61 @@ void explicit_bzero(void *p, size_t n)
 	wiped_total += n;
 }
 
+/* Stands in for libc's fsync(2) (the kernel's is still called, through syscall(2)): records
+ * which inodes were synced and by which thread, can fail the Nth call with EIO, and can hold a
+ * call until the test releases it (2 s at most, then it says it timed out). */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls, fail_nth; /* fail_nth: 1-based, 0 none */
+	ino_t ino[8];
+	bool other_thread[8];
+	bool hold, released, timed_out;
+	pthread_t caller;
+} fs = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+int fsync(int fd)
+{
+	struct stat st;
+	int n;
+
+	pthread_mutex_lock(&fs.mu);
+	n = ++fs.calls;
+	if (n <= 8 && fstat(fd, &st) == 0) {
+		fs.ino[n - 1] = st.st_ino;
+		fs.other_thread[n - 1] = !pthread_equal(pthread_self(), fs.caller);
+	}
+	if (fs.hold) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 2;
+		while (!fs.released && !fs.timed_out)
+			if (pthread_cond_timedwait(&fs.cv, &fs.mu, &until) == ETIMEDOUT)
+				fs.timed_out = true;
+	}
+	pthread_mutex_unlock(&fs.mu);
+	if (n == fs.fail_nth) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
 static void setup(void)
 {
 	unit_tmpdir(dir, sizeof(dir), "file");
+	fs.calls = fs.fail_nth = 0;
+	fs.hold = fs.released = fs.timed_out = false;
+	fs.caller = pthread_self();
 }
 
 static void teardown(void)
@@ -133,6 +189,103 @@ START_TEST(failed_atomic_write_leaves_no_temporary_and_the_old_file)
 	cni_err_clear(&err);
 	ck_assert_int_eq(entries(dir), 1);
 	ck_assert_int_eq(entries(path), 1);
+}
+END_TEST
+
+START_TEST(atomic_write_syncs_the_file_then_its_directory)
+{
+	struct cni_err err = { 0 };
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/plan", dir);
+	ck_assert_int_eq(cni_write_atomic(path, "one", 3, 0600, &err), 0);
+	ck_assert_int_eq(fs.calls, 2);
+	ck_assert_uint_eq(fs.ino[0], inode_of(path));
+	ck_assert_uint_eq(fs.ino[1], inode_of(dir));
+	ck_assert(!fs.other_thread[0] && !fs.other_thread[1]);
+	/* cni_write_replace never syncs */
+	ck_assert_int_eq(cni_write_replace(path, "two", 3, 0600, &err), 0);
+	ck_assert_int_eq(fs.calls, 2);
+}
+END_TEST
+
+/* The file is in place while its fsync is still held in the other thread: a caller overlaps
+ * the fsyncs with its work (bin/plexus runs the delegates meanwhile). */
+START_TEST(begun_write_is_in_place_before_its_fsyncs_end)
+{
+	struct cni_err err = { 0 };
+	struct cni_flush *f = NULL;
+	char path[128], *back;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/plan", dir);
+	ck_assert_int_eq(cni_write_atomic(path, "old", 3, 0600, &err), 0);
+	fs.calls = 0;
+	fs.hold = true;
+	ck_assert_int_eq(cni_write_atomic_begin(path, "new plan", 8, 0600, &f, &err), 0);
+	ck_assert_ptr_nonnull(f);
+	back = cni_read_file(path, 100, CNI_FILE_NOFOLLOW, &len, &err);
+	ck_assert_str_eq(back, "new plan");
+	free(back);
+	ck_assert_int_eq(entries(dir), 1);
+	pthread_mutex_lock(&fs.mu);
+	fs.released = true;
+	pthread_cond_broadcast(&fs.cv);
+	pthread_mutex_unlock(&fs.mu);
+	ck_assert_int_eq(cni_flush_wait(f, &err), 0);
+	ck_assert_msg(!fs.timed_out, "the fsync ran in the caller: begin returned only after it");
+	ck_assert_int_eq(fs.calls, 2);
+	ck_assert_uint_eq(fs.ino[0], inode_of(path));
+	ck_assert_uint_eq(fs.ino[1], inode_of(dir));
+	ck_assert(fs.other_thread[0] && fs.other_thread[1]);
+	ck_assert_int_eq(cni_flush_wait(NULL, &err), 0);
+}
+END_TEST
+
+START_TEST(begun_write_reports_the_fsync_that_failed)
+{
+	struct cni_err err = { 0 };
+	struct cni_flush *f = NULL;
+	char path[128], want[192];
+
+	snprintf(path, sizeof(path), "%s/plan", dir);
+	for (int nth = 1; nth <= 2; nth++) {
+		fs.calls = 0;
+		fs.fail_nth = nth;
+		ck_assert_int_eq(cni_write_atomic_begin(path, "x", 1, 0600, &f, &err), 0);
+		ck_assert_int_eq(cni_flush_wait(f, &err), -1);
+		ck_assert_uint_eq(err.code, 5);
+		snprintf(want, sizeof(want), "%s %s: %s", nth == 1 ? "sync" : "sync directory of",
+			 path, strerror(EIO));
+		ck_assert_str_eq(err.msg, want);
+		cni_err_clear(&err);
+		/* the file stays: whether it goes is the caller's to say */
+		ck_assert_int_eq(entries(dir), 1);
+	}
+	/* the synchronous write says the same */
+	fs.calls = 0;
+	fs.fail_nth = 1;
+	ck_assert_int_eq(cni_write_atomic(path, "y", 1, 0600, &err), -1);
+	ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, strerror(EIO)), "got %s", err.msg);
+	cni_err_clear(&err);
+}
+END_TEST
+
+START_TEST(begun_write_that_cannot_start_leaves_nothing_to_wait_for)
+{
+	struct cni_err err = { 0 };
+	struct cni_flush *f = (struct cni_flush *)&err; /* must be reset */
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/missing/plan", dir);
+	ck_assert_int_eq(cni_write_atomic_begin(path, "x", 1, 0600, &f, &err), -1);
+	ck_assert_ptr_null(f);
+	ck_assert_uint_eq(err.code, 5);
+	ck_assert_msg(strncmp(err.msg, "write ", 6) == 0 && strstr(err.msg, path), "got %s",
+		      err.msg);
+	cni_err_clear(&err);
+	ck_assert_int_eq(fs.calls, 0);
+	ck_assert_int_eq(entries(dir), 0);
 }
 END_TEST
 
@@ -320,6 +473,10 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, base64_round_trips_every_length);
 	tcase_add_test(tc, atomic_write_is_0600_and_leaves_no_temporary);
 	tcase_add_test(tc, failed_atomic_write_leaves_no_temporary_and_the_old_file);
+	tcase_add_test(tc, atomic_write_syncs_the_file_then_its_directory);
+	tcase_add_test(tc, begun_write_is_in_place_before_its_fsyncs_end);
+	tcase_add_test(tc, begun_write_reports_the_fsync_that_failed);
+	tcase_add_test(tc, begun_write_that_cannot_start_leaves_nothing_to_wait_for);
 	tcase_add_test(tc, leftover_temporaries_are_removed_and_nothing_else);
 	tcase_add_test(tc, read_refuses_symlink_and_oversize_and_reports_missing);
 	tcase_add_test(tc, read_follows_a_symlink_when_asked);
