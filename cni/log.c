@@ -152,11 +152,26 @@ void cni_log_close(void)
 	prefix = NULL;
 }
 
+const char *cni_rfc3339(time_t t, long usec, char buf[CNI_RFC3339_MAX])
+{
+	char sec[24];
+	struct tm tm;
+
+	/* RFC 3339 has four-digit years (Go's time.MarshalJSON refuses the others too) */
+	if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900 ||
+	    !strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm))
+		return NULL;
+	if (usec >= 0)
+		snprintf(buf, CNI_RFC3339_MAX, "%s.%06ldZ", sec, usec % 1000000);
+	else
+		snprintf(buf, CNI_RFC3339_MAX, "%sZ", sec);
+	return buf;
+}
+
 void cni_log(enum cni_log_level level, const char *fmt, ...)
 {
-	char stamp[40], *msg = NULL, *line = NULL;
+	char stamp[CNI_RFC3339_MAX], *msg = NULL, *line = NULL;
 	struct timeval tv;
-	struct tm tm;
 	va_list ap;
 	int n;
 
@@ -165,15 +180,15 @@ void cni_log(enum cni_log_level level, const char *fmt, ...)
 	if (!logger.to_stderr && logger.fd < 0)
 		return;
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!cni_rfc3339(tv.tv_sec, (long)tv.tv_usec, stamp))
+		strcpy(stamp, "-");
 	va_start(ap, fmt);
 	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	n = asprintf(&line, "%s.%06ldZ [%s] %s%s%s\n", stamp, (long)tv.tv_usec, level_names[level],
-		     prefix ? prefix : "", prefix ? " " : "", msg);
+	n = asprintf(&line, "%s [%s] %s%s%s\n", stamp, level_names[level], prefix ? prefix : "",
+		     prefix ? " " : "", msg);
 	free(msg);
 	if (n < 0)
 		return;

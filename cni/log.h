@@ -5,8 +5,15 @@
 #define PLEXUS_CNI_LOG_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "cni/err.h"
+
+/* The one clock format: t in UTC as RFC 3339 to the second, "2026-12-06T05:00:00Z" (Kubernetes's
+ * metav1.Time: events, plan stamps); with usec >= 0, "2026-12-06T05:00:00.123456Z" (the log's
+ * stamps). Returns buf (CNI_RFC3339_MAX bytes), or NULL for a time it cannot show. */
+#define CNI_RFC3339_MAX 32
+const char *cni_rfc3339(time_t t, long usec, char buf[CNI_RFC3339_MAX]);
 
 enum cni_log_level {
 	CNI_LOG_PANIC = 0,

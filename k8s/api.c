@@ -176,8 +176,7 @@ out:
 int k8s_post_event(struct k8s_client *c, const struct k8s_event *ev, struct cni_err *err)
 {
 	struct timespec ts;
-	struct tm tm;
-	char stamp[32], *name = NULL, *path = NULL, *body = NULL;
+	char stamp[CNI_RFC3339_MAX], *name = NULL, *path = NULL, *body = NULL;
 	const char *component = ev->component ? ev->component : "plexus";
 	cJSON *e = NULL, *meta, *inv, *src;
 	int ret = -1;
@@ -185,8 +184,8 @@ int k8s_post_event(struct k8s_client *c, const struct k8s_event *ev, struct cni_
 	if (check_names("events", ev->namespace, ev->pod_name, err) < 0)
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!cni_rfc3339(ts.tv_sec, -1, stamp))
+		return cni_err_set(err, CNI_ERR_INTERNAL, "event: the clock cannot be read");
 	/* client-go's recorder names events <object>.<unix nanoseconds in hex>. */
 	if (asprintf(&name, "%s.%llx", ev->pod_name,
 		     (unsigned long long)ts.tv_sec * 1000000000ull +

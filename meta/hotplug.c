@@ -28,13 +28,9 @@
 /* "2026-12-06T05:00:00Z": when a hot-plugged attachment was added. */
 static char *now_utc(void)
 {
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
+	char buf[CNI_RFC3339_MAX];
 
-	if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return NULL;
-	return strdup(buf);
+	return cni_rfc3339(time(NULL), -1, buf) ? strdup(buf) : NULL;
 }
 
 static bool same_str(const char *a, const char *b)
