@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cni/buf.h"
+#include "cni/json.h"
 
 int cni_mkdir_p(const char *path, mode_t mode, struct cni_err *err)
 {
@@ -252,6 +253,21 @@ fail:
 	close(fd);
 	errno = EIO;
 	return NULL;
+}
+
+int cni_read_json(const char *path, size_t max, unsigned flags, cJSON **doc, struct cni_err *err)
+{
+	size_t len = 0;
+	char *text;
+
+	*doc = NULL;
+	errno = 0;
+	text = cni_read_file(path, max, flags, &len, err);
+	if (!text)
+		return cni_err_isset(err) ? -1 : 0;
+	*doc = cni_json_parse(text, len, path, err);
+	free(text);
+	return *doc ? 1 : -1;
 }
 
 void cni_file_free_secret(char *data, size_t len)

@@ -3,6 +3,7 @@
 #ifndef PLEXUS_CNI_FILE_H
 #define PLEXUS_CNI_FILE_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -62,6 +63,12 @@ enum cni_file_flags {
  * "<path>: larger than <max> bytes", "read <path>: <why>"; 999 out of memory). */
 char *cni_read_file(const char *path, size_t max, unsigned flags, size_t *len,
 		    struct cni_err *err) CNI_MUST_CHECK;
+
+/* A JSON document in a file, read as cni_read_file reads it (max, flags) and parsed: 1 with
+ * *doc (the caller's); 0 when there is no such file (err untouched); -1 with err (the reader's
+ * errors, or the parser's naming path). */
+int cni_read_json(const char *path, size_t max, unsigned flags, cJSON **doc,
+		  struct cni_err *err) CNI_MUST_CHECK;
 
 /* Frees what cni_read_file returned with CNI_FILE_WIPE (len as it returned), zeroed first. */
 void cni_file_free_secret(char *data, size_t len);

@@ -3,7 +3,6 @@
  * on it (CNI SPEC.md, Section 2 'GC'; libcni's GCNetworkList does the same per network). */
 #include "meta/gc.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +104,10 @@ int meta_cmd_gc(const struct cni_request *req, struct cni_err *err)
 	struct meta_plan plan = { 0 };
 	const cJSON *valid;
 	size_t nnets = 0;
-	struct dirent *de;
 	struct meta_ctx c;
-	DIR *d;
+	struct cni_err scan = { 0 };
+	char **names = NULL;
+	int count;
 
 	if (meta_ctx_init(req, &c, err) < 0)
 		goto out;
@@ -116,22 +116,24 @@ int meta_cmd_gc(const struct cni_request *req, struct cni_err *err)
 		log_verbose("GC without cni.dev/valid-attachments: nothing is deleted");
 		goto out;
 	}
-	d = opendir(c.state_dir);
-	while (d && (de = readdir(d))) {
+	/* a directory that cannot be read fails the GC, after the static networks had theirs */
+	count = meta_plan_names(c.state_dir, &names, &scan);
+	if (count < 0)
+		log_error("GC: %s", scan.msg);
+	for (int k = 0; k < count; k++) {
 		struct meta_plan p = { 0 };
 		struct cni_err e = { 0 };
 		struct cni_request one = *req;
 		struct meta_ctx cc = c;
 		char *file = NULL;
 
-		if (de->d_name[0] == '.' || strchr(de->d_name, '.') ||
-		    cni_validate_container_id(de->d_name, &e) < 0) {
+		if (cni_validate_container_id(names[k], &e) < 0) {
 			cni_err_clear(&e);
 			continue;
 		}
-		one.container_id = de->d_name;
+		one.container_id = names[k];
 		cc.req = &one;
-		if (asprintf(&file, "%s/%s", c.state_dir, de->d_name) < 0)
+		if (asprintf(&file, "%s/%s", c.state_dir, names[k]) < 0)
 			continue;
 		cc.cache_file = file;
 		if (meta_ctx_read_cache(&cc, &p, &e) > 0 &&
@@ -149,15 +151,14 @@ int meta_cmd_gc(const struct cni_request *req, struct cni_err *err)
 				cJSON_AddItemToArray(g->valid, o);
 			}
 		} else {
-			log_verbose("GC: container %s is not in the valid attachments", de->d_name);
-			gc_container(&c, de->d_name, err);
+			log_verbose("GC: container %s is not in the valid attachments", names[k]);
+			gc_container(&c, names[k], err);
 		}
 		cni_err_clear(&e);
 		meta_plan_free(&p);
 		free(file);
 	}
-	if (d)
-		closedir(d);
+	meta_plan_names_free(names, count);
 	/* the netconf's own networks get GC too, even with no attachment left */
 	plan.cni_version = strdup(c.nc.cni_version);
 	if (meta_kube_open(&c.kube, &c.nc, NULL, err) == 0 &&
@@ -188,6 +189,8 @@ int meta_cmd_gc(const struct cni_request *req, struct cni_err *err)
 			cni_err_join(err, &e, " / ");
 		cni_conflist_free(&list);
 	}
+	if (cni_err_isset(&scan))
+		cni_err_join(err, &scan, " / ");
 out:
 	for (size_t i = 0; i < nnets; i++) {
 		free(nets[i].config);

@@ -2,7 +2,6 @@
  * over the pod's plan on disk (see meta/hotplug.h). */
 #include "meta/hotplug.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,8 +21,7 @@
 #include "meta/invocation.h"
 #include "meta/kube.h"
 
-#define PLAN_MAX_BYTES (16u << 20)
-#define NETN_MAX       4096 /* netN names tried for a new element */
+#define NETN_MAX 4096 /* netN names tried for a new element */
 
 /* "2026-12-06T05:00:00Z": when a hot-plugged attachment was added. */
 static char *now_utc(void)
@@ -766,42 +764,31 @@ static char *dup_or_empty(const char *s)
 int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 		      struct meta_pod_plan **out, size_t *n, struct cni_err *err)
 {
-	char *dir = NULL;
-	struct dirent *de;
-	DIR *d;
+	char *dir = NULL, **names = NULL;
+	int count;
 
 	*out = NULL;
 	*n = 0;
 	if (asprintf(&dir, "%s/plexus", cni_dir) < 0)
 		return cni_err_oom(err);
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
+	count = meta_plan_names(dir, &names, err);
+	for (int i = 0; i < count; i++) {
 		struct meta_plan plan = { 0 };
 		struct meta_pod_plan *grown, *p;
 		struct cni_err e = { 0 };
-		char *path = NULL, *text;
-		size_t len;
-		cJSON *j;
+		char *path = NULL;
 
-		/* plans are named by container ID; locks and temporaries have a '.' */
-		if (de->d_name[0] == '.' || strchr(de->d_name, '.'))
-			continue;
-		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
-			path = NULL;
-			continue;
-		}
-		text = cni_read_file(path, PLAN_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, &e);
-		j = text ? cni_json_parse(text, len, path, &e) : NULL;
-		free(text);
-		if (!j || meta_plan_from_json(j, &plan, &e) < 0) {
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+			break;
+		if (meta_plan_load(path, &plan, &e) <= 0) {
+			/* unreadable: said; gone since the directory was read: nothing to say */
 			if (cni_err_isset(&e))
 				log_error("hot-plug: %s", e.msg);
 			cni_err_clear(&e);
-			cJSON_Delete(j);
+			meta_plan_free(&plan);
 			free(path);
 			continue;
 		}
-		cJSON_Delete(j);
 		free(path);
 		if ((ns && !same_str(plan.pod_namespace, ns)) ||
 		    (name && !same_str(plan.pod_name, name))) {
@@ -823,10 +810,9 @@ int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 		p->pod_uid = dup_or_empty(plan.pod_uid);
 		meta_plan_free(&plan);
 	}
-	if (d)
-		closedir(d);
+	meta_plan_names_free(names, count);
 	free(dir);
-	return 0;
+	return count < 0 ? -1 : 0;
 }
 
 void meta_pod_plans_free(struct meta_pod_plan *p, size_t n)

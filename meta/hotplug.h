@@ -46,7 +46,8 @@ struct meta_pod_plan {
 };
 
 /* Every plan of pod ns/name (any UID; ns and name NULL: of every pod) under cni_dir. Returns 0
- * with *out (free with meta_pod_plans_free) and *n; unreadable plans are skipped and logged. */
+ * with *out (free with meta_pod_plans_free) and *n; unreadable plans are skipped and logged. A
+ * directory that cannot be read is -1 with err (a missing one has no plans). */
 int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 		      struct meta_pod_plan **out, size_t *n, struct cni_err *err) CNI_MUST_CHECK;
 void meta_pod_plans_free(struct meta_pod_plan *p, size_t n);

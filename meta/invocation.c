@@ -22,8 +22,6 @@
 #include "meta/defroute.h"
 #include "meta/multuscache.h"
 
-#define CACHE_MAX_BYTES (16u << 20)
-
 static const char *const k8s_arg_names[] = {
 	"IP",	       "MAC", "K8S_POD_NAME", "K8S_POD_NAMESPACE", "K8S_POD_INFRA_CONTAINER_ID",
 	"K8S_POD_UID", NULL
@@ -196,22 +194,7 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 /* 1: plan read from the cache; 0: no cache; -1: unreadable or corrupt (err set). */
 int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
 {
-	size_t len = 0;
-	char *text;
-	cJSON *j;
-	int ret;
-
-	errno = 0;
-	text = cni_read_file(c->cache_file, CACHE_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
-	if (!text)
-		return cni_err_isset(err) ? -1 : 0;
-	j = cni_json_parse(text, len, c->cache_file, err);
-	free(text);
-	if (!j)
-		return -1;
-	ret = meta_plan_from_json(j, plan, err);
-	cJSON_Delete(j);
-	return ret < 0 ? -1 : 1;
+	return meta_plan_load(c->cache_file, plan, err);
 }
 
 /* DEL every attachment in reverse, past errors; all messages joined. */

@@ -160,20 +160,12 @@ static int add_delegate(struct meta_plan *plan, const cJSON *o, const struct met
 int meta_multus_cache_read(const char *path, const struct meta_netconf *nc, struct meta_plan *plan,
 			   struct cni_err *err)
 {
-	size_t len = 0;
 	const cJSON *o;
-	char *text;
 	cJSON *j;
-	int ret = 1;
+	int ret = cni_read_json(path, MULTUS_CACHE_MAX_BYTES, CNI_FILE_NOFOLLOW, &j, err);
 
-	errno = 0;
-	text = cni_read_file(path, MULTUS_CACHE_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, err);
-	if (!text)
-		return cni_err_isset(err) ? -1 : 0;
-	j = cni_json_parse(text, len, path, err);
-	free(text);
-	if (!j)
-		return -1;
+	if (ret <= 0)
+		return ret;
 	if (!cJSON_IsArray(j) || !j->child) {
 		cJSON_Delete(j);
 		return cni_err_set(err, CNI_ERR_DECODE,

@@ -4,12 +4,15 @@
  * build them. */
 #include "meta/plan.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cni/base64.h"
 #include "cni/config.h"
+#include "cni/file.h"
 #include "cni/json.h"
 
 static char *dup_or_null(const char *s)
@@ -411,4 +414,66 @@ void meta_plan_free(struct meta_plan *plan)
 	free(plan->sandbox_id);
 	free(plan->cni_path);
 	memset(plan, 0, sizeof(*plan));
+}
+
+/* a plan's size cap: far above any plan (a few KiB per attachment) */
+#define PLAN_MAX_BYTES (16u << 20)
+
+int meta_plan_load(const char *path, struct meta_plan *plan, struct cni_err *err)
+{
+	cJSON *j;
+	int ret = cni_read_json(path, PLAN_MAX_BYTES, CNI_FILE_NOFOLLOW, &j, err);
+
+	if (ret <= 0)
+		return ret;
+	ret = meta_plan_from_json(j, plan, err);
+	cJSON_Delete(j);
+	if (ret < 0)
+		return cni_err_prefix(err, "%s", path);
+	return 1;
+}
+
+static int is_plan_name(const struct dirent *de)
+{
+	return de->d_name[0] != '.' && !strchr(de->d_name, '.');
+}
+
+static int by_bytes(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int meta_plan_names(const char *state_dir, char ***names, struct cni_err *err)
+{
+	struct dirent **des = NULL;
+	int n = scandir(state_dir, &des, is_plan_name, by_bytes), kept = 0;
+
+	*names = NULL;
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cni_err_set(err, CNI_ERR_IO, "plexus cache dir %s: %s", state_dir,
+				   strerror(errno));
+	}
+	*names = calloc((size_t)n + 1, sizeof(**names));
+	for (int i = 0; i < n; i++) {
+		if (*names && !((*names)[kept] = strdup(des[i]->d_name))) {
+			meta_plan_names_free(*names, kept);
+			*names = NULL;
+		}
+		if (*names)
+			kept++;
+		free(des[i]);
+	}
+	free(des);
+	if (!*names && n > 0)
+		return cni_err_oom(err);
+	return kept;
+}
+
+void meta_plan_names_free(char **names, int n)
+{
+	for (int i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
 }

@@ -85,6 +85,17 @@ cJSON *meta_runtime_cap_args(const cJSON *runtime_config);
 cJSON *meta_plan_to_json(const struct meta_plan *plan);
 int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
 
+/* The one reader of plan files (DEL, GC, hot-plug, plexus list): the plan cached at path.
+ * 1 read; 0 no such file (err untouched); -1 unreadable, too big or corrupt (err names path). */
+int meta_plan_load(const char *path, struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
+
+/* The container IDs that have a plan in state_dir (<cniDir>/plexus), sorted bytewise: every
+ * name without a '.' (locks and temporaries have one). A missing directory has none. Returns
+ * how many, with *names to free with meta_plan_names_free, or -1 with err (code 5 naming the
+ * directory). */
+int meta_plan_names(const char *state_dir, char ***names, struct cni_err *err) CNI_MUST_CHECK;
+void meta_plan_names_free(char **names, int n);
+
 /* Moves *a (which is zeroed) to the end of the plan. */
 int meta_plan_append(struct meta_plan *plan, struct meta_attachment *a,
 		     struct cni_err *err) CNI_MUST_CHECK;

@@ -2,8 +2,6 @@
  * Reads only (no locks: caches are replaced atomically); a bad cache is a row, not a crash. */
 #include "ops/list.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +13,7 @@
 #include "meta/plan.h"
 #include "ops/cli.h"
 
-#define CACHE_MAX_BYTES (16u << 20)
-#define SHORT_ID	12
-
-static int by_bytes(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/* Cache files are named by container ID; locks and temporaries have a '.' in their name. */
-static int is_cache_name(const struct dirent *de)
-{
-	return de->d_name[0] != '.' && !strchr(de->d_name, '.');
-}
+#define SHORT_ID 12
 
 /* An empty field is shown as an absent one. Returns 0 or -1 out of memory. */
 static int add_shown(cJSON *o, const char *key, const char *value)
@@ -79,9 +65,9 @@ static cJSON *container_json(const char *dir, const char *name)
 {
 	struct meta_plan plan = { 0 };
 	struct cni_err err = { 0 };
-	cJSON *o = cJSON_CreateObject(), *j = NULL, *atts;
-	char *path = NULL, *text = NULL;
-	size_t len = 0;
+	cJSON *o = cJSON_CreateObject(), *atts;
+	char *path = NULL;
+	int found;
 
 	if (!o || asprintf(&path, "%s/%s", dir, name) < 0) {
 		cJSON_Delete(o);
@@ -89,23 +75,14 @@ static cJSON *container_json(const char *dir, const char *name)
 	}
 	cJSON_AddStringToObject(o, "containerID", name);
 	cJSON_AddStringToObject(o, "file", path);
-	errno = 0;
-	text = cni_read_file(path, CACHE_MAX_BYTES, CNI_FILE_NOFOLLOW, &len, &err);
-	if (!text) {
-		if (!cni_err_isset(&err)) {
-			/* deleted by a DEL since the directory was read: not attached any more */
-			cJSON_Delete(o);
-			o = NULL;
-		}
-		goto out;
+	found = meta_plan_load(path, &plan, &err);
+	if (found == 0) {
+		/* deleted by a DEL since the directory was read: not attached any more */
+		cJSON_Delete(o);
+		o = NULL;
 	}
-	j = cni_json_parse(text, len, path, &err);
-	if (!j)
+	if (found <= 0)
 		goto out;
-	if (meta_plan_from_json(j, &plan, &err) < 0) {
-		cni_err_prefix(&err, "%s", path);
-		goto out;
-	}
 	if (add_shown(o, "podNamespace", plan.pod_namespace) < 0 ||
 	    add_shown(o, "podName", plan.pod_name) < 0 ||
 	    add_shown(o, "podUID", plan.pod_uid) < 0 ||
@@ -123,28 +100,23 @@ out:
 		cJSON_AddStringToObject(o, "error", err.msg);
 	cni_err_clear(&err);
 	meta_plan_free(&plan);
-	cJSON_Delete(j);
-	free(text);
 	free(path);
 	return o;
 }
 
 cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err)
 {
-	struct dirent **names = NULL;
+	char **names = NULL, *dir = NULL;
 	cJSON *doc = NULL, *arr;
-	char *dir = NULL;
 	int n;
 
 	if (asprintf(&dir, "%s/plexus", cni_dir) < 0) {
 		cni_err_oom(err);
 		return NULL;
 	}
-	n = scandir(dir, &names, is_cache_name, by_bytes);
-	if (n < 0 && errno != ENOENT) {
-		cni_err_set(err, CNI_ERR_IO, "plexus cache dir %s: %s", dir, strerror(errno));
+	n = meta_plan_names(dir, &names, err);
+	if (n < 0)
 		goto out;
-	}
 	doc = cJSON_CreateObject();
 	arr = doc ? cJSON_AddArrayToObject(doc, "containers") : NULL;
 	if (!arr) {
@@ -152,14 +124,13 @@ cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err)
 		doc = NULL;
 		cni_err_oom(err);
 	}
-	for (int i = 0; i < n; i++) {
-		cJSON *c = arr ? container_json(dir, names[i]->d_name) : NULL;
+	for (int i = 0; arr && i < n; i++) {
+		cJSON *c = container_json(dir, names[i]);
 
 		if (c)
 			cJSON_AddItemToArray(arr, c);
-		free(names[i]);
 	}
-	free(names);
+	meta_plan_names_free(names, n);
 out:
 	free(dir);
 	return doc;

@@ -1,5 +1,8 @@
 /* test/unit/test_meta_plan.c: the attachment plan: interface names, collisions, CNI_ARGS and
  * capability args as Multus builds them (Multus pkg/types/conf.go CreateCNIRuntimeConf), and the cache round trip. */
+#include <sys/stat.h>
+
+#include "cni/file.h"
 #include "meta/netconf.h"
 #include "meta/kube.h"
 #include "meta/plan.h"
@@ -241,6 +244,75 @@ START_TEST(corrupt_cache_documents_are_refused)
 }
 END_TEST
 
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	struct cni_err err = { 0 };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(cni_write_replace(path, text, strlen(text), 0600, &err), 0);
+}
+
+/* The one reader of plan files, and the one listing of a plan directory (DEL, GC, hot-plug and
+ * plexus list go through them). */
+START_TEST(plan_files_are_listed_by_container_and_loaded_or_refused_naming_the_file)
+{
+	char dir[64], path[128], missing[128], **names = NULL;
+	struct cni_err err = { 0 };
+	struct meta_plan plan = { 0 }, built;
+	cJSON *j;
+	char *text;
+	int n;
+
+	unit_tmpdir(dir, sizeof(dir), "plans");
+	ck_assert_int_eq(build("{\"delegates\":[" D("a") "]}", "eth0", "", &built, &err), 0);
+	built.container_id = strdup("c2");
+	j = meta_plan_to_json(&built);
+	text = cJSON_PrintUnformatted(j);
+	put(dir, "c2", text);
+	put(dir, "c1", "{\"kind\":\"cniCacheV1\"}");
+	put(dir, "c3", "{\"kind\":");
+	put(dir, "c2.lock", "");
+	put(dir, "c1.tmp.77", "{}");
+	put(dir, ".hidden", "{}");
+	n = meta_plan_names(dir, &names, &err);
+	ck_assert_int_eq(n, 3);
+	ck_assert_str_eq(names[0], "c1");
+	ck_assert_str_eq(names[1], "c2");
+	ck_assert_str_eq(names[2], "c3");
+	meta_plan_names_free(names, n);
+
+	snprintf(path, sizeof(path), "%s/c2", dir);
+	ck_assert_int_eq(meta_plan_load(path, &plan, &err), 1);
+	ck_assert_str_eq(plan.container_id, "c2");
+	ck_assert_uint_eq(plan.n, 1);
+	meta_plan_free(&plan);
+	for (int i = 1; i <= 3; i += 2) {
+		snprintf(path, sizeof(path), "%s/c%d", dir, i);
+		ck_assert_int_eq(meta_plan_load(path, &plan, &err), -1);
+		ck_assert_msg(strstr(err.msg, path), "names the file: %s", err.msg);
+		ck_assert_uint_eq(err.code, 6);
+		cni_err_clear(&err);
+		meta_plan_free(&plan);
+	}
+	snprintf(missing, sizeof(missing), "%s/gone", dir);
+	ck_assert_int_eq(meta_plan_load(missing, &plan, &err), 0);
+	ck_assert(!cni_err_isset(&err));
+	/* no directory: no plans; a file where the directory should be: an error naming it */
+	ck_assert_int_eq(meta_plan_names(missing, &names, &err), 0);
+	meta_plan_names_free(names, 0);
+	ck_assert_int_eq(meta_plan_names(path, &names, &err), -1);
+	ck_assert_uint_eq(err.code, 5);
+	ck_assert_msg(strstr(err.msg, path), "names the directory: %s", err.msg);
+	cni_err_clear(&err);
+
+	free(text);
+	cJSON_Delete(j);
+	meta_plan_free(&built);
+	ck_assert_int_eq(unit_rmtree(dir), 0);
+}
+END_TEST
+
 START_TEST(netconf_defaults_are_multus_defaults)
 {
 	struct meta_netconf nc;
@@ -316,6 +388,8 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, runtime_config_keeps_only_what_multus_understands);
 	tcase_add_test(tc, plan_round_trips_through_the_cache_format);
 	tcase_add_test(tc, corrupt_cache_documents_are_refused);
+	tcase_add_test(tc,
+		       plan_files_are_listed_by_container_and_loaded_or_refused_naming_the_file);
 	tcase_add_test(tc, netconf_defaults_are_multus_defaults);
 	tcase_add_test(tc, netconf_wrong_types_name_the_key);
 	suite_add_tcase(s, tc);
