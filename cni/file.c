@@ -83,17 +83,29 @@ static int sync_dir_of(const char *path)
 	return ret;
 }
 
-/* Writes "<path>.tmp.<pid>" and renames it over path. fsync before the rename when sync; with
- * keep_fd the file stays open in *keep_fd (for a flush after the rename). */
-static int write_tmp_rename(const char *path, const void *data, size_t len, mode_t mode, bool sync,
-			    int *keep_fd, struct cni_err *err)
+/* The temporary file a write of path goes through (see enum cni_write_who); NULL out of
+ * memory. */
+static char *temporary_of(const char *path, enum cni_write_who who)
 {
 	char *tmp = NULL;
+
+	if (who == CNI_WRITE_LOCKED ? asprintf(&tmp, "%s.tmp", path) < 0
+				    : asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+		return NULL;
+	return tmp;
+}
+
+/* Writes the temporary and renames it over path. fsync before the rename when sync; with
+ * keep_fd the file stays open in *keep_fd (for a flush after the rename). */
+static int write_tmp_rename(const char *path, const void *data, size_t len, mode_t mode,
+			    enum cni_write_who who, bool sync, int *keep_fd, struct cni_err *err)
+{
+	char *tmp = temporary_of(path, who);
 	int fd = -1, e;
 
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+	if (!tmp)
 		return cni_err_oom(err);
-	unlink(tmp); /* a leftover from a crashed process with our pid */
+	unlink(tmp); /* a leftover of a killed writer (with our pid, or holding our lock) */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		goto fail;
@@ -122,9 +134,9 @@ fail:
 }
 
 int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		     struct cni_err *err)
+		     enum cni_write_who who, struct cni_err *err)
 {
-	if (write_tmp_rename(path, data, len, mode, true, NULL, err) < 0)
+	if (write_tmp_rename(path, data, len, mode, who, true, NULL, err) < 0)
 		return -1;
 	if (sync_dir_of(path) < 0)
 		return cni_err_set(err, CNI_ERR_IO, "sync directory of %s: %s", path,
@@ -133,9 +145,9 @@ int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 }
 
 int cni_write_replace(const char *path, const void *data, size_t len, mode_t mode,
-		      struct cni_err *err)
+		      enum cni_write_who who, struct cni_err *err)
 {
-	return write_tmp_rename(path, data, len, mode, false, NULL, err);
+	return write_tmp_rename(path, data, len, mode, who, false, NULL, err);
 }
 
 struct cni_flush {
@@ -162,7 +174,7 @@ static void *flush_run(void *arg)
 }
 
 int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_t mode,
-			   struct cni_flush **flush, struct cni_err *err)
+			   enum cni_write_who who, struct cni_flush **flush, struct cni_err *err)
 {
 	struct cni_flush *f = calloc(1, sizeof(*f));
 
@@ -171,7 +183,7 @@ int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_
 		free(f);
 		return cni_err_oom(err);
 	}
-	if (write_tmp_rename(path, data, len, mode, false, &f->fd, err) < 0) {
+	if (write_tmp_rename(path, data, len, mode, who, false, &f->fd, err) < 0) {
 		free(f->path);
 		free(f);
 		return -1;
@@ -286,13 +298,21 @@ int cni_remove_file(const char *path, struct cni_err *err)
 	return 0;
 }
 
-void cni_remove_temporaries(const char *path)
+void cni_remove_temporaries(const char *path, enum cni_write_who who)
 {
-	char *copy = strdup(path), *dir, *base;
+	char *copy, *dir, *base, *tmp;
 	struct dirent *de;
 	size_t blen;
 	DIR *d;
 
+	if (who == CNI_WRITE_LOCKED) {
+		tmp = temporary_of(path, who);
+		if (tmp)
+			unlink(tmp);
+		free(tmp);
+		return;
+	}
+	copy = strdup(path);
 	if (!copy)
 		return;
 	base = strrchr(copy, '/');
@@ -305,8 +325,10 @@ void cni_remove_temporaries(const char *path)
 	blen = strlen(base);
 	d = opendir(*dir ? dir : "/");
 	while (d && (de = readdir(d))) {
+		const char *rest = de->d_name + blen;
+
 		if (strncmp(de->d_name, base, blen) == 0 &&
-		    strncmp(de->d_name + blen, ".tmp.", 5) == 0)
+		    (strcmp(rest, ".tmp") == 0 || strncmp(rest, ".tmp.", 5) == 0))
 			unlinkat(dirfd(d), de->d_name, 0);
 	}
 	if (d)

@@ -13,17 +13,27 @@
  * must be directories, not symlinks). Returns 0 or -1 with err (code 5, naming the path). */
 int cni_mkdir_p(const char *path, mode_t mode, struct cni_err *err) CNI_MUST_CHECK;
 
-/* Writes path atomically and durably: a temporary file "<path>.tmp.<pid>" in the same directory
+/* Who else writes the path a write replaces, which names its temporary file. */
+enum cni_write_who {
+	/* anyone, at any time: "<path>.tmp.<pid>", one per writer; what a writer killed
+	 * mid-write left is found by reading the directory (cni_remove_temporaries) */
+	CNI_WRITE_SHARED = 0,
+	/* only holders of one lock (plexus's per-container lock): "<path>.tmp", so what a
+	 * killed writer left is removed with one unlink, however big the directory */
+	CNI_WRITE_LOCKED = 1,
+};
+
+/* Writes path atomically and durably: a temporary file (who names it) in the same directory
  * opened O_EXCL|O_NOFOLLOW with mode, write, fsync, rename over path, fsync the directory. The
  * parent directory must exist. A failure leaves no temporary file. Code 5 naming the path. */
 int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		     struct cni_err *err) CNI_MUST_CHECK;
+		     enum cni_write_who who, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Like cni_write_atomic, but without the fsyncs: readers see the old or the new content,
  * never a mix, yet a power cut may lose the file. For state whose loss is tolerated (libcni's
  * result cache: DEL goes on without prevResult). Code 5 naming the path. */
 int cni_write_replace(const char *path, const void *data, size_t len, mode_t mode,
-		      struct cni_err *err) CNI_MUST_CHECK;
+		      enum cni_write_who who, struct cni_err *err) CNI_MUST_CHECK;
 
 /* A cni_write_atomic whose fsyncs run in the background while the caller works on. */
 struct cni_flush;
@@ -35,7 +45,8 @@ struct cni_flush;
  * succeeds: the caller overlaps the fsyncs with that work, and fails it when they fail. Returns
  * 0 with *flush (to be waited for) or -1 with err, as cni_write_atomic (then *flush is NULL). */
 int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_t mode,
-			   struct cni_flush **flush, struct cni_err *err) CNI_MUST_CHECK;
+			   enum cni_write_who who, struct cni_flush **flush,
+			   struct cni_err *err) CNI_MUST_CHECK;
 
 /* Waits for the fsyncs of cni_write_atomic_begin and frees flush (NULL: nothing to wait for, 0).
  * 0 when the file is durable; -1 with err (code 5: "sync <path>: <why>" or "sync directory of
@@ -78,7 +89,9 @@ void cni_file_free_secret(char *data, size_t len);
 int cni_remove_file(const char *path, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Removes what a writer killed between creating its temporary file and renaming it left next
- * to path ("<path>.tmp.<pid>"). Best effort, returns nothing. */
-void cni_remove_temporaries(const char *path);
+ * to path: CNI_WRITE_LOCKED unlinks "<path>.tmp"; CNI_WRITE_SHARED reads the directory and
+ * removes both kinds ("<path>.tmp" and every "<path>.tmp.<pid>"). Best effort, returns
+ * nothing. */
+void cni_remove_temporaries(const char *path, enum cni_write_who who);
 
 #endif

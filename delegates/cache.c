@@ -66,7 +66,7 @@ int dlg_cache_write(const char *cache_dir, const char *net, const char *containe
 	if (cni_mkdir_p(dir, 0700, err) < 0)
 		goto out;
 	/* libcni's own WriteFile is not synced either; losing it only costs DEL its prevResult */
-	ret = cni_write_replace(path, text, strlen(text), 0600, err);
+	ret = cni_write_replace(path, text, strlen(text), 0600, CNI_WRITE_LOCKED, err);
 	goto out;
 oom:
 	cni_err_oom(err);
@@ -186,7 +186,11 @@ int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **o
 		char *path = NULL, *text;
 		size_t len = 0;
 
-		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp."))
+		size_t nlen = strlen(de->d_name);
+
+		/* temporaries: "<name>.tmp" (plexus's own) and "<name>.tmp.<pid>" */
+		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp.") ||
+		    (nlen > 4 && strcmp(de->d_name + nlen - 4, ".tmp") == 0))
 			continue;
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
 			continue;
@@ -233,7 +237,7 @@ int dlg_cache_set_result(const char *cache_dir, const char *net, const char *con
 		cni_err_oom(err);
 		goto out;
 	}
-	ret = cni_write_replace(c.path, text, strlen(text), 0600, err);
+	ret = cni_write_replace(c.path, text, strlen(text), 0600, CNI_WRITE_LOCKED, err);
 out:
 	free(text);
 	dlg_cached_free(&c);

@@ -336,7 +336,7 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 			if (cni_remove_file(path, &e) < 0) {
 				/* best effort, as libcni's delCachedResult */
 			}
-			cni_remove_temporaries(path);
+			cni_remove_temporaries(path, CNI_WRITE_LOCKED);
 		}
 		free(path);
 		cni_err_clear(&e);

@@ -52,8 +52,8 @@ static void gc_container(const struct meta_ctx *base, const char *cid, struct cn
 			    cni_remove_file(c.cache_file, &one) < 0)
 				log_verbose("GC: cache of %s kept", cid);
 			/* what a plexus killed while writing the caches left behind */
-			cni_remove_temporaries(c.multus_cache_file);
-			cni_remove_temporaries(c.cache_file);
+			cni_remove_temporaries(c.multus_cache_file, CNI_WRITE_SHARED);
+			cni_remove_temporaries(c.cache_file, CNI_WRITE_SHARED);
 		}
 	} else {
 		/* unreadable: keep it for a person to look at, but say so */

@@ -182,8 +182,10 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 	cJSON_Delete(j);
 	if (!text)
 		return cni_err_oom(err);
-	ret = flush ? cni_write_atomic_begin(c->cache_file, text, strlen(text), 0600, flush, err)
-		    : cni_write_atomic(c->cache_file, text, strlen(text), 0600, err);
+	ret = flush ? cni_write_atomic_begin(c->cache_file, text, strlen(text), 0600,
+					     CNI_WRITE_LOCKED, flush, err)
+		    : cni_write_atomic(c->cache_file, text, strlen(text), 0600, CNI_WRITE_LOCKED,
+				       err);
 	free(text);
 	/* a Multus put back on the node (a rollback) deletes the pod from its own cache */
 	if (ret == 0 && c->multus_cache_file)

@@ -366,7 +366,7 @@ int meta_multus_cache_write(const char *path, const struct meta_plan *plan, stru
 	/* atomic, not synced, as Multus writes it (os.WriteFile): plexus's own plan, written
 	 * durably first, is what a DEL after a crash reads; this copy serves a Multus put back on
 	 * the node, and costs no fsync on every ADD */
-	ret = cni_write_replace(path, text, strlen(text), 0600, err);
+	ret = cni_write_replace(path, text, strlen(text), 0600, CNI_WRITE_LOCKED, err);
 out:
 	free(dir);
 	free(text);

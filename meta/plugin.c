@@ -383,7 +383,7 @@ done:
 				cni_err_clear(&e);
 			}
 			/* a plexus killed while writing a cache left its temporary file */
-			cni_remove_temporaries(files[i]);
+			cni_remove_temporaries(files[i], CNI_WRITE_LOCKED);
 		}
 	}
 out:

@@ -125,7 +125,7 @@ static int write_if_changed(const char *path, const char *data, size_t len,
 	}
 	if (len == 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, "refusing to write an empty %s", path);
-	if (cni_write_atomic(path, data, len, 0600, err) < 0)
+	if (cni_write_atomic(path, data, len, 0600, CNI_WRITE_SHARED, err) < 0)
 		return -1;
 	if (o->report)
 		fprintf(o->report, "wrote %s\n", path);

@@ -77,7 +77,7 @@ static int install_one(const char *src, const char *dir, const char *name, mode_
 		ret = 0;
 		goto out;
 	}
-	if (cni_write_atomic(dst, data, len, mode, err) < 0)
+	if (cni_write_atomic(dst, data, len, mode, CNI_WRITE_SHARED, err) < 0)
 		goto out;
 	if (report)
 		fprintf(report, "installed %s (from %s)\n", dst, real);

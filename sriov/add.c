@@ -398,7 +398,7 @@ static int write_device_info(struct sriov_ctx *c, const struct sriov_pci *p, str
 	if (!dir || !text)
 		cni_err_oom(err);
 	else if (cni_mkdir_p(dirname(dir), 0755, err) == 0)
-		r = cni_write_atomic(path, text, strlen(text), 0644, err);
+		r = cni_write_atomic(path, text, strlen(text), 0644, CNI_WRITE_SHARED, err);
 	free(text);
 	free(dir);
 	cJSON_Delete(o);

@@ -31,8 +31,9 @@ char *sriov_state_path(const char *dir, const char *container_id, const char *if
  * NULL for either is an allocation that failed. */
 static int write_owned(char *path, char *text, struct cni_err *err)
 {
-	int r =
-	    path && text ? cni_write_atomic(path, text, strlen(text), 0600, err) : cni_err_oom(err);
+	int r = path && text
+		    ? cni_write_atomic(path, text, strlen(text), 0600, CNI_WRITE_SHARED, err)
+		    : cni_err_oom(err);
 
 	free(path);
 	free(text);

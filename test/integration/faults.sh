@@ -138,6 +138,23 @@ t_plan_that_cannot_be_made_durable_fails_add_and_rolls_back() {
 	expect_clean $ns
 }
 
+# What a writer killed between creating its temporary file and renaming it leaves: DEL removes
+# it. The files written under the container's lock go through "<file>.tmp" (one unlink each);
+# "<file>.tmp.<pid>" is what a plexus from before wrote, and GC reads the directory for it.
+t_temporaries_a_killed_writer_left_are_removed_by_del() {
+	local ns=${TAG}k
+	setup
+	netns_new $ns
+	netconf "$(bridge_conf cluster ${TAG}f0 10.237.10.0/24)" >"$WORK/nc.json"
+	plexus ADD $ns ck <"$WORK/nc.json" >/dev/null
+	for f in "$WORK/cni/plexus/ck" "$WORK/cni/ck" "$WORK/cni/results/cluster-ck-eth0"; do
+		[ -f "$f" ] || fail "no $f after ADD: $(find "$WORK/cni" -type f)"
+		echo '{"half":' >"$f.tmp"
+	done
+	plexus DEL $ns ck <"$WORK/nc.json"
+	expect_clean $ns
+}
+
 api_start() {
 	apiserver_start '{"tokens":{"tok":"u"},"pods":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"ns1","uid":"u1","annotations":{}}}],"nads":[]}'
 }

@@ -33,7 +33,7 @@ static int record(const struct cni_request *req, const char *verb, struct cni_er
 		clock_gettime(CLOCK_REALTIME, &ts);
 		if (asprintf(&path, "%s/%lld%09ld-%s-%s", dir->valuestring, (long long)ts.tv_sec,
 			     ts.tv_nsec, verb, req->ifname ? req->ifname : "none") >= 0 &&
-		    cni_write_atomic(path, text, strlen(text), 0600, err) < 0) {
+		    cni_write_atomic(path, text, strlen(text), 0600, CNI_WRITE_SHARED, err) < 0) {
 			/* in err, which the recorder reports as it did */
 		}
 		free(path);

@@ -115,7 +115,8 @@ static void put(const char *name, const char *text, char *path, size_t size)
 	struct cni_err err = { 0 };
 
 	snprintf(path, size, "%s/%s", dir, name);
-	ck_assert_int_eq(cni_write_atomic(path, text, strlen(text), 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, text, strlen(text), 0600, CNI_WRITE_SHARED, &err),
+			 0);
 }
 
 START_TEST(base64_round_trips_every_length)
@@ -155,14 +156,14 @@ START_TEST(atomic_write_is_0600_and_leaves_no_temporary)
 	ck_assert_int_eq(stat(sub, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0700);
 	snprintf(path, sizeof(path), "%s/file", sub);
-	ck_assert_int_eq(cni_write_atomic(path, "one", 3, 0600, &err), 0);
-	ck_assert_int_eq(cni_write_atomic(path, "two!", 4, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "one", 3, 0600, CNI_WRITE_SHARED, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "two!", 4, 0600, CNI_WRITE_SHARED, &err), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	back = cni_read_file(path, 100, CNI_FILE_NOFOLLOW, &len, &err);
 	ck_assert_str_eq(back, "two!");
 	free(back);
-	ck_assert_int_eq(cni_write_replace(path, "three", 5, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_replace(path, "three", 5, 0600, CNI_WRITE_SHARED, &err), 0);
 	back = cni_read_file(path, 100, CNI_FILE_NOFOLLOW, &len, &err);
 	ck_assert_str_eq(back, "three");
 	free(back);
@@ -179,13 +180,13 @@ START_TEST(failed_atomic_write_leaves_no_temporary_and_the_old_file)
 	snprintf(path, sizeof(path), "%s/target", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	snprintf(inside, sizeof(inside), "%s/keep", path);
-	ck_assert_int_eq(cni_write_atomic(inside, "x", 1, 0600, &err), 0);
-	ck_assert_int_eq(cni_write_atomic(path, "new", 3, 0600, &err), -1);
+	ck_assert_int_eq(cni_write_atomic(inside, "x", 1, 0600, CNI_WRITE_SHARED, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "new", 3, 0600, CNI_WRITE_SHARED, &err), -1);
 	ck_assert_uint_eq(err.code, 5);
 	ck_assert_msg(strncmp(err.msg, "write ", 6) == 0 && strstr(err.msg, path),
 		      "want \"write <path>: ...\", got %s", err.msg);
 	cni_err_clear(&err);
-	ck_assert_int_eq(cni_write_replace(path, "new", 3, 0600, &err), -1);
+	ck_assert_int_eq(cni_write_replace(path, "new", 3, 0600, CNI_WRITE_SHARED, &err), -1);
 	cni_err_clear(&err);
 	ck_assert_int_eq(entries(dir), 1);
 	ck_assert_int_eq(entries(path), 1);
@@ -198,13 +199,13 @@ START_TEST(atomic_write_syncs_the_file_then_its_directory)
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/plan", dir);
-	ck_assert_int_eq(cni_write_atomic(path, "one", 3, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "one", 3, 0600, CNI_WRITE_SHARED, &err), 0);
 	ck_assert_int_eq(fs.calls, 2);
 	ck_assert_uint_eq(fs.ino[0], inode_of(path));
 	ck_assert_uint_eq(fs.ino[1], inode_of(dir));
 	ck_assert(!fs.other_thread[0] && !fs.other_thread[1]);
 	/* cni_write_replace never syncs */
-	ck_assert_int_eq(cni_write_replace(path, "two", 3, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_replace(path, "two", 3, 0600, CNI_WRITE_SHARED, &err), 0);
 	ck_assert_int_eq(fs.calls, 2);
 }
 END_TEST
@@ -219,10 +220,11 @@ START_TEST(begun_write_is_in_place_before_its_fsyncs_end)
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/plan", dir);
-	ck_assert_int_eq(cni_write_atomic(path, "old", 3, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "old", 3, 0600, CNI_WRITE_SHARED, &err), 0);
 	fs.calls = 0;
 	fs.hold = true;
-	ck_assert_int_eq(cni_write_atomic_begin(path, "new plan", 8, 0600, &f, &err), 0);
+	ck_assert_int_eq(
+	    cni_write_atomic_begin(path, "new plan", 8, 0600, CNI_WRITE_SHARED, &f, &err), 0);
 	ck_assert_ptr_nonnull(f);
 	back = cni_read_file(path, 100, CNI_FILE_NOFOLLOW, &len, &err);
 	ck_assert_str_eq(back, "new plan");
@@ -252,7 +254,8 @@ START_TEST(begun_write_reports_the_fsync_that_failed)
 	for (int nth = 1; nth <= 2; nth++) {
 		fs.calls = 0;
 		fs.fail_nth = nth;
-		ck_assert_int_eq(cni_write_atomic_begin(path, "x", 1, 0600, &f, &err), 0);
+		ck_assert_int_eq(
+		    cni_write_atomic_begin(path, "x", 1, 0600, CNI_WRITE_SHARED, &f, &err), 0);
 		ck_assert_int_eq(cni_flush_wait(f, &err), -1);
 		ck_assert_uint_eq(err.code, 5);
 		snprintf(want, sizeof(want), "%s %s: %s", nth == 1 ? "sync" : "sync directory of",
@@ -265,7 +268,7 @@ START_TEST(begun_write_reports_the_fsync_that_failed)
 	/* the synchronous write says the same */
 	fs.calls = 0;
 	fs.fail_nth = 1;
-	ck_assert_int_eq(cni_write_atomic(path, "y", 1, 0600, &err), -1);
+	ck_assert_int_eq(cni_write_atomic(path, "y", 1, 0600, CNI_WRITE_SHARED, &err), -1);
 	ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, strerror(EIO)), "got %s", err.msg);
 	cni_err_clear(&err);
 }
@@ -278,7 +281,8 @@ START_TEST(begun_write_that_cannot_start_leaves_nothing_to_wait_for)
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/missing/plan", dir);
-	ck_assert_int_eq(cni_write_atomic_begin(path, "x", 1, 0600, &f, &err), -1);
+	ck_assert_int_eq(cni_write_atomic_begin(path, "x", 1, 0600, CNI_WRITE_SHARED, &f, &err),
+			 -1);
 	ck_assert_ptr_null(f);
 	ck_assert_uint_eq(err.code, 5);
 	ck_assert_msg(strncmp(err.msg, "write ", 6) == 0 && strstr(err.msg, path), "got %s",
@@ -293,17 +297,64 @@ START_TEST(leftover_temporaries_are_removed_and_nothing_else)
 {
 	char path[128], t1[128], t2[128], other[128], near[128];
 
+	char locked[128], tmpx[128];
+
 	put("state", "s", path, sizeof(path));
 	put("state.tmp.123", "a", t1, sizeof(t1));
 	put("state.tmp.456", "b", t2, sizeof(t2));
+	put("state.tmp", "l", locked, sizeof(locked));
 	put("statex.tmp.1", "c", other, sizeof(other));
 	put("state.bak", "d", near, sizeof(near));
-	cni_remove_temporaries(path);
+	put("state.tmpx", "e", tmpx, sizeof(tmpx));
+	/* a locked writer's: its one name, nothing else (no read of the directory) */
+	cni_remove_temporaries(path, CNI_WRITE_LOCKED);
+	ck_assert_int_eq(access(locked, F_OK), -1);
+	ck_assert_int_eq(access(t1, F_OK), 0);
+	ck_assert_int_eq(access(t2, F_OK), 0);
+	put("state.tmp", "l", locked, sizeof(locked));
+	/* shared: both kinds */
+	cni_remove_temporaries(path, CNI_WRITE_SHARED);
 	ck_assert_int_eq(access(t1, F_OK), -1);
 	ck_assert_int_eq(access(t2, F_OK), -1);
+	ck_assert_int_eq(access(locked, F_OK), -1);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	ck_assert_int_eq(access(other, F_OK), 0);
 	ck_assert_int_eq(access(near, F_OK), 0);
+	ck_assert_int_eq(access(tmpx, F_OK), 0);
+}
+END_TEST
+
+/* A locked writer goes through "<path>.tmp": one that a killed writer left is replaced, and
+ * nothing stays next to the file. */
+START_TEST(locked_write_goes_through_one_temporary_name)
+{
+	struct cni_err err = { 0 };
+	struct cni_flush *f = NULL;
+	char path[128], left[128], *back;
+	size_t len;
+
+	put("plan.tmp", "half a pl", left, sizeof(left));
+	snprintf(path, sizeof(path), "%s/plan", dir);
+	ck_assert_int_eq(cni_write_replace(path, "one", 3, 0600, CNI_WRITE_LOCKED, &err), 0);
+	ck_assert_int_eq(access(left, F_OK), -1);
+	ck_assert_int_eq(entries(dir), 1);
+	put("plan.tmp", "half a pl", left, sizeof(left));
+	ck_assert_int_eq(cni_write_atomic(path, "two", 3, 0600, CNI_WRITE_LOCKED, &err), 0);
+	ck_assert_int_eq(entries(dir), 1);
+	put("plan.tmp", "half a pl", left, sizeof(left));
+	ck_assert_int_eq(cni_write_atomic_begin(path, "three", 5, 0600, CNI_WRITE_LOCKED, &f, &err),
+			 0);
+	ck_assert_int_eq(cni_flush_wait(f, &err), 0);
+	ck_assert_int_eq(entries(dir), 1);
+	back = cni_read_file(path, 100, CNI_FILE_NOFOLLOW, &len, &err);
+	ck_assert_str_eq(back, "three");
+	free(back);
+	/* a rename that fails leaves no temporary either */
+	ck_assert_int_eq(cni_write_replace(dir, "x", 1, 0600, CNI_WRITE_LOCKED, &err), -1);
+	cni_err_clear(&err);
+	snprintf(left, sizeof(left), "%s.tmp", dir);
+	ck_assert_int_eq(access(left, F_OK), -1);
+	ck_assert_int_eq(entries(dir), 1);
 }
 END_TEST
 
@@ -315,7 +366,7 @@ START_TEST(read_refuses_symlink_and_oversize_and_reports_missing)
 
 	snprintf(path, sizeof(path), "%s/f", dir);
 	snprintf(link, sizeof(link), "%s/l", dir);
-	ck_assert_int_eq(cni_write_atomic(path, "0123456789", 10, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "0123456789", 10, 0600, CNI_WRITE_SHARED, &err), 0);
 	ck_assert_int_eq(symlink(path, link), 0);
 	ck_assert_ptr_null(cni_read_file(link, 100, CNI_FILE_NOFOLLOW, &len, &err));
 	ck_assert_uint_eq(err.code, 5);
@@ -441,7 +492,7 @@ START_TEST(remove_of_a_missing_file_succeeds_and_a_failure_names_the_path)
 	snprintf(path, sizeof(path), "%s/d", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	snprintf(inside, sizeof(inside), "%s/x", path);
-	ck_assert_int_eq(cni_write_atomic(inside, "x", 1, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(inside, "x", 1, 0600, CNI_WRITE_SHARED, &err), 0);
 	ck_assert_int_eq(cni_remove_file(path, &err), -1);
 	ck_assert_uint_eq(err.code, 5);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
@@ -478,6 +529,7 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, begun_write_reports_the_fsync_that_failed);
 	tcase_add_test(tc, begun_write_that_cannot_start_leaves_nothing_to_wait_for);
 	tcase_add_test(tc, leftover_temporaries_are_removed_and_nothing_else);
+	tcase_add_test(tc, locked_write_goes_through_one_temporary_name);
 	tcase_add_test(tc, read_refuses_symlink_and_oversize_and_reports_missing);
 	tcase_add_test(tc, read_follows_a_symlink_when_asked);
 	tcase_add_test(tc, read_takes_exactly_the_cap_and_empty_files);

@@ -72,7 +72,7 @@ START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 	ck_assert_int_eq(
 	    dlg_cache_write(dir, "b", "c1", "eth0", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
 	snprintf(path, sizeof(path), "%s/results/junk", dir);
-	ck_assert_int_eq(cni_write_atomic(path, "not json", 8, 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, "not json", 8, 0600, CNI_WRITE_SHARED, &err), 0);
 	ck_assert_int_eq(dlg_cache_list(dir, "a", &all, &n, &err), 0);
 	ck_assert_uint_eq(n, 2);
 	dlg_cached_free_all(all, n);
@@ -82,7 +82,8 @@ START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 	struct dlg_cached c;
 	ck_assert_int_eq(dlg_cache_read(dir, "x", "y", "z", &c, &err), 0);
 	snprintf(path, sizeof(path), "%s/results/x-y-z", dir);
-	ck_assert_int_eq(cni_write_atomic(path, "{\"kind\":\"other\"}", 16, 0600, &err), 0);
+	ck_assert_int_eq(
+	    cni_write_atomic(path, "{\"kind\":\"other\"}", 16, 0600, CNI_WRITE_SHARED, &err), 0);
 	ck_assert_int_eq(dlg_cache_read(dir, "x", "y", "z", &c, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "wrong kind"));
 	cni_err_clear(&err);

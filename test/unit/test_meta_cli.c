@@ -31,7 +31,8 @@ static void put(const char *name, const char *text)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	ck_assert_msg(cni_write_atomic(path, text, strlen(text), 0644, &err) == 0, "%s", err.msg);
+	ck_assert_msg(cni_write_atomic(path, text, strlen(text), 0644, CNI_WRITE_SHARED, &err) == 0,
+		      "%s", err.msg);
 }
 
 static char *slurp(const char *name)

@@ -125,7 +125,8 @@ START_TEST(requests_of_secondary_delegates_become_capability_args)
 
 	unit_tmpdir(dir, sizeof(dir), "mc");
 	snprintf(path, sizeof(path), "%s/cid", dir);
-	ck_assert_int_eq(cni_write_atomic(path, text, strlen(text), 0600, &err), 0);
+	ck_assert_int_eq(cni_write_atomic(path, text, strlen(text), 0600, CNI_WRITE_SHARED, &err),
+			 0);
 	ck_assert_int_eq(read_plan(path, &plan, &err), 1);
 	/* the master keeps the runtime's runtimeConfig only */
 	cap = cJSON_PrintUnformatted(plan.att[0].cap_args);
@@ -162,7 +163,9 @@ START_TEST(absent_cache_is_not_an_error_and_foreign_files_are_refused)
 	meta_plan_free(&plan);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(path, sizeof(path), "%s/bad%zu", dir, i);
-		ck_assert_int_eq(cni_write_atomic(path, bad[i], strlen(bad[i]), 0600, &err), 0);
+		ck_assert_int_eq(
+		    cni_write_atomic(path, bad[i], strlen(bad[i]), 0600, CNI_WRITE_SHARED, &err),
+		    0);
 		ck_assert_msg(read_plan(path, &plan, &err) == -1, "accepted %s", bad[i]);
 		ck_assert_msg(err.msg && strstr(err.msg, path), "error does not name the file: %s",
 			      err.msg);

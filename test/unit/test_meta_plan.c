@@ -250,7 +250,8 @@ static void put(const char *dir, const char *name, const char *text)
 	struct cni_err err = { 0 };
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	ck_assert_int_eq(cni_write_replace(path, text, strlen(text), 0600, &err), 0);
+	ck_assert_int_eq(cni_write_replace(path, text, strlen(text), 0600, CNI_WRITE_SHARED, &err),
+			 0);
 }
 
 /* The one reader of plan files, and the one listing of a plan directory (DEL, GC, hot-plug and
