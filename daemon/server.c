@@ -120,8 +120,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, const struct conn *st, un
 	return ret;
 }
 
-/* A CNI error object {"code","msg","details"}: what the shim passes through to the runtime. */
-static enum MHD_Result reply_error(struct MHD_Connection *c, const struct conn *st,
+/* A CNI error object {"code","msg","details"}: what the shim passes through to the runtime;
+ * 400, as Multus's daemon answers a failed request, or 503 when the daemon is not ready. */
+static enum MHD_Result reply_error(struct MHD_Connection *c, const struct conn *st, unsigned status,
 				   const struct cni_err *err)
 {
 	cJSON *o = cni_err_to_json(err, NULL);
@@ -129,7 +130,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, const struct conn *
 	enum MHD_Result ret;
 
 	cJSON_Delete(o);
-	ret = reply(c, st, MHD_HTTP_BAD_REQUEST, s ? s : "{\"code\":999,\"msg\":\"out of memory\"}",
+	ret = reply(c, st, status, s ? s : "{\"code\":999,\"msg\":\"out of memory\"}",
 		    "application/json");
 	free(s);
 	return ret;
@@ -173,7 +174,7 @@ static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (pxd_request_parse(body, len, &req, &err) < 0) {
 		log_error("%s: %s", delegate ? "/delegate" : "/cni", err.msg);
-		ret = reply_error(c, st, &err);
+		ret = reply_error(c, st, MHD_HTTP_BAD_REQUEST, &err);
 		cni_err_clear(&err);
 		return ret;
 	}
@@ -199,7 +200,7 @@ static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
 		goto out;
 out:
 	if (cni_err_isset(&err)) {
-		ret = reply_error(c, st, &err);
+		ret = reply_error(c, st, MHD_HTTP_BAD_REQUEST, &err);
 	} else if (json && req.command && strcmp(req.command, "ADD") == 0) {
 		if (asprintf(&wrapped, "{\"Result\":%s}", json) < 0)
 			wrapped = NULL;
@@ -310,7 +311,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 		cni_err_set(&err, CNI_ERR_INVALID_CONFIG, "request: body larger than %u bytes",
 			    PXD_BODY_MAX_BYTES);
-		ret = reply_error(c, st, &err);
+		ret = reply_error(c, st, MHD_HTTP_BAD_REQUEST, &err);
+		cni_err_clear(&err);
+		return ret;
+	}
+	/* /cni waits for readiness (/readyz's 200): the shim sends it first and, on this 503, waits
+	 * for /readyz as Multus's shim always does before it (one request per call, not two) */
+	if (st->route == R_CNI && !atomic_load(&s->ready)) {
+		struct cni_err err = { 0 };
+
+		cni_err_set(
+		    &err, CNI_ERR_TRY_AGAIN,
+		    "plexusd is not ready: its caches have not synced yet, or it is shutting "
+		    "down (/readyz answers 200 once it is ready)");
+		ret = reply_error(c, st, MHD_HTTP_SERVICE_UNAVAILABLE, &err);
 		cni_err_clear(&err);
 		return ret;
 	}

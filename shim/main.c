@@ -1,6 +1,7 @@
 /* shim/main.c: bin/plexus-shim, the CNI plugin of thick mode: forwards each call to plexusd over
  * its unix socket. Follows Multus pkg/server/api/shim.go, but passes the daemon's error codes
- * through, never echoes the stdin config, and deletes from the plan on disk when the daemon is down. */
+ * through, never echoes the stdin config, asks /readyz only when /cni says the daemon is not
+ * ready, and deletes from the plan on disk when the daemon is down. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -183,7 +184,8 @@ static int wait_ready(const struct shim_conf *c, struct cni_err *err)
 	return -1;
 }
 
-/* The daemon's answer made into the call's outcome: *result (ADD) or err. */
+/* The daemon's answer made into the call's outcome: *result (ADD) or err. A 503 is plexusd's
+ * "not ready", with a CNI error object as a 400 has. */
 static int take_reply(const struct shim_conf *c, const struct shim_http_reply *r, cJSON **result,
 		      struct cni_err *err)
 {
@@ -210,7 +212,8 @@ static int take_reply(const struct shim_conf *c, const struct shim_http_reply *r
 		return 0;
 	}
 	/* the daemon's CNI error, code included (Multus's shim makes every one 999) */
-	if (r->status == 400 && cni_err_from_json(r->body, err) == 0 && err->msg && *err->msg)
+	if ((r->status == 400 || r->status == 503) && cni_err_from_json(r->body, err) == 0 &&
+	    err->msg && *err->msg)
 		return -1;
 	cni_err_clear(err);
 	q = cni_quote(r->body, SHIM_QUOTE_MAX);
@@ -222,20 +225,23 @@ static int take_reply(const struct shim_conf *c, const struct shim_http_reply *r
 	return -1;
 }
 
-/* POST /cni: SHIM_HTTP_OK with the outcome in *result/err, or how the request failed. */
+/* POST /cni: SHIM_HTTP_OK with the outcome in *result/err, or how the request failed;
+ * *not_ready tells plexusd's 503 (caches not synced yet, or shutting down) from other errors. */
 static enum shim_http_fail forward(const struct cni_request *req, const struct shim_conf *c,
-				   cJSON **result, struct cni_err *err)
+				   cJSON **result, bool *not_ready, struct cni_err *err)
 {
 	struct shim_http_reply r;
 	enum shim_http_fail f;
 	char *body = request_body(req, err);
 
+	*not_ready = false;
 	if (!body)
 		return SHIM_HTTP_PROTOCOL;
 	f = shim_http_request(c->socket, "POST", "/cni", body, strlen(body), SHIM_CNI_TIMEOUT_MS,
 			      &r, err);
 	free(body);
 	if (f == SHIM_HTTP_OK) {
+		*not_ready = r.status == 503;
 		if (take_reply(c, &r, result, err) < 0)
 			f = SHIM_HTTP_PROTOCOL;
 		shim_http_reply_free(&r);
@@ -244,16 +250,26 @@ static enum shim_http_fail forward(const struct cni_request *req, const struct s
 	return f;
 }
 
+/* /cni first: a daemon that serves answers at once. One that is not there yet (nothing listens)
+ * or not ready (503) is waited for on /readyz, as Multus's shim waits before every request, and
+ * asked again. */
 static int run(const struct cni_request *req, cJSON **result, struct cni_err *err)
 {
 	struct shim_conf c;
+	enum shim_http_fail f;
+	bool not_ready;
 	int ret = -1;
 
 	if (conf_load(req, &c, err) < 0)
 		goto out;
-	if (wait_ready(&c, err) < 0)
-		goto out;
-	ret = forward(req, &c, result, err) == SHIM_HTTP_OK ? 0 : -1;
+	f = forward(req, &c, result, &not_ready, err);
+	if (f == SHIM_HTTP_CONNECT || not_ready) {
+		cni_err_clear(err);
+		if (wait_ready(&c, err) < 0)
+			goto out;
+		f = forward(req, &c, result, &not_ready, err);
+	}
+	ret = f == SHIM_HTTP_OK ? 0 : -1;
 out:
 	free(c.socket);
 	return ret;
@@ -309,18 +325,14 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 {
 	struct shim_conf c;
 	enum shim_http_fail f;
+	bool not_ready;
 	char *why = NULL;
 	int ret = -1;
 
 	if (conf_load(req, &c, err) < 0)
 		goto out;
-	if (!probe_ready(c.socket, SHIM_PROBE_MS, &why)) {
-		ret = del_fallback(req, &c, why ? why : "not ready", err);
-		goto out;
-	}
-	f = forward(req, &c, NULL, err);
-	if (f == SHIM_HTTP_CONNECT || f == SHIM_HTTP_TRANSPORT) {
-		free(why);
+	f = forward(req, &c, NULL, &not_ready, err);
+	if (f == SHIM_HTTP_CONNECT || f == SHIM_HTTP_TRANSPORT || not_ready) {
 		why = err->msg;
 		err->msg = NULL;
 		cni_err_clear(err);

@@ -405,9 +405,10 @@ t_stalled_watch_restarted() {
 }
 
 # churn: plexusd restarted with pods running, its pods LIST refused for a while: the shim's ADD
-# waits for /readyz (which waits for the sync) and is then served from the rebuilt cache; a
-# request straight to the socket before the sync gets the pod's networks by a live GET; no ADD
-# is ever served from the empty cache as if the pod had no networks
+# is answered 503, waits for /readyz (which waits for the sync) and is then served from the
+# rebuilt cache; a request straight to the socket before the sync is refused the same way (code
+# 11, try again), not served by a live GET per pod, the load a node's reboot would put on the
+# API; no ADD is ever served from the empty cache as if the pod had no networks
 t_daemon_restart_rebuilds_caches() {
 	local ns1=${TAG}g ns2=${TAG}h ns3=${TAG}i ns4=${TAG}j rc shim_pid
 	netns_new $ns1
@@ -428,10 +429,12 @@ t_daemon_restart_rebuilds_caches() {
 	reset_log
 	shim ADD $ns2 h <"$WORK/nc.json" >"$WORK/out.h" &
 	shim_pid=$!
-	expect_eq "ADD straight to the socket before the sync" "$(cni ADD $ns4 j <"$WORK/nc.json")" 200
-	attached $ns4 net1 10.242.
-	expect_eq "live GET" "$(count_reqs '^GET /api/v1/namespaces/ns1/pods/pod-j 200$')" 1
-	expect_eq "live_unsynced" "$(metric plexus_pod_lookups_total source=live_unsynced)" 1
+	expect_eq "ADD straight to the socket before the sync" "$(cni ADD $ns4 j <"$WORK/nc.json")" 503
+	expect_eq "answered try again" "$(json_get "$(cat "$WORK/reply")" 'j["code"]')" 11
+	expect_contains "saying why" "$(json_get "$(cat "$WORK/reply")" 'j["msg"]')" "plexusd is not ready"
+	expect_eq "nothing attached" "$(links_in $ns4)" 0
+	expect_eq "no live GET" "$(count_reqs '^GET /api/v1/namespaces/ns1/pods/pod-j')" 0
+	expect_eq "live_unsynced" "$(metric plexus_pod_lookups_total source=live_unsynced)" 0
 	sleep 0.5
 	kill -0 $shim_pid 2>/dev/null || fail "the shim's ADD did not wait for the sync: $(cat "$WORK/out.h")"
 	expect_eq "nothing attached while waiting" "$(links_in $ns2)" 0
@@ -440,11 +443,13 @@ t_daemon_restart_rebuilds_caches() {
 	attached $ns2 net1 10.242.
 	expect_eq "rebuilt" "$(metric plexus_cache_objects resource=pods)" 4
 	expect_eq "ready" "$(http GET /readyz)" 200
+	expect_eq "ADD straight to the socket once ready" "$(cni ADD $ns4 j <"$WORK/nc.json")" 200
+	attached $ns4 net1 10.242.
 	shim ADD $ns3 i <"$WORK/nc.json" >"$WORK/out" || fail "ADD after the sync: $(cat "$WORK/out")"
 	attached $ns3 net1 10.242.
-	expect_eq "only the GET of the request before the sync" "$(count_reqs '^GET')" 1
+	expect_eq "no GET: every pod from the cache" "$(count_reqs '^GET')" 0
 	expect_eq "lookups" "$(lookups)" \
-		"pod:cache=2 pod:cache_after_wait=0 pod:live_unsynced=1 pod:live_not_cached=0 pod:live_uid_mismatch=0 nad:cache=3 nad:live=0"
+		"pod:cache=3 pod:cache_after_wait=0 pod:live_unsynced=0 pod:live_not_cached=0 pod:live_uid_mismatch=0 nad:cache=3 nad:live=0"
 	reset_log
 	shim DEL $ns1 g <"$WORK/nc.json"
 	shim DEL $ns2 h <"$WORK/nc.json"

@@ -65,13 +65,16 @@ t_dist_binaries_need_only_libc_and_their_bundle() {
 		for lib in $(needed "$DIST/$b"); do
 			is_glibc "$lib" || [ -f "$DIST/$LIBDIR/$lib" ] || fail "$b needs $lib, which is neither glibc nor bundled"
 			[[ ! "$lib" =~ ^lib(nl-|yaml|curl) ]] || fail "$b needs $lib dynamically"
+			[[ ! "$lib" =~ ^libcjson ]] || fail "$b needs $lib dynamically (cJSON is linked in)"
 		done
 	done
+	[ -z "$(needed "$DIST/plexus-shim")" ] || fail "plexus-shim is not static: it needs $(needed "$DIST/plexus-shim")"
 	# libnl and libyaml are inside the binaries, not next to them
 	[ -z "$(ls "$DIST/$LIBDIR" | grep -E '^lib(nl-|yaml)')" ] || fail "libnl or libyaml bundled instead of linked statically: $(ls "$DIST/$LIBDIR")"
 	nm "$DIST/sriov" | grep -q ' T nl_socket_alloc$' || fail "sriov does not contain libnl"
-	# what has no .a in Debian is bundled, libcurl with it (plexus dlopen()s it)
-	for lib in libcurl.so.4 libcjson.so.1 libpci.so.3; do
+	# what has no .a in Debian (nor a static build of its own) is bundled, libcurl with it
+	# (plexus dlopen()s it)
+	for lib in libcurl.so.4 libpci.so.3; do
 		[ -f "$DIST/$LIBDIR/$lib" ] || fail "$lib not bundled"
 	done
 	readelf -d "$DIST/plexus" | grep -q 'NEEDED.*libcurl' && fail "plexus links libcurl (it must dlopen it)"

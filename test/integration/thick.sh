@@ -281,7 +281,8 @@ t_sigterm_readyz_500_while_in_flight_requests_finish() {
 	sleep 0.3
 	expect_eq "readyz after SIGTERM" "$(http GET /readyz)" 500
 	expect_eq "healthz still 200" "$(http GET /healthz)" 200
-	expect_eq "new request refused" "$(cni ADD $ns c2 <"$WORK/nc.json")" 400
+	# 503, as /readyz's 500 says: the shim waits for the next daemon (or DELs from the plan)
+	expect_eq "new request refused as not ready" "$(cni ADD $ns c2 <"$WORK/nc.json")" 503
 	expect_eq "with code 11" "$(json_get "$(reply)" 'j["code"]')" 11
 	wait $DPID; rc=$?
 	expect_eq "exit status" "$rc" 0

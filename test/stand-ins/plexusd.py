@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # test/stand-ins/plexusd.py: a STAND-IN for the plexus daemon (and Multus's multus-daemon) on a
 # unix socket, for testing plexus-shim without the real daemon: it records every request and
-# answers /cni as Multus pkg/server/server.go does (200 {"Result": ...}, 400 CNI error object),
-# or badly on purpose (another status, garbage, slow, every body framing).
+# answers /cni as Multus pkg/server/server.go does (200 {"Result": ...}, 400 CNI error object)
+# and, while not ready, as plexusd does (503 with a CNI error object of code 11), or badly on
+# purpose (another status, garbage, slow, every body framing).
 """Usage: plexusd.py --socket PATH --record FILE [options]
 
 Prints "listening PATH" once it serves. Each request is appended to FILE as one JSON line:
@@ -12,8 +13,8 @@ Prints "listening PATH" once it serves. Each request is appended to FILE as one 
   --error JSON        /cni answers 400 with JSON (a CNI error object)
   --status N --body T /cni answers status N with body T (as it is)
   --delay S           wait S seconds before answering /cni
-  --ready-after S     /readyz answers 500 for the first S seconds, then 200
-  --never-ready       /readyz always answers 500
+  --ready-after S     /readyz answers 500 for the first S seconds, then 200 (/cni 503 till then)
+  --never-ready       /readyz always answers 500 (and /cni 503)
   --framing F         length (Content-Length, default), chunked, or close (close-delimited)
   --body-size N       with --status: a body of N bytes ("x" repeated) instead of --body
   --truncate          announce the body's length, send half of it, close
@@ -72,13 +73,15 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         self.record(body)
+        up = not ARGS.never_ready and time.monotonic() - START >= ARGS.ready_after
         if self.path == "/readyz":
-            up = not ARGS.never_ready and time.monotonic() - START >= ARGS.ready_after
             return self.answer(200 if up else 500, "")
         if self.path == "/healthz":
             return self.answer(200, "")
         if self.path != "/cni":
             return self.answer(404, "404 page not found\n")
+        if not up:
+            return self.answer(503, json.dumps({"code": 11, "msg": "plexusd is not ready"}))
         time.sleep(ARGS.delay)
         if ARGS.error is not None:
             return self.answer(400, ARGS.error)
