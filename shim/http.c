@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,15 +82,28 @@ static enum shim_http_fail dial(const char *socket_path, long long deadline, int
 	return SHIM_HTTP_OK;
 }
 
-static enum shim_http_fail send_all(int fd, const char *p, size_t n, long long deadline,
+/* The head and the body in one sendmsg() as long as the socket takes them: the daemon wakes once
+ * for the whole request, not once per part. */
+static enum shim_http_fail send_all(int fd, struct iovec *iov, int cnt, long long deadline,
 				    const char *socket_path, struct cni_err *err)
 {
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	while (cnt > 0) {
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+		ssize_t w;
 
+		if (iov->iov_len == 0) {
+			iov++;
+			cnt--;
+			continue;
+		}
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
+			for (; cnt > 0 && (size_t)w >= iov->iov_len; iov++, cnt--)
+				w -= (ssize_t)iov->iov_len;
+			if (cnt > 0) {
+				iov->iov_base = (char *)iov->iov_base + w;
+				iov->iov_len -= (size_t)w;
+			}
 			continue;
 		}
 		if (w < 0 && errno == EINTR)
@@ -311,6 +325,7 @@ enum shim_http_fail shim_http_request(const char *socket_path, const char *metho
 {
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	enum shim_http_fail ret;
+	struct iovec iov[2];
 	char *head = NULL;
 	int fd = -1, n;
 
@@ -327,9 +342,9 @@ enum shim_http_fail shim_http_request(const char *socket_path, const char *metho
 		close(fd);
 		return cni_err_oom(err), SHIM_HTTP_TRANSPORT;
 	}
-	ret = send_all(fd, head, (size_t)n, deadline, socket_path, err);
-	if (ret == SHIM_HTTP_OK && len)
-		ret = send_all(fd, body, len, deadline, socket_path, err);
+	iov[0] = (struct iovec){ head, (size_t)n };
+	iov[1] = (struct iovec){ (void *)body, len };
+	ret = send_all(fd, iov, len ? 2 : 1, deadline, socket_path, err);
 	if (ret == SHIM_HTTP_OK)
 		ret = read_reply(fd, deadline, reply, socket_path, err);
 	free(head);

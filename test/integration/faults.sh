@@ -138,6 +138,24 @@ t_plan_that_cannot_be_made_durable_fails_add_and_rolls_back() {
 	expect_clean $ns
 }
 
+# Multus's copy cannot be written (a directory where the file goes): the ADD fails naming it,
+# before any delegate runs, and leaves nothing
+t_multus_copy_that_cannot_be_written_fails_add_before_any_delegate() {
+	local ns=${TAG}m out
+	setup
+	netns_new $ns
+	netconf "$(bridge_conf cluster ${TAG}f0 10.237.11.0/24),$(bridge_conf second ${TAG}f1 10.237.12.0/24)" >"$WORK/nc.json"
+	mkdir -p "$WORK/cni/cm/in-the-way"
+	out=$(plexus ADD $ns cm <"$WORK/nc.json") && fail "ADD succeeded without Multus's copy: $out"
+	expect_eq "I/O error code" "$(json_get "$out" 'j["code"]')" 5
+	expect_contains "names the copy" "$out" "$WORK/cni/cm"
+	[ "$(links_in $ns)" -eq 0 ] || fail "rollback left interfaces: $(ip -n $ns -br link)"
+	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "rollback left reservations: $(find "$WORK/ipam" -name '10.*')"
+	plexus DEL $ns cm <"$WORK/nc.json"
+	rm -rf "$WORK/cni/cm"
+	expect_clean $ns
+}
+
 # What a writer killed between creating its temporary file and renaming it leaves: DEL removes
 # it. The files written under the container's lock go through "<file>.tmp" (one unlink each);
 # "<file>.tmp.<pid>" is what a plexus from before wrote, and GC reads the directory for it.

@@ -107,6 +107,17 @@ t_add_forwards_env_and_exact_config_bytes() {
 	expect_eq "result printed" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.56.217.10/24
 }
 
+# a request far larger than the socket's buffer: the daemon gets every byte, in order, however
+# many writes it takes
+t_large_config_is_forwarded_whole() {
+	local conf
+	standin --result "$GOLDEN/matrix-from-1.0.0.in.json"
+	conf="$(shim_conf 1.0.0 "\"pad\":\"$(head -c 900000 /dev/zero | tr '\0' 'p')\",\"end\":\"z\"")"
+	printf '%s' "$conf" >"$WORK/large.json"
+	shim ADD clarge <"$WORK/large.json" >/dev/null
+	expect_eq "config bytes" "$(last_request /cni "(len(config), config == open('$WORK/large.json').read())")" "[${#conf}, true]"
+}
+
 t_result_printed_in_the_netconf_version() {
 	local v out
 	standin --result "$GOLDEN/matrix-from-1.0.0.in.json"
