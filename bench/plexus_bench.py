@@ -92,8 +92,11 @@ def breakdown(runs):
     and the delegate's share), `plexus version` (plexus's start with its shared libraries), and
     the call with fsync(2) made a no-op by bench/nofsync.c (LD_PRELOAD; the preload's own start
     cost is taken out by timing `version` with it too). The shipped build (build/dist/plexus:
-    linked as bin/plexus, libnl, libyaml and libprotobuf-c statically, but its cJSON found in
-    plexus-lib/ through DT_RPATH) is timed alongside when it is built."""
+    linked as bin/plexus, cJSON, libnl, libyaml and libprotobuf-c statically, what else it needs
+    found in plexus-lib/ through DT_RPATH) is timed alongside when it is built. The cache's
+    filesystem is timed in the same loop: creating a file, and removing one that was synced
+    (an ADD creates four: the lock, the plan, Multus's copy, the result cache; its DEL removes
+    them), since its cost drifts with the machine as much as a process start does."""
     bindir = work + "/tinybin"
     conf = plexus_conf([tiny("t0")], bindir)
     nofsync = {"LD_PRELOAD": os.path.join(ROOT, "build", "bench", "nofsync.so")}
@@ -104,8 +107,19 @@ def breakdown(runs):
     def add(k, v):
         m.setdefault(k, []).append(v)
 
+    fsdir = work + "/fs"
+    os.makedirs(fsdir, exist_ok=True)
     for r in range(runs):
         cid = "k%d" % r
+        t0 = time.perf_counter()
+        fd = os.open("%s/f%d" % (fsdir, r), os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        add("create", (time.perf_counter() - t0) * 1e6)
+        os.write(fd, b"x" * 600)
+        os.fsync(fd)
+        os.close(fd)
+        t0 = time.perf_counter()
+        os.unlink("%s/f%d" % (fsdir, r))
+        add("unlink", (time.perf_counter() - t0) * 1e6)
         add("tiny", run(bindir + "/tiny", "ADD", tiny("t0"), cid, path=bindir))
         add("tiny DEL", run(bindir + "/tiny", "DEL", tiny("t0"), cid, path=bindir))
         add("version", start_ms(PLEXUS))
@@ -158,6 +172,9 @@ def breakdown(runs):
                  part(lambda i: m["dist DEL"][i] - m["tiny DEL"][i])))
     else:
         print("| shipped build (build/dist/plexus) | not built (make dist) | |")
+    print("| the cache's filesystem here, in the same loop: creating a file (ADD creates four); "
+          "removing a synced one (DEL removes the plan so), in µs | %.0f | %.0f |"
+          % (med["create"], med["unlink"]))
 
 
 def peak_rss_kib():
