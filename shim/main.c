@@ -225,21 +225,18 @@ static int take_reply(const struct shim_conf *c, const struct shim_http_reply *r
 	return -1;
 }
 
-/* POST /cni: SHIM_HTTP_OK with the outcome in *result/err, or how the request failed;
- * *not_ready tells plexusd's 503 (caches not synced yet, or shutting down) from other errors. */
-static enum shim_http_fail forward(const struct cni_request *req, const struct shim_conf *c,
-				   cJSON **result, bool *not_ready, struct cni_err *err)
+/* POST /cni with body (request_body's): SHIM_HTTP_OK with the outcome in *result/err, or how
+ * the request failed; *not_ready tells plexusd's 503 (caches not synced yet, or shutting down)
+ * from other errors. */
+static enum shim_http_fail forward(const char *body, const struct shim_conf *c, cJSON **result,
+				   bool *not_ready, struct cni_err *err)
 {
 	struct shim_http_reply r;
 	enum shim_http_fail f;
-	char *body = request_body(req, err);
 
 	*not_ready = false;
-	if (!body)
-		return SHIM_HTTP_PROTOCOL;
 	f = shim_http_request(c->socket, "POST", "/cni", body, strlen(body), SHIM_CNI_TIMEOUT_MS,
 			      &r, err);
-	free(body);
 	if (f == SHIM_HTTP_OK) {
 		*not_ready = r.status == 503;
 		if (take_reply(c, &r, result, err) < 0)
@@ -258,19 +255,21 @@ static int run(const struct cni_request *req, cJSON **result, struct cni_err *er
 	struct shim_conf c;
 	enum shim_http_fail f;
 	bool not_ready;
+	char *body = NULL;
 	int ret = -1;
 
-	if (conf_load(req, &c, err) < 0)
+	if (conf_load(req, &c, err) < 0 || !(body = request_body(req, err)))
 		goto out;
-	f = forward(req, &c, result, &not_ready, err);
+	f = forward(body, &c, result, &not_ready, err);
 	if (f == SHIM_HTTP_CONNECT || not_ready) {
 		cni_err_clear(err);
 		if (wait_ready(&c, err) < 0)
 			goto out;
-		f = forward(req, &c, result, &not_ready, err);
+		f = forward(body, &c, result, &not_ready, err);
 	}
 	ret = f == SHIM_HTTP_OK ? 0 : -1;
 out:
+	free(body);
 	free(c.socket);
 	return ret;
 }
@@ -326,12 +325,12 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 	struct shim_conf c;
 	enum shim_http_fail f;
 	bool not_ready;
-	char *why = NULL;
+	char *why = NULL, *body = NULL;
 	int ret = -1;
 
-	if (conf_load(req, &c, err) < 0)
+	if (conf_load(req, &c, err) < 0 || !(body = request_body(req, err)))
 		goto out;
-	f = forward(req, &c, NULL, &not_ready, err);
+	f = forward(body, &c, NULL, &not_ready, err);
 	if (f == SHIM_HTTP_CONNECT || f == SHIM_HTTP_TRANSPORT || not_ready) {
 		why = err->msg;
 		err->msg = NULL;
@@ -341,6 +340,7 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 	}
 	ret = f == SHIM_HTTP_OK ? 0 : -1;
 out:
+	free(body);
 	free(why);
 	free(c.socket);
 	return ret;
