@@ -19,12 +19,68 @@
 #include "cni/buf.h"
 #include "cni/json.h"
 
+/* Directories cni_mkdir_p has checked component by component, with the inode the walk ended
+ * on. plexusd checks each of its few directories on every request; after the first walk one
+ * lstat() comparing that inode stands for it: whatever a component became since (a symlink,
+ * another directory), a path that ends on another inode, or on no directory, is walked again.
+ * A process that calls once (bin/plexus) walks every time it would have. */
+#define MKDIR_SEEN_MAX 8
+static struct {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+} mkdir_seen[MKDIR_SEEN_MAX];
+static unsigned mkdir_seen_next;
+static pthread_mutex_t mkdir_seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool mkdir_seen_still(const char *path)
+{
+	struct stat st;
+	bool known = false;
+	dev_t dev = 0;
+	ino_t ino = 0;
+
+	pthread_mutex_lock(&mkdir_seen_mu);
+	for (size_t i = 0; i < MKDIR_SEEN_MAX && !known; i++)
+		if (mkdir_seen[i].path && strcmp(mkdir_seen[i].path, path) == 0) {
+			known = true;
+			dev = mkdir_seen[i].dev;
+			ino = mkdir_seen[i].ino;
+		}
+	pthread_mutex_unlock(&mkdir_seen_mu);
+	return known && lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == dev &&
+	       st.st_ino == ino;
+}
+
+static void mkdir_seen_add(const char *path, const struct stat *st)
+{
+	char *copy = strdup(path);
+	size_t i;
+
+	if (!copy)
+		return; /* the next call walks again */
+	pthread_mutex_lock(&mkdir_seen_mu);
+	for (i = 0; i < MKDIR_SEEN_MAX; i++)
+		if (mkdir_seen[i].path && strcmp(mkdir_seen[i].path, path) == 0)
+			break;
+	if (i == MKDIR_SEEN_MAX)
+		i = mkdir_seen_next++ % MKDIR_SEEN_MAX;
+	free(mkdir_seen[i].path);
+	mkdir_seen[i].path = copy;
+	mkdir_seen[i].dev = st->st_dev;
+	mkdir_seen[i].ino = st->st_ino;
+	pthread_mutex_unlock(&mkdir_seen_mu);
+}
+
 int cni_mkdir_p(const char *path, mode_t mode, struct cni_err *err)
 {
-	char *copy = strdup(path), *p;
+	char *copy, *p;
 	struct stat st;
 	int ret = -1;
 
+	if (mkdir_seen_still(path))
+		return 0;
+	copy = strdup(path);
 	if (!copy)
 		return cni_err_oom(err);
 	for (p = copy + 1;; p++) {
@@ -45,6 +101,7 @@ int cni_mkdir_p(const char *path, mode_t mode, struct cni_err *err)
 			break;
 		*p = '/';
 	}
+	mkdir_seen_add(path, &st);
 	ret = 0;
 out:
 	free(copy);

@@ -10,7 +10,10 @@
 #include "cni/err.h"
 
 /* mkdir -p with mode for every directory it creates (existing ones are left as they are, but
- * must be directories, not symlinks). Returns 0 or -1 with err (code 5, naming the path). */
+ * must be directories, not symlinks). A path this process walked before is taken at one
+ * lstat() while it still ends on the same directory inode (plexusd asks for the same few on
+ * every request); otherwise it is walked again. Thread-safe. Returns 0 or -1 with err (code 5,
+ * naming the path). */
 int cni_mkdir_p(const char *path, mode_t mode, struct cni_err *err) CNI_MUST_CHECK;
 
 /* Who else writes the path a write replaces, which names its temporary file. */

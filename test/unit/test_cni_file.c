@@ -74,6 +74,15 @@ int fsync(int fd)
 	return (int)syscall(SYS_fsync, fd);
 }
 
+/* Stands in for libc's mkdir(2) (the kernel's through syscall(2)): counts the calls. */
+static int mkdir_calls;
+
+int mkdir(const char *path, mode_t mode)
+{
+	mkdir_calls++;
+	return (int)syscall(SYS_mkdir, path, mode);
+}
+
 static ino_t inode_of(const char *path)
 {
 	struct stat st;
@@ -515,6 +524,47 @@ START_TEST(write_refuses_symlinked_directory_component)
 }
 END_TEST
 
+/* A directory walked once is taken at one lstat() afterwards, for as long as the path ends on
+ * the same directory: replaced by a symlink to another, removed, or made anew, it is walked
+ * (and refused, or made) again. */
+START_TEST(checked_directory_is_walked_again_only_when_it_changed)
+{
+	struct cni_err err = { 0 };
+	char sub[96], mid[96], moved[96], other[128];
+
+	snprintf(sub, sizeof(sub), "%s/m/n/o", dir);
+	snprintf(mid, sizeof(mid), "%s/m/n", dir);
+	mkdir_calls = 0;
+	ck_assert_int_eq(cni_mkdir_p(sub, 0700, &err), 0);
+	ck_assert_int_gt(mkdir_calls, 3);
+	mkdir_calls = 0;
+	ck_assert_int_eq(cni_mkdir_p(sub, 0700, &err), 0);
+	ck_assert_int_eq(mkdir_calls, 0);
+	/* a component replaced by a symlink to another tree: walked, refused */
+	snprintf(moved, sizeof(moved), "%s/m/n-moved", dir);
+	ck_assert_int_eq(rename(mid, moved), 0);
+	snprintf(other, sizeof(other), "%s/elsewhere/o", dir);
+	ck_assert_int_eq(cni_mkdir_p(other, 0700, &err), 0);
+	snprintf(other, sizeof(other), "%s/elsewhere", dir);
+	ck_assert_int_eq(symlink(other, mid), 0);
+	mkdir_calls = 0;
+	ck_assert_int_eq(cni_mkdir_p(sub, 0700, &err), -1);
+	ck_assert_int_gt(mkdir_calls, 0);
+	ck_assert_msg(strstr(err.msg, mid) && strstr(err.msg, "not a directory"), "got %s",
+		      err.msg);
+	cni_err_clear(&err);
+	/* removed: made again */
+	ck_assert_int_eq(unlink(mid), 0);
+	mkdir_calls = 0;
+	ck_assert_int_eq(cni_mkdir_p(sub, 0700, &err), 0);
+	ck_assert_int_gt(mkdir_calls, 0);
+	ck_assert_int_eq(access(sub, F_OK), 0);
+	mkdir_calls = 0;
+	ck_assert_int_eq(cni_mkdir_p(sub, 0700, &err), 0);
+	ck_assert_int_eq(mkdir_calls, 0);
+}
+END_TEST
+
 static Suite *file_suite(void)
 {
 	Suite *s = suite_create("cni_file");
@@ -523,6 +573,7 @@ static Suite *file_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, base64_round_trips_every_length);
 	tcase_add_test(tc, atomic_write_is_0600_and_leaves_no_temporary);
+	tcase_add_test(tc, checked_directory_is_walked_again_only_when_it_changed);
 	tcase_add_test(tc, failed_atomic_write_leaves_no_temporary_and_the_old_file);
 	tcase_add_test(tc, atomic_write_syncs_the_file_then_its_directory);
 	tcase_add_test(tc, begun_write_is_in_place_before_its_fsyncs_end);
