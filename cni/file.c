@@ -330,7 +330,6 @@ int cni_read_json(const char *path, size_t max, unsigned flags, cJSON **doc, str
 	char *text;
 
 	*doc = NULL;
-	errno = 0;
 	text = cni_read_file(path, max, flags, &len, err);
 	if (!text)
 		return cni_err_isset(err) ? -1 : 0;

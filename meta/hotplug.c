@@ -769,7 +769,7 @@ int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 
 	*out = NULL;
 	*n = 0;
-	if (asprintf(&dir, "%s/plexus", cni_dir) < 0)
+	if (!(dir = meta_plan_dir(cni_dir)))
 		return cni_err_oom(err);
 	count = meta_plan_names(dir, &names, err);
 	for (int i = 0; i < count; i++) {

@@ -89,7 +89,7 @@ int meta_ctx_init(const struct cni_request *req, struct meta_ctx *c, struct cni_
 
 	if (meta_ctx_search_path(c, req->path, err) < 0)
 		return -1;
-	if (asprintf(&c->state_dir, "%s/plexus", c->nc.cni_dir) < 0)
+	if (!(c->state_dir = meta_plan_dir(c->nc.cni_dir)))
 		return cni_err_oom(err);
 	if (req->container_id &&
 	    (asprintf(&c->cache_file, "%s/%s", c->state_dir, req->container_id) < 0 ||

@@ -416,6 +416,13 @@ void meta_plan_free(struct meta_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
+char *meta_plan_dir(const char *cni_dir)
+{
+	char *dir = NULL;
+
+	return asprintf(&dir, "%s/plexus", cni_dir) < 0 ? NULL : dir;
+}
+
 /* a plan's size cap: far above any plan (a few KiB per attachment) */
 #define PLAN_MAX_BYTES (16u << 20)
 

@@ -89,7 +89,11 @@ int meta_plan_from_json(const cJSON *j, struct meta_plan *plan, struct cni_err *
  * 1 read; 0 no such file (err untouched); -1 unreadable, too big or corrupt (err names path). */
 int meta_plan_load(const char *path, struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
 
-/* The container IDs that have a plan in state_dir (<cniDir>/plexus), sorted bytewise: every
+/* The directory of the plans under cni_dir, "<cniDir>/plexus" (its own, so Multus's cache and
+ * plexus's never collide); NULL out of memory. */
+char *meta_plan_dir(const char *cni_dir);
+
+/* The container IDs that have a plan in state_dir (meta_plan_dir), sorted bytewise: every
  * name without a '.' (locks and temporaries have one). A missing directory has none. Returns
  * how many, with *names to free with meta_plan_names_free, or -1 with err (code 5 naming the
  * directory). */

@@ -110,7 +110,7 @@ cJSON *ops_list_collect(const char *cni_dir, struct cni_err *err)
 	cJSON *doc = NULL, *arr;
 	int n;
 
-	if (asprintf(&dir, "%s/plexus", cni_dir) < 0) {
+	if (!(dir = meta_plan_dir(cni_dir))) {
 		cni_err_oom(err);
 		return NULL;
 	}
