@@ -354,6 +354,25 @@ int cni_remove_file(const char *path, struct cni_err *err)
 	return 0;
 }
 
+/* Whether s is what temporary_of() puts after the path: ".tmp" or ".tmp.<pid>". */
+static bool is_temporary_suffix(const char *s)
+{
+	if (strncmp(s, ".tmp", 4) != 0)
+		return false;
+	s += 4;
+	if (!*s)
+		return true;
+	return *s == '.' && s[1] && strspn(s + 1, "0123456789") == strlen(s + 1);
+}
+
+bool cni_is_temporary_name(const char *name)
+{
+	for (const char *p = strstr(name, ".tmp"); p; p = strstr(p + 1, ".tmp"))
+		if (p != name && is_temporary_suffix(p))
+			return true;
+	return false;
+}
+
 void cni_remove_temporaries(const char *path, enum cni_write_who who)
 {
 	char *copy, *dir, *base, *tmp;
@@ -381,10 +400,7 @@ void cni_remove_temporaries(const char *path, enum cni_write_who who)
 	blen = strlen(base);
 	d = opendir(*dir ? dir : "/");
 	while (d && (de = readdir(d))) {
-		const char *rest = de->d_name + blen;
-
-		if (strncmp(de->d_name, base, blen) == 0 &&
-		    (strcmp(rest, ".tmp") == 0 || strncmp(rest, ".tmp.", 5) == 0))
+		if (strncmp(de->d_name, base, blen) == 0 && is_temporary_suffix(de->d_name + blen))
 			unlinkat(dirfd(d), de->d_name, 0);
 	}
 	if (d)

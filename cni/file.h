@@ -4,6 +4,7 @@
 #define PLEXUS_CNI_FILE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -96,5 +97,9 @@ int cni_remove_file(const char *path, struct cni_err *err) CNI_MUST_CHECK;
  * removes both kinds ("<path>.tmp" and every "<path>.tmp.<pid>"). Best effort, returns
  * nothing. */
 void cni_remove_temporaries(const char *path, enum cni_write_who who);
+
+/* Whether name (a directory entry) is a temporary file a write went through: "<path>.tmp" or
+ * "<path>.tmp.<pid>" (see enum cni_write_who), so a reader of the directory skips it. */
+bool cni_is_temporary_name(const char *name);
 
 #endif

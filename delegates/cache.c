@@ -186,11 +186,7 @@ int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **o
 		char *path = NULL, *text;
 		size_t len = 0;
 
-		size_t nlen = strlen(de->d_name);
-
-		/* temporaries: "<name>.tmp" (plexus's own) and "<name>.tmp.<pid>" */
-		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp.") ||
-		    (nlen > 4 && strcmp(de->d_name + nlen - 4, ".tmp") == 0))
+		if (de->d_name[0] == '.' || cni_is_temporary_name(de->d_name))
 			continue;
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
 			continue;

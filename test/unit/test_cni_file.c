@@ -302,6 +302,22 @@ START_TEST(begun_write_that_cannot_start_leaves_nothing_to_wait_for)
 }
 END_TEST
 
+START_TEST(temporary_names_are_the_two_a_write_uses)
+{
+	ck_assert(cni_is_temporary_name("state.tmp"));
+	ck_assert(cni_is_temporary_name("state.tmp.123"));
+	ck_assert(cni_is_temporary_name("net-c1-eth0.tmp"));
+	ck_assert(cni_is_temporary_name("a.tmp.b.tmp.9"));
+	ck_assert(!cni_is_temporary_name("state"));
+	ck_assert(!cni_is_temporary_name(".tmp"));
+	ck_assert(!cni_is_temporary_name("state.tmpx"));
+	ck_assert(!cni_is_temporary_name("state.tmp."));
+	ck_assert(!cni_is_temporary_name("state.tmp.12a"));
+	ck_assert(!cni_is_temporary_name("state.tmp.x.y"));
+	ck_assert(!cni_is_temporary_name("state.bak"));
+}
+END_TEST
+
 START_TEST(leftover_temporaries_are_removed_and_nothing_else)
 {
 	char path[128], t1[128], t2[128], other[128], near[128];
@@ -315,6 +331,9 @@ START_TEST(leftover_temporaries_are_removed_and_nothing_else)
 	put("statex.tmp.1", "c", other, sizeof(other));
 	put("state.bak", "d", near, sizeof(near));
 	put("state.tmpx", "e", tmpx, sizeof(tmpx));
+	/* not a temporary of ours: ".tmp." with no pid after it */
+	char notpid[128];
+	put("state.tmp.x", "f", notpid, sizeof(notpid));
 	/* a locked writer's: its one name, nothing else (no read of the directory) */
 	cni_remove_temporaries(path, CNI_WRITE_LOCKED);
 	ck_assert_int_eq(access(locked, F_OK), -1);
@@ -330,6 +349,7 @@ START_TEST(leftover_temporaries_are_removed_and_nothing_else)
 	ck_assert_int_eq(access(other, F_OK), 0);
 	ck_assert_int_eq(access(near, F_OK), 0);
 	ck_assert_int_eq(access(tmpx, F_OK), 0);
+	ck_assert_int_eq(access(notpid, F_OK), 0);
 }
 END_TEST
 
@@ -579,6 +599,7 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, begun_write_is_in_place_before_its_fsyncs_end);
 	tcase_add_test(tc, begun_write_reports_the_fsync_that_failed);
 	tcase_add_test(tc, begun_write_that_cannot_start_leaves_nothing_to_wait_for);
+	tcase_add_test(tc, temporary_names_are_the_two_a_write_uses);
 	tcase_add_test(tc, leftover_temporaries_are_removed_and_nothing_else);
 	tcase_add_test(tc, locked_write_goes_through_one_temporary_name);
 	tcase_add_test(tc, read_refuses_symlink_and_oversize_and_reports_missing);

@@ -73,6 +73,15 @@ START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 	    dlg_cache_write(dir, "b", "c1", "eth0", NULL, NULL, 0, NULL, "{}", 2, NULL, &err), 0);
 	snprintf(path, sizeof(path), "%s/results/junk", dir);
 	ck_assert_int_eq(cni_write_atomic(path, "not json", 8, 0600, CNI_WRITE_SHARED, &err), 0);
+	/* what writers killed mid-write left: whole entries under temporary names, skipped */
+	const char *temps[] = { "a-c9-eth0.tmp", "a-c9-eth0.tmp.4242" };
+	for (size_t i = 0; i < 2; i++) {
+		char from[160];
+
+		snprintf(from, sizeof(from), "%s/results/a-c1-eth0", dir);
+		snprintf(path, sizeof(path), "%s/results/%s", dir, temps[i]);
+		ck_assert_int_eq(link(from, path), 0);
+	}
 	ck_assert_int_eq(dlg_cache_list(dir, "a", &all, &n, &err), 0);
 	ck_assert_uint_eq(n, 2);
 	dlg_cached_free_all(all, n);
