@@ -208,6 +208,9 @@ build-fuzz/test/fuzz/fuzz_sriov_%: build-fuzz/test/fuzz/fuzz_sriov_%.o $(FUZZ_SR
 FUZZ_DAEMON_OBJ := build-fuzz/daemon/request.o build-fuzz/daemon/config.o
 build-fuzz/test/fuzz/fuzz_daemon_%: build-fuzz/test/fuzz/fuzz_daemon_%.o $(FUZZ_DAEMON_OBJ) build-fuzz/libplexus.a
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+# The shim's harness links its reply reader (shim/http.c), built as the fuzz build builds all.
+build-fuzz/test/fuzz/fuzz_shim_%: build-fuzz/test/fuzz/fuzz_shim_%.o build-fuzz/shim/http.o build-fuzz/libplexus.a
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz:
 	$(MAKE) BUILD=build-fuzz SAN=fuzz CC=clang $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/test/fuzz/%)

@@ -319,6 +319,12 @@ out:
 	return ret;
 }
 
+enum shim_http_fail shim_http_read_reply(int fd, int timeout_ms, const char *peer,
+					 struct shim_http_reply *reply, struct cni_err *err)
+{
+	return read_reply(fd, now_ms() + (timeout_ms > 0 ? timeout_ms : 0), reply, peer, err);
+}
+
 enum shim_http_fail shim_http_request(const char *socket_path, const char *method, const char *path,
 				      const char *body, size_t len, int timeout_ms,
 				      struct shim_http_reply *reply, struct cni_err *err)

@@ -36,6 +36,13 @@ enum shim_http_fail shim_http_request(const char *socket_path, const char *metho
 				      struct shim_http_reply *reply,
 				      struct cni_err *err) CNI_MUST_CHECK;
 
+/* Reads one whole reply from fd, as shim_http_request does after sending (its parser of what
+ * the daemon sends, exposed for test/fuzz/fuzz_shim_reply.c); peer names the other end in
+ * errors. */
+enum shim_http_fail shim_http_read_reply(int fd, int timeout_ms, const char *peer,
+					 struct shim_http_reply *reply,
+					 struct cni_err *err) CNI_MUST_CHECK;
+
 void shim_http_reply_free(struct shim_http_reply *reply);
 
 #endif
