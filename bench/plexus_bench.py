@@ -86,6 +86,16 @@ def start_ms(binary, extra=None):
     return (time.perf_counter() - t0) * 1000.0
 
 
+def musl_start_ms():
+    """bin/plexus-shim answering VERSION: a static musl process's start and exit, to set
+    against the tiny plugin's (a static glibc one)"""
+    t0 = time.perf_counter()
+    subprocess.run([os.path.join(ROOT, "bin", "plexus-shim")],
+                   env=dict(os.environ, CNI_COMMAND="VERSION"), check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000.0
+
+
 def breakdown(runs):
     """Where one ADD and one DEL with a tiny delegate spend their time, from medians of calls
     interleaved in one loop: the tiny plugin run directly (a static process's start and exit,
@@ -123,6 +133,7 @@ def breakdown(runs):
         add("tiny", run(bindir + "/tiny", "ADD", tiny("t0"), cid, path=bindir))
         add("tiny DEL", run(bindir + "/tiny", "DEL", tiny("t0"), cid, path=bindir))
         add("version", start_ms(PLEXUS))
+        add("musl", musl_start_ms())
         add("version nofsync", start_ms(PLEXUS, nofsync))
         add("ADD", run(PLEXUS, "ADD", conf, cid, path=bindir))
         add("DEL", run(PLEXUS, "DEL", conf, cid, path=bindir))
@@ -154,6 +165,10 @@ def breakdown(runs):
     print("|---|---|---|")
     print("| a static process's start and exit (the tiny plugin run directly): the floor | "
           "%.2f | %.2f |" % (floor, floor))
+    glibc = part(lambda i: m["tiny"][i] - m["musl"][i])
+    print("| of which glibc's own start: the floor minus a static musl process's "
+          "(bin/plexus-shim answering VERSION), paid by every glibc process, plexus's and its "
+          "delegates' | %.2f | %.2f |" % (glibc, glibc))
     names = ["bin/plexus's start with its shared libraries, beyond the floor (`plexus version`)",
              "the plan made durable: what its two fsyncs (file, directory) add, run in a thread "
              "while the delegate runs (DEL calls no fsync: its figure is this estimate's noise)",
