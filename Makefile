@@ -118,9 +118,10 @@ SHIM_LINK = gcc -nostdlib -nostartfiles -static-pie -Wl,--gc-sections -Wl,--stri
 	    $(SHIM_OBJ) -L$(MUSL_DIR) -lc $$(gcc -print-libgcc-file-name) \
 	    $$(gcc -print-file-name=crtendS.o) $(MUSL_DIR)/crtn.o
 $(MUSL)/include/cjson/cJSON.h: $(CJSON_SRC)/cJSON.c
+	@command -v $(MUSL_CC) >/dev/null || { echo "make: no $(MUSL_CC): make deps installs musl-tools" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	cp $(CJSON_SRC)/cJSON.h $@
-$(MUSL)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c
+$(MUSL)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(MUSL)/include/cjson/cJSON.h
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) -std=c89 -O2 -g -fPIE -ffunction-sections -fdata-sections -c -o $@ $<
 $(MUSL)/%.o: %.c $(MUSL)/include/cjson/cJSON.h

@@ -319,17 +319,23 @@ out:
 	return ret;
 }
 
+/* The deadline timeout_ms from now (a negative timeout is now). */
+static long long deadline_in(int timeout_ms)
+{
+	return now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+}
+
 enum shim_http_fail shim_http_read_reply(int fd, int timeout_ms, const char *peer,
 					 struct shim_http_reply *reply, struct cni_err *err)
 {
-	return read_reply(fd, now_ms() + (timeout_ms > 0 ? timeout_ms : 0), reply, peer, err);
+	return read_reply(fd, deadline_in(timeout_ms), reply, peer, err);
 }
 
 enum shim_http_fail shim_http_request(const char *socket_path, const char *method, const char *path,
 				      const char *body, size_t len, int timeout_ms,
 				      struct shim_http_reply *reply, struct cni_err *err)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline = deadline_in(timeout_ms);
 	enum shim_http_fail ret;
 	struct iovec iov[2];
 	char *head = NULL;
