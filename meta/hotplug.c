@@ -22,6 +22,9 @@
 #include "meta/kube.h"
 
 #define NETN_MAX 4096 /* netN names tried for a new element */
+/* The pod's first interface, which Multus's cache does not record: the name every CRI runtime
+ * gives it (containerd's and CRI-O's CNI calls pass "eth0"). */
+#define MULTUS_POD_IFNAME "eth0"
 
 /* "2026-12-06T05:00:00Z": when a hot-plugged attachment was added. */
 static char *now_utc(void)
@@ -615,10 +618,23 @@ static int delegate_add(const struct cni_request *req, cJSON **result, struct cn
 	    delegate_attachment(&c, &a, err) < 0 || meta_ctx_lock(&c, err) < 0)
 		goto out;
 	ret = meta_ctx_read_cache(&c, &plan, err);
+	if (ret == 0) {
+		/* a pod Multus attached before plexus replaced it on the node: its plan is adopted
+		 * from Multus's cache, so that the pod's DEL also removes what is hot-plugged now */
+		meta_plan_free(&plan);
+		ret = meta_ctx_read_multus_cache(&c, MULTUS_POD_IFNAME, &plan, err);
+		if (ret < 0)
+			cni_err_prefix(err, "delegate: container %s: Multus's cache",
+				       req->container_id);
+		else if (ret > 0)
+			log_verbose("delegate: adopting %s from Multus's cache %s (%zu delegates)",
+				    req->container_id, c.multus_cache_file, plan.n);
+	}
 	if (ret <= 0) {
 		if (ret == 0)
 			cni_err_set(err, CNI_ERR_INVALID_CONFIG,
-				    "delegate: no plan for container %s: plexus did not attach it",
+				    "delegate: no plan for container %s: neither plexus nor Multus "
+				    "attached it",
 				    req->container_id);
 		ret = -1;
 		goto out;

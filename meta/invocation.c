@@ -20,6 +20,7 @@
 #include "delegates/invoke.h"
 #include "k8s/deviceinfo.h"
 #include "meta/defroute.h"
+#include "meta/kube.h"
 #include "meta/multuscache.h"
 
 static const char *const k8s_arg_names[] = {
@@ -191,6 +192,48 @@ int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 	if (ret == 0 && c->multus_cache_file)
 		ret = meta_multus_cache_write(c->multus_cache_file, plan, err);
 	return ret;
+}
+
+int meta_ctx_plan_init(const struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
+{
+	const struct cni_request *req = c->req;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->container_id = strdup(req->container_id);
+	plan->netns = strdup(req->netns ? req->netns : "");
+	plan->ifname = strdup(req->ifname);
+	plan->cni_version = strdup(c->nc.cni_version);
+	plan->pod_namespace = strdup(c->k8s.pod_namespace);
+	plan->pod_name = strdup(c->k8s.pod_name);
+	plan->pod_uid = strdup(c->k8s.pod_uid);
+	plan->sandbox_id = strdup(c->k8s.sandbox_id);
+	if (req->path && *req->path && !(plan->cni_path = strdup(req->path)))
+		return cni_err_oom(err);
+	if (!plan->container_id || !plan->netns || !plan->ifname || !plan->cni_version ||
+	    !plan->pod_namespace || !plan->pod_name || !plan->pod_uid || !plan->sandbox_id)
+		return cni_err_oom(err);
+	return 0;
+}
+
+int meta_ctx_read_multus_cache(const struct meta_ctx *c, const char *master_ifname,
+			       struct meta_plan *plan, struct cni_err *err)
+{
+	int found;
+
+	if (meta_ctx_plan_init(c, plan, err) < 0)
+		return -1;
+	if (master_ifname) {
+		free(plan->ifname);
+		if (!(plan->ifname = strdup(master_ifname)))
+			return cni_err_oom(err);
+	}
+	found = meta_multus_cache_read(c->multus_cache_file, &c->nc, plan, err);
+	if (found <= 0)
+		return found;
+	if (meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, err) < 0 ||
+	    meta_kube_devinfo_paths(plan, &c->nc, err) < 0)
+		return -1;
+	return 1;
 }
 
 /* 1: plan read from the cache; 0: no cache; -1: unreadable or corrupt (err set). */

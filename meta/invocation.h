@@ -64,6 +64,19 @@ struct cni_flush;
 int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,
 			 struct cni_flush **flush, struct cni_err *err) CNI_MUST_CHECK;
 
+/* A new plan's header from the request: container, netns, CNI_IFNAME, cniVersion, the pod's
+ * identity, CNI_PATH. Returns 0, or -1 with err (out of memory). */
+int meta_ctx_plan_init(const struct meta_ctx *c, struct meta_plan *plan,
+		       struct cni_err *err) CNI_MUST_CHECK;
+
+/* A pod Multus attached (plexus replaced it on the node since): the plan Multus's own cache
+ * <cniDir>/<containerID> describes, with no API needed (meta/multuscache.h), its interfaces
+ * named as Multus names them; the master is on master_ifname (NULL: CNI_IFNAME, as in the
+ * pod's own DEL). 1 with the plan, 0 when there is no such cache, -1 with err when it is
+ * unusable. */
+int meta_ctx_read_multus_cache(const struct meta_ctx *c, const char *master_ifname,
+			       struct meta_plan *plan, struct cni_err *err) CNI_MUST_CHECK;
+
 /* 1: plan read from the cache; 0: no cache; -1: unreadable or corrupt (err set). */
 int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan,
 			struct cni_err *err) CNI_MUST_CHECK;

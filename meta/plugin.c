@@ -60,31 +60,10 @@ static int wait_readiness(const struct meta_netconf *nc, struct cni_err *err)
 			   nc->readiness_file);
 }
 
-static int plan_init(const struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
-{
-	const struct cni_request *req = c->req;
-
-	memset(plan, 0, sizeof(*plan));
-	plan->container_id = strdup(req->container_id);
-	plan->netns = strdup(req->netns ? req->netns : "");
-	plan->ifname = strdup(req->ifname);
-	plan->cni_version = strdup(c->nc.cni_version);
-	plan->pod_namespace = strdup(c->k8s.pod_namespace);
-	plan->pod_name = strdup(c->k8s.pod_name);
-	plan->pod_uid = strdup(c->k8s.pod_uid);
-	plan->sandbox_id = strdup(c->k8s.sandbox_id);
-	if (req->path && *req->path && !(plan->cni_path = strdup(req->path)))
-		return cni_err_oom(err);
-	if (!plan->container_id || !plan->netns || !plan->ifname || !plan->cni_version ||
-	    !plan->pod_namespace || !plan->pod_name || !plan->pod_uid || !plan->sandbox_id)
-		return cni_err_oom(err);
-	return 0;
-}
-
 /* The whole plan, checked: delegates that parse, networks we can speak to, interfaces free. */
 static int build_plan(struct meta_ctx *c, struct meta_plan *plan, struct cni_err *err)
 {
-	if (plan_init(c, plan, err) < 0 ||
+	if (meta_ctx_plan_init(c, plan, err) < 0 ||
 	    meta_plan_add_static(plan, &c->nc, &c->k8s, &c->kube, err) < 0)
 		return -1;
 	if (c->kube.pod && (meta_kube_add_pod_networks(plan, &c->nc, &c->kube, &c->k8s, err) < 0 ||
@@ -296,31 +275,6 @@ out:
 	return ret;
 }
 
-/* A pod Multus attached (plexus replaced it on the node since): Multus's own cache says what to
- * delete, with no API needed. 1 with the plan, 0 without (absent or unreadable: logged). */
-static int read_multus_cache(struct meta_ctx *c, struct meta_plan *plan)
-{
-	struct cni_err e = { 0 };
-	int found;
-
-	if (plan_init(c, plan, &e) < 0)
-		goto fail;
-	found = meta_multus_cache_read(c->multus_cache_file, &c->nc, plan, &e);
-	if (found == 0)
-		return 0;
-	if (found < 0 || meta_plan_finish(plan, &c->nc, c->req->args_str, &c->k8s, &e) < 0 ||
-	    meta_kube_devinfo_paths(plan, &c->nc, &e) < 0)
-		goto fail;
-	log_verbose("deleting %s from Multus's cache %s (%zu delegates)", c->req->container_id,
-		    c->multus_cache_file, plan->n);
-	return 1;
-fail:
-	log_error("Multus's cache %s is unusable (%s); falling back to the netconf",
-		  c->multus_cache_file, e.msg ? e.msg : "out of memory");
-	cni_err_clear(&e);
-	return 0;
-}
-
 static int cmd_del(const struct cni_request *req, struct cni_err *err)
 {
 	struct meta_plan plan = { 0 };
@@ -342,8 +296,17 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 		cni_err_clear(err);
 	}
 	if (found <= 0) {
+		struct cni_err e = { 0 };
+
 		meta_plan_free(&plan);
-		found = read_multus_cache(&c, &plan);
+		found = meta_ctx_read_multus_cache(&c, NULL, &plan, &e);
+		if (found > 0)
+			log_verbose("deleting %s from Multus's cache %s (%zu delegates)",
+				    req->container_id, c.multus_cache_file, plan.n);
+		else if (found < 0)
+			log_error("Multus's cache %s is unusable (%s); falling back to the netconf",
+				  c.multus_cache_file, e.msg);
+		cni_err_clear(&e);
 	}
 	if (found <= 0) {
 		struct cni_err e = { 0 };

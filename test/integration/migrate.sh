@@ -298,6 +298,35 @@ t_auxiliary_chain_runs_after_every_network_and_is_deleted() {
 	expect_clean $ns
 }
 
+# plexusd on $WORK/run/multus.sock, with this test's cniDir and binDir, killed on exit
+plexusd_start() {
+	mkdir -p "$WORK/run"
+	echo "{\"cniVersion\":\"0.3.1\",\"socketDir\":\"$WORK/run\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"logFile\":\"$WORK/plexusd.log\"}" >"$WORK/daemon.json"
+	"$ROOT/bin/plexusd" --config "$WORK/daemon.json" 2>"$WORK/plexusd.err" &
+	cleanup_add "kill -9 $!"
+	for _ in $(seq 100); do
+		[ -S "$WORK/run/multus.sock" ] && break
+		sleep 0.05
+	done
+}
+
+# plexusd_post PATH BODY-FILE: the HTTP status; the reply in $WORK/reply
+plexusd_post() {
+	curl -s -o "$WORK/reply" -w '%{http_code}' --max-time 60 \
+		--unix-socket "$WORK/run/multus.sock" --data-binary @"$2" "http://plexusd$1"
+}
+
+# plexusd_body VERB NETNS IFNAME [INTERFACE-ATTRIBUTES] < netconf: a request to plexusd as
+# Multus's shim (/cni) or multus-dynamic-networks-controller (/delegate, with attributes) sends
+# it: the CNI environment and the base64 netconf
+plexusd_body() {
+	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=$CID CNI_IFNAME=$3 \
+		CNI_PATH=$PLUGINS CNI_ARGS=$K8S_ARGS /usr/bin/python3 -c 'import base64,json,os,sys
+b={"env": dict(os.environ), "config": base64.b64encode(sys.stdin.buffer.read()).decode()}
+if len(sys.argv) > 1: b["interfaceAttributes"] = json.loads(sys.argv[1])
+print(json.dumps(b))' ${4:+"$4"}
+}
+
 # The thick daemon runs the same meta core: a pod Multus attached is deleted through plexusd's
 # /cni (Multus's daemon API: env and the base64 netconf), with no API server at all.
 t_pod_multus_attached_is_deleted_through_plexusd() {
@@ -308,23 +337,65 @@ t_pod_multus_attached_is_deleted_through_plexusd() {
 	subst="{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}"
 	multus_add "$FIXTURES/multus-4.2.2-cache.json" $ns "$subst"
 	expect_eq "interfaces Multus made" "$(links_in $ns)" 2
-	mkdir -p "$WORK/run"
-	echo "{\"cniVersion\":\"0.3.1\",\"socketDir\":\"$WORK/run\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"logFile\":\"$WORK/plexusd.log\"}" >"$WORK/daemon.json"
-	"$ROOT/bin/plexusd" --config "$WORK/daemon.json" 2>"$WORK/plexusd.err" &
-	cleanup_add "kill -9 $!"
-	for _ in $(seq 100); do
-		[ -S "$WORK/run/multus.sock" ] && break
-		sleep 0.05
-	done
+	plexusd_start
 	# the netconf edited since the ADD (its second network renamed): only Multus's cache knows
 	# what was attached
-	fixture_netconf "${subst%\}},\"tenant-net\":\"tenant-new\"}" |
-		CNI_COMMAND=DEL CNI_NETNS=/run/netns/$ns CNI_CONTAINERID=$CID CNI_IFNAME=eth0 \
-		CNI_PATH=$PLUGINS CNI_ARGS=$K8S_ARGS /usr/bin/python3 -c 'import base64,json,os,sys
-print(json.dumps({"env": dict(os.environ), "config": base64.b64encode(sys.stdin.buffer.read()).decode()}))' >"$WORK/del.json"
-	code=$(curl -s -o "$WORK/reply" -w '%{http_code}' --max-time 60 \
-		--unix-socket "$WORK/run/multus.sock" --data-binary @"$WORK/del.json" http://plexusd/cni)
+	fixture_netconf "${subst%\}},\"tenant-net\":\"tenant-new\"}" | plexusd_body DEL $ns eth0 >"$WORK/del.json"
+	code=$(plexusd_post /cni "$WORK/del.json")
 	expect_eq "plexusd's answer to DEL: $(cat "$WORK/reply" "$WORK/plexusd.err")" "$code" 200
+	expect_clean $ns
+}
+
+# hot_plug_net5 NETNS: /delegate ADD of network "hot" on net5 (10.171.9.50), as
+# multus-dynamic-networks-controller sends it, to plexusd
+hot_plug_net5() {
+	local conf code
+	conf="{\"cniVersion\":\"1.0.0\",\"name\":\"hot\",\"type\":\"bridge\",\"bridge\":\"${TAG}c\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.171.9.0/24\"}]]}}"
+	echo "$conf" | plexusd_body ADD $1 net5 '{"ips":["10.171.9.50/24"]}' >"$WORK/add.json"
+	code=$(plexusd_post /delegate "$WORK/add.json") || { cat "$WORK/plexusd.err" "$WORK/plexusd.log" >&2; false; }
+	expect_eq "/delegate ADD: $(cat "$WORK/reply" "$WORK/plexusd.err")" "$code" 200
+	expect_contains "net5's address" "$(ip -n $1 -4 -o addr show net5)" 10.171.9.50/24
+}
+
+# Hot-plug (/delegate) into a pod Multus attached before plexusd replaced it: the pod's plan is
+# adopted from Multus's cache, so that its DEL removes the hot-plugged network with the others.
+t_hot_plug_into_a_pod_multus_attached_adopts_its_cache() {
+	local ns=${TAG}u subst multus_ifs code
+	need_libcni
+	setup
+	netns_new $ns
+	subst="{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}"
+	multus_add "$FIXTURES/multus-4.2.2-cache.json" $ns "$subst"
+	multus_ifs=$(ip -n $ns -o link show | awk -F'[:@ ]+' '$2 != "lo" {print $2}' | sort | tr '\n' ' ')
+	plexusd_start
+	hot_plug_net5 $ns
+	expect_eq "Multus's interfaces and net5" "$(links_in $ns)" 3
+	# the plan: Multus's delegates on the interfaces Multus gave them, then the hot-plugged one
+	expect_eq "the adopted plan's interfaces" "$(json_get "$(cat "$WORK/cni/plexus/$CID")" \
+		'" ".join(sorted(a["ifname"] for a in j["attachments"][:-1])) + " "')" "$multus_ifs"
+	expect_eq "net5 hot-plugged" "$(json_get "$(cat "$WORK/cni/plexus/$CID")" \
+		'j["attachments"][-1]["ifname"] + " " + j["attachments"][-1]["origin"]')" "net5 delegate"
+	# the pod's DEL, through plexusd as the runtime's would come: everything, net5 included
+	fixture_netconf "$subst" | plexusd_body DEL $ns eth0 >"$WORK/del.json"
+	code=$(plexusd_post /cni "$WORK/del.json")
+	expect_eq "plexusd's answer to DEL: $(cat "$WORK/reply")" "$code" 200
+	expect_clean $ns
+}
+
+# ...and after a rollback to Multus, Multus's own DEL removes it too: the adoption rewrote
+# Multus's cache with the hot-plugged network in it.
+t_multus_after_rollback_deletes_what_was_hot_plugged() {
+	local ns=${TAG}w subst
+	need_libcni
+	setup
+	netns_new $ns
+	subst="{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\"}"
+	multus_add "$FIXTURES/multus-4.2.2-cache.json" $ns "$subst"
+	plexusd_start
+	hot_plug_net5 $ns
+	expect_eq "Multus's cache holds net5 too" "$(json_get "$(cat "$WORK/cni/$CID")" 'len(j)')" 3
+	multus_del $ns
+	rm -rf "$WORK/cni/plexus" # the plan plexus leaves behind (docs/OPERATIONS.md, rolling back)
 	expect_clean $ns
 }
 
