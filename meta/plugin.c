@@ -305,7 +305,7 @@ static int cmd_del(const struct cni_request *req, struct cni_err *err)
 				    req->container_id, c.multus_cache_file, plan.n);
 		else if (found < 0)
 			log_error("Multus's cache %s is unusable (%s); falling back to the netconf",
-				  c.multus_cache_file, e.msg);
+				  c.multus_cache_file, e.msg ? e.msg : "out of memory");
 		cni_err_clear(&e);
 	}
 	if (found <= 0) {
