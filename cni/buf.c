@@ -165,6 +165,19 @@ char *cni_buf_take(struct cni_buf *b, size_t *len)
 	return p;
 }
 
+void cni_buf_cut(struct cni_buf *b, size_t off, size_t n)
+{
+	if (!b->data || off >= b->len || n == 0)
+		return;
+	if (n > b->len - off)
+		n = b->len - off;
+	memmove(b->data + off, b->data + off + n, b->len - off - n);
+	b->len -= n;
+	if (b->wipe)
+		explicit_bzero(b->data + b->len, n);
+	b->data[b->len] = '\0';
+}
+
 void cni_buf_free(struct cni_buf *b)
 {
 	release(b);

@@ -46,6 +46,11 @@ ssize_t cni_buf_read(struct cni_buf *b, int fd, size_t want) CNI_MUST_CHECK;
  * NULL only when out of memory or after a failed append (the buffer is then freed). */
 char *cni_buf_take(struct cni_buf *b, size_t *len) CNI_MUST_CHECK;
 
+/* Removes n bytes at offset off (both clamped to the data held), moving what follows down; the
+ * bytes moved out of the tail are zeroed in a wiping buffer. As curl's Curl_dyn_tail, which
+ * keeps only a tail: for a reader that has used the front of what it read. */
+void cni_buf_cut(struct cni_buf *b, size_t off, size_t n);
+
 /* Frees the data (wiped first when the buffer was made with wipe); the buffer stays usable. */
 void cni_buf_free(struct cni_buf *b);
 

@@ -185,20 +185,30 @@ static int parse_head(const char *data, size_t len, struct head *h, struct cni_e
 	return 1;
 }
 
-/* Decodes a chunked body from p (n bytes): 1 complete (out filled), 0 more needed, -1 bad. */
-static int dechunk(const char *p, size_t n, struct cni_buf *out, struct cni_err *err)
-{
-	const char *end = p + n;
+/* The longest chunk-size line taken (the size in hex, extensions): a bad one is refused here
+ * instead of being searched for its end through the rest of a big body. */
+#define CHUNK_LINE_MAX 1024
 
-	cni_buf_free(out);
+/* Decodes the chunks of a chunked body (p, n bytes) that are complete from *pos on, appending
+ * their data to out and moving *pos past them, so that each byte is decoded once however the
+ * reply was read: 1 the last chunk came, 0 more is needed, -1 bad. */
+static int dechunk(const char *p, size_t n, size_t *pos, struct cni_buf *out, struct cni_err *err)
+{
+	const char *end = p + n, *c = p + *pos;
+
 	for (;;) {
-		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		size_t avail = (size_t)(end - c);
+		const char *eol =
+		    memmem(c, avail < CHUNK_LINE_MAX + 2 ? avail : CHUNK_LINE_MAX + 2, "\r\n", 2);
 		unsigned long long size = 0;
 		const char *q;
 
 		if (!eol)
-			return 0;
-		for (q = p; q < eol && *q != ';' && *q != ' '; q++) {
+			return avail < CHUNK_LINE_MAX + 2
+				   ? 0
+				   : cni_err_set(err, CNI_ERR_INTERNAL,
+						 "chunk-size line over %d bytes", CHUNK_LINE_MAX);
+		for (q = c; q < eol && *q != ';' && *q != ' '; q++) {
 			int d = *q >= '0' && *q <= '9'	 ? *q - '0'
 				: *q >= 'a' && *q <= 'f' ? *q - 'a' + 10
 				: *q >= 'A' && *q <= 'F' ? *q - 'A' + 10
@@ -208,17 +218,20 @@ static int dechunk(const char *p, size_t n, struct cni_buf *out, struct cni_err 
 				return cni_err_set(err, CNI_ERR_INTERNAL, "bad chunk size");
 			size = size * 16 + (unsigned)d;
 		}
-		if (q == p)
+		if (q == c)
 			return cni_err_set(err, CNI_ERR_INTERNAL, "bad chunk size");
 		if (size == 0)
 			return 1; /* trailers, if any, are of no use here */
-		p = eol + 2;
-		if ((size_t)(end - p) < size + 2)
+		q = eol + 2;
+		if ((size_t)(end - q) < size + 2)
 			return 0;
-		if (cni_buf_add(out, p, (size_t)size) < 0)
+		if (memcmp(q + size, "\r\n", 2) != 0)
+			return cni_err_set(err, CNI_ERR_INTERNAL, "chunk data not ended by CRLF");
+		if (cni_buf_add(out, q, (size_t)size) < 0)
 			return cni_err_set(err, CNI_ERR_INTERNAL, "reply body over %d bytes",
 					   SHIM_HTTP_MAX_BODY);
-		p += size + 2;
+		c = q + size + 2;
+		*pos = (size_t)(c - p);
 	}
 }
 
@@ -229,6 +242,7 @@ static enum shim_http_fail read_reply(int fd, long long deadline, struct shim_ht
 	struct head h = { 0 };
 	enum shim_http_fail ret = SHIM_HTTP_PROTOCOL;
 	bool have_head = false, eof = false;
+	size_t chunk_pos = 0;
 	int done = 0;
 
 	/* the chunk framing may add a little to the body's cap */
@@ -274,9 +288,15 @@ static enum shim_http_fail read_reply(int fd, long long deadline, struct shim_ht
 			size_t n = in.len - h.end;
 
 			if (h.chunked) {
-				done = dechunk(b, n, &body, err);
+				done = dechunk(b, n, &chunk_pos, &body, err);
 				if (done < 0)
 					goto bad;
+				/* what is decoded is dropped: the cap on what is read then bounds
+				 * the framing of a chunk, not of the whole body */
+				if (!done && chunk_pos >= 64 * 1024) {
+					cni_buf_cut(&in, h.end, chunk_pos);
+					chunk_pos = 0;
+				}
 			} else if (h.has_length) {
 				if (n >= h.length) {
 					if (cni_buf_add(&body, b, h.length) < 0) {

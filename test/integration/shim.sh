@@ -184,6 +184,31 @@ t_replies_over_the_cap_or_cut_short_are_errors() {
 	  expect_contains "says why" "$(json_get "$out" 'j["msg"]')" "connection closed before the reply was complete" )
 }
 
+# chunked framing read strictly: chunk data ends with CRLF, a chunk-size line is bounded
+t_bad_chunk_framing_is_an_error() {
+	local k out
+	for k in crlf line; do
+		( standin --framing chunked --bad-chunk $k --result "$GOLDEN/matrix-from-1.0.0.in.json"
+		  out=$(shim_conf 1.0.0 | shim ADD cchunk) && fail "$k: a broken chunk was taken: $out"
+		  expect_eq "$k: code" "$(json_get "$out" 'j["code"]')" 999
+		  expect_contains "$k: says why" "$(json_get "$out" 'j["msg"]')" \
+			"$([ $k = crlf ] && echo "chunk data not ended by CRLF" || echo "chunk-size line over 1024 bytes")" )
+	done
+	# the same reply, framed right, is taken: what failed above was the framing
+	standin --framing chunked --result "$GOLDEN/matrix-from-1.0.0.in.json"
+	out=$(shim_conf 1.0.0 | shim ADD cchunk)
+	expect_eq "result" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.56.217.10/24
+}
+
+# the cap is on the body, not on its framing: 4,000,000 bytes in 7-byte chunks (6.9 MB on the
+# wire) are read whole, and then judged for what they say
+t_body_under_the_cap_in_small_chunks_is_read_whole() {
+	local out
+	standin --framing chunked --status 200 --body-size 4000000
+	out=$(shim_conf 1.0.0 | shim ADD csmall) && fail "a body with no result was taken"
+	expect_contains "read whole, then judged" "$(json_get "$out" 'j["msg"]')" 'answered ADD without a "Result"'
+}
+
 t_slow_daemon_is_waited_for() {
 	local out
 	standin --delay 1.5 --result "$GOLDEN/matrix-from-1.0.0.in.json"

@@ -16,6 +16,8 @@ Prints "listening PATH" once it serves. Each request is appended to FILE as one 
   --ready-after S     /readyz answers 500 for the first S seconds, then 200 (/cni 503 till then)
   --never-ready       /readyz always answers 500 (and /cni 503)
   --framing F         length (Content-Length, default), chunked, or close (close-delimited)
+  --bad-chunk K       with chunked framing, breaks the first chunk: "crlf" (its data not ended by
+                      CRLF) or "line" (a chunk-size line with 2000 bytes of extension)
   --body-size N       with --status: a body of N bytes ("x" repeated) instead of --body
   --truncate          announce the body's length, send half of it, close
 """
@@ -63,7 +65,9 @@ class Handler(BaseHTTPRequestHandler):
             # odd-sized chunks, so a client that reads one chunk only is caught
             for i in range(0, len(data), 7):
                 part = data[i:i + 7]
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                ext = b";x=" + b"y" * 2000 if ARGS.bad_chunk == "line" and i == 0 else b""
+                end = b"XX" if ARGS.bad_chunk == "crlf" and i == 0 else b"\r\n"
+                self.wfile.write(b"%x%s\r\n%s%s" % (len(part), ext, part, end))
             self.wfile.write(b"0\r\n\r\n")
         else:
             self.wfile.write(data)
@@ -117,6 +121,7 @@ def main():
     p.add_argument("--never-ready", action="store_true")
     p.add_argument("--framing", choices=["length", "chunked", "close"], default="length")
     p.add_argument("--body-size", type=int)
+    p.add_argument("--bad-chunk", choices=["crlf", "line"])
     p.add_argument("--truncate", action="store_true")
     ARGS = p.parse_args()
     if os.path.exists(ARGS.socket):

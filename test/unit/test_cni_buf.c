@@ -54,6 +54,32 @@ START_TEST(exceeding_the_cap_is_its_own_error_and_sticks)
 }
 END_TEST
 
+START_TEST(cut_removes_the_bytes_named_and_keeps_the_rest)
+{
+	struct cni_buf b;
+
+	cni_buf_init(&b, 16, true);
+	cni_buf_cut(&b, 0, 3); /* nothing held: nothing to do */
+	ck_assert_ptr_null(b.data);
+	ck_assert_int_eq(cni_buf_adds(&b, "head:used|rest"), 0);
+	cni_buf_cut(&b, 5, 5);
+	ck_assert_str_eq(b.data, "head:rest");
+	ck_assert_uint_eq(b.len, 9);
+	/* the tail moved out is zeroed in a wiping buffer, past the NUL */
+	ck_assert_int_eq(b.data[10], 0);
+	ck_assert_int_eq(b.data[13], 0);
+	/* clamped: past the end, more than is held */
+	cni_buf_cut(&b, 9, 4);
+	ck_assert_str_eq(b.data, "head:rest");
+	cni_buf_cut(&b, 4, 100);
+	ck_assert_str_eq(b.data, "head");
+	/* what was cut makes room under the cap again */
+	ck_assert_int_eq(cni_buf_adds(&b, "0123456789ab"), 0);
+	ck_assert_int_eq(cni_buf_adds(&b, "c"), -EFBIG);
+	cni_buf_free(&b);
+}
+END_TEST
+
 START_TEST(take_of_nothing_is_an_empty_string)
 {
 	struct cni_buf b;
@@ -142,6 +168,7 @@ static Suite *buf_suite(void)
 
 	tcase_add_test(tc, appends_up_to_the_cap_exactly);
 	tcase_add_test(tc, exceeding_the_cap_is_its_own_error_and_sticks);
+	tcase_add_test(tc, cut_removes_the_bytes_named_and_keeps_the_rest);
 	tcase_add_test(tc, take_of_nothing_is_an_empty_string);
 	tcase_add_test(tc, grows_past_many_blocks);
 	tcase_add_test(tc, read_sees_the_cap_crossed_by_one_byte);
