@@ -49,7 +49,7 @@ TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 # LD_PRELOAD fault injectors for the integration tests (test/preload/*.c)
 PRELOAD_SO := $(patsubst test/preload/%.c,$(BUILD)/test/preload/%.so,$(wildcard test/preload/*.c))
 
-.PHONY: all check unit unit-asan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
+.PHONY: all check unit unit-asan daemon-asan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
 all: $(BINS) $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
 
 $(BUILD)/%.o: %.c
@@ -135,6 +135,15 @@ $(BUILD)/daemon/%.o: ALL_CFLAGS += $(MHD_CFLAGS)
 bin/plexusd: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
+
+# plexusd and plexus-shim as test builds (`make BUILD=build-asan SAN=1 ...`, run by `make
+# daemon-asan`): the shim with glibc here, as musl has no sanitizers; what they run is the same code.
+$(BUILD)/san/plexusd: $(DAEMON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
+$(BUILD)/san/plexus-shim: $(patsubst %.c,$(BUILD)/%.o,$(wildcard shim/*.c)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
@@ -246,6 +255,22 @@ valgrind: all noop
 		grep -qE 'ERROR SUMMARY: [1-9]|definitely lost|Invalid|uninitialised' "$$f" && cat "$$f"; \
 	done; \
 	echo "valgrind: $$(ls build/valgrind | wc -l) plexus runs under memcheck"; exit $$rc
+
+# The daemon's suites with plexusd and plexus-shim built with ASan+UBSan (LeakSanitizer at exit):
+# the reports go to files (the daemon's stderr is part of what the tests check), and any report
+# fails the step, whatever the tests said.
+DAEMON_SUITES := $(addprefix test/integration/,thick.sh cache.sh hotplug.sh shim.sh dra.sh migrate.sh)
+daemon-asan: all noop
+	$(MAKE) BUILD=build-asan SAN=1 build-asan/san/plexusd build-asan/san/plexus-shim
+	rm -rf build/asan && mkdir -p build/asan
+	PLEXUSD=$(CURDIR)/build-asan/san/plexusd SHIM=$(CURDIR)/build-asan/san/plexus-shim \
+	ASAN_OPTIONS=log_path=$(CURDIR)/build/asan/asan:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/ubsan \
+		test/run-integration $(DAEMON_SUITES); rc=$$?; \
+	n=$$(ls build/asan | wc -l); \
+	if [ "$$n" -gt 0 ]; then cat build/asan/*; \
+		echo "daemon-asan: 0 passed, $$n failed (sanitizer reports in build/asan)"; exit 1; fi; \
+	exit $$rc
 
 check: deps
 	$(MAKE) all noop $(UNIT_BIN)

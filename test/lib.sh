@@ -24,6 +24,17 @@ cleanup_run() {
 trap 'cleanup_run; rm -rf "$WORKROOT"' EXIT
 trap 'exit 130' INT TERM
 
+# stop_gracefully PID: SIGTERM, then SIGKILL when still there 5 s later: a daemon that exits on
+# its own runs its exit-time checks (LeakSanitizer under `make daemon-asan`)
+stop_gracefully() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	for _ in $(seq 1 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -9 "$1"
+}
+
 # netns_new NAME: creates /run/netns/NAME, removed at exit.
 netns_new() {
 	ip netns add "$1" || return 1

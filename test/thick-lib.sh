@@ -28,7 +28,7 @@ daemon_spawn() {
 	PLEXUS_NODE_NAME=${PLEXUS_NODE_NAME:-node-$TAG} \
 		$MEMCHECK "$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
 	DPID=$!
-	cleanup_add "kill -9 $DPID"
+	cleanup_add "stop_gracefully $DPID"
 	SOCK=$WORK/run/multus.sock
 }
 

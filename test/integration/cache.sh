@@ -302,7 +302,7 @@ t_node_name_required_with_api() {
 	# MULTUS_NODE_NAME alone is enough, and names the node watched
 	env -u PLEXUS_NODE_NAME MULTUS_NODE_NAME=multus-$TAG "$PLEXUSD" --config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
 	DPID=$!
-	cleanup_add "kill -9 $DPID"
+	cleanup_add "stop_gracefully $DPID"
 	SOCK=$WORK/run/multus.sock
 	daemon_ready 20
 	out=$(api GET /_standin/requests | /usr/bin/python3 -c 'import json,sys,urllib.parse

@@ -10,8 +10,8 @@
 . "$ROOT/test/stand-ins/podresources.sh"
 
 PLEXUS=$ROOT/bin/plexus
-PLEXUSD=$ROOT/bin/plexusd
-SHIM=$ROOT/bin/plexus-shim
+PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
+SHIM=${SHIM:-$ROOT/bin/plexus-shim}
 RECORDER=$BUILD/test/tools/recorder
 DRV=sriovnetwork.k8snetworkplumbingwg.io
 CLAIM=p1-vf-x7k2q
@@ -118,7 +118,7 @@ thick_start() {
 EOF2
 	PLEXUS_NODE_NAME=n1 $MEMCHECK "$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
 	DPID=$!
-	cleanup_add "kill -9 $DPID"
+	cleanup_add "stop_gracefully $DPID"
 	sed "s|\"type\":\"plexus\"|\"type\":\"plexus-shim\",\"daemonSocketDir\":\"$SOCKDIR\"|" "$WORK/nc.json" >"$WORK/shim.json"
 	for _ in $(seq 1 200); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCKDIR/multus.sock" http://plexusd/readyz)" == 200 ] && return 0

@@ -298,12 +298,12 @@ t_auxiliary_chain_runs_after_every_network_and_is_deleted() {
 	expect_clean $ns
 }
 
-# plexusd on $WORK/run/multus.sock, with this test's cniDir and binDir, killed on exit
+# plexusd on $WORK/run/multus.sock, with this test's cniDir and binDir, stopped on exit
 plexusd_start() {
 	mkdir -p "$WORK/run"
 	echo "{\"cniVersion\":\"0.3.1\",\"socketDir\":\"$WORK/run\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"logFile\":\"$WORK/plexusd.log\"}" >"$WORK/daemon.json"
-	"$ROOT/bin/plexusd" --config "$WORK/daemon.json" 2>"$WORK/plexusd.err" &
-	cleanup_add "kill -9 $!"
+	"${PLEXUSD:-$ROOT/bin/plexusd}" --config "$WORK/daemon.json" 2>"$WORK/plexusd.err" &
+	cleanup_add "stop_gracefully $!"
 	for _ in $(seq 100); do
 		[ -S "$WORK/run/multus.sock" ] && break
 		sleep 0.05
