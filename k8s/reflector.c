@@ -16,13 +16,13 @@
 #include "k8s/curl.h"
 #include "k8s/watch.h"
 
-/* ASan's allocator in place of glibc's: gcc says so with __SANITIZE_ADDRESS__, clang with
- * __has_feature(address_sanitizer) */
-#if defined(__SANITIZE_ADDRESS__)
-#define PLEXUS_ASAN 1
+/* A sanitizer's allocator in place of glibc's (ASan, TSan): gcc says so with
+ * __SANITIZE_ADDRESS__ or __SANITIZE_THREAD__, clang with __has_feature */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_MALLOC 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PLEXUS_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZER_MALLOC 1
 #endif
 #endif
 
@@ -314,9 +314,9 @@ static int list_all(struct k8s_reflector *r, struct cni_err *err)
 			    removed);
 		/* the pages' parse trees are freed, but glibc keeps their memory for the process: a
 	 * node's 1,000 pods left ~17 MiB resident after the first LIST (make bench). Not under
-	 * ASan, whose allocator replaces glibc's: glibc's malloc_trim would walk arenas never set
-	 * up (a SEGV in mtrim, make daemon-asan). */
-#ifndef PLEXUS_ASAN
+	 * a sanitizer, whose allocator replaces glibc's: glibc's malloc_trim would walk arenas
+	 * never set up (a SEGV in mtrim, make daemon-asan). */
+#ifndef SANITIZER_MALLOC
 	malloc_trim(0);
 #endif
 	return 0;
