@@ -22,6 +22,10 @@ ifeq ($(SAN),1)
 CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
 endif
+ifeq ($(SAN),thread)
+CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDFLAGS   += -fsanitize=thread
+endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 
 # Everything but the mains is one static library, so unit tests reach every module: the
@@ -49,7 +53,7 @@ TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 # LD_PRELOAD fault injectors for the integration tests (test/preload/*.c)
 PRELOAD_SO := $(patsubst test/preload/%.c,$(BUILD)/test/preload/%.so,$(wildcard test/preload/*.c))
 
-.PHONY: all check unit unit-asan daemon-asan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
+.PHONY: all check unit unit-asan daemon-asan daemon-tsan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
 all: $(BINS) $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
 
 $(BUILD)/%.o: %.c
@@ -256,21 +260,19 @@ valgrind: all noop
 	done; \
 	echo "valgrind: $$(ls build/valgrind | wc -l) plexus runs under memcheck"; exit $$rc
 
-# The daemon's suites with plexusd and plexus-shim built with ASan+UBSan (LeakSanitizer at exit):
-# the reports go to files (the daemon's stderr is part of what the tests check), and any report
-# fails the step, whatever the tests said.
+# The daemon's suites with plexusd and plexus-shim built with ASan+UBSan (LeakSanitizer at exit),
+# and the suites where plexusd's threads meet most (the queue and the drain, hot-plug's
+# reconciler) with plexusd built with ThreadSanitizer: any report fails the step, whatever the
+# tests said (test/run-sanitized).
 DAEMON_SUITES := $(addprefix test/integration/,thick.sh cache.sh hotplug.sh shim.sh dra.sh migrate.sh)
+TSAN_SUITES   := $(addprefix test/integration/,thick.sh hotplug.sh)
 daemon-asan: all noop
 	$(MAKE) BUILD=build-asan SAN=1 build-asan/san/plexusd build-asan/san/plexus-shim
-	rm -rf build/asan && mkdir -p build/asan
 	PLEXUSD=$(CURDIR)/build-asan/san/plexusd SHIM=$(CURDIR)/build-asan/san/plexus-shim \
-	ASAN_OPTIONS=log_path=$(CURDIR)/build/asan/asan:detect_leaks=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/ubsan \
-		test/run-integration $(DAEMON_SUITES); rc=$$?; \
-	n=$$(ls build/asan | wc -l); \
-	if [ "$$n" -gt 0 ]; then cat build/asan/*; \
-		echo "daemon-asan: 0 passed, $$n failed (sanitizer reports in build/asan)"; exit 1; fi; \
-	exit $$rc
+		test/run-sanitized daemon-asan build/asan $(DAEMON_SUITES)
+daemon-tsan: all noop
+	$(MAKE) BUILD=build-tsan SAN=thread build-tsan/san/plexusd
+	PLEXUSD=$(CURDIR)/build-tsan/san/plexusd test/run-sanitized daemon-tsan build/tsan $(TSAN_SUITES)
 
 check: deps
 	$(MAKE) all noop $(UNIT_BIN)
