@@ -53,7 +53,7 @@ TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 # LD_PRELOAD fault injectors for the integration tests (test/preload/*.c)
 PRELOAD_SO := $(patsubst test/preload/%.c,$(BUILD)/test/preload/%.so,$(wildcard test/preload/*.c))
 
-.PHONY: all check unit unit-asan daemon-asan daemon-tsan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
+.PHONY: all check unit unit-asan integration-asan daemon-tsan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
 all: $(BINS) $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
 
 $(BUILD)/%.o: %.c
@@ -140,8 +140,12 @@ bin/plexusd: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
 
-# plexusd and plexus-shim as test builds (`make BUILD=build-asan SAN=1 ...`, run by `make
-# daemon-asan`): the shim with glibc here, as musl has no sanitizers; what they run is the same code.
+# bin/plexus, plexusd and plexus-shim as test builds (`make BUILD=build-asan SAN=1 ...`, run by
+# `make integration-asan` and `make daemon-tsan`): the shim with glibc here, as musl has no
+# sanitizers, and every library dynamic; what they run is the same code.
+$(BUILD)/san/plexus: $(META_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 $(BUILD)/san/plexusd: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
@@ -260,16 +264,20 @@ valgrind: all noop
 	done; \
 	echo "valgrind: $$(ls build/valgrind | wc -l) plexus runs under memcheck"; exit $$rc
 
-# The daemon's suites with plexusd and plexus-shim built with ASan+UBSan (LeakSanitizer at exit),
-# and the suites where plexusd's threads meet most (the queue and the drain, hot-plug's
-# reconciler) with plexusd built with ThreadSanitizer: any report fails the step, whatever the
-# tests said (test/run-sanitized).
-DAEMON_SUITES := $(addprefix test/integration/,thick.sh cache.sh hotplug.sh shim.sh dra.sh migrate.sh)
-TSAN_SUITES   := $(addprefix test/integration/,thick.sh hotplug.sh)
-daemon-asan: all noop
-	$(MAKE) BUILD=build-asan SAN=1 build-asan/san/plexusd build-asan/san/plexus-shim
-	PLEXUSD=$(CURDIR)/build-asan/san/plexusd SHIM=$(CURDIR)/build-asan/san/plexus-shim \
-		test/run-sanitized daemon-asan build/asan $(DAEMON_SUITES)
+# The suites that run plexusd, plexus-shim and bin/plexus on the paths valgrind's two do not
+# (thick mode, hot-plug, DRA, migration, faults, the operator commands) with the three built with
+# ASan+UBSan (LeakSanitizer at exit), and the suites where plexusd's threads meet most (the queue
+# and the drain, hot-plug's reconciler) with plexusd built with ThreadSanitizer: any report fails
+# the step, whatever the tests said (test/run-sanitized).
+ASAN_SUITES := $(addprefix test/integration/,thick.sh cache.sh hotplug.sh shim.sh dra.sh migrate.sh \
+	       faults.sh cli.sh devices.sh)
+TSAN_SUITES := $(addprefix test/integration/,thick.sh hotplug.sh)
+integration-asan: all noop
+	$(MAKE) BUILD=build-asan SAN=1 build-asan/san/plexus build-asan/san/plexusd \
+		build-asan/san/plexus-shim
+	PLEXUS=$(CURDIR)/build-asan/san/plexus PLEXUSD=$(CURDIR)/build-asan/san/plexusd \
+	SHIM=$(CURDIR)/build-asan/san/plexus-shim \
+		test/run-sanitized integration-asan build/asan $(ASAN_SUITES)
 daemon-tsan: all noop
 	$(MAKE) BUILD=build-tsan SAN=thread build-tsan/san/plexusd
 	PLEXUSD=$(CURDIR)/build-tsan/san/plexusd test/run-sanitized daemon-tsan build/tsan $(TSAN_SUITES)

@@ -25,7 +25,7 @@ trap 'cleanup_run; rm -rf "$WORKROOT"' EXIT
 trap 'exit 130' INT TERM
 
 # stop_gracefully PID: SIGTERM, then SIGKILL when still there 5 s later: a daemon that exits on
-# its own runs its exit-time checks (LeakSanitizer under `make daemon-asan`)
+# its own runs its exit-time checks (LeakSanitizer under `make integration-asan`)
 stop_gracefully() {
 	kill -TERM "$1" 2>/dev/null || return 0
 	for _ in $(seq 1 100); do

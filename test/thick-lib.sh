@@ -5,7 +5,7 @@
 # was left behind.
 # The pod a request names: ns1/pod-CID with UID uid-CID unless POD_NS, POD_NAME, POD_UID say
 # otherwise.
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
 SHIM=${SHIM:-$ROOT/bin/plexus-shim}
 

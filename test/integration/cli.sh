@@ -3,7 +3,7 @@
 # install (atomic, while the old binary runs), list (caches of real ADDs), help, version, man.
 . "$(dirname "$0")/../lib.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 
 # gen [OPTION]...: generate-config on $WORK/conf with a fake service account in $WORK/sa
 gen() {

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/test/stand-ins/apiserver.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 PLEXUSD=$ROOT/bin/plexusd
 PLEXUS_SHIM=$ROOT/bin/plexus-shim
 CRICLIENT=$ROOT/test/cri/criclient.py

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/test/stand-ins/podresources.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 RECORDER=$BUILD/test/tools/recorder
 
 setup() { # POD-DEVICES-JSON

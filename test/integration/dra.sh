@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/test/stand-ins/podresources.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 PLEXUSD=${PLEXUSD:-$ROOT/bin/plexusd}
 SHIM=${SHIM:-$ROOT/bin/plexus-shim}
 RECORDER=$BUILD/test/tools/recorder

@@ -7,7 +7,7 @@
 # netconf through a real ADD/DEL, the SR-IOV NADs through bin/sriov's config checks.
 . "$(dirname "$0")/../lib.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 SRIOV=$ROOT/bin/sriov
 EX=$ROOT/examples
 DEPLOY=$ROOT/deploy

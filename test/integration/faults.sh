@@ -6,7 +6,7 @@
 # KILL_SEEDS (default 12) sets how many random kill -9 points are tried.
 . "$(dirname "$0")/../lib.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 
 plexus() { # VERB NETNS CID < netconf
 	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/test/stand-ins/apiserver.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 RECORDER=$BUILD/test/tools/recorder
 
 # front_start: nghttpx (Debian's nghttp2-proxy) as the API's TLS front: ALPN h2 to the client,

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/test/stand-ins/apiserver.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 LIBCNI=$BUILD/libcni-driver
 FIXTURES=$ROOT/test/fixtures/multus
 CID=0a1b2c3d4e5f

@@ -4,7 +4,7 @@
 # cache, CHECK, GC, STATUS, readiness, logging, validation, concurrency.
 . "$(dirname "$0")/../lib.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 NOOP=$BUILD/noop
 RECORDER=$BUILD/test/tools/recorder
 

@@ -5,7 +5,7 @@
 # never logged, and the product never runs a shell.
 . "$(dirname "$0")/../lib.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 STANDIN=$ROOT/test/stand-ins/apiserver.py
 
 plexus() { # VERB NETNS CID [IFNAME]

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 SHIM=${SHIM:-$ROOT/bin/plexus-shim}
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 STANDIN=$ROOT/test/stand-ins/plexusd.py
 GOLDEN=$ROOT/test/unit/golden/result
 
@@ -77,7 +77,7 @@ t_version_is_answered_without_a_daemon() {
 
 t_static_small_with_no_loader_and_no_library_to_map() {
 	local needed size shipped=$ROOT/bin/plexus-shim
-	# the shipped binary, even when SHIM names a sanitizer build (make daemon-asan)
+	# the shipped binary, even when SHIM names a sanitizer build (make integration-asan)
 	# tiny: the issue's bound for the shim is 150 KiB
 	size=$(stat -c %s "$shipped")
 	[ "$size" -le $((150 * 1024)) ] || fail "bin/plexus-shim is $size bytes, over 150 KiB"

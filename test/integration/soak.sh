@@ -7,7 +7,7 @@
 # reservations, caches.
 . "$(dirname "$0")/../lib.sh"
 
-PLEXUS=$ROOT/bin/plexus
+PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 PODS=${SOAK_PODS:-50}
 ROUNDS=${SOAK_ROUNDS:-2}
 
