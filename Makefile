@@ -136,9 +136,10 @@ bin/plexus-shim: $(SHIM_OBJ)
 	$(SHIM_LINK)
 
 $(BUILD)/daemon/%.o: ALL_CFLAGS += $(MHD_CFLAGS)
+DAEMON_LINK = $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
 bin/plexusd: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
+	$(DAEMON_LINK)
 
 # bin/plexus, plexusd and plexus-shim as test builds (`make BUILD=build-asan SAN=1 ...`, run by
 # `make integration-asan` and `make daemon-tsan`): the shim with glibc here, as musl has no
@@ -148,7 +149,7 @@ $(BUILD)/san/plexus: $(META_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 $(BUILD)/san/plexusd: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
+	$(DAEMON_LINK)
 $(BUILD)/san/plexus-shim: $(patsubst %.c,$(BUILD)/%.o,$(wildcard shim/*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
