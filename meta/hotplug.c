@@ -22,9 +22,6 @@
 #include "meta/kube.h"
 
 #define NETN_MAX 4096 /* netN names tried for a new element */
-/* The pod's first interface, which Multus's cache does not record: the name every CRI runtime
- * gives it (containerd's and CRI-O's CNI calls pass "eth0"). */
-#define MULTUS_POD_IFNAME "eth0"
 
 /* "2026-12-06T05:00:00Z": when a hot-plugged attachment was added. */
 static char *now_utc(void)
@@ -622,7 +619,7 @@ static int delegate_add(const struct cni_request *req, cJSON **result, struct cn
 		/* a pod Multus attached before plexus replaced it on the node: its plan is adopted
 		 * from Multus's cache, so that the pod's DEL also removes what is hot-plugged now */
 		meta_plan_free(&plan);
-		ret = meta_ctx_read_multus_cache(&c, MULTUS_POD_IFNAME, &plan, err);
+		ret = meta_ctx_read_multus_cache(&c, META_POD_IFNAME, &plan, err);
 		if (ret < 0)
 			cni_err_prefix(err, "delegate: container %s: Multus's cache",
 				       req->container_id);

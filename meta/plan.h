@@ -45,6 +45,11 @@ struct meta_attachment {
 			 the next reconcile or the pod's DEL deletes it */
 };
 
+/* The pod's first interface: the CNI_IFNAME every CRI runtime passes for the cluster network
+ * (containerd's and CRI-O's CNI calls pass "eth0"). Used where no runtime call names it: Multus's
+ * cache does not record it, and `plexus validate` plans without one. */
+#define META_POD_IFNAME "eth0"
+
 #define META_ORIGIN_ANNOTATION "annotation"
 #define META_ORIGIN_DELEGATE   "delegate"
 

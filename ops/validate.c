@@ -338,7 +338,7 @@ static int check_netconf(const char *path, cJSON *nads, const cJSON *pod, const 
 	}
 	plan.container_id = strdup("plexus-validate");
 	plan.netns = strdup("");
-	plan.ifname = strdup("eth0");
+	plan.ifname = strdup(META_POD_IFNAME);
 	plan.cni_version = strdup(nc.cni_version);
 	if (!plan.container_id || !plan.netns || !plan.ifname || !plan.cni_version) {
 		cni_err_oom(&err);
