@@ -1,5 +1,6 @@
 """bench/benchlib.py: what the bench scripts share: the API stand-in (started, controlled, a
-kubeconfig for it), plexusd's unix socket as an HTTP client, its readiness and its memory."""
+kubeconfig for it), plexusd's unix socket as an HTTP client, its readiness and its memory, and
+what the filesystem under a path is."""
 import http.client, json, os, shutil, socket, ssl, subprocess, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -7,6 +8,31 @@ TINY = os.path.join(ROOT, "build", "bench", "tinyplugin")
 PLEXUS = os.path.join(ROOT, "bin", "plexus")
 PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
 SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
+
+
+def describe_fs(path):
+    """The filesystem under path, as far as its removals cost: ext4 without a journal and mounted
+    with discard trims a removed file's blocks before unlink returns (ext4_free_blocks); with a
+    journal, the trim waits for the commit, off the caller's path."""
+    dev, best = None, ""
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            src, mnt, fstype, opts = line.split()[:4]
+            if (path + "/").startswith(mnt.rstrip("/") + "/") and len(mnt) >= len(best):
+                best, dev, kind, mopts = mnt, src, fstype, opts.split(",")
+    if dev is None:
+        return "unknown"
+    words = [kind]
+    if kind == "ext4":
+        try:
+            with open("/proc/fs/ext4/%s/options" % os.path.basename(dev)) as f:
+                opts = f.read().split()
+        except OSError:
+            opts = mopts
+        words.append("journal" if any(o.startswith("data=") for o in opts) else "no journal")
+    if "discard" in mopts:
+        words.append("discard")
+    return ", ".join(words)
 
 
 def thick_setup(bindir, sockdir):

@@ -7,8 +7,8 @@ directly with the same config, interleaved in one run, medians. Peak RSS of plex
 size. Own cost with 1, 2, 4 and 8 bridge delegates (plexus minus the direct calls)."""
 import json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLEXUS = os.path.join(ROOT, "bin", "plexus")
+from benchlib import PLEXUS, ROOT, describe_fs
+
 PLUGINS = "/usr/lib/cni"
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 tag = "pxb%d" % (os.getpid() % 10000)
@@ -190,31 +190,6 @@ def breakdown(runs):
     print("| the cache's filesystem here (%s), in the same loop: creating a file (ADD creates "
           "four); removing a synced one (DEL removes the plan so), in µs | %.0f | %.0f |"
           % (describe_fs(work), med["create"], med["unlink"]))
-
-
-def describe_fs(path):
-    """The filesystem under path, as far as its removals cost: ext4 without a journal and mounted
-    with discard trims a removed file's blocks before unlink returns (ext4_free_blocks); with a
-    journal, the trim waits for the commit, off the caller's path."""
-    dev, best = None, ""
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            src, mnt, fstype, opts = line.split()[:4]
-            if (path + "/").startswith(mnt.rstrip("/") + "/") and len(mnt) >= len(best):
-                best, dev, kind, mopts = mnt, src, fstype, opts.split(",")
-    if dev is None:
-        return "unknown"
-    words = [kind]
-    if kind == "ext4":
-        try:
-            with open("/proc/fs/ext4/%s/options" % os.path.basename(dev)) as f:
-                opts = f.read().split()
-        except OSError:
-            opts = mopts
-        words.append("journal" if any(o.startswith("data=") for o in opts) else "no journal")
-    if "discard" in mopts:
-        words.append("discard")
-    return ", ".join(words)
 
 
 def peak_rss_kib():

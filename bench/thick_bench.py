@@ -9,27 +9,54 @@ Static delegates only (no API): a tiny static plugin, so the figures are plexus'
   the sequential calls, and the peak (VmHWM, reset before) during a burst of 100 concurrent pod
   ADDs through the shim, then 100 DELs. Wall time of the bursts, thin and thick.
 - The shim's size and libraries.
+- The same own times with the cache (cniDir: plans, Multus's and libcni's caches, locks) on tmpfs,
+  a second daemon for thick: what the code costs without the device's fsync and trim.
 Prints "thick: not built" when bin/plexusd or bin/plexus-shim is missing. Asserts nothing."""
 import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, kib, status_of, stop, thick_setup,
-                      wait_ready)
+from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, describe_fs, kib, status_of, stop,
+                      thick_setup, wait_ready)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 BURST = int(os.environ.get("BENCH_BURST", "100"))
 work = tempfile.mkdtemp(prefix="plexus-tbench.")
+# a tmpfs (/dev/shm on any glibc system, /run where systemd mounts it): a cache there costs no
+# device I/O
+MEMFS = next((d for d in ("/dev/shm", "/run") if describe_fs(d).startswith("tmpfs")), None)
+memwork = tempfile.mkdtemp(prefix="plexus-tbench.", dir=MEMFS)
 netns = "pxtb%d" % (os.getpid() % 10000)
 bindir, cnidir, sockdir = work + "/bin", work + "/cni", work + "/sock"
 sock = sockdir + "/multus.sock"
+memcni, memsockdir = memwork + "/cni", memwork + "/sock"
+memsock = memsockdir + "/multus.sock"
 DELEGATES = [{"cniVersion": "1.0.0", "name": "t0", "type": "tiny"}]
 
 
-def netconf(kind):
-    conf = {"cniVersion": "1.0.0", "name": "bench", "type": kind, "cniDir": cnidir,
+def netconf(kind, cni_dir=cnidir, socket=sock):
+    conf = {"cniVersion": "1.0.0", "name": "bench", "type": kind, "cniDir": cni_dir,
             "binDir": bindir, "delegates": DELEGATES}
     if kind == "plexus-shim":
-        conf["daemonSocketPath"] = sock
+        conf["daemonSocketPath"] = socket
     return conf
+
+
+def start_daemon(cni_dir, socket_dir, name):
+    """plexusd with its cache in cni_dir, serving in socket_dir; (process, None) once ready,
+    else (None, why with the end of its log)"""
+    config = "%s/%s-config.json" % (work, name)
+    with open(config, "w") as f:
+        json.dump({"cniVersion": "1.0.0", "socketDir": socket_dir, "binDir": bindir,
+                   "cniDir": cni_dir, "logToStderr": True, "logLevel": "error"}, f)
+    logpath = "%s/%s.log" % (work, name)
+    with open(logpath, "wb") as log:
+        daemon = subprocess.Popen([PLEXUSD, "--config", config], stdout=log, stderr=log,
+                                  env=dict(os.environ, PLEXUS_NODE_NAME="bench"))
+    why = wait_ready(daemon, socket_dir + "/multus.sock")
+    if why:
+        stop(daemon)
+        tail = open(logpath, errors="replace").read()[-2000:]
+        return None, "plexusd %s; its log:\n%s" % (why, tail)
+    return daemon, None
 
 
 def cni_env(verb, cid):
@@ -97,34 +124,35 @@ def deps_of(binary):
 def main():
     print()
     print("== thick mode: plexus-shim -> plexusd (static tiny delegate, no API) ==")
-    if not thick_setup(bindir, sockdir):
-        return 0
-    config = work + "/daemon-config.json"
-    with open(config, "w") as f:
-        json.dump({"cniVersion": "1.0.0", "socketDir": sockdir, "binDir": bindir,
-                   "cniDir": cnidir, "logToStderr": True, "logLevel": "error"}, f)
-    subprocess.run(["ip", "netns", "add", netns], check=True)
-    log = open(work + "/plexusd.log", "wb")
-    daemon = subprocess.Popen([PLEXUSD, "--config", config], stdout=log, stderr=log,
-                              env=dict(os.environ, PLEXUS_NODE_NAME="bench"))
+    daemon = memdaemon = None
     try:
-        why = wait_ready(daemon, sock)
+        if not thick_setup(bindir, sockdir):
+            return 0
+        subprocess.run(["ip", "netns", "add", netns], check=True)
+        os.makedirs(memsockdir, mode=0o700)
+        daemon, why = start_daemon(cnidir, sockdir, "plexusd")
+        if not why:
+            memdaemon, why = start_daemon(memcni, memsockdir, "plexusd-tmpfs")
         if why:
-            log.flush()
-            print("thick: plexusd %s; its log:" % why)
-            print(open(work + "/plexusd.log", errors="replace").read()[-2000:])
+            print("thick: " + why)
             return 1
         time.sleep(1.0)
         rss_start = kib(daemon.pid, "VmRSS")
         thin_conf, shim_conf = netconf("plexus"), netconf("plexus-shim")
+        thin_mem, shim_mem = netconf("plexus", memcni), netconf("plexus-shim", memcni, memsock)
         conn = UnixHTTP(sock)
         rows = {k: [] for k in ("thin ADD", "thin DEL", "shim ADD", "shim DEL", "daemon ADD",
-                                "daemon DEL", "fresh ADD", "fresh DEL", "tiny ADD", "tiny DEL")}
+                                "daemon DEL", "fresh ADD", "fresh DEL", "tiny ADD", "tiny DEL",
+                                "thin mem ADD", "thin mem DEL", "shim mem ADD", "shim mem DEL")}
         for r in range(RUNS):
             rows["thin ADD"].append(run(PLEXUS, "ADD", thin_conf, "n%d" % r))
             rows["thin DEL"].append(run(PLEXUS, "DEL", thin_conf, "n%d" % r))
             rows["shim ADD"].append(run(SHIM, "ADD", shim_conf, "s%d" % r))
             rows["shim DEL"].append(run(SHIM, "DEL", shim_conf, "s%d" % r))
+            rows["thin mem ADD"].append(run(PLEXUS, "ADD", thin_mem, "m%d" % r))
+            rows["thin mem DEL"].append(run(PLEXUS, "DEL", thin_mem, "m%d" % r))
+            rows["shim mem ADD"].append(run(SHIM, "ADD", shim_mem, "k%d" % r))
+            rows["shim mem DEL"].append(run(SHIM, "DEL", shim_mem, "k%d" % r))
             rows["daemon ADD"].append(post_cni(conn, "ADD", thin_conf, "d%d" % r))
             rows["daemon DEL"].append(post_cni(conn, "DEL", thin_conf, "d%d" % r))
             for verb in ("ADD", "DEL"):  # a connection per request, as the shim dials
@@ -165,7 +193,7 @@ def main():
         threads = status_of(daemon.pid).get("Threads", "?")
 
         print("%d runs, medians; own time = the call minus the tiny delegate called directly, "
-              "interleaved in one loop" % RUNS)
+              "interleaved in one loop; the cache on %s" % (RUNS, describe_fs(cnidir)))
         print()
         print("| measure | thin (bin/plexus) | thick (plexus-shim -> plexusd) | target | Multus |")
         print("|---|---|---|---|---|")
@@ -174,6 +202,14 @@ def main():
               % (med["thin ADD"] - med["tiny ADD"], med["shim ADD"] - med["tiny ADD"]))
         print("| own time per DEL | %.2f ms | %.2f ms | thin <= 1.0 ms | |"
               % (med["thin DEL"] - med["tiny DEL"], med["shim DEL"] - med["tiny DEL"]))
+        if MEMFS:
+            print("| own time per ADD / DEL, the cache on tmpfs (no device I/O) | %.2f / %.2f ms "
+                  "| %.2f / %.2f ms | | |"
+                  % (med["thin mem ADD"] - med["tiny ADD"], med["thin mem DEL"] - med["tiny DEL"],
+                     med["shim mem ADD"] - med["tiny ADD"], med["shim mem DEL"] - med["tiny DEL"]))
+        else:
+            print("| own time per ADD / DEL, the cache on tmpfs | no tmpfs at /dev/shm or /run "
+                  "| | | |")
         print("| ADD total / tiny ADD alone | %.2f / %.2f ms | %.2f / %.2f ms | | |"
               % (med["thin ADD"], med["tiny ADD"], med["shim ADD"], med["tiny ADD"]))
         print("| daemon alone per ADD / DEL (POST /cni from here, no shim exec), own: kept-alive "
@@ -200,13 +236,17 @@ def main():
         return 0
     except RuntimeError as e:
         print("thick: %s" % e)
-        log.flush()
-        print(open(work + "/plexusd.log", errors="replace").read()[-2000:])
+        for name in ("plexusd", "plexusd-tmpfs"):
+            print("%s's log:\n%s" % (name, open("%s/%s.log" % (work, name),
+                                                 errors="replace").read()[-2000:]))
         return 1
     finally:
-        stop(daemon)
+        for d in (daemon, memdaemon):
+            if d:
+                stop(d)
         subprocess.run(["ip", "netns", "del", netns], stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(memwork, ignore_errors=True)
 
 
 if __name__ == "__main__":
