@@ -16,6 +16,10 @@ struct pxd_hotplug_pod {
 	char *applied;	 /* the networks annotation the last reconcile applied */
 	long retry_at;	 /* k8s_now_ms() of the next retry; 0: none due */
 	long backoff_ms; /* the next retry's delay */
+	/* found with no plan (a host-network pod, one whose ADD has not written it, one plexus
+	 * did not attach) at this resourceVersion, until k8s_now_ms() reaches planless_until */
+	char *planless_rv;
+	long planless_until;
 	bool force_status;
 	bool seen; /* in the cache in this pass */
 };
@@ -26,6 +30,15 @@ static void pod_free(struct pxd_hotplug_pod *p)
 	free(p->name);
 	free(p->uid);
 	free(p->applied);
+	free(p->planless_rv);
+}
+
+/* The pod was found with no plan at its resourceVersion (NULL: it has one). */
+static void set_planless(struct pxd_hotplug_pod *st, const struct k8s_pod *p, long now)
+{
+	free(st->planless_rv);
+	st->planless_rv = p && p->resource_version ? strdup(p->resource_version) : NULL;
+	st->planless_until = now + PXD_HOTPLUG_RECHECK_MS;
 }
 
 static struct pxd_hotplug_pod *pod_state(struct pxd_hotplug *h, const struct k8s_pod *p)
@@ -47,6 +60,7 @@ static struct pxd_hotplug_pod *pod_state(struct pxd_hotplug *h, const struct k8s
 			free(st->applied);
 			st->applied = NULL;
 			st->retry_at = 0;
+			set_planless(st, NULL, 0);
 		}
 		return st;
 	}
@@ -140,6 +154,12 @@ static void pass(struct pxd_hotplug *h)
 			continue;
 		due = !st->applied || strcmp(st->applied, nets) != 0 ||
 		      (st->retry_at && now >= st->retry_at);
+		/* no plan when last looked at, and nothing of the pod changed since: its plan, when
+		 * an ADD writes one, comes with the network-status that changes it. Skipping it
+		 * spares every pass that some other pod's change brings a read of all the plans. */
+		if (due && !st->applied && st->planless_rv && p->resource_version &&
+		    strcmp(st->planless_rv, p->resource_version) == 0 && now < st->planless_until)
+			due = false;
 		if (!due)
 			continue;
 		if (st->applied && strcmp(st->applied, nets) != 0)
@@ -169,7 +189,8 @@ static void pass(struct pxd_hotplug *h)
 			st->force_status = false;
 		}
 		/* no plan yet (its ADD has not written it) or none ever (not ours): looked at
-		 * again on the next change of the cache, which the ADD's status write brings */
+		 * again on the pod's next change, which the ADD's status write brings */
+		set_planless(st, found ? NULL : p, now);
 		if (!found)
 			continue;
 		free(st->applied);

@@ -19,6 +19,8 @@
 #define PXD_HOTPLUG_BACKOFF_MS	   1000	 /* the first retry of a failed reconcile */
 #define PXD_HOTPLUG_BACKOFF_MAX_MS 60000 /* doubling up to this */
 #define PXD_HOTPLUG_TICK_MS	   250	 /* the longest sleep between passes */
+/* a pod found with no plan: looked at again on its own next change, or on any after this long */
+#define PXD_HOTPLUG_RECHECK_MS 60000
 
 struct pxd_hotplug_pod;
 

@@ -381,4 +381,40 @@ t_plexus_list_shows_hot_plugged_attachments() {
 	expect_clean $ns
 }
 
+# A pod with no plan (host-network pods are on every node) is looked at once per change of its
+# own: before, it made every pass that any pod's change brought read all the node's plans. The
+# reads are counted through an unreadable file among the plans, which each read reports.
+t_planless_pod_does_not_make_each_pass_read_plans() {
+	local ns=${TAG}l garbage reads before touched control i
+	netns_new $ns
+	hp_start
+	pod hostnet -
+	add c12 $ns
+	pod c12 nad-a
+	await_links $ns "eth0 net1"
+	garbage=$WORK/cni/plexus/zzgarbage
+	echo '{not json' >"$garbage"
+	reads() { grep -c "hot-plug: .*zzgarbage" "$WORK/plexusd.log" || true; }
+	before=$(reads)
+	# five changes of the other pod that ask nothing, then one that asks for a change
+	for i in 1 2 3 4 5; do
+		pod c12 nad-a
+		sleep 0.3
+	done
+	pod c12 -
+	await_links $ns "eth0"
+	touched=$(($(reads) - before))
+	# the same change alone
+	before=$(reads)
+	pod c12 nad-a
+	await_links $ns "eth0 net1"
+	control=$(($(reads) - before))
+	[ "$control" -ge 1 ] || fail "the reconcile read no plan (the count is blind)"
+	expect_eq "reads of the plans: five changes that ask nothing and one that does, against \
+that one alone" "$touched" "$control"
+	rm -f "$garbage"
+	shim DEL $ns c12 <"$WORK/nc.json" || fail "DEL"
+	expect_clean $ns
+}
+
 run_tests
