@@ -40,6 +40,10 @@ def netconf(kind, cni_dir=cnidir, socket=sock):
     return conf
 
 
+def log_tail(name):
+    return open("%s/%s.log" % (work, name), errors="replace").read()[-2000:]
+
+
 def start_daemon(cni_dir, socket_dir, name):
     """plexusd with its cache in cni_dir, serving in socket_dir; (process, None) once ready,
     else (None, why with the end of its log)"""
@@ -54,8 +58,7 @@ def start_daemon(cni_dir, socket_dir, name):
     why = wait_ready(daemon, socket_dir + "/multus.sock")
     if why:
         stop(daemon)
-        tail = open(logpath, errors="replace").read()[-2000:]
-        return None, "plexusd %s; its log:\n%s" % (why, tail)
+        return None, "plexusd %s; its log:\n%s" % (why, log_tail(name))
     return daemon, None
 
 
@@ -131,7 +134,7 @@ def main():
         subprocess.run(["ip", "netns", "add", netns], check=True)
         os.makedirs(memsockdir, mode=0o700)
         daemon, why = start_daemon(cnidir, sockdir, "plexusd")
-        if not why:
+        if not why and MEMFS:
             memdaemon, why = start_daemon(memcni, memsockdir, "plexusd-tmpfs")
         if why:
             print("thick: " + why)
@@ -142,17 +145,20 @@ def main():
         thin_mem, shim_mem = netconf("plexus", memcni), netconf("plexus-shim", memcni, memsock)
         conn = UnixHTTP(sock)
         rows = {k: [] for k in ("thin ADD", "thin DEL", "shim ADD", "shim DEL", "daemon ADD",
-                                "daemon DEL", "fresh ADD", "fresh DEL", "tiny ADD", "tiny DEL",
-                                "thin mem ADD", "thin mem DEL", "shim mem ADD", "shim mem DEL")}
+                                "daemon DEL", "fresh ADD", "fresh DEL", "tiny ADD", "tiny DEL")}
+        if memdaemon:
+            rows.update({k: [] for k in ("thin mem ADD", "thin mem DEL", "shim mem ADD",
+                                         "shim mem DEL")})
         for r in range(RUNS):
             rows["thin ADD"].append(run(PLEXUS, "ADD", thin_conf, "n%d" % r))
             rows["thin DEL"].append(run(PLEXUS, "DEL", thin_conf, "n%d" % r))
             rows["shim ADD"].append(run(SHIM, "ADD", shim_conf, "s%d" % r))
             rows["shim DEL"].append(run(SHIM, "DEL", shim_conf, "s%d" % r))
-            rows["thin mem ADD"].append(run(PLEXUS, "ADD", thin_mem, "m%d" % r))
-            rows["thin mem DEL"].append(run(PLEXUS, "DEL", thin_mem, "m%d" % r))
-            rows["shim mem ADD"].append(run(SHIM, "ADD", shim_mem, "k%d" % r))
-            rows["shim mem DEL"].append(run(SHIM, "DEL", shim_mem, "k%d" % r))
+            if memdaemon:
+                rows["thin mem ADD"].append(run(PLEXUS, "ADD", thin_mem, "m%d" % r))
+                rows["thin mem DEL"].append(run(PLEXUS, "DEL", thin_mem, "m%d" % r))
+                rows["shim mem ADD"].append(run(SHIM, "ADD", shim_mem, "k%d" % r))
+                rows["shim mem DEL"].append(run(SHIM, "DEL", shim_mem, "k%d" % r))
             rows["daemon ADD"].append(post_cni(conn, "ADD", thin_conf, "d%d" % r))
             rows["daemon DEL"].append(post_cni(conn, "DEL", thin_conf, "d%d" % r))
             for verb in ("ADD", "DEL"):  # a connection per request, as the shim dials
@@ -202,7 +208,7 @@ def main():
               % (med["thin ADD"] - med["tiny ADD"], med["shim ADD"] - med["tiny ADD"]))
         print("| own time per DEL | %.2f ms | %.2f ms | thin <= 1.0 ms | |"
               % (med["thin DEL"] - med["tiny DEL"], med["shim DEL"] - med["tiny DEL"]))
-        if MEMFS:
+        if memdaemon:
             print("| own time per ADD / DEL, the cache on tmpfs (no device I/O) | %.2f / %.2f ms "
                   "| %.2f / %.2f ms | | |"
                   % (med["thin mem ADD"] - med["tiny ADD"], med["thin mem DEL"] - med["tiny DEL"],
@@ -236,9 +242,9 @@ def main():
         return 0
     except RuntimeError as e:
         print("thick: %s" % e)
-        for name in ("plexusd", "plexusd-tmpfs"):
-            print("%s's log:\n%s" % (name, open("%s/%s.log" % (work, name),
-                                                 errors="replace").read()[-2000:]))
+        for name, d in (("plexusd", daemon), ("plexusd-tmpfs", memdaemon)):
+            if d:
+                print("%s's log:\n%s" % (name, log_tail(name)))
         return 1
     finally:
         for d in (daemon, memdaemon):
