@@ -7,7 +7,7 @@ directly with the same config, interleaved in one run, medians. Peak RSS of plex
 size. Own cost with 1, 2, 4 and 8 bridge delegates (plexus minus the direct calls)."""
 import json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
-from benchlib import PLEXUS, ROOT, describe_fs
+from benchlib import PLEXUS, ROOT, SHIM, TINY, describe_fs
 
 PLUGINS = "/usr/lib/cni"
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
@@ -90,7 +90,7 @@ def musl_start_ms():
     """bin/plexus-shim answering VERSION: a static musl process's start and exit, to set
     against the tiny plugin's (a static glibc one)"""
     t0 = time.perf_counter()
-    subprocess.run([os.path.join(ROOT, "bin", "plexus-shim")],
+    subprocess.run([SHIM],
                    env=dict(os.environ, CNI_COMMAND="VERSION"), check=True,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return (time.perf_counter() - t0) * 1000.0
@@ -194,11 +194,10 @@ def breakdown(runs):
 
 def peak_rss_kib():
     """plexus's own peak: its delegate is tiny, and the launcher is a small static program"""
-    tiny = os.path.join(ROOT, "build", "bench", "tinyplugin")
     rss = os.path.join(ROOT, "build", "bench", "rss")
     bindir = work + "/tinybin"
     os.makedirs(bindir, exist_ok=True)
-    shutil.copy(tiny, bindir + "/tiny")
+    shutil.copy(TINY, bindir + "/tiny")
     conf = {"cniVersion": "1.0.0", "name": "bench", "type": "plexus", "cniDir": work + "/cni",
             "binDir": bindir, "delegates": [{"cniVersion": "1.0.0", "name": "t", "type": "tiny"}]}
     peaks = []
