@@ -52,6 +52,16 @@ fail() {
 	return 1
 }
 
+# diag TEXT: kept for the test's failure report, printed under its FAIL line when the test fails
+# and never otherwise; for what a helper learns and its caller throws away (a plugin's error
+# object when the caller sends its output to /dev/null).
+diag() {
+	printf '%s\n' "$*" >>"$WORK/diag"
+}
+diag_show() {
+	[ ! -s "$WORK/diag" ] || sed 's/^/      | /' "$WORK/diag" >&2
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" == "$3" ] || fail "$1: got [$2], want [$3]"
@@ -108,7 +118,7 @@ run_tests() {
 		# and a scratch directory of its own
 		( WORK=$WORKROOT/$t; mkdir -p "$WORK"; trap cleanup_run EXIT
 		  # 77 is a skip (see skip), not a failure: no FAIL line for it
-		  trap '[ $? -eq 77 ] || echo "    FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
+		  trap '[ $? -eq 77 ] || { echo "    FAIL: line $LINENO: $BASH_COMMAND" >&2; diag_show; }' ERR
 		  set -eEu; "$t" ); rc=$?
 		case $rc in
 		0) PASSED=$((PASSED + 1)); echo "  ok   $t" ;;

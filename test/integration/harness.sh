@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # test/integration/harness.sh: the harness the other scripts stand on (test/lib.sh): a passing,
-# a skipped and a failing test are each reported as such, a skip prints no FAIL line, and the
-# summary and exit status count them.
+# a skipped and a failing test are each reported as such, a skip prints no FAIL line, the
+# summary and exit status count them, and what a test kept with diag is shown when it fails.
 . "$(dirname "$0")/../lib.sh"
 
 t_pass_skip_and_fail_are_reported_apart() {
 	local out rc=0
 	cat >"$WORK/inner.sh" <<EOF2
 . "$ROOT/test/lib.sh"
-t_1_passes() { true; }
+t_1_passes() { diag "kept by a passing test"; }
 t_2_skips() { false || skip "not here"; }
 t_3_skips_explicitly() { false || { skip "nor here"; return 77; }; }
-t_4_fails() { false; }
+t_4_fails() { diag "kept by a failing test"; false; }
 run_tests
 EOF2
 	out=$(bash "$WORK/inner.sh" 2>&1) || rc=$?
@@ -22,6 +22,9 @@ EOF2
 	expect_contains "fail" "$out" "  FAIL t_4_fails"
 	expect_eq "FAIL lines: the failing command only" "$(grep -c 'FAIL: line' <<<"$out")" 1
 	expect_contains "the failing command" "$out" "FAIL: line 5: false"
+	expect_contains "its diag under it" "$out" "FAIL: line 5: false
+      | kept by a failing test"
+	expect_not_contains "a passing test's diag" "$out" "kept by a passing test"
 	expect_contains "summary" "$out" "inner: 1 passed, 1 failed, 2 skipped"
 }
 
