@@ -116,6 +116,18 @@ static ssize_t stream_read(struct stream *s, size_t limit)
 	return n;
 }
 
+/* One read of what the pipe holds (FIONREAD), at most CHUNK; one byte when it holds nothing,
+ * which reads the EOF. The buffer grows with the output: a CHUNK read into an empty buffer
+ * would map 128 KiB, and unmap it, for a plugin's few hundred bytes. */
+static ssize_t stream_read_ready(struct stream *s)
+{
+	int avail = 0;
+
+	if (ioctl(s->fd, FIONREAD, &avail) < 0)
+		avail = (int)CHUNK;
+	return stream_read(s, avail <= 0 ? 1 : (size_t)avail < CHUNK ? (size_t)avail : CHUNK);
+}
+
 /* After the child is gone, take only what is already in the pipe: a grandchild may keep the
  * write end open (and even keep writing), so reading to EOF could wait forever. */
 static int stream_drain(struct stream *s)
@@ -241,12 +253,12 @@ static int pump(struct run *r, struct dlg_exec_res *res, struct cni_err *err)
 				return io_error(r, rc, "write stdin of", err);
 		}
 		if (i_out >= 0 && pfd[i_out].revents) {
-			rc = (int)stream_read(&r->out, CHUNK);
+			rc = (int)stream_read_ready(&r->out);
 			if (rc < 0 && rc != -EAGAIN)
 				return io_error(r, rc, "read stdout of", err);
 		}
 		if (i_err >= 0 && pfd[i_err].revents) {
-			rc = (int)stream_read(&r->err, CHUNK);
+			rc = (int)stream_read_ready(&r->err);
 			if (rc < 0 && rc != -EAGAIN)
 				return io_error(r, rc, "read stderr of", err);
 		}
