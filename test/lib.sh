@@ -58,6 +58,17 @@ fail() {
 diag() {
 	printf '%s\n' "$*" >>"$WORK/diag"
 }
+# kept CMD...: CMD with its output passed on; when it fails, its exit status and output are
+# also kept with diag (the verb and container of a CNI call named), as callers that expect
+# success send the output to /dev/null. For a test's plugin helper: `VAR=... kept "$PLUGIN"`.
+kept() {
+	local out rc=0
+	out=$("$@") || rc=$?
+	[ -z "$out" ] || printf '%s\n' "$out"
+	[ "$rc" -eq 0 ] ||
+		diag "line ${BASH_LINENO[1]}: ${FUNCNAME[1]}${CNI_COMMAND:+ $CNI_COMMAND}${CNI_CONTAINERID:+ $CNI_CONTAINERID} exited $rc: $out"
+	return "$rc"
+}
 diag_show() {
 	[ ! -s "$WORK/diag" ] || sed 's/^/      | /' "$WORK/diag" >&2
 }

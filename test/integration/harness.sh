@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/integration/harness.sh: the harness the other scripts stand on (test/lib.sh): a passing,
 # a skipped and a failing test are each reported as such, a skip prints no FAIL line, the
-# summary and exit status count them, and what a test kept with diag is shown when it fails.
+# summary and exit status count them, and what a test kept with diag (or kept, for a command's
+# failure) is shown when it fails.
 . "$(dirname "$0")/../lib.sh"
 
 t_pass_skip_and_fail_are_reported_apart() {
@@ -11,7 +12,9 @@ t_pass_skip_and_fail_are_reported_apart() {
 t_1_passes() { diag "kept by a passing test"; }
 t_2_skips() { false || skip "not here"; }
 t_3_skips_explicitly() { false || { skip "nor here"; return 77; }; }
-t_4_fails() { diag "kept by a failing test"; false; }
+t_4_fails() { diag "kept by a failing test"; kept echo quiet >/dev/null; false; }
+plugin() { CNI_COMMAND=ADD CNI_CONTAINERID=c9 kept sh -c 'echo "{\\"code\\": 7}"; exit 3'; }
+t_5_plugin_fails() { plugin >/dev/null; }
 run_tests
 EOF2
 	out=$(bash "$WORK/inner.sh" 2>&1) || rc=$?
@@ -20,12 +23,16 @@ EOF2
 	expect_contains "skip" "$out" "  skip t_2_skips"
 	expect_contains "skip with return" "$out" "  skip t_3_skips_explicitly"
 	expect_contains "fail" "$out" "  FAIL t_4_fails"
-	expect_eq "FAIL lines: the failing command only" "$(grep -c 'FAIL: line' <<<"$out")" 1
+	expect_contains "fail" "$out" "  FAIL t_5_plugin_fails"
+	expect_eq "FAIL lines: the failing command only" "$(grep -c 'FAIL: line' <<<"$out")" 2
 	expect_contains "the failing command" "$out" "FAIL: line 5: false"
 	expect_contains "its diag under it" "$out" "FAIL: line 5: false
       | kept by a failing test"
 	expect_not_contains "a passing test's diag" "$out" "kept by a passing test"
-	expect_contains "summary" "$out" "inner: 1 passed, 1 failed, 2 skipped"
+	expect_contains "a failed command's status and output, by kept" "$out" \
+		'| line 7: plugin ADD c9 exited 3: {"code": 7}'
+	expect_not_contains "a command that succeeded, in a failing test" "$out" "quiet"
+	expect_contains "summary" "$out" "inner: 1 passed, 2 failed, 2 skipped"
 }
 
 run_tests

@@ -8,11 +8,12 @@ PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 NOOP=$BUILD/noop
 RECORDER=$BUILD/test/tools/recorder
 
-# plexus VERB NETNS CID [IFNAME] < netconf  (env: EXTRA_ARGS appended to CNI_ARGS)
+# plexus VERB NETNS CID [IFNAME] < netconf  (env: EXTRA_ARGS appended to CNI_ARGS); a failure
+# is kept for the test's report (kept)
 plexus() {
 	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=${4:-eth0} \
 	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-$3;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=uid-$3${EXTRA_ARGS:-}" \
-	$MEMCHECK "$PLEXUS"
+	kept $MEMCHECK "$PLEXUS"
 }
 
 bridge_conf() { # NAME BRIDGE SUBNET [VERSION]
