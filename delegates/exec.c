@@ -105,45 +105,53 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* One read of at most limit bytes. Returns bytes read, 0 at EOF (fd closed), -EAGAIN when
- * nothing is there, -EFBIG past the cap (the buffer's), or another -errno. */
+/* One read of at most limit bytes, and at most CHUNK. Returns bytes read, 0 at EOF (fd
+ * closed), -EAGAIN when nothing is there, -EFBIG past the cap (the buffer's), or another
+ * -errno. */
 static ssize_t stream_read(struct stream *s, size_t limit)
 {
-	ssize_t n = cni_buf_read(&s->b, s->fd, limit);
+	ssize_t n = cni_buf_read(&s->b, s->fd, limit < CHUNK ? limit : CHUNK);
 
 	if (n == 0)
 		close_fd(&s->fd);
 	return n;
 }
 
-/* One read of what the pipe holds (FIONREAD), at most CHUNK; one byte when it holds nothing,
- * which reads the EOF. The buffer grows with the output: a CHUNK read into an empty buffer
- * would map 128 KiB, and unmap it, for a plugin's few hundred bytes. */
-static ssize_t stream_read_ready(struct stream *s)
+/* How many bytes the pipe holds now (FIONREAD), or fallback when it cannot tell. */
+static size_t pending(int fd, size_t fallback)
 {
 	int avail = 0;
 
-	if (ioctl(s->fd, FIONREAD, &avail) < 0)
-		avail = (int)CHUNK;
-	return stream_read(s, avail <= 0 ? 1 : (size_t)avail < CHUNK ? (size_t)avail : CHUNK);
+	if (ioctl(fd, FIONREAD, &avail) < 0)
+		return fallback;
+	return avail > 0 ? (size_t)avail : 0;
+}
+
+/* One read of what the pipe holds; one byte when it holds nothing, which reads the EOF. The
+ * buffer grows with the output: a CHUNK read into an empty buffer would map 128 KiB, and unmap
+ * it, for a plugin's few hundred bytes. */
+static ssize_t stream_read_ready(struct stream *s)
+{
+	size_t n = pending(s->fd, CHUNK);
+
+	return stream_read(s, n ? n : 1);
 }
 
 /* After the child is gone, take only what is already in the pipe: a grandchild may keep the
  * write end open (and even keep writing), so reading to EOF could wait forever. */
 static int stream_drain(struct stream *s)
 {
-	int avail = 0;
+	size_t avail;
 	ssize_t n = 1;
 
 	if (s->fd < 0)
 		return 0;
-	if (ioctl(s->fd, FIONREAD, &avail) < 0)
-		avail = 0;
+	avail = pending(s->fd, 0);
 	while (avail > 0 && s->fd >= 0) {
-		n = stream_read(s, (size_t)avail < CHUNK ? (size_t)avail : CHUNK);
+		n = stream_read(s, avail);
 		if (n <= 0)
 			break;
-		avail -= (int)n;
+		avail -= (size_t)n;
 	}
 	close_fd(&s->fd);
 	return n == -EAGAIN || n > 0 ? 0 : (int)n;
