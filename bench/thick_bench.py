@@ -40,8 +40,12 @@ def netconf(kind, cni_dir=cnidir, socket=sock):
     return conf
 
 
+def log_path(name):
+    return "%s/%s.log" % (work, name)
+
+
 def log_tail(name):
-    return open("%s/%s.log" % (work, name), errors="replace").read()[-2000:]
+    return open(log_path(name), errors="replace").read()[-2000:]
 
 
 def start_daemon(cni_dir, socket_dir, name):
@@ -51,8 +55,7 @@ def start_daemon(cni_dir, socket_dir, name):
     with open(config, "w") as f:
         json.dump({"cniVersion": "1.0.0", "socketDir": socket_dir, "binDir": bindir,
                    "cniDir": cni_dir, "logToStderr": True, "logLevel": "error"}, f)
-    logpath = "%s/%s.log" % (work, name)
-    with open(logpath, "wb") as log:
+    with open(log_path(name), "wb") as log:
         daemon = subprocess.Popen([PLEXUSD, "--config", config], stdout=log, stderr=log,
                                   env=dict(os.environ, PLEXUS_NODE_NAME="bench"))
     why = wait_ready(daemon, socket_dir + "/multus.sock")
