@@ -8,10 +8,13 @@
 
 PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 
-plexus() { # VERB NETNS CID < netconf
+# plexus VERB NETNS CID < netconf. With EXEC=exec, in a subshell, plexus replaces the subshell:
+# `(EXEC=exec plexus ...) &` makes $! plexus itself, which a kill then reaches (without it, $!
+# is the subshell running this function, and killing it leaves plexus running).
+plexus() {
 	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
 	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=${POD:-pod-$3};K8S_POD_UID=${UID_ARG:-}" \
-	$MEMCHECK "$PLEXUS"
+	${EXEC:-} $MEMCHECK "$PLEXUS"
 }
 
 bridge_conf() { # NAME BRIDGE SUBNET
@@ -59,7 +62,7 @@ t_delegate_that_floods_its_output() { misbehaving_delegate_is_rolled_back 'head 
 t_delegate_that_exits_1_with_stderr_only() { misbehaving_delegate_is_rolled_back 'echo "boom on stderr" >&2; exit 1' "boom on stderr"; }
 
 t_kill_9_at_random_points_of_add_then_del_leaves_nothing() {
-	local ns=${TAG}k seed pid ms
+	local ns=${TAG}k seed pid ms cut=0 t0 span
 	setup
 	netns_new $ns
 	ip link add ${TAG}kv type veth peer name ${TAG}kp
@@ -67,18 +70,33 @@ t_kill_9_at_random_points_of_add_then_del_leaves_nothing() {
 	ip link set ${TAG}kv up
 	ip link set ${TAG}kp up
 	netconf "$(bridge_conf cluster ${TAG}f0 10.237.2.0/24),{\"cniVersion\":\"1.0.0\",\"name\":\"mv\",\"type\":\"macvlan\",\"master\":\"${TAG}kv\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.237.3.0/24\"}]]}},{\"cniVersion\":\"0.4.0\",\"name\":\"chain\",\"plugins\":[$(bridge_conf x ${TAG}f1 10.237.4.0/24),{\"type\":\"tuning\",\"mtu\":1300}]}" >"$WORK/nc.json"
+	# how long a whole ADD takes here, so that the kills fall anywhere in one
+	t0=$(date +%s%N)
+	plexus ADD $ns ck0 <"$WORK/nc.json" >/dev/null
+	span=$((($(date +%s%N) - t0) / 1000000 + 1))
+	plexus DEL $ns ck0 <"$WORK/nc.json"
+	expect_clean $ns
 	for seed in $(seq 1 "${KILL_SEEDS:-12}"); do
 		RANDOM=$seed
-		ms=$((RANDOM % 60)) # the kill comes 0..59 ms into the ADD
-		plexus ADD $ns ck$seed <"$WORK/nc.json" >/dev/null 2>&1 &
+		ms=$((RANDOM % span)) # the kill comes 0..span-1 ms into the ADD
+		(EXEC=exec plexus ADD $ns ck$seed <"$WORK/nc.json" >"$WORK/add.out" 2>&1) &
 		pid=$!
-		sleep "$(printf '0.%03d' $ms)"
+		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 		# the runtime always follows with DEL; it waits for any orphaned delegate
 		plexus DEL $ns ck$seed <"$WORK/nc.json" || fail "DEL after a kill at $ms ms failed"
 		expect_clean $ns || fail "after a kill at $ms ms (seed $seed)"
+		# an ADD the kill cut short printed nothing; one that finished first printed its result
+		if [ -s "$WORK/add.out" ]; then
+			diag "seed $seed: the kill at $ms ms came after the ADD: $(head -c 200 "$WORK/add.out")"
+		else
+			cut=$((cut + 1))
+		fi
 	done
+	# a kill that never lands tests nothing: most of the points fall inside the ADD (a kill
+	# process and a sleep take time too, so the last points may come after it)
+	[ "$cut" -ge $(((${KILL_SEEDS:-12} + 1) / 2)) ] || fail "only $cut of ${KILL_SEEDS:-12} kills cut an ADD short"
 }
 
 t_full_cache_filesystem_fails_add_cleanly() {
