@@ -44,7 +44,7 @@ pod() { # ANNOTATION
 
 plexus() { # VERB NETNS
 	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=cd1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
-	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" $MEMCHECK "$PLEXUS" <"$WORK/nc.json"
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" kept $MEMCHECK "$PLEXUS" <"$WORK/nc.json"
 }
 
 stdin_of() { json_get "$(cat "$WORK"/rec/*-ADD-"$1" | head -n1)" 'json.loads(j["stdin"])'; }

@@ -103,7 +103,7 @@ print(json.dumps({"apiVersion": "v1", "kind": "Pod",
 
 plexus() { # VERB NETNS
 	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=cd1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
-	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" $MEMCHECK "$PLEXUS" <"$WORK/nc.json"
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" kept $MEMCHECK "$PLEXUS" <"$WORK/nc.json"
 }
 
 # thick_start: plexusd for node n1 with the stand-in's kubeconfig (its socket in a short dir),
@@ -129,7 +129,7 @@ EOF2
 
 shim() { # VERB NETNS
 	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=cd1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
-	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" $MEMCHECK "$SHIM" <"$WORK/shim.json"
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_UID=u1" kept $MEMCHECK "$SHIM" <"$WORK/shim.json"
 }
 
 # the API requests since the last reset-log but the reflectors' watches, as "METHOD path" lines

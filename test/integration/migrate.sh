@@ -100,7 +100,7 @@ multus_del() {
 plexus() { # VERB NETNS
 	CNI_COMMAND=$1 CNI_NETNS=/run/netns/$2 CNI_CONTAINERID=$CID CNI_IFNAME=eth0 CNI_PATH=$PLUGINS \
 	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=mig;K8S_POD_NAME=pod1;K8S_POD_INFRA_CONTAINER_ID=$CID;K8S_POD_UID=uid-1" \
-	$MEMCHECK "$PLEXUS"
+	kept $MEMCHECK "$PLEXUS"
 }
 
 # the fixture's netconf with only "type" changed, and what is node-specific adapted

@@ -13,7 +13,7 @@ GOLDEN=$ROOT/test/unit/golden/result
 shim() {
 	CNI_COMMAND=$1 CNI_CONTAINERID=${2:-c1} CNI_NETNS=${NETNS:-/run/netns/none} CNI_IFNAME=eth0 \
 	CNI_PATH=$PLUGINS CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-${2:-c1}" \
-	$MEMCHECK "$SHIM"
+	kept $MEMCHECK "$SHIM"
 }
 
 # The daemon's socket directory, one per test: short, as a unix socket path has at most 107
