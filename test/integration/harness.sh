@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test/integration/harness.sh: the harness the other scripts stand on (test/lib.sh): a passing,
 # a skipped and a failing test are each reported as such, a skip prints no FAIL line, the
-# summary and exit status count them, and what a test kept with diag (or kept, for a command's
-# failure) is shown when it fails.
+# summary and exit status count them, a fail where errexit is off fails the test all the same,
+# and what a test kept with diag (or kept, for a command's failure) is shown when it fails.
 . "$(dirname "$0")/../lib.sh"
 
 t_pass_skip_and_fail_are_reported_apart() {
@@ -15,6 +15,9 @@ t_3_skips_explicitly() { false || { skip "nor here"; return 77; }; }
 t_4_fails() { diag "kept by a failing test"; kept echo quiet >/dev/null; false; }
 plugin() { CNI_COMMAND=ADD CNI_CONTAINERID=c9 kept sh -c 'echo "{\\"code\\": 7}"; exit 3'; }
 t_5_plugin_fails() { plugin >/dev/null; }
+both() { [ 1 -eq 2 ] || fail "first of two checks"; [ 1 -eq 1 ] || fail "second of two checks"; }
+t_6_first_of_two_checks_fails() { diag "kept by test 6"; both || fail "both"; }
+t_7_check_fails_in_a_substitution() { local x; x=\$(fail "in a substitution"; echo y); }
 run_tests
 EOF2
 	out=$(bash "$WORK/inner.sh" 2>&1) || rc=$?
@@ -24,7 +27,14 @@ EOF2
 	expect_contains "skip with return" "$out" "  skip t_3_skips_explicitly"
 	expect_contains "fail" "$out" "  FAIL t_4_fails"
 	expect_contains "fail" "$out" "  FAIL t_5_plugin_fails"
-	expect_eq "FAIL lines: the failing command only" "$(grep -c 'FAIL: line' <<<"$out")" 2
+	# a fail where errexit is off still fails the test, with its diag
+	expect_contains "a helper's first check, the helper called by ||" "$out" \
+		"  FAIL t_6_first_of_two_checks_fails"
+	expect_contains "its check's message" "$out" "FAIL: first of two checks"
+	expect_contains "its diag" "$out" "      | kept by test 6"
+	expect_contains "a check in a command substitution" "$out" "  FAIL t_7_check_fails_in_a_substitution"
+	# the failing commands only: t_4's, t_5's, and t_7's fail (its `return 1`) in the substitution
+	expect_eq "FAIL lines: the failing command only" "$(grep -c 'FAIL: line' <<<"$out")" 3
 	expect_contains "the failing command" "$out" "FAIL: line 5: false"
 	expect_contains "its diag under it" "$out" "FAIL: line 5: false
       | kept by a failing test"
@@ -32,7 +42,7 @@ EOF2
 	expect_contains "a failed command's status and output, by kept" "$out" \
 		'| line 7: plugin ADD c9 exited 3: {"code": 7}'
 	expect_not_contains "a command that succeeded, in a failing test" "$out" "quiet"
-	expect_contains "summary" "$out" "inner: 1 passed, 2 failed, 2 skipped"
+	expect_contains "summary" "$out" "inner: 1 passed, 4 failed, 2 skipped"
 }
 
 run_tests
