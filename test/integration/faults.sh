@@ -165,9 +165,14 @@ t_multus_copy_that_cannot_be_written_fails_add_before_any_delegate() {
 	netns_new $ns
 	netconf "$(bridge_conf cluster ${TAG}f0 10.237.11.0/24),$(bridge_conf second ${TAG}f1 10.237.12.0/24)" >"$WORK/nc.json"
 	mkdir -p "$WORK/cni/cm/in-the-way"
+	! ip link show ${TAG}f0 >/dev/null 2>&1 || fail "bridge ${TAG}f0 exists before the ADD"
 	out=$(plexus ADD $ns cm <"$WORK/nc.json") && fail "ADD succeeded without Multus's copy: $out"
 	expect_eq "I/O error code" "$(json_get "$out" 'j["code"]')" 5
 	expect_contains "names the copy" "$out" "$WORK/cni/cm"
+	# no delegate ran: the bridge plugin's ADD creates its bridge and no DEL (a rollback)
+	# removes it, so its absence tells "never attached" from "attached, then rolled back"
+	! ip link show ${TAG}f0 >/dev/null 2>&1 || fail "the first delegate ran: bridge ${TAG}f0 exists"
+	! ip link show ${TAG}f1 >/dev/null 2>&1 || fail "the second delegate ran: bridge ${TAG}f1 exists"
 	[ "$(links_in $ns)" -eq 0 ] || fail "rollback left interfaces: $(ip -n $ns -br link)"
 	[ -z "$(find "$WORK/ipam" -name '10.*' 2>/dev/null)" ] || fail "rollback left reservations: $(find "$WORK/ipam" -name '10.*')"
 	plexus DEL $ns cm <"$WORK/nc.json"
