@@ -230,10 +230,25 @@ t_multus_cache_is_written_before_the_first_delegate_and_removed_by_del() {
 	local ns=${TAG}d nc out
 	setup
 	netns_new $ns
-	# the second delegate fails (tuning refuses an MTU of 10): the rollback leaves both caches
-	# for the runtime's DEL
-	nc=$(fixture_netconf "{\"fxbr0\":\"${TAG}f0\",\"fxbr1\":\"${TAG}f1\",\"\\\"mtu\\\": 1400\":\"\\\"mtu\\\": 10\"}")
+	# the first delegate is a plugin that keeps what it finds at Multus's cache path when it
+	# is called, then fails: the cache must already be there, whole, when delegate 0 runs.
+	# The rollback leaves both caches for the runtime's DEL.
+	printf '#!/bin/sh\ncat >/dev/null\necho "$CNI_COMMAND" >>"%s/probe.calls"\n' "$WORK" >"$WORK/bin/probe"
+	printf 'if [ "$CNI_COMMAND" = ADD ]; then\n\tcp "%s" "%s/probe.seen" 2>/dev/null || : >"%s/probe.nocache"\n' \
+		"$WORK/cni/$CID" "$WORK" "$WORK" >>"$WORK/bin/probe"
+	printf '\techo "{\\"cniVersion\\":\\"1.0.0\\",\\"code\\":100,\\"msg\\":\\"probe fails\\"}"\n\texit 1\nfi\nexit 0\n' >>"$WORK/bin/probe"
+	chmod +x "$WORK/bin/probe"
+	nc=$(fixture_netconf "{\"\\\"type\\\": \\\"bridge\\\", \\\"bridge\\\": \\\"fxbr0\\\"\":\"\\\"type\\\": \\\"probe\\\", \\\"bridge\\\": \\\"${TAG}f0\\\"\",\"fxbr1\":\"${TAG}f1\"}")
+	expect_contains "the first delegate is the probe" "$(json_get "$nc" 'j["delegates"][0]["type"]')" probe
 	out=$(printf '%s' "$nc" | plexus ADD $ns) && fail "ADD succeeded: $out"
+	expect_contains "the first delegate failed the ADD" "$out" 'network \"cluster\"'
+	expect_eq "the probe's calls (its ADD, then the rollback's DEL)" "$(tr '\n' ' ' <"$WORK/probe.calls" 2>/dev/null)" "ADD DEL "
+	[ ! -e "$WORK/probe.nocache" ] || fail "no Multus cache at $WORK/cni/$CID when the first delegate ran"
+	[ -f "$WORK/probe.seen" ] || fail "the first delegate never ran"
+	# what the first delegate saw is Multus's layout, both delegates in it (Multus's DEL order)
+	mkdir -p "$WORK/seen"
+	expect_eq "Multus's DEL plan of the cache the first delegate saw" \
+		"$(multus_py plan "$WORK/probe.seen" "$WORK/seen" eth0 | tr '\n' ' ')" "1 net1 0 eth0 "
 	[ -f "$WORK/cni/$CID" ] || fail "no Multus cache after a failed ADD"
 	[ -f "$WORK/cni/plexus/$CID" ] || fail "no plexus plan after a failed ADD"
 	printf '%s' "$nc" | plexus DEL $ns
