@@ -99,14 +99,36 @@ t_no_device_for_the_resource_is_a_clear_error_and_nothing_attached() {
 	[ -z "$(find "$WORK/cni" -type f 2>/dev/null)" ] || fail "cache written"
 }
 
+# kubelet_calls SINCE: the pod-resources calls after the first SINCE lines of the stand-in's
+# request log, "Method:CODE[:fault]" space-separated, in the order kubelet answered them
+kubelet_calls() {
+	tail -n +$(($1 + 1)) "$WORK/kubelet/requests.log" | /usr/bin/python3 -c 'import json,sys
+print(" ".join(r["method"] + ":" + r["code"] + (":" + r["fault"] if r["fault"] else "") for r in map(json.loads, sys.stdin)))'
+}
+
 t_kubelet_unavailable_is_retried_and_get_falls_back_to_list() {
-	local ns=${TAG}k
+	local ns=${TAG}k n
 	netns_new $ns
 	setup '[{"resource_name":"intel.com/sriov_a","device_ids":["0000:00:05.1"]}]'
 	pod "vf-a"
+	# a kubelet that serves Get: Get retried through UNAVAILABLE, and no List once Get answered
+	echo '{"unavailable":2}' >"$WORK/kubelet/faults.tmp"
+	mv "$WORK/kubelet/faults.tmp" "$WORK/kubelet/faults.json"
+	n=$(wc -l <"$WORK/kubelet/requests.log")
+	plexus ADD $ns >/dev/null
+	expect_eq "calls to a kubelet serving Get" "$(kubelet_calls "$n")" \
+		"Get:UNAVAILABLE:unavailable Get:UNAVAILABLE:unavailable Get:OK"
+	expect_eq "deviceID via Get" "$(json_get "$(stdin_of net1)" 'j["deviceID"]')" 0000:00:05.1
+	plexus DEL $ns
+	rm -f "$WORK"/rec/*
+	# a kubelet < 1.27 (Get UNIMPLEMENTED, which consumes no fault): List, retried through
+	# UNAVAILABLE
 	echo '{"unavailable":2,"get":"unimplemented"}' >"$WORK/kubelet/faults.tmp"
 	mv "$WORK/kubelet/faults.tmp" "$WORK/kubelet/faults.json"
+	n=$(wc -l <"$WORK/kubelet/requests.log")
 	plexus ADD $ns >/dev/null
+	expect_eq "calls to a kubelet without Get" "$(kubelet_calls "$n")" \
+		"Get:UNIMPLEMENTED:get-unimplemented List:UNAVAILABLE:unavailable List:UNAVAILABLE:unavailable List:OK"
 	expect_eq "deviceID via List" "$(json_get "$(stdin_of net1)" 'j["deviceID"]')" 0000:00:05.1
 	plexus DEL $ns
 }
