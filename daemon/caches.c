@@ -133,20 +133,20 @@ static void *dra_probe(void *arg)
 		if (state != was && state == PXD_DRA_ABSENT)
 			log_verbose("the API does not serve resource.k8s.io/v1: ResourceClaims and "
 				    "ResourceSlices are read live (asked again every %d s)",
-				    PXD_DRA_REPROBE_S);
+				    c->dra_reprobe_s);
 		else if (state != was && state == PXD_DRA_FORBIDDEN)
 			log_error(
 			    "not allowed to list and watch resourceclaims and resourceslices "
 			    "(deploy/thick/rbac-dra.yaml): DRA devices are read live, if allowed "
 			    "(asked again every %d s)",
-			    PXD_DRA_REPROBE_S);
+			    c->dra_reprobe_s);
 		atomic_store(&c->dra_state, state);
 		was = state;
 		if (state == PXD_DRA_PROBING) {
 			retry = retry * 2 > PXD_DRA_RETRY_MAX_S ? PXD_DRA_RETRY_MAX_S : retry * 2;
 			if (probe_sleep(c, retry))
 				break;
-		} else if (probe_sleep(c, PXD_DRA_REPROBE_S)) {
+		} else if (probe_sleep(c, c->dra_reprobe_s)) {
 			break;
 		}
 	}
@@ -221,6 +221,7 @@ int pxd_caches_start(struct pxd_caches *c, const struct k8s_creds *creds, const 
 	}
 	snprintf(c->selector, sizeof(c->selector), "spec.nodeName=%s", node);
 	c->cache.pod_wait_ms = cfg->pod_cache_wait_ms;
+	c->dra_reprobe_s = cfg->dra_reprobe_s > 0 ? cfg->dra_reprobe_s : PXD_DEFAULT_DRA_REPROBE_S;
 	for (int k = 0; k < PXD_CACHE_N; k++) {
 		/* claims have no field selector for their node: all are listed and watched, only
 		 * those allocated to this node are kept (k8s_store_set_node) */

@@ -22,9 +22,8 @@
 #define PXD_CLAIMS_PATH "/apis/resource.k8s.io/v1/resourceclaims"
 #define PXD_SLICES_PATH "/apis/resource.k8s.io/v1/resourceslices"
 
-/* How often the DRA group is asked again once it was absent or forbidden (a cluster upgraded to
- * 1.34, RBAC granted later), and the longest wait between probes that failed otherwise. */
-#define PXD_DRA_REPROBE_S   300
+/* The longest wait between DRA probes that failed other than absent or forbidden (those are
+ * asked again every draReprobeSeconds: a cluster upgraded to 1.34, RBAC granted later). */
 #define PXD_DRA_RETRY_MAX_S 60
 
 enum pxd_cache_kind {
@@ -51,7 +50,7 @@ struct pxd_caches {
 	atomic_bool wait_expired; /* ready before both synced: serving with live GETs */
 	char selector[300];	  /* spec.nodeName=<node> */
 	/* the DRA probe: a thread that starts the claim and slice reflectors once both lists are
-	 * allowed, and asks again every PXD_DRA_REPROBE_S while they are absent or forbidden */
+	 * allowed, and asks again every dra_reprobe_s while they are absent or forbidden */
 	struct k8s_client *dra_client;
 	pthread_t dra_thread;
 	bool dra_started;
@@ -59,6 +58,7 @@ struct pxd_caches {
 	pthread_cond_t dra_wake;
 	bool dra_stopping;
 	atomic_int dra_state; /* enum pxd_dra_state */
+	int dra_reprobe_s;    /* draReprobeSeconds */
 	char dra_slices_url[400];
 };
 

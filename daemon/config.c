@@ -79,6 +79,7 @@ int pxd_config_parse(const char *data, size_t len, struct pxd_config *cfg, struc
 	cfg->pod_cache_wait_ms = PXD_DEFAULT_POD_WAIT_MS;
 	cfg->watch_stall_s = PXD_DEFAULT_WATCH_STALL_S;
 	cfg->watch_timeout_s = PXD_DEFAULT_WATCH_TIMEOUT_S;
+	cfg->dra_reprobe_s = PXD_DEFAULT_DRA_REPROBE_S;
 
 	if (cni_json_get_string(root, "chrootDir", &cfg->chroot_dir, CTX, err) < 0 ||
 	    cni_json_get_string(root, "socketDir", &cfg->socket_dir, CTX, err) < 0 ||
@@ -115,6 +116,7 @@ int pxd_config_parse(const char *data, size_t len, struct pxd_config *cfg, struc
 	    get_int(root, "podCacheWaitMilliseconds", 0, 60000, &cfg->pod_cache_wait_ms, err) < 0 ||
 	    get_int(root, "watchStallSeconds", 1, 86400, &cfg->watch_stall_s, err) < 0 ||
 	    get_int(root, "watchTimeoutSeconds", 1, 86400, &cfg->watch_timeout_s, err) < 0 ||
+	    get_int(root, "draReprobeSeconds", 1, 86400, &cfg->dra_reprobe_s, err) < 0 ||
 	    cni_json_get_bool(root, "dynamicNetworks", &cfg->dynamic_networks, CTX, err) < 0 ||
 	    cni_json_get_string(root, "metricsBindAddress", &cfg->metrics_bind_address, CTX, err) <
 		0)

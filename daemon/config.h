@@ -23,6 +23,7 @@
 #define PXD_DEFAULT_POD_WAIT_MS	    1000 /* an ADD waits this long on the watch for its pod */
 #define PXD_DEFAULT_WATCH_STALL_S   90	 /* a watch silent this long (no bookmark) is restarted */
 #define PXD_DEFAULT_WATCH_TIMEOUT_S 300	 /* WATCH timeoutSeconds */
+#define PXD_DEFAULT_DRA_REPROBE_S   300	 /* DRA group absent or forbidden: asked again */
 
 /* Strings are borrowed from root ("" when absent unless a default is named). */
 struct pxd_config {
@@ -56,6 +57,7 @@ struct pxd_config {
 	int pod_cache_wait_ms;		  /* podCacheWaitMilliseconds (0: no wait) */
 	int watch_stall_s;		  /* watchStallSeconds */
 	int watch_timeout_s;		  /* watchTimeoutSeconds */
+	int dra_reprobe_s;		  /* draReprobeSeconds */
 	bool dynamic_networks;		  /* dynamicNetworks: hot-plug from the annotation */
 	char *socket_path;		  /* derived: where plexusd listens (owned) */
 };

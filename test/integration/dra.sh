@@ -353,14 +353,14 @@ t_thick_dra_add_makes_no_get_and_no_list() {
 # thick_add_fails NETNS NETWORKS [CLAIM-RESULTS] [KUBELET-CONTAINER]: plexusd serves pod p1
 # (NETWORKS) whose claim has CLAIM-RESULTS (none: not allocated); the shim's ADD must fail, its
 # output in OUT, with nothing attached (the request log starts at the ADD). FAULTS: the API's
-# fault rules from before plexusd starts.
+# fault rules from before plexusd starts; DAEMON_KEYS: more keys of plexusd's daemon config.
 thick_add_fails() {
 	netns_new $1
 	setup "${4:-}"
 	claim ${3:+"$3"}
 	pod "$2"
 	[ -z "${FAULTS:-}" ] || api POST /_standin/faults "$FAULTS" >/dev/null
-	thick_start
+	thick_start "${DAEMON_KEYS:-}"
 	api POST /_standin/reset-log >/dev/null
 	OUT=$(shim ADD $1) && fail "ADD succeeded"
 	expect_nothing_attached
@@ -407,11 +407,22 @@ t_thick_without_the_dra_api_is_ready_and_quiet() {
 }
 
 # Lists of resource.k8s.io forbidden (403, deploy/thick/rbac-dra.yaml not applied): plexusd says
-# so once, is ready at once, and a DRA ADD gets the API's refusal, not a stale cache.
+# so once however often its probe is refused (draReprobeSeconds 1: several probes within the
+# test), is ready at once, and a DRA ADD gets the API's refusal, not a stale cache.
 t_thick_forbidden_dra_lists_are_told_once_and_ready() {
-	FAULTS='{"rules":["GET resourceclaims 403 x100"]}' \
+	local n=0
+	FAULTS='{"rules":["GET resourceclaims 403 x100"]}' DAEMON_KEYS='"draReprobeSeconds": 1' \
 		thick_add_fails ${TAG}F vf-dra "[$(result vf $DRV vf-0)]"
 	expect_contains "the API's answer" "$OUT" "403"
+	# the probe's LIST of one claim, asked again after the ADD (the log starts at it), each
+	# refused: at least two more probes, three in all, all forbidden
+	for _ in $(seq 1 100); do
+		n=$(api GET /_standin/requests | /usr/bin/python3 -c 'import json,sys
+print(sum(1 for r in json.load(sys.stdin) if r["method"] == "GET" and r["path"] == "/apis/resource.k8s.io/v1/resourceclaims" and r.get("status") == 403))')
+		[ "$n" -lt 2 ] || break
+		sleep 0.1
+	done
+	[ "$n" -ge 2 ] || fail "the forbidden DRA probe was asked $n times since the ADD, want 2 or more (draReprobeSeconds 1)"
 	expect_contains "says what is not allowed" "$(cat "$WORK/plexusd.log")" \
 		"not allowed to list and watch resourceclaims and resourceslices (deploy/thick/rbac-dra.yaml)"
 	expect_eq "said once" "$(grep -c "not allowed to list" "$WORK/plexusd.log")" 1

@@ -41,16 +41,19 @@ START_TEST(a_multus_daemon_config_parses_with_multus_defaults)
 	ck_assert_int_eq(cfg.pod_cache_wait_ms, 1000);
 	ck_assert_int_eq(cfg.watch_stall_s, 90);
 	ck_assert_int_eq(cfg.watch_timeout_s, 300);
+	ck_assert_int_eq(cfg.dra_reprobe_s, 300);
 	pxd_config_free(&cfg);
 	ck_assert_int_eq(pxd_config_parse(S("{\"cacheSyncTimeoutSeconds\":0,"
 					    "\"podCacheWaitMilliseconds\":250,"
-					    "\"watchStallSeconds\":5,\"watchTimeoutSeconds\":30}"),
+					    "\"watchStallSeconds\":5,\"watchTimeoutSeconds\":30,"
+					    "\"draReprobeSeconds\":2}"),
 					  &cfg, &err),
 			 0);
 	ck_assert_int_eq(cfg.cache_sync_timeout_s, 0);
 	ck_assert_int_eq(cfg.pod_cache_wait_ms, 250);
 	ck_assert_int_eq(cfg.watch_stall_s, 5);
 	ck_assert_int_eq(cfg.watch_timeout_s, 30);
+	ck_assert_int_eq(cfg.dra_reprobe_s, 2);
 	pxd_config_free(&cfg);
 }
 END_TEST
@@ -72,6 +75,8 @@ START_TEST(a_wrong_type_names_the_key)
 		  "daemon config: \"podCacheWaitMilliseconds\" -1 out of range 0..60000" },
 		{ "{\"watchStallSeconds\":0}",
 		  "daemon config: \"watchStallSeconds\" 0 out of range 1..86400" },
+		{ "{\"draReprobeSeconds\":0}",
+		  "daemon config: \"draReprobeSeconds\" 0 out of range 1..86400" },
 		{ "{\"cacheSyncTimeoutSeconds\":\"60\"}",
 		  "daemon config: \"cacheSyncTimeoutSeconds\" must be an integer" },
 		{ "[]", "daemon config: not a JSON object" },
