@@ -26,7 +26,7 @@ host_state() {
 }
 
 t_concurrent_pods_with_random_faults_leave_the_host_as_it_was() {
-	local r i before after pid cut=0
+	local r i before after pid cut=0 injected=0
 	mkdir -p "$WORK/bin" "$WORK/ipam"
 	ip link add ${TAG}sv type veth peer name ${TAG}sp
 	cleanup_add "ip link del ${TAG}sv; ip link del ${TAG}s0"
@@ -69,6 +69,7 @@ EOF2
 			local n; n=$(links_in ${TAG}p$i)
 			if grep -q '"code"' "$WORK/add$i"; then
 				[ "$n" -eq 0 ] || fail "round $r pod $i: failed ADD left $n interfaces"
+				! grep -q injected "$WORK/add$i" || injected=$((injected + 1))
 			else
 				[ "$n" -eq 2 ] || fail "round $r pod $i: successful ADD has $n interfaces"
 			fi
@@ -89,6 +90,8 @@ EOF2
 	done
 	# the kills are faults only if they land: at least one must have cut an ADD short
 	[ "$cut" -gt 0 ] || fail "no kill -9 came during an ADD"
+	# so is the failing delegate: at least one ADD not killed failed with its error
+	[ "$injected" -gt 0 ] || fail "no ADD failed with the flaky delegate's injected error"
 }
 
 run_tests
