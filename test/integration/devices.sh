@@ -106,31 +106,34 @@ kubelet_calls() {
 print(" ".join(r["method"] + ":" + r["code"] + (":" + r["fault"] if r["fault"] else "") for r in map(json.loads, sys.stdin)))'
 }
 
+# add_with_kubelet_faults NETNS FAULTS-JSON WANT-CALLS WHAT: one ADD and DEL with the kubelet
+# stand-in answering as FAULTS-JSON says; the pod-resources calls the ADD made must be WANT-CALLS
+# and the device still found
+add_with_kubelet_faults() {
+	local n
+	echo "$2" >"$WORK/kubelet/faults.tmp"
+	mv "$WORK/kubelet/faults.tmp" "$WORK/kubelet/faults.json"
+	n=$(wc -l <"$WORK/kubelet/requests.log")
+	plexus ADD $1 >/dev/null
+	expect_eq "calls to $4" "$(kubelet_calls "$n")" "$3"
+	expect_eq "deviceID from $4" "$(json_get "$(stdin_of net1)" 'j["deviceID"]')" 0000:00:05.1
+	plexus DEL $1
+	rm -f "$WORK"/rec/*
+}
+
 t_kubelet_unavailable_is_retried_and_get_falls_back_to_list() {
-	local ns=${TAG}k n
+	local ns=${TAG}k
 	netns_new $ns
 	setup '[{"resource_name":"intel.com/sriov_a","device_ids":["0000:00:05.1"]}]'
 	pod "vf-a"
-	# a kubelet that serves Get: Get retried through UNAVAILABLE, and no List once Get answered
-	echo '{"unavailable":2}' >"$WORK/kubelet/faults.tmp"
-	mv "$WORK/kubelet/faults.tmp" "$WORK/kubelet/faults.json"
-	n=$(wc -l <"$WORK/kubelet/requests.log")
-	plexus ADD $ns >/dev/null
-	expect_eq "calls to a kubelet serving Get" "$(kubelet_calls "$n")" \
-		"Get:UNAVAILABLE:unavailable Get:UNAVAILABLE:unavailable Get:OK"
-	expect_eq "deviceID via Get" "$(json_get "$(stdin_of net1)" 'j["deviceID"]')" 0000:00:05.1
-	plexus DEL $ns
-	rm -f "$WORK"/rec/*
+	# Get retried through UNAVAILABLE, and no List once Get answered
+	add_with_kubelet_faults $ns '{"unavailable":2}' \
+		"Get:UNAVAILABLE:unavailable Get:UNAVAILABLE:unavailable Get:OK" "a kubelet serving Get"
 	# a kubelet < 1.27 (Get UNIMPLEMENTED, which consumes no fault): List, retried through
 	# UNAVAILABLE
-	echo '{"unavailable":2,"get":"unimplemented"}' >"$WORK/kubelet/faults.tmp"
-	mv "$WORK/kubelet/faults.tmp" "$WORK/kubelet/faults.json"
-	n=$(wc -l <"$WORK/kubelet/requests.log")
-	plexus ADD $ns >/dev/null
-	expect_eq "calls to a kubelet without Get" "$(kubelet_calls "$n")" \
-		"Get:UNIMPLEMENTED:get-unimplemented List:UNAVAILABLE:unavailable List:UNAVAILABLE:unavailable List:OK"
-	expect_eq "deviceID via List" "$(json_get "$(stdin_of net1)" 'j["deviceID"]')" 0000:00:05.1
-	plexus DEL $ns
+	add_with_kubelet_faults $ns '{"unavailable":2,"get":"unimplemented"}' \
+		"Get:UNIMPLEMENTED:get-unimplemented List:UNAVAILABLE:unavailable List:UNAVAILABLE:unavailable List:OK" \
+		"a kubelet without Get"
 }
 
 run_tests
