@@ -118,16 +118,24 @@ t_rollback_when_a_delegate_fails() {
 }
 
 t_rollback_when_a_delegate_hangs() {
-	local ns=${TAG}h out
+	local ns=${TAG}h out pid
 	setup_links
 	netns_new $ns
-	printf '#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && exec sleep 1000\nexit 0\n' >"$WORK/bin/hang"
+	# the delegate's pid (the same process once it has exec'd sleep) written down before it hangs:
+	# sleep's command line does not name the script, so only the pid can find it
+	printf '#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ]; then echo $$ >%s/hang.pid; exec sleep 1000; fi\nexit 0\n' "$WORK" >"$WORK/bin/hang"
 	chmod +x "$WORK/bin/hang"
 	netconf 1.0.0 "[$(bridge_conf cluster ${TAG}b0 10.232.7.0/24),{\"cniVersion\":\"1.0.0\",\"name\":\"hangs\",\"type\":\"hang\"}]" \
 		'"delegateTimeoutSeconds":1' >"$WORK/nc.json"
 	out=$(plexus ADD $ns ch <"$WORK/nc.json") && fail "ADD succeeded"
 	expect_contains "timeout" "$out" "timed out after 1000 ms"
-	pgrep -f "$WORK/bin/hang" >/dev/null && fail "hanging delegate still running"
+	pid=$(cat "$WORK/hang.pid" 2>/dev/null || true)
+	[ -n "$pid" ] || fail "the hanging delegate never ran"
+	# plexus kills and reaps the delegate before it returns: gone now, not some time later
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		fail "hanging delegate (pid $pid) still running after plexus returned"
+	fi
 	expect_eq "no interfaces" "$(links_in $ns)" 0
 	plexus DEL $ns ch <"$WORK/nc.json"
 	expect_clean $ns
