@@ -114,17 +114,35 @@ EOF2
 	expect_contains "traversal refused" "$out" "invalid plugin name"
 }
 
+# gone_within_2s WHAT PID: fails when PID is still there 2 s on (a process killed by a signal is
+# reaped by its parent or init some time after the kill); one still there is killed here
+gone_within_2s() {
+	for _ in $(seq 1 40); do
+		kill -0 "$2" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -9 "$2" 2>/dev/null
+	fail "$1 (pid $2) still running 2 s after the deadline"
+}
+
 t_hanging_plugin_killed_at_deadline() {
-	local ns=${TAG}t dir=$WORK/hang out start end
+	local ns=${TAG}t dir=$WORK/hang out leader child
 	netns_new "$ns"
 	mkdir -p "$dir"
-	printf '#!/bin/sh\nsleep 1000 &\nexec sleep 1000\n' >"$dir/hangs"
+	# the plugin and a background child of it, their pids written down before they hang (sleep's
+	# command line does not name the script, so only the pids can find them)
+	printf '#!/bin/sh\necho $$ >%s/leader\nsleep 1000 &\necho $! >%s/child\nexec sleep 1000\n' "$dir" "$dir" >"$dir/hangs"
 	chmod +x "$dir/hangs"
 	echo '{"cniVersion":"1.0.0","name":"hang","plugins":[{"type":"hangs"}]}' >"$WORK/hang.conflist"
 	out=$(CNI_PATH=$dir TIMEOUT_MS=500 $CNITOOL add "$WORK/hang.conflist" /run/netns/$ns) && fail "hang succeeded"
 	expect_contains "timeout error" "$out" "timed out after 500 ms"
-	pgrep -f "$dir/hangs" && fail "plugin still running"
-	true
+	leader=$(cat "$dir/leader" 2>/dev/null || true)
+	child=$(cat "$dir/child" 2>/dev/null || true)
+	[ -n "$leader" ] && [ -n "$child" ] || fail "the plugin did not start both processes"
+	# the whole process group is killed, not only the plugin
+	# (|| true: a leader still there is a failure all the same, see fail; the child is checked too)
+	gone_within_2s "plugin" "$leader" || true
+	gone_within_2s "plugin's background child" "$child"
 }
 
 run_tests
