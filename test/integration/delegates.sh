@@ -97,7 +97,18 @@ EOF2
 t_plugin_error_object_passed_through_with_code() {
 	local ns=${TAG}e out
 	netns_new "$ns"
-	# bridge refuses an ifname that already exists: its own error object and code come back
+	# a plugin's error object comes back with its own code, message and details: a code that is
+	# neither the internal 999 nor one of the library's own
+	mkdir -p "$WORK/plugins"
+	printf '#!/bin/sh\necho %s\nexit 1\n' "'{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"try later\",\"details\":\"d\"}'" >"$WORK/plugins/errs"
+	chmod +x "$WORK/plugins/errs"
+	echo '{"cniVersion":"1.0.0","name":"errnet","plugins":[{"type":"errs"}]}' >"$WORK/errs.conflist"
+	out=$(CNI_PATH=$WORK/plugins $CNITOOL add "$WORK/errs.conflist" /run/netns/$ns) && fail "ADD succeeded"
+	expect_eq "plugin's code" "$(json_get "$out" 'j["code"]')" 11
+	expect_eq "plugin's msg, prefixed" "$(json_get "$out" 'j["msg"]')" 'plugin type="errs" failed (add): try later'
+	expect_eq "plugin's details" "$(json_get "$out" 'j["details"]')" d
+	# a real plugin's error: bridge's host-local refuses a subnet that does not parse, and its
+	# message comes back under the library's prefix
 	cat >"$WORK/bad.conflist" <<EOF2
 {"cniVersion":"1.0.0","name":"badnet","plugins":[{"type":"bridge","bridge":"${TAG}be",
  "ipam":{"type":"host-local","dataDir":"$WORK/ipam","ranges":[[{"subnet":"not-a-subnet"}]]}}]}
