@@ -84,7 +84,8 @@ t_result_printed_in_the_netconf_version() {
 		out=$(plexus ADD $ns cv <"$WORK/nc.json")
 		expect_eq "cniVersion $v" "$(json_get "$out" 'j["cniVersion"]')" $v
 		case $v in
-		0.*) expect_eq "ips[].version at $v" "$(json_get "$out" 'j["ips"][0]["version"]')" 4 ;;
+		# the string "4" (the spec's type; libcni cannot decode a number there), not the number 4
+		0.*) expect_eq "ips[].version at $v" "$(json_get "$out" 'repr(j["ips"][0]["version"])')" "'4'" ;;
 		*) expect_eq "no ips[].version at $v" "$(json_get "$out" '"version" in j["ips"][0]')" false ;;
 		esac
 		plexus DEL $ns cv <"$WORK/nc.json"
