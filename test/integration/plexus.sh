@@ -220,10 +220,11 @@ t_cluster_network_by_name_directory_and_file_with_default_networks() {
 		plexus DEL $ns cc <"$WORK/nc.json"
 		expect_clean $ns
 	done
-	# pods in systemNamespaces get no defaultNetworks
-	EXTRA_ARGS=";K8S_POD_NAMESPACE=kube-system" true
+	# pods in systemNamespaces (kube-system by default) get their cluster network but no
+	# defaultNetworks; CNI_ARGS given whole here, as the helper's names namespace ns1
 	out=$(CNI_COMMAND=ADD CNI_NETNS=/run/netns/$ns CNI_CONTAINERID=cs CNI_IFNAME=eth0 CNI_PATH=$PLUGINS \
 		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns" "$PLEXUS" <"$WORK/nc.json")
+	expect_contains "kube-system pod's eth0" "$(ip -n $ns -4 -br addr show eth0)" 10.232.14.
 	ip -n $ns link show net1 >/dev/null 2>&1 && fail "kube-system pod got defaultNetworks"
 	CNI_COMMAND=DEL CNI_NETNS=/run/netns/$ns CNI_CONTAINERID=cs CNI_IFNAME=eth0 CNI_PATH=$PLUGINS \
 		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns" "$PLEXUS" <"$WORK/nc.json"
