@@ -15,11 +15,15 @@ pod_json() { # NAME UID [NETWORKS] [NODE] [EXTRA-ANNOTATIONS]
 		"$1" "$2" "${3:-}" "${5:+,$5}" "${4:-$NODE}"
 }
 
-nad_json() { # NAME BRIDGE SUBNET: a bridge NAD in ns1, host-local in $WORK/ipam
+nad_json() { # NAME BRIDGE SUBNET [DATADIR]: a bridge NAD in ns1, host-local in DATADIR
+	# (default $WORK/ipam)
 	/usr/bin/python3 -c 'import json,sys
+conf = json.loads(sys.argv[2])
+if sys.argv[3]:
+    conf["ipam"]["dataDir"] = sys.argv[3]
 print(json.dumps({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-    "metadata": {"name": sys.argv[1], "namespace": "ns1"}, "spec": {"config": sys.argv[2]}}))' \
-		"$1" "$(bridge_conf "$1" "$2" "$3")"
+    "metadata": {"name": sys.argv[1], "namespace": "ns1"}, "spec": {"config": json.dumps(conf)}}))' \
+		"$1" "$(bridge_conf "$1" "$2" "$3")" "${4:-}"
 }
 
 put() { api POST /_standin/objects "$1" >/dev/null; }
@@ -334,9 +338,12 @@ t_pod_recreated_gets_new_networks() {
 	expect_clean $ns
 }
 
-# churn: a NAD changed between two ADDs; the first pod's DEL follows its own plan
+# churn: a NAD changed between two ADDs; the first pod's DEL follows its own plan. The new
+# version of blue keeps its host-local reservations in $WORK/ipam2: only a DEL run with the old
+# plan (not with the NAD as the cache now has it) frees the first pod's 10.242 reservation in
+# $WORK/ipam
 t_nad_changed_between_two_adds() {
-	local ns=${TAG}b ns2=${TAG}c
+	local ns=${TAG}b ns2=${TAG}c peer
 	netns_new $ns
 	netns_new $ns2
 	setup
@@ -344,23 +351,31 @@ t_nad_changed_between_two_adds() {
 	cached_pods 2
 	shim ADD $ns cb1 <"$WORK/nc.json" >"$WORK/out" || fail "ADD: $(cat "$WORK/out")"
 	attached $ns net1 10.242.
-	# blue now on another bridge and subnet
-	put "$(nad_json blue ${TAG}b2 10.243.0.0/16)"
+	expect_eq "the first pod's reservation in \$WORK/ipam" "$(ls "$WORK/ipam/blue" | grep -c '^10\.242\.' || true)" 1
+	# blue now on another bridge and subnet, with its reservations in another dataDir
+	put "$(nad_json blue ${TAG}b2 10.243.0.0/16 "$WORK/ipam2")"
 	sleep 1 # the watch event's way to the cache (milliseconds)
 	reset_log
 	shim ADD $ns2 cb2 <"$WORK/nc.json" >"$WORK/out" || fail "ADD: $(cat "$WORK/out")"
 	attached $ns2 net1 10.243.
-	expect_contains "on the new bridge" "$(ip -n $ns2 -d link show net1)" "veth"
+	# net1's host-side peer (its link index) is a port of the new bridge
+	peer=$(json_get "$(ip -n $ns2 -j link show net1)" 'j[0]["link_index"]')
+	expect_eq "net1's peer on the new bridge" \
+		"$(json_get "$(ip -j link show)" "[l.get('master') for l in j if l['ifindex'] == $peer]")" "[\"${TAG}b2\"]"
 	expect_eq "new bridge's port" "$(ip -o link show master ${TAG}b2 | wc -l)" 1
+	expect_eq "the second pod's reservation in \$WORK/ipam2" "$(ls "$WORK/ipam2/blue" | grep -c '^10\.243\.' || true)" 1
 	expect_eq "no GET" "$(count_reqs '^GET')" 0
 	reset_log
 	shim DEL $ns cb1 <"$WORK/nc.json"
 	expect_eq "old bridge emptied" "$(ip -o link show master ${TAG}b1 | wc -l)" 0
 	expect_eq "no request for DEL" "$(count_reqs .)" 0
 	expect_eq "interfaces left in $ns" "$(links_in $ns)" 0
-	[ -z "$(ls "$WORK/ipam/blue" 2>/dev/null | grep '^10\.242\.' || true)" ] || fail "10.242 reservation left"
+	[ -z "$(ls "$WORK/ipam/blue" 2>/dev/null | grep '^10\.242\.' || true)" ] ||
+		fail "10.242 reservation left in \$WORK/ipam: the first pod's DEL did not follow its own plan"
+	expect_eq "the second pod's reservation untouched" "$(ls "$WORK/ipam2/blue" | grep -c '^10\.243\.' || true)" 1
 	shim DEL $ns2 cb2 <"$WORK/nc.json"
 	expect_clean $ns $ns2
+	[ -z "$(ls "$WORK/ipam2/blue" 2>/dev/null | grep '^10\.243\.' || true)" ] || fail "10.243 reservation left in \$WORK/ipam2"
 }
 
 # churn: the API server "restarts": every watch reset, refused for a moment, then watched again
