@@ -26,7 +26,10 @@ kubectl_ready() {
 	command -v "$KUBECTL" >/dev/null || { skip "no kubectl (Debian's kubernetes-client)"; return 77; }
 }
 
-k() { "$KUBECTL" --kubeconfig "$WORK/kubeconfig" --request-timeout=20s "$@"; }
+# k ARGS...: kubectl on the stand-in. With EXEC=exec, in a subshell, kubectl replaces the
+# subshell: `(EXEC=exec k ... -w) &` makes $! kubectl itself, which a kill then reaches (without
+# it, $! is the subshell running this function, and killing it leaves kubectl running).
+k() { ${EXEC:-} "$KUBECTL" --kubeconfig "$WORK/kubeconfig" --request-timeout=20s "$@"; }
 
 # list_requests: the LIST and WATCH requests the stand-in saw, one "path?query" a line
 list_requests() {
@@ -94,7 +97,7 @@ print(";".join(out))' "$1"
 t_kubectl_watch_sees_add_update_delete() {
 	kubectl_ready || return
 	setup
-	k get pods -A -w --output-watch-events -o json >"$WORK/w.json" 2>"$WORK/w.err" &
+	(EXEC=exec k get pods -A -w --output-watch-events -o json >"$WORK/w.json" 2>"$WORK/w.err") &
 	local kpid=$!
 	cleanup_add "kill $kpid"
 	wait_for "$WORK/w.json" '"name": *"e"'
@@ -103,7 +106,9 @@ t_kubectl_watch_sees_add_update_delete() {
 	api POST /_standin/objects "$(pod_json ns1 new n1 net-y)" >/dev/null
 	api DELETE /_standin/objects/pods/ns1/new >/dev/null
 	wait_for "$WORK/w.json" '"DELETED"'
+	# kubectl itself ($! is kubectl: see k), gone before w.json is read
 	kill $kpid
+	wait $kpid || true
 	expect_eq "events" "$(watch_events "$WORK/w.json")" "ADDED ns1/a ;ADDED ns1/b ;ADDED ns2/c ;ADDED ns2/d ;ADDED ns2/e ;ADDED ns1/new net-x;MODIFIED ns1/new net-y;DELETED ns1/new net-y"
 	# kubectl listed (resourceVersion 1005: six objects from 1000), then watched from there
 	reqs=$(list_requests)
@@ -114,7 +119,7 @@ t_kubectl_watch_sees_add_update_delete() {
 t_kubectl_watch_with_field_selector_sees_pods_move_in_and_out() {
 	kubectl_ready || return
 	setup
-	k get pods -n ns1 -w --output-watch-events --field-selector spec.nodeName=n9 -o json >"$WORK/w.json" 2>"$WORK/w.err" &
+	(EXEC=exec k get pods -n ns1 -w --output-watch-events --field-selector spec.nodeName=n9 -o json >"$WORK/w.json" 2>"$WORK/w.err") &
 	local kpid=$!
 	cleanup_add "kill $kpid"
 	sleep 1
@@ -125,6 +130,7 @@ t_kubectl_watch_with_field_selector_sees_pods_move_in_and_out() {
 	api POST /_standin/objects "$(pod_json ns1 last n9)" >/dev/null
 	wait_for "$WORK/w.json" '"name": *"last"'
 	kill $kpid
+	wait $kpid || true
 	# a pod that leaves the selection is DELETED for this watch, as kube-apiserver does
 	expect_eq "events" "$(watch_events "$WORK/w.json")" "ADDED ns1/mover ;DELETED ns1/mover ;ADDED ns1/last "
 }
