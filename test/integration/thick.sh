@@ -351,9 +351,12 @@ t_delegates_run_inside_chroot_dir() {
 	cleanup_add "umount $root/proc"
 	daemon_start "\"chrootDir\": \"$root\", \"binDir\": \"/opt/cni/bin\""
 	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"lo","type":"onlyroot"}]' >"$WORK/nc.json"
+	# netns_new set lo up: down again, so that only the plugin's ADD can bring it up
+	ip -n $ns link set lo down
+	expect_eq "lo down before the ADD" "$(json_get "$(ip -n $ns -j link show lo)" '"UP" in j[0]["flags"]')" false
 	expect_eq "ADD through the chroot" "$(cni ADD $ns c1 <"$WORK/nc.json")" 200
 	expect_eq "the plugin's result" "$(json_get "$(reply)" 'j["Result"]["ips"][0]["address"]')" 127.0.0.1/8
-	expect_contains "it set lo up in the pod" "$(ip -n $ns link show lo)" "UP"
+	expect_eq "it set lo up in the pod" "$(json_get "$(ip -n $ns -j link show lo)" '"UP" in j[0]["flags"]')" true
 	expect_eq "DEL through the chroot" "$(cni DEL $ns c1 <"$WORK/nc.json")" 200
 	expect_clean $ns
 	# the same config without chrootDir: the plugin is nowhere to be found
