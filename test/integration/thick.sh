@@ -518,6 +518,7 @@ t_config_and_startup_errors_name_the_problem() {
 	echo '{"socketDir":"/proc/plexus-cannot"}' >"$WORK/c.json"
 	out=$("$PLEXUSD" --config "$WORK/c.json" 2>&1) && rc=0 || rc=$?
 	expect_eq "unusable socketDir" "$rc" 1
+	expect_contains "names the socketDir" "$out" /proc/plexus-cannot
 }
 
 run_tests
