@@ -368,6 +368,13 @@ t_delegates_run_inside_chroot_dir() {
 	expect_contains "not found" "$(json_get "$(reply)" 'j["msg"]')" 'failed to find plugin "onlyroot"'
 }
 
+# expect_sample WHAT METRICS-TEXT LINE: LINE (a sample, its value included) is one of the
+# text's lines, whole
+expect_sample() {
+	grep -qxF -- "$3" <<<"$2" ||
+		fail "$1: no line [$3] in /metrics; its lines for ${3%%[{ ]*}: [$(grep -F -- "${3%%[{ ]*}" <<<"$2" || true)]"
+}
+
 t_metrics_count_socket_requests_as_multus() {
 	local ns=${TAG}m port out i
 	netns_new $ns
@@ -381,12 +388,13 @@ t_metrics_count_socket_requests_as_multus() {
 	expect_eq "GET /nope" "$(http GET /nope)" 404
 	expect_eq "PUT /cni" "$(http PUT /cni)" 405
 	out=$(curl -s --max-time 10 "http://127.0.0.1:$port/metrics")
-	expect_contains "/cni POSTs counted" "$out" 'multus_server_request_total{handler="/cni",code="200",method="post"} 6'
-	expect_contains "wrong method counted on its path" "$out" 'multus_server_request_total{handler="/cni",code="405",method="put"} 1'
-	expect_contains "unknown path counted as NotFound" "$out" 'multus_server_request_total{handler="NotFound",code="404",method="get"} 1'
-	expect_contains "ADD durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="ADD",result="success"} 3'
-	expect_contains "DEL durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="DEL",result="success"} 3'
-	expect_contains "queue idle" "$out" 'plexus_requests_in_flight 0'
+	# whole sample lines: "... 6" as a substring would also match 60 to 69
+	expect_sample "/cni POSTs counted" "$out" 'multus_server_request_total{handler="/cni",code="200",method="post"} 6'
+	expect_sample "wrong method counted on its path" "$out" 'multus_server_request_total{handler="/cni",code="405",method="put"} 1'
+	expect_sample "unknown path counted as NotFound" "$out" 'multus_server_request_total{handler="NotFound",code="404",method="get"} 1'
+	expect_sample "ADD durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="ADD",result="success"} 3'
+	expect_sample "DEL durations" "$out" 'plexus_cni_request_duration_seconds_count{verb="DEL",result="success"} 3'
+	expect_sample "queue idle" "$out" 'plexus_requests_in_flight 0'
 	expect_clean $ns
 	# a port that cannot be served: a startup error naming it
 	kill $DPID
