@@ -233,11 +233,18 @@ t_sigterm_during_a_burst_of_50_adds() {
 		REPLY_FILE=$WORK/re.$i cni ADD ${TAG}s$i b$i <"$WORK/nc.json" >"$WORK/st.$i" &
 		pids+=($!)
 	done
-	# some are done, many are in the core or waiting for it
-	for _ in $(seq 1 200); do
-		[ "$(ls "$WORK/cni/plexus" 2>/dev/null | grep -vc lock)" -ge 8 ] && break
+	# some are done, many are in the core or waiting for it: at least 8 cache files (each written
+	# in the core before the ADD's first delegate runs). The SIGTERM must land during the burst:
+	# sent to a daemon that had reached none of it, every ADD refused (or cut off, 000) would pass
+	# the checks below as "refused cleanly", so a wait that runs out fails the test
+	local files=0
+	for _ in $(seq 1 600); do
+		files=$(ls "$WORK/cni/plexus" 2>/dev/null | grep -vc lock || true)
+		[ "$files" -ge 8 ] && break
 		sleep 0.05
 	done
+	[ "$files" -ge 8 ] ||
+		fail "only $files cache files after 30 s: the burst never reached the core, no SIGTERM during it; plexusd.log: $(tail -5 "$WORK/plexusd.log" 2>/dev/null)"
 	kill -TERM $DPID
 	wait $DPID; rc=$?
 	expect_eq "plexusd exit status after SIGTERM" "$rc" 0
