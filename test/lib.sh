@@ -64,6 +64,12 @@ fail() {
 diag() {
 	printf '%s\n' "$*" >>"$WORK/diag"
 }
+# A helper that runs a program as its last command, as `... ${EXEC:-} PROGRAM` (or
+# `${EXEC:-kept} PROGRAM`), can be run in the background so that $! is the program itself:
+# `(EXEC=exec helper ARGS) &`. The program replaces the subshell, and a kill of $! reaches it;
+# with a plain `helper ARGS &`, $! is the subshell running the function, and a kill of it leaves
+# the program running.
+
 # kept CMD...: CMD with its output passed on; when it fails, its exit status and output are
 # also kept with diag (the verb and container of a CNI call named), as callers that expect
 # success send the output to /dev/null. For a test's plugin helper: `VAR=... kept "$PLUGIN"`.

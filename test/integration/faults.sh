@@ -8,10 +8,8 @@
 
 PLEXUS=${PLEXUS:-$ROOT/bin/plexus}
 
-# plexus VERB NETNS CID < netconf, through kept. With EXEC=exec, in a subshell, plexus replaces
-# the subshell instead: `(EXEC=exec plexus ...) &` makes $! plexus itself, which a kill then
-# reaches (without it, $! is the subshell running this function, and killing it leaves plexus
-# running).
+# plexus VERB NETNS CID < netconf, through kept; `(EXEC=exec plexus ...) &` makes $! plexus
+# itself (see EXEC in test/lib.sh)
 plexus() {
 	CNI_COMMAND=$1 CNI_NETNS=${2:+/run/netns/$2} CNI_CONTAINERID=$3 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
 	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=${POD:-pod-$3};K8S_POD_UID=${UID_ARG:-}" \

@@ -26,9 +26,8 @@ kubectl_ready() {
 	command -v "$KUBECTL" >/dev/null || { skip "no kubectl (Debian's kubernetes-client)"; return 77; }
 }
 
-# k ARGS...: kubectl on the stand-in. With EXEC=exec, in a subshell, kubectl replaces the
-# subshell: `(EXEC=exec k ... -w) &` makes $! kubectl itself, which a kill then reaches (without
-# it, $! is the subshell running this function, and killing it leaves kubectl running).
+# k ARGS...: kubectl on the stand-in; `(EXEC=exec k ... -w) &` makes $! kubectl itself (see
+# EXEC in test/lib.sh)
 k() { ${EXEC:-} "$KUBECTL" --kubeconfig "$WORK/kubeconfig" --request-timeout=20s "$@"; }
 
 # list_requests: the LIST and WATCH requests the stand-in saw, one "path?query" a line
