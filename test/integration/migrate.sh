@@ -233,10 +233,17 @@ t_multus_cache_is_written_before_the_first_delegate_and_removed_by_del() {
 	# the first delegate is a plugin that keeps what it finds at Multus's cache path when it
 	# is called, then fails: the cache must already be there, whole, when delegate 0 runs.
 	# The rollback leaves both caches for the runtime's DEL.
-	printf '#!/bin/sh\ncat >/dev/null\necho "$CNI_COMMAND" >>"%s/probe.calls"\n' "$WORK" >"$WORK/bin/probe"
-	printf 'if [ "$CNI_COMMAND" = ADD ]; then\n\tcp "%s" "%s/probe.seen" 2>/dev/null || : >"%s/probe.nocache"\n' \
-		"$WORK/cni/$CID" "$WORK" "$WORK" >>"$WORK/bin/probe"
-	printf '\techo "{\\"cniVersion\\":\\"1.0.0\\",\\"code\\":100,\\"msg\\":\\"probe fails\\"}"\n\texit 1\nfi\nexit 0\n' >>"$WORK/bin/probe"
+	cat >"$WORK/bin/probe" <<EOF2
+#!/bin/sh
+cat >/dev/null
+echo "\$CNI_COMMAND" >>"$WORK/probe.calls"
+if [ "\$CNI_COMMAND" = ADD ]; then
+	cp "$WORK/cni/$CID" "$WORK/probe.seen" 2>/dev/null || : >"$WORK/probe.nocache"
+	echo '{"cniVersion":"1.0.0","code":100,"msg":"probe fails"}'
+	exit 1
+fi
+exit 0
+EOF2
 	chmod +x "$WORK/bin/probe"
 	nc=$(fixture_netconf "{\"\\\"type\\\": \\\"bridge\\\", \\\"bridge\\\": \\\"fxbr0\\\"\":\"\\\"type\\\": \\\"probe\\\", \\\"bridge\\\": \\\"${TAG}f0\\\"\",\"fxbr1\":\"${TAG}f1\"}")
 	expect_contains "the first delegate is the probe" "$(json_get "$nc" 'j["delegates"][0]["type"]')" probe
