@@ -142,8 +142,8 @@ for r in json.load(sys.stdin):
 
 stdin_of() { json_get "$(cat "$WORK"/rec/*-ADD-"$1" | head -n1)" 'json.loads(j["stdin"])'; }
 device_of() { json_get "$(stdin_of "$1")" 'j.get("deviceID")'; }
-count() { # METHOD PATH-SUBSTRING -> how many such requests the API saw
-	api GET /_standin/requests | /usr/bin/python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"]==sys.argv[1] and sys.argv[2] in r["path"]))' "$1" "$2"
+count() { # METHOD PATH-SUBSTRING [STATUS] -> how many such requests the API saw (answered STATUS)
+	api GET /_standin/requests | /usr/bin/python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"]==sys.argv[1] and sys.argv[2] in r["path"] and sys.argv[3] in ("", str(r.get("status")))))' "$1" "$2" "${3:-}"
 }
 
 expect_nothing_attached() { # OUT
@@ -417,8 +417,7 @@ t_thick_forbidden_dra_lists_are_told_once_and_ready() {
 	# the probe's LIST of one claim, asked again after the ADD (the log starts at it), each
 	# refused: at least two more probes, three in all, all forbidden
 	for _ in $(seq 1 100); do
-		n=$(api GET /_standin/requests | /usr/bin/python3 -c 'import json,sys
-print(sum(1 for r in json.load(sys.stdin) if r["method"] == "GET" and r["path"] == "/apis/resource.k8s.io/v1/resourceclaims" and r.get("status") == 403))')
+		n=$(count GET /apis/resource.k8s.io/v1/resourceclaims 403)
 		[ "$n" -lt 2 ] || break
 		sleep 0.1
 	done
