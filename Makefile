@@ -53,7 +53,7 @@ TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 # LD_PRELOAD fault injectors for the integration tests (test/preload/*.c)
 PRELOAD_SO := $(patsubst test/preload/%.c,$(BUILD)/test/preload/%.so,$(wildcard test/preload/*.c))
 
-.PHONY: all check unit unit-asan integration-asan daemon-tsan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
+.PHONY: all check test-bins unit unit-asan integration-asan daemon-tsan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
 all: $(BINS) $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
 
 $(BUILD)/%.o: %.c
@@ -286,8 +286,15 @@ daemon-tsan: all noop
 	$(MAKE) BUILD=build-tsan SAN=thread build-tsan/san/plexusd
 	PLEXUSD=$(CURDIR)/build-tsan/san/plexusd test/run-sanitized daemon-tsan build/tsan $(TSAN_SUITES)
 
+# Everything the steps of `make check` run; test/run-all builds it before its first step (it runs
+# steps side by side, and two makes in one build directory would race).
+test-bins: all noop $(UNIT_BIN)
+	$(MAKE) BUILD=build-asan SAN=1 build-asan/libplexus.a $(UNIT_SRC:test/unit/%.c=build-asan/test/unit/%) \
+		build-asan/san/plexus build-asan/san/plexusd build-asan/san/plexus-shim
+	$(MAKE) BUILD=build-tsan SAN=thread build-tsan/san/plexusd
+	$(MAKE) BUILD=build-fuzz SAN=fuzz CC=clang $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/test/fuzz/%)
+
 check: deps
-	$(MAKE) all noop $(UNIT_BIN)
 	test/run-all
 
 deps:
