@@ -333,8 +333,29 @@ t_socket_replaced_atomically_across_restart() {
 	wait $DPID || true
 	# a stale socket stays until the next start renames over it
 	[ -S "$SOCK" ] || fail "socket removed"
-	daemon_start
+	# the next start under strace: the new socket is bound under a temporary name and renamed
+	# over the stale one, which is never unlinked (no moment without a socket at the path)
+	PLEXUS_NODE_NAME=node-$TAG strace -f -qq -o "$WORK/strace" -e trace=bind,rename,renameat,renameat2,unlink,unlinkat \
+		"$PLEXUSD" -config "$WORK/daemon-config.json" 2>>"$WORK/plexusd.err" &
+	local tracer=$!
+	cleanup_add "stop_gracefully $tracer"
+	daemon_ready
+	DPID=$(pgrep -P $tracer)
+	cleanup_add "stop_gracefully $DPID"
 	[ "$(stat -c %i "$SOCK")" != "$before" ] || fail "socket not replaced"
+	/usr/bin/python3 - "$WORK/strace" "$SOCK" <<'PY' || fail "socket calls: $(grep -v ENOENT "$WORK/strace")"
+import re, sys
+calls = open(sys.argv[1]).read().splitlines()
+sock = sys.argv[2]
+binds = [l for l in calls if re.search(r"\bbind\(.*sun_path=", l)]
+renames = [l for l in calls if re.search(r"\brename(at2?)?\(", l) and l.rstrip().endswith("= 0")]
+unlinks = [l for l in calls if re.search(r"\bunlink(at)?\(.*\"%s\"" % re.escape(sock), l)]
+tmp = re.search(r'sun_path="([^"]+)"', binds[0]).group(1) if len(binds) == 1 else None
+assert tmp and tmp != sock, "one bind, to a temporary name: %s" % binds
+assert any('"%s"' % tmp in l and l.find('"%s"' % tmp) < l.find('"%s"' % sock) for l in renames), \
+    "the temporary renamed over the socket: %s" % renames
+assert not unlinks, "the socket path unlinked: %s" % unlinks
+PY
 	expect_eq "other files kept" "$(cat "$WORK/run/other-file")" keep
 	expect_eq "no temporary names left" "$(ls -A "$WORK/run" | sort | tr '\n' ' ')" "multus.sock other-file "
 	expect_eq "served through the bind mount" \
