@@ -406,6 +406,27 @@ t_thick_without_the_dra_api_is_ready_and_quiet() {
 	shim DEL $ns
 }
 
+# The same with draReprobeSeconds 1: plexusd asks again every second, not more often, and says
+# once that the API does not serve resource.k8s.io/v1, however often it finds it so.
+t_thick_without_the_dra_api_asks_again_each_period_and_says_so_once() {
+	local ns=${TAG}P n=0
+	netns_new $ns
+	NO_DRA=1 setup
+	pod "" '{}'
+	thick_start '"draReprobeSeconds": 1'
+	api POST /_standin/reset-log >/dev/null
+	sleep 3.5
+	# a probe (one LIST of resourceclaims) a second: 3 or 4 in 3.5 s; 2 to 6 allows a slow one
+	n=$(count GET /apis/resource.k8s.io/v1/resourceclaims)
+	if [ "$n" -lt 2 ] || [ "$n" -gt 6 ]; then
+		fail "resourceclaims asked $n times in 3.5 s with draReprobeSeconds 1, want 3 or 4"
+	fi
+	expect_eq "said once" "$(grep -c "does not serve resource.k8s.io/v1" "$WORK/plexusd.log" || true)" 1
+	shim ADD $ns >/dev/null
+	[ -n "$(ls "$WORK/rec")" ] || fail "no delegate ran"
+	shim DEL $ns
+}
+
 # Lists of resource.k8s.io forbidden (403, deploy/thick/rbac-dra.yaml not applied): plexusd says
 # so once however often its probe is refused (draReprobeSeconds 1: several probes within the
 # test), is ready at once, and a DRA ADD gets the API's refusal, not a stale cache.

@@ -180,7 +180,8 @@ t_multus_copy_that_cannot_be_written_fails_add_before_any_delegate() {
 
 # What a writer killed between creating its temporary file and renaming it leaves: DEL removes
 # it. The files written under the container's lock go through "<file>.tmp" (one unlink each);
-# "<file>.tmp.<pid>" is what a plexus from before wrote, and GC reads the directory for it.
+# "<file>.tmp.<pid>" is what a plexus from before wrote, and GC reads the directory for it
+# (plexus.sh t_gc_removes_stale_containers_and_forwards_valid_attachments).
 t_temporaries_a_killed_writer_left_are_removed_by_del() {
 	local ns=${TAG}k
 	setup

@@ -285,9 +285,16 @@ t_gc_removes_stale_containers_and_forwards_valid_attachments() {
 	plexus ADD $ns2 stale <"$WORK/nc.json" >/dev/null
 	/usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["cni.dev/valid-attachments"]=[{"containerID":"keep","ifname":"eth0"}]; json.dump(j,open(sys.argv[1],"w"))' "$WORK/nc.json"
 	rm -f "$WORK/rec/"*
+	# what a writer of an older plexus (temporaries named <file>.tmp.<pid>) killed mid-write left
+	for f in "$WORK/cni/plexus/stale" "$WORK/cni/stale" "$WORK/cni/plexus/keep"; do
+		echo '{"half":' >"$f.tmp.4242"
+	done
 	CNI_COMMAND=GC CNI_PATH=$PLUGINS "$PLEXUS" <"$WORK/nc.json"
 	[ -f "$WORK/cni/plexus/keep" ] || fail "valid container's cache removed"
 	[ ! -e "$WORK/cni/plexus/stale" ] || fail "stale container's cache kept"
+	expect_eq "the stale container's temporaries" "$(ls "$WORK/cni/plexus/stale.tmp.4242" "$WORK/cni/stale.tmp.4242" 2>/dev/null || true)" ""
+	[ -f "$WORK/cni/plexus/keep.tmp.4242" ] || fail "a valid container's temporary removed (its writer may still run)"
+	rm -f "$WORK/cni/plexus/keep.tmp.4242"
 	expect_eq "stale eth0 gone" "$(links_in $ns2)" 0
 	ip -n $ns1 link show eth0 >/dev/null || fail "valid container lost eth0"
 	ls "$WORK/rec" | grep -q -- '-DEL-net1$' || fail "stale recorder attachment not deleted"
