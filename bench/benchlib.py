@@ -5,7 +5,7 @@ import http.client, json, os, shutil, socket, ssl, subprocess, time, urllib.requ
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "build", "bench", "tinyplugin")
-PLEXUS = os.path.join(ROOT, "bin", "plexus")
+PLEXUS = os.environ.get("PLEXUS", os.path.join(ROOT, "bin", "plexus"))
 PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
 SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
 
