@@ -216,6 +216,23 @@ int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **o
 	return 0;
 }
 
+const char *dlg_cached_arg(const struct dlg_cached *c, const char *key)
+{
+	const cJSON *kv;
+
+	if (!cJSON_IsArray(c->cni_args))
+		return NULL;
+	cJSON_ArrayForEach(kv, c->cni_args)
+	{
+		const cJSON *k = cJSON_GetArrayItem(kv, 0), *v = cJSON_GetArrayItem(kv, 1);
+
+		if (cJSON_IsArray(kv) && cJSON_GetArraySize(kv) == 2 && cJSON_IsString(k) &&
+		    cJSON_IsString(v) && strcmp(k->valuestring, key) == 0)
+			return v->valuestring;
+	}
+	return NULL;
+}
+
 int dlg_cache_set_result(const char *cache_dir, const char *net, const char *container_id,
 			 const char *ifname, const cJSON *result, struct cni_err *err)
 {

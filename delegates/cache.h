@@ -51,6 +51,10 @@ int dlg_cache_read(const char *cache_dir, const char *net, const char *container
 int dlg_cache_list(const char *cache_dir, const char *net, struct dlg_cached **out, size_t *n,
 		   struct cni_err *err) CNI_MUST_CHECK;
 
+/* The value of CNI_ARGS key in an entry's cniArgs (libcni keeps them as [[key, value], ...]),
+ * borrowed from the entry; NULL when it has none. */
+const char *dlg_cached_arg(const struct dlg_cached *c, const char *key);
+
 void dlg_cached_free(struct dlg_cached *c);
 
 void dlg_cached_free_all(struct dlg_cached *c, size_t n);

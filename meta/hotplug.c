@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cni/file.h"
 #include "cni/json.h"
@@ -20,6 +21,7 @@
 #include "meta/events.h"
 #include "meta/invocation.h"
 #include "meta/kube.h"
+#include "meta/multuscache.h"
 
 #define NETN_MAX 4096 /* netN names tried for a new element */
 
@@ -433,6 +435,40 @@ static int apply_diff(struct recon *r)
 	return 0;
 }
 
+/* Whether a, one of Multus's delegates, is the netconf's defaultNetworks entry ref (a NAD,
+ * "namespace/name", or a name in multusNamespace). */
+static bool is_default_network(const struct meta_attachment *a, const char *ref,
+			       const struct meta_netconf *nc)
+{
+	size_t nslen = nc->multus_namespace ? strlen(nc->multus_namespace) : 0;
+
+	if (strcmp(a->status_name, ref) == 0)
+		return true;
+	return !strchr(ref, '/') && nslen &&
+	       strncmp(a->status_name, nc->multus_namespace, nslen) == 0 &&
+	       a->status_name[nslen] == '/' && strcmp(a->status_name + nslen + 1, ref) == 0;
+}
+
+/* The origins of a plan read from Multus's cache, which keeps none: Multus names a delegate
+ * from a NAD "namespace/name" (pkg/k8sclient getKubernetesDelegate), the others by their CNI
+ * name. Every NAD delegate but the master and the netconf's defaultNetworks came from the
+ * networks annotation. -1 out of memory. */
+static int multus_origins(struct meta_plan *plan, const struct meta_netconf *nc)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		struct meta_attachment *a = &plan->att[i];
+		bool by_default = false;
+
+		if (a->master || a->origin || !a->status_name || !strchr(a->status_name, '/'))
+			continue;
+		for (size_t d = 0; d < nc->ndefault_networks && !by_default; d++)
+			by_default = is_default_network(a, nc->default_networks[d], nc);
+		if (!by_default && !(a->origin = strdup(META_ORIGIN_ANNOTATION)))
+			return -1;
+	}
+	return 0;
+}
+
 static int reconcile(const struct cni_request *req, struct cni_err *err)
 {
 	bool force_status =
@@ -465,6 +501,17 @@ static int reconcile(const struct cni_request *req, struct cni_err *err)
 	if (meta_ctx_lock(&r.c, err) < 0)
 		goto out;
 	found = meta_ctx_read_cache(&r.c, &r.cur, err);
+	if (found == 0) {
+		/* a pod Multus attached before plexus replaced it on the node: its plan from
+		 * Multus's cache, written (adopted) only when something changes */
+		meta_plan_free(&r.cur);
+		found = meta_ctx_read_multus_cache(&r.c, NULL, &r.cur, err);
+		if (found < 0)
+			cni_err_prefix(err, "hot-plug: container %s: Multus's cache",
+				       req->container_id);
+		else if (found > 0 && multus_origins(&r.cur, &r.c.nc) < 0)
+			found = cni_err_oom(err);
+	}
 	if (found <= 0) {
 		ret = found; /* no plan: plexus did not attach it, or its DEL ran */
 		goto out;
@@ -774,6 +821,107 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
+static void pod_plan_clear(struct meta_pod_plan *p)
+{
+	free(p->container_id);
+	free(p->netns);
+	free(p->ifname);
+	free(p->pod_namespace);
+	free(p->pod_name);
+	free(p->pod_uid);
+}
+
+/* every string there: none was out of memory */
+static bool pod_plan_whole(const struct meta_pod_plan *p)
+{
+	return p->container_id && p->netns && p->ifname && p->pod_namespace && p->pod_name &&
+	       p->pod_uid;
+}
+
+static bool has_sandbox(const struct meta_pod_plan *p, size_t n, const char *container_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].container_id, container_id) == 0)
+			return true;
+	return false;
+}
+
+/* The sandbox of a cached result: the entry's netns (libcni 1.2 and later keep it), else the
+ * sandbox of its interface in the result (older libcni: Multus before 4.2). NULL: neither. */
+static const char *cached_netns(const struct dlg_cached *e)
+{
+	const cJSON *i;
+
+	if (e->netns && *e->netns)
+		return e->netns;
+	cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(e->result, "interfaces"))
+	{
+		const char *name =
+			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(i, "name")),
+			   *sandbox =
+			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(i, "sandbox"));
+
+		if (name && sandbox && *sandbox && strcmp(name, e->ifname) == 0)
+			return sandbox;
+	}
+	return NULL;
+}
+
+/* Adds the sandboxes Multus attached before plexus replaced it on the node: no plan, but
+ * Multus's cache <cniDir>/<containerID>, and libcni's result cache of the cluster network on
+ * META_POD_IFNAME, which keeps what Multus's cache does not: the netns and the pod (CNI_ARGS).
+ * The reconcile adopts such a pod's plan from Multus's cache (as /delegate does). */
+static void add_multus_only(const char *cni_dir, const char *ns, const char *name,
+			    struct meta_pod_plan **out, size_t *n)
+{
+	struct dlg_cached *e = NULL;
+	struct cni_err err = { 0 };
+	size_t ne = 0;
+
+	if (dlg_cache_list(cni_dir, NULL, &e, &ne, &err) < 0) {
+		log_error("hot-plug: %s", err.msg);
+		cni_err_clear(&err);
+		return;
+	}
+	for (size_t i = 0; i < ne; i++) {
+		const char *pns = dlg_cached_arg(&e[i], "K8S_POD_NAMESPACE"),
+			   *pname = dlg_cached_arg(&e[i], "K8S_POD_NAME"),
+			   *uid = dlg_cached_arg(&e[i], "K8S_POD_UID");
+		struct meta_pod_plan *grown, *p;
+		char *multus;
+		bool multus_cached;
+
+		const char *netns = cached_netns(&e[i]);
+
+		if (strcmp(e[i].ifname, META_POD_IFNAME) != 0 || !netns || !pns || !*pns ||
+		    !pname || !*pname || (ns && strcmp(pns, ns) != 0) ||
+		    (name && strcmp(pname, name) != 0) || has_sandbox(*out, *n, e[i].container_id))
+			continue;
+		multus = meta_multus_cache_path(cni_dir, e[i].container_id);
+		multus_cached = multus && access(multus, F_OK) == 0;
+		free(multus);
+		if (!multus_cached)
+			continue;
+		grown = realloc(*out, (*n + 1) * sizeof(**out));
+		if (!grown)
+			break;
+		*out = grown;
+		p = &grown[*n];
+		p->container_id = strdup(e[i].container_id);
+		p->netns = strdup(netns);
+		p->ifname = strdup(META_POD_IFNAME);
+		p->pod_namespace = strdup(pns);
+		p->pod_name = strdup(pname);
+		p->pod_uid = dup_or_empty(uid);
+		if (!pod_plan_whole(p)) {
+			pod_plan_clear(p);
+			break;
+		}
+		(*n)++;
+	}
+	dlg_cached_free_all(e, ne);
+}
+
 int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 		      struct meta_pod_plan **out, size_t *n, struct cni_err *err)
 {
@@ -814,7 +962,7 @@ int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 			break;
 		}
 		*out = grown;
-		p = &grown[(*n)++];
+		p = &grown[*n];
 		p->container_id = dup_or_empty(plan.container_id);
 		p->netns = dup_or_empty(plan.netns);
 		p->ifname = dup_or_empty(plan.ifname);
@@ -822,21 +970,23 @@ int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 		p->pod_name = dup_or_empty(plan.pod_name);
 		p->pod_uid = dup_or_empty(plan.pod_uid);
 		meta_plan_free(&plan);
+		if (!pod_plan_whole(p)) {
+			pod_plan_clear(p);
+			break;
+		}
+		(*n)++;
 	}
 	meta_plan_names_free(names, count);
 	free(dir);
-	return count < 0 ? -1 : 0;
+	if (count < 0)
+		return -1;
+	add_multus_only(cni_dir, ns, name, out, n);
+	return 0;
 }
 
 void meta_pod_plans_free(struct meta_pod_plan *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(p[i].container_id);
-		free(p[i].netns);
-		free(p[i].ifname);
-		free(p[i].pod_namespace);
-		free(p[i].pod_name);
-		free(p[i].pod_uid);
-	}
+	for (size_t i = 0; i < n; i++)
+		pod_plan_clear(&p[i]);
 	free(p);
 }

@@ -29,7 +29,10 @@
  * /delegate. Errors: code 7 for an annotation that cannot be applied (nothing changed, a
  * Warning event says why); code 11 when an attachment failed (rolled back alone, the others
  * done, a Warning FailedAddingInterface event) or network-status could not be written: try
- * again. A pod that is gone, being deleted, of another UID, or without a plan is left alone. */
+ * again. A pod that is gone, being deleted, of another UID, or without a plan is left alone.
+ * A pod Multus attached (no plan, Multus's cache) is read from Multus's cache, its elements
+ * with a NAD's "namespace/name" (but the netconf's defaultNetworks) taken as the annotation's,
+ * and its plan written (with Multus's cache, as /delegate adopts one) only by a change. */
 extern const struct cni_plugin meta_reconcile_plugin;
 
 /* Multus's /delegate: the netconf's one delegate ("delegates": [config]) attached on
@@ -39,15 +42,18 @@ extern const struct cni_plugin meta_reconcile_plugin;
  * ips/mac, CNI_ARGS IP/MAC, cni-args merged into args.cni. */
 extern const struct cni_plugin meta_delegate_plugin;
 
-/* The pods with a plan under <cniDir>/plexus: one per sandbox. */
+/* The pods with a plan under <cniDir>/plexus, or Multus's cache: one per sandbox. */
 struct meta_pod_plan {
 	char *container_id, *netns, *ifname;
 	char *pod_namespace, *pod_name, *pod_uid;
 };
 
-/* Every plan of pod ns/name (any UID; ns and name NULL: of every pod) under cni_dir. Returns 0
- * with *out (free with meta_pod_plans_free) and *n; unreadable plans are skipped and logged. A
- * directory that cannot be read is -1 with err (a missing one has no plans). */
+/* Every plan of pod ns/name (any UID; ns and name NULL: of every pod) under cni_dir, then every
+ * sandbox of such a pod that Multus attached before plexus replaced it on the node (Multus's
+ * cache <cniDir>/<containerID> and no plan; its netns and pod from libcni's result cache of the
+ * cluster network on META_POD_IFNAME), which the reconcile adopts. Returns 0 with *out (free
+ * with meta_pod_plans_free) and *n; unreadable plans are skipped and logged. A directory that
+ * cannot be read is -1 with err (a missing one has no plans). */
 int meta_hotplug_find(const char *cni_dir, const char *ns, const char *name,
 		      struct meta_pod_plan **out, size_t *n, struct cni_err *err) CNI_MUST_CHECK;
 void meta_pod_plans_free(struct meta_pod_plan *p, size_t n);

@@ -90,6 +90,19 @@ expect_eq() {
 	[ "$2" == "$3" ] || fail "$1: got [$2], want [$3]"
 }
 
+# await_eq WHAT WANT COMMAND...: COMMAND prints WANT within 20 s (polled every 0.1 s); fails
+# with what it printed last, and $AWAIT_DIAG's output (a function name) when set
+await_eq() {
+	local what=$1 want=$2 got
+	shift 2
+	for _ in $(seq 1 200); do
+		got=$("$@")
+		[ "$got" == "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "$what: [$got], want [$want]${AWAIT_DIAG:+; $($AWAIT_DIAG)}"
+}
+
 # expect_contains WHAT HAYSTACK NEEDLE
 expect_contains() {
 	[[ "$2" == *"$3"* ]] || fail "$1: [$2] does not contain [$3]"

@@ -320,10 +320,11 @@ t_auxiliary_chain_runs_after_every_network_and_is_deleted() {
 	expect_clean $ns
 }
 
-# plexusd on $WORK/run/multus.sock, with this test's cniDir and binDir, stopped on exit
-plexusd_start() {
+# plexusd on $WORK/run/multus.sock, with this test's cniDir and binDir ($PLEXUSD_BIN_DIR, else
+# $WORK/bin) and EXTRA-KEYS, stopped on exit
+plexusd_start() { # [EXTRA-KEYS]
 	mkdir -p "$WORK/run"
-	echo "{\"cniVersion\":\"0.3.1\",\"socketDir\":\"$WORK/run\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"$WORK/bin\",\"logFile\":\"$WORK/plexusd.log\"}" >"$WORK/daemon.json"
+	echo "{\"cniVersion\":\"0.3.1\",\"socketDir\":\"$WORK/run\",\"cniDir\":\"$WORK/cni\",\"binDir\":\"${PLEXUSD_BIN_DIR:-$WORK/bin}\",\"logFile\":\"$WORK/plexusd.log\"${1:+,$1}}" >"$WORK/daemon.json"
 	"${PLEXUSD:-$ROOT/bin/plexusd}" --config "$WORK/daemon.json" 2>"$WORK/plexusd.err" &
 	cleanup_add "stop_gracefully $!"
 	for _ in $(seq 100); do
@@ -418,6 +419,103 @@ t_multus_after_rollback_deletes_what_was_hot_plugged() {
 	expect_eq "Multus's cache holds net5 too" "$(json_get "$(cat "$WORK/cni/$CID")" 'len(j)')" 3
 	multus_del $ns
 	rm -rf "$WORK/cni/plexus" # the plan plexus leaves behind (docs/OPERATIONS.md, rolling back)
+	expect_clean $ns
+}
+
+# mig_pod NETWORKS: pod mig/pod1 of api_with_pod with that networks annotation, replaced in the
+# stand-in (its watch tells plexusd)
+mig_pod() {
+	api POST /_standin/objects "$(/usr/bin/python3 -c 'import json,sys
+print(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pod1", "namespace": "mig",
+    "uid": "uid-1", "annotations": {"k8s.v1.cni.cncf.io/networks": sys.argv[1]}},
+    "spec": {"nodeName": "n1"}}))' "$1")" >/dev/null
+}
+
+# reconciles RESULT: plexusd's count of hot-plug reconciles with that result (/metrics)
+reconciles() {
+	curl -s --max-time 10 "http://127.0.0.1:$MPORT/metrics" |
+		awk -v r="$1" '$1 == "plexus_hotplug_reconciles_total{result=\"" r "\"}" {print $2}'
+}
+
+# links_of NETNS: the netns's interfaces but lo, sorted, space-separated
+links_of() {
+	ip -n "$1" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx lo | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+plexusd_log() { echo "plexusd's log: $(tail -n 20 "$WORK/plexusd.log")"; }
+
+# await_reconciles N: plexusd has counted N successful reconciles within 20 s
+await_reconciles() { AWAIT_DIAG=plexusd_log await_eq "successful reconciles" "$1" reconciles success; }
+
+# await_links_in NETNS WANT: the netns's interfaces but lo are WANT within 20 s
+await_links_in() { AWAIT_DIAG=plexusd_log await_eq "interfaces of $1" "$2" links_of "$1"; }
+
+# multus_pod_followed NETNS [NETWORKS [EXTRA-KEYS]]: pod mig/pod1 attached by Multus in NETNS
+# (eth0, net1 mig-br, ext1 mig-mv; Multus's cache kept in $WORK/multus-cache.orig), the API
+# stand-in with it (api_with_pod; its annotation then NETWORKS when given), and plexusd with
+# EXTRA-KEYS following the node's annotations, /metrics on $MPORT
+multus_pod_followed() {
+	local subst
+	need_libcni
+	setup
+	netns_new "$1"
+	subst="{\"ac9e952c\":\"${TAG}c\",\"ac9e952n\":\"${TAG}n\",\"ac9e952m0\":\"${TAG}m0\"}"
+	multus_add "$FIXTURES/multus-4.2.2-cache-annotations.json" "$1" "$subst"
+	await_links_in "$1" "eth0 ext1 net1"
+	cp "$WORK/cni/$CID" "$WORK/multus-cache.orig"
+	api_with_pod
+	[ -z "${2:-}" ] || mig_pod "$2"
+	MPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PLEXUS_NODE_NAME=n1 PLEXUSD_BIN_DIR=$PLUGINS plexusd_start \
+		"\"kubeconfig\":\"$WORK/kubeconfig\",\"dynamicNetworks\":true,\"metricsPort\":$MPORT${3:+,$3}"
+}
+
+# The annotation reconcile (plexusd, "dynamicNetworks") follows a pod Multus attached before
+# plexusd replaced it: nothing of it is touched while the annotation asks for what Multus
+# attached; a change adopts its plan from Multus's cache and is applied; the pod's DEL then
+# removes everything, through bin/plexus with no API.
+t_annotation_reconcile_follows_a_pod_multus_attached() {
+	local ns=${TAG}r
+	multus_pod_followed $ns
+	# the first pass reconciles the pod as it is: nothing to do, nothing written
+	await_reconciles 1
+	cmp -s "$WORK/cni/$CID" "$WORK/multus-cache.orig" || fail "Multus's cache was rewritten"
+	[ ! -e "$WORK/cni/plexus/$CID" ] || fail "a plan was written with nothing to change"
+	# mig-mv (ext1) leaves the annotation: detached, the plan adopted, Multus's cache follows
+	mig_pod '[{"name":"mig-br"}]'
+	await_links_in $ns "eth0 net1"
+	await_reconciles 2 # done: the plan and the caches written after the delegate's DEL
+	expect_eq "the adopted plan's origins" "$(json_get "$(cat "$WORK/cni/plexus/$CID")" \
+		'" ".join("%s@%s:%s" % (a["statusName"], a["ifname"], a.get("origin", "-")) for a in j["attachments"])')" \
+		"mig-cluster@eth0:- mig/mig-br@net1:annotation"
+	expect_eq "Multus's cache: what is attached" "$(json_get "$(cat "$WORK/cni/$CID")" \
+		'" ".join(d["Name"] for d in j)')" "mig-cluster mig/mig-br"
+	# and back: attached again on the interface it asks for
+	mig_pod '[{"name":"mig-br"},{"name":"mig-mv","interface":"ext1"}]'
+	await_links_in $ns "eth0 ext1 net1"
+	# the pod's DEL, by bin/plexus without the API: everything Multus and plexusd attached
+	fixture_netconf "{\"fxbr0\":\"${TAG}c\",\"fxbr1\":\"${TAG}n\"}" | plexus DEL $ns
+	expect_clean $ns
+}
+
+# ...but a network of the netconf's defaultNetworks ("mig-mv" in multusNamespace "mig") is not
+# the annotation's: with the annotation asking for mig-br alone, nothing is written; with an
+# empty one, net1 goes and ext1 stays. (Multus's cache is the annotation fixture's: to the
+# reconcile, which network came from defaultNetworks is only a matter of its name.)
+t_reconcile_leaves_a_multus_default_network_alone() {
+	local ns=${TAG}v
+	multus_pod_followed $ns '[{"name":"mig-br"}]' '"multusNamespace":"mig","defaultNetworks":["mig-mv"]'
+	await_reconciles 1
+	await_links_in $ns "eth0 ext1 net1"
+	cmp -s "$WORK/cni/$CID" "$WORK/multus-cache.orig" || fail "Multus's cache was rewritten"
+	[ ! -e "$WORK/cni/plexus/$CID" ] || fail "a plan was written with nothing to change"
+	mig_pod '[]'
+	await_links_in $ns "eth0 ext1"
+	await_reconciles 2
+	expect_eq "the adopted plan's origins" "$(json_get "$(cat "$WORK/cni/plexus/$CID")" \
+		'" ".join("%s@%s:%s" % (a["statusName"], a["ifname"], a.get("origin", "-")) for a in j["attachments"])')" \
+		"mig-cluster@eth0:- mig/mig-mv@ext1:-"
+	fixture_netconf "{\"fxbr0\":\"${TAG}c\",\"fxbr1\":\"${TAG}n\"}" | plexus DEL $ns
 	expect_clean $ns
 }
 

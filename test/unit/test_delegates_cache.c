@@ -99,6 +99,48 @@ START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 }
 END_TEST
 
+/* libcni keeps CNI_ARGS as [[key, value], ...]; the real Multus 4.2.2 entry
+ * (test/fixtures/multus) has the kubelet's keys with empty values */
+START_TEST(result_cache_arg_reads_libcni_cni_args)
+{
+	struct cni_err err = { 0 };
+	char root[PATH_MAX], fixture[PATH_MAX + 80], results[96], *text, *path;
+	struct dlg_cached c;
+	size_t len;
+
+	unit_repo_root(root, sizeof(root));
+	snprintf(fixture, sizeof(fixture),
+		 "%s/test/fixtures/multus/multus-4.2.2-results-cluster-eth0.json", root);
+	text = cni_read_file(fixture, 1 << 20, 0, &len, &err);
+	ck_assert_msg(text, "%s", err.msg);
+	snprintf(results, sizeof(results), "%s/results", dir);
+	ck_assert_int_eq(cni_mkdir_p(results, 0700, &err), 0);
+	path = dlg_cache_path(dir, "cluster", "0a1b2c3d4e5f", "eth0");
+	ck_assert_int_eq(cni_write_atomic(path, text, len, 0600, CNI_WRITE_SHARED, &err), 0);
+	ck_assert_int_eq(dlg_cache_read(dir, "cluster", "0a1b2c3d4e5f", "eth0", &c, &err), 1);
+	ck_assert_str_eq(dlg_cached_arg(&c, "IgnoreUnknown"), "true");
+	ck_assert_str_eq(dlg_cached_arg(&c, "K8S_POD_NAME"), "");
+	ck_assert_ptr_null(dlg_cached_arg(&c, "K8S_POD"));
+	ck_assert_ptr_null(dlg_cached_arg(&c, "MAC"));
+	dlg_cached_free(&c);
+	free(text);
+	/* what is not a [key, value] pair of strings is no argument */
+	text =
+	    strdup("{\"kind\":\"cniCacheV1\",\"containerId\":\"c\",\"ifName\":\"eth0\","
+		   "\"networkName\":\"cluster\",\"cniArgs\":[[\"A\"],[\"B\",1],[\"C\",\"c\",\"x\"],"
+		   "\"D\",{\"E\":\"e\"},[\"F\",\"f\"]]}");
+	ck_assert_int_eq(cni_write_atomic(path, text, strlen(text), 0600, CNI_WRITE_SHARED, &err),
+			 0);
+	ck_assert_int_eq(dlg_cache_read(dir, "cluster", "0a1b2c3d4e5f", "eth0", &c, &err), 1);
+	for (const char *k = "ABCDE"; *k; k++)
+		ck_assert_ptr_null(dlg_cached_arg(&c, (char[]){ *k, 0 }));
+	ck_assert_str_eq(dlg_cached_arg(&c, "F"), "f");
+	dlg_cached_free(&c);
+	free(text);
+	free(path);
+}
+END_TEST
+
 static Suite *cache_suite(void)
 {
 	Suite *s = suite_create("cache");
@@ -107,6 +149,7 @@ static Suite *cache_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, result_cache_round_trip_in_libcni_format);
 	tcase_add_test(tc, result_cache_list_filters_by_network_and_skips_junk);
+	tcase_add_test(tc, result_cache_arg_reads_libcni_cni_args);
 	suite_add_tcase(s, tc);
 	return s;
 }
