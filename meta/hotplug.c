@@ -886,12 +886,11 @@ static void add_multus_only(const char *cni_dir, const char *ns, const char *nam
 	for (size_t i = 0; i < ne; i++) {
 		const char *pns = dlg_cached_arg(&e[i], "K8S_POD_NAMESPACE"),
 			   *pname = dlg_cached_arg(&e[i], "K8S_POD_NAME"),
-			   *uid = dlg_cached_arg(&e[i], "K8S_POD_UID");
+			   *uid = dlg_cached_arg(&e[i], "K8S_POD_UID"),
+			   *netns = cached_netns(&e[i]);
 		struct meta_pod_plan *grown, *p;
 		char *multus;
 		bool multus_cached;
-
-		const char *netns = cached_netns(&e[i]);
 
 		if (strcmp(e[i].ifname, META_POD_IFNAME) != 0 || !netns || !pns || !*pns ||
 		    !pname || !*pname || (ns && strcmp(pns, ns) != 0) ||
