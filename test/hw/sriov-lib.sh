@@ -66,12 +66,18 @@ sr_snap() { echo "$(hw_vf_info "$1") | $(hw_vf_driver "$1") | $(sr_host "$1")"; 
 
 # sr_before N: VF N's snapshot once its netdev has been opened and closed: igb reports 00:00:00:00:00:00
 # for a VF that never was, its own MAC afterwards; a VF a pod used is in that second state, and
-# an admin MAC set back to zero last would unregister the VF's MAC (its traffic is then dropped)
+# an admin MAC set back to zero last would unregister the VF's MAC (its traffic is then dropped).
+# The VF tells the PF its MAC through the mailbox, after `up` returns: waited for (up to 10 s;
+# the guest beside make check's other steps has been seen to take longer than the snapshot).
 sr_before() {
-	local nd
+	local nd n
 	nd=$(hw_vf_netdev "$1")
 	if [ -n "$nd" ] && [ "$(cat "/sys/class/net/$nd/flags")" = 0x1002 ]; then
 		ip link set "$nd" up && ip link set "$nd" down
+		for ((n = 0; n < 100; n++)); do
+			[[ $(hw_vf_info "$1") == *"link/ether 00:00:00:00:00:00"* ]] || break
+			sleep 0.1
+		done
 	fi
 	sr_snap "$1"
 }
