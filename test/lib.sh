@@ -91,7 +91,7 @@ expect_eq() {
 }
 
 # await_eq WHAT WANT COMMAND...: COMMAND prints WANT within 20 s (polled every 0.1 s); fails
-# with what it printed last, and $AWAIT_DIAG's output (a function name) when set
+# with what it printed last, and the last lines of the file $AWAIT_LOG names when set
 await_eq() {
 	local what=$1 want=$2 got
 	shift 2
@@ -100,7 +100,23 @@ await_eq() {
 		[ "$got" == "$want" ] && return 0
 		sleep 0.1
 	done
-	fail "$what: [$got], want [$want]${AWAIT_DIAG:+; $($AWAIT_DIAG)}"
+	fail "$what: [$got], want [$want]${AWAIT_LOG:+; $(basename "$AWAIT_LOG"): $(tail -n 20 "$AWAIT_LOG")}"
+}
+
+# links NETNS: the netns's interfaces but lo, sorted, space-separated
+links() {
+	ip -n "$1" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx lo | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# kill9_seen PID VAR: kill -9 PID, VAR set to what PID was just before (its /proc comm, read by
+# a builtin: no process starts between the look and the kill), empty when it had gone. A kill
+# that cut a plugin short saw the plugin's name and made its wait say 137; one that came while
+# the shell had not exec'd it yet saw the shell.
+kill9_seen() {
+	local -n seen_=$2
+	seen_=
+	read -r seen_ <"/proc/$1/comm" 2>/dev/null || true
+	kill -9 "$1" 2>/dev/null || true
 }
 
 # expect_contains WHAT HAYSTACK NEEDLE

@@ -85,11 +85,8 @@ t_kill_9_at_random_points_of_add_then_del_leaves_nothing() {
 		(EXEC=exec plexus ADD $ns ck$seed <"$WORK/nc.json" >"$WORK/add.out" 2>&1) &
 		pid=$!
 		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-		# what the kill hits: plexus, or still the shell before its exec (read by a builtin:
-		# no process started between the look and the kill)
-		comm=
-		read -r comm <"/proc/$pid/comm" 2>/dev/null || true
-		kill -9 $pid 2>/dev/null || true
+		# what the kill hits: plexus, or still the shell before its exec
+		kill9_seen $pid comm
 		st=0
 		wait $pid 2>/dev/null || st=$?
 		# the runtime always follows with DEL; it waits for any orphaned delegate

@@ -42,20 +42,8 @@ hp_start() {
 }
 
 # links NETNS: the netns's interfaces but lo, sorted, space-separated
-links() {
-	ip -n "$1" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx lo | sort | tr '\n' ' ' | sed 's/ $//'
-}
-
 # await_links NETNS WANT: the netns has exactly those interfaces within 20 s
-await_links() {
-	local got
-	for _ in $(seq 1 200); do
-		got=$(links "$1")
-		[ "$got" == "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "interfaces of $1: [$got], want [$2]; plexusd's log: $(tail -n 20 "$WORK/plexusd.log")"
-}
+await_links() { AWAIT_LOG=$WORK/plexusd.log await_eq "interfaces of $1" "$2" links "$1"; }
 
 # status CID: network-status of pod-CID as "name@interface" sorted, space-separated
 status() {
@@ -64,15 +52,7 @@ status() {
 }
 
 # await_status CID WANT: network-status says WANT within 20 s
-await_status() {
-	local got
-	for _ in $(seq 1 200); do
-		got=$(status "$1")
-		[ "$got" == "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "network-status of pod-$1: [$got], want [$2]"
-}
+await_status() { await_eq "network-status of pod-$1" "$2" status "$1"; }
 
 # events CID REASON: how many events of that reason the pod has
 events() {

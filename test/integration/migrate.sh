@@ -437,18 +437,11 @@ reconciles() {
 		awk -v r="$1" '$1 == "plexus_hotplug_reconciles_total{result=\"" r "\"}" {print $2}'
 }
 
-# links_of NETNS: the netns's interfaces but lo, sorted, space-separated
-links_of() {
-	ip -n "$1" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx lo | sort | tr '\n' ' ' | sed 's/ $//'
-}
-
-plexusd_log() { echo "plexusd's log: $(tail -n 20 "$WORK/plexusd.log")"; }
-
 # await_reconciles N: plexusd has counted N successful reconciles within 20 s
-await_reconciles() { AWAIT_DIAG=plexusd_log await_eq "successful reconciles" "$1" reconciles success; }
+await_reconciles() { AWAIT_LOG=$WORK/plexusd.log await_eq "successful reconciles" "$1" reconciles success; }
 
 # await_links_in NETNS WANT: the netns's interfaces but lo are WANT within 20 s
-await_links_in() { AWAIT_DIAG=plexusd_log await_eq "interfaces of $1" "$2" links_of "$1"; }
+await_links_in() { AWAIT_LOG=$WORK/plexusd.log await_eq "interfaces of $1" "$2" links "$1"; }
 
 # multus_pod_followed NETNS [NETWORKS [EXTRA-KEYS]]: pod mig/pod1 attached by Multus in NETNS
 # (eth0, net1 mig-br, ext1 mig-mv; Multus's cache kept in $WORK/multus-cache.orig), the API

@@ -58,14 +58,10 @@ EOF2
 			if [ $((RANDOM % 10)) -eq 0 ]; then killed[$i]=1; fi
 		done
 		sleep 0.05
-		# what each kill hits: plexus, or still the shell before its exec (read by a builtin: no
-		# process started between the look and the kill), or nothing (the ADD is done)
+		# what each kill hits: plexus, or still the shell before its exec, or nothing (the ADD
+		# is done)
 		declare -A hit=() status=()
-		for i in "${!killed[@]}"; do
-			hit[$i]=
-			read -r "hit[$i]" <"/proc/${pids[$i]}/comm" 2>/dev/null || true
-			kill -9 "${pids[$i]}" 2>/dev/null || true
-		done
+		for i in "${!killed[@]}"; do kill9_seen "${pids[$i]}" "hit[$i]"; done
 		for i in $(seq 1 "$PODS"); do
 			status[$i]=0
 			wait "${pids[$i]}" 2>/dev/null || status[$i]=$?
