@@ -109,15 +109,17 @@ links() {
 }
 
 # kill9_seen PID VAR: kill -9 PID, VAR set to what PID was just before (its /proc comm, read by
-# a builtin: no process starts between the look and the kill), empty when it had gone. A kill
-# that cut a plugin short saw the plugin's name and made its wait say 137; one that came while
-# the shell had not exec'd it yet saw the shell.
+# a builtin: no process starts between the look and the kill), empty when it had gone.
 kill9_seen() {
 	local -n seen_=$2
 	seen_=
 	read -r seen_ <"/proc/$1/comm" 2>/dev/null || true
 	kill -9 "$1" 2>/dev/null || true
 }
+
+# cut_plexus SEEN STATUS: whether a kill9_seen cut an ADD short: it hit plexus (not the shell
+# before its exec, not a finished call) and plexus died of it (its wait said 137)
+cut_plexus() { [ "$1" = plexus ] && [ "$2" -eq 137 ]; }
 
 # expect_contains WHAT HAYSTACK NEEDLE
 expect_contains() {

@@ -95,7 +95,7 @@ t_kill_9_at_random_points_of_add_then_del_leaves_nothing() {
 		# cut short: the kill hit plexus and killed it (137); an ADD that finished first exited 0
 		# with its result, and ADDs are quicker now than the first one was (a machine less
 		# busy, caches warm): the next points fall before this one
-		if [ "$comm" = plexus ] && [ "$st" -eq 137 ]; then
+		if cut_plexus "$comm" "$st"; then
 			cut=$((cut + 1))
 		else
 			diag "seed $seed: the kill at $ms ms hit ${comm:-nothing} (exit $st): $(head -c 200 "$WORK/add.out")"

@@ -41,7 +41,6 @@ hp_start() {
 	shim_netconf "[$(bridge_conf cluster ${TAG}h0 10.250.0.0/24)]" >"$WORK/nc.json"
 }
 
-# links NETNS: the netns's interfaces but lo, sorted, space-separated
 # await_links NETNS WANT: the netns has exactly those interfaces within 20 s
 await_links() { AWAIT_LOG=$WORK/plexusd.log await_eq "interfaces of $1" "$2" links "$1"; }
 

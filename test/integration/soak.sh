@@ -68,10 +68,7 @@ EOF2
 		done
 		for i in $(seq 1 "$PODS"); do
 			if [ -n "${killed[$i]:-}" ]; then
-				# cut short: the kill hit plexus and killed it (137)
-				if [ "${hit[$i]}" = plexus ] && [ "${status[$i]}" -eq 137 ]; then
-					cut=$((cut + 1))
-				fi
+				if cut_plexus "${hit[$i]}" "${status[$i]}"; then cut=$((cut + 1)); fi
 				continue
 			fi
 			local n; n=$(links_in ${TAG}p$i)
