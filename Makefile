@@ -54,7 +54,7 @@ TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 PRELOAD_SO := $(patsubst test/preload/%.c,$(BUILD)/test/preload/%.so,$(wildcard test/preload/*.c))
 
 .PHONY: all check test-bins unit unit-asan integration-asan daemon-tsan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
-all: $(BINS) $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
+all: $(BINS) $(BUILD)/glibc/plexus $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,12 +78,13 @@ $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 # cJSON has no .a in Debian: CJSON_A is built from Debian's own source of the installed
-# libcjson-dev (scripts/cjson-source fetches it through apt, once), so what is linked is the
+# libcjson-dev (scripts/deb-source fetches it through apt, once), so what is linked is the
 # cJSON, Debian's patches included, whose headers everything compiles against.
-CJSON_SRC := build/cjson-src
+CJSON_SRC := build/deb-src/cjson
 CJSON_A   := $(BUILD)/cjson/libcjson.a
 $(CJSON_SRC)/cJSON.c: $(shell pkg-config --variable=includedir libcjson 2>/dev/null)/cjson/cJSON.h
-	scripts/cjson-source $(CJSON_SRC)
+	scripts/deb-source build/deb-src cjson:libcjson-dev
+	@test -f $@ || { echo "make: Debian's cjson source has no cJSON.c" >&2; exit 1; }
 	@touch $@
 $(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c
 	@mkdir -p $(dir $@)
@@ -94,9 +95,10 @@ $(CJSON_A): $(BUILD)/cjson/cJSON.o
 
 # The plugins start on every CNI call: every library with a Debian .a, and cJSON, is linked
 # statically (STATIC_LIBS, below), which takes a quarter of a millisecond off each start
-# (make bench).
-bin/plexus: $(META_OBJ) $(LIB) $(CJSON_A)
-	@mkdir -p bin
+# (make bench). bin/plexus goes further (below): static against musl, as the shim is. This
+# glibc build of it is what valgrind runs (memcheck cannot follow a static binary's malloc).
+$(BUILD)/glibc/plexus: $(META_OBJ) $(LIB) $(CJSON_A)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(META_OBJ) $(LIB) $(STATIC_LIBS)
 
 bin/sriov: $(SRIOV_OBJ) $(LIB) $(CJSON_A)
@@ -112,6 +114,7 @@ bin/sriov: $(SRIOV_OBJ) $(LIB) $(CJSON_A)
 MUSL_CC   := musl-gcc
 MUSL_DIR  := /usr/lib/$(shell gcc -dumpmachine | sed 's/-gnu$$/-musl/')
 MUSL      := $(BUILD)/musl
+MUSL_SYSROOT := build/musl-sysroot
 SHIM_OBJ  := $(patsubst %.c,$(MUSL)/%.o,$(wildcard shim/*.c)) \
 	     $(patsubst %,$(MUSL)/cni/%.o,addr base64 buf err json log result skel spec) \
 	     $(MUSL)/cjson/cJSON.o
@@ -128,12 +131,42 @@ $(MUSL)/include/cjson/cJSON.h: $(CJSON_SRC)/cJSON.c
 $(MUSL)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(MUSL)/include/cjson/cJSON.h
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) -std=c89 -O2 -g -fPIE -ffunction-sections -fdata-sections -c -o $@ $<
-$(MUSL)/%.o: %.c $(MUSL)/include/cjson/cJSON.h
+$(MUSL)/%.o: %.c $(MUSL)/include/cjson/cJSON.h | $(MUSL_SYSROOT)/.versions
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(SHIM_CFLAGS) -c -o $@ $<
 bin/plexus-shim: $(SHIM_OBJ)
 	@mkdir -p bin
 	$(SHIM_LINK)
+
+# bin/plexus, the plugin the runtime execs on every call in thin mode: static-pie against musl
+# too. A glibc process starts in about 0.45 ms more here, most of it glibc's probing of the CPU
+# (cpuid, which a hypervisor traps) and the dynamic loader; see docs/OPERATIONS.md. Its libraries
+# are Debian's sources of the versions the glibc build links, built for musl once by
+# scripts/musl-libs into MUSL_SYSROOT (about two minutes), libcurl among them: linked in, not
+# dlopen'd (K8S_CURL_STATIC in k8s/curl.c), so the binary needs nothing from the node. Not
+# position-independent, like the Go plugins it stands beside (Debian's bridge, Multus's and
+# sriov-cni's release binaries): as a static-pie, its start relocates OpenSSL's and libcurl's
+# tables (19,000 relocations over 100 pages of data), 0.27 ms more per call here (make bench).
+MUSL_LIBS := -Wl,--start-group -lcurl -lnghttp2 -lssl -lcrypto -lnl-route-3 -lnl-genl-3 -lnl-3 \
+	     -lyaml -lprotobuf-c -Wl,--end-group
+$(MUSL_SYSROOT)/.versions: scripts/musl-libs scripts/deb-source /var/lib/dpkg/status
+	scripts/musl-libs build/deb-src $(MUSL_SYSROOT)
+PLEXUS_MUSL_OBJ := $(patsubst %.c,$(MUSL)/%.o,$(LIB_SRC) ops/main.c) \
+	$(patsubst %.proto,$(MUSL)/gen/%.pb-c.o,$(PROTO_SRC)) $(MUSL)/cjson/cJSON.o
+$(PLEXUS_MUSL_OBJ): SHIM_CFLAGS += -I$(MUSL_SYSROOT)/include -I$(MUSL_SYSROOT)/include/libnl3 \
+	-I$(MUSL)/gen -DK8S_CURL_STATIC
+$(MUSL)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(MUSL)/include/cjson/cJSON.h | $(MUSL_SYSROOT)/.versions
+	@mkdir -p $(dir $@) $(MUSL)/gen/$(dir $*)
+	cp $(BUILD)/gen/$*.pb-c.h $(MUSL)/gen/$*.pb-c.h
+	$(MUSL_CC) $(SHIM_CFLAGS) -c -o $@ $<
+$(MUSL)/k8s/podresources.o: $(MUSL)/gen/k8s/podresources.pb-c.o
+PLEXUS_LINK = gcc -nostdlib -nostartfiles -static -no-pie -Wl,--gc-sections -o $@ \
+	$(MUSL_DIR)/crt1.o $(MUSL_DIR)/crti.o $$(gcc -print-file-name=crtbegin.o) \
+	$(PLEXUS_MUSL_OBJ) -L$(MUSL_SYSROOT)/lib $(MUSL_LIBS) -L$(MUSL_DIR) -lc \
+	$$(gcc -print-libgcc-file-name) $$(gcc -print-file-name=crtend.o) $(MUSL_DIR)/crtn.o
+bin/plexus: $(PLEXUS_MUSL_OBJ) $(MUSL_SYSROOT)/.versions
+	@mkdir -p bin
+	$(PLEXUS_LINK)
 
 $(BUILD)/daemon/%.o: ALL_CFLAGS += $(MHD_CFLAGS)
 DAEMON_LINK = $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
@@ -261,7 +294,8 @@ MEMCHECK_CMD := valgrind -q --error-exitcode=99 --leak-check=full \
 	--log-file=$(CURDIR)/build/valgrind/vg.%p.log
 valgrind: all noop
 	rm -rf build/valgrind && mkdir -p build/valgrind
-	MEMCHECK="$(MEMCHECK_CMD)" test/run-integration test/integration/plexus.sh \
+	PLEXUS=$(CURDIR)/$(BUILD)/glibc/plexus MEMCHECK="$(MEMCHECK_CMD)" \
+		test/run-integration test/integration/plexus.sh \
 		test/integration/kube.sh; rc=$$?; \
 	for f in build/valgrind/*.log; do \
 		grep -qE 'ERROR SUMMARY: [1-9]|definitely lost|Invalid|uninitialised' "$$f" && cat "$$f"; \
@@ -318,11 +352,12 @@ bench: all
 	scripts/bench
 
 # Binaries that run on a node without libnl, cJSON, libcurl, libpci or libyaml, in $(DIST):
-# every library with a Debian .a (libnl, libyaml), and cJSON (CJSON_A), is linked statically;
-# the others (libpci, libmicrohttpd) and libcurl (dlopen()ed as libcurl.so.4) are copied with
-# their dependency closure
-# into $(DIST)/plexus-lib, found through DT_RPATH $$ORIGIN/plexus-lib. DT_RPATH, not RUNPATH:
-# it also serves the dependencies of the dlopen()ed libcurl. glibc stays the node's.
+# plexus and plexus-shim are static against musl (above) and need nothing of the node. For
+# sriov and plexusd, every library with a Debian .a (libnl, libyaml), and cJSON (CJSON_A), is
+# linked statically; the others (libpci, libmicrohttpd) and libcurl (plexusd dlopen()s it as
+# libcurl.so.4) are copied with their dependency closure into $(DIST)/plexus-lib, found through
+# DT_RPATH $$ORIGIN/plexus-lib. DT_RPATH, not RUNPATH: it also serves the dependencies of the
+# dlopen()ed libcurl. glibc stays the node's.
 DIST        := $(BUILD)/dist
 DIST_LIBDIR := plexus-lib
 DIST_LDFLAGS = -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/$(DIST_LIBDIR)' -Wl,--as-needed
@@ -336,11 +371,13 @@ DIST_GLIBC  := ^(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libmv
 
 .PHONY: dist image
 DIST_BINS   := $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim $(DIST)/plexusd
+# the ones linked against the node's glibc
+DIST_DYN    := $(DIST)/sriov $(DIST)/plexusd
 dist: $(DIST_BINS)
 	@set -e; lib=$(DIST)/$(DIST_LIBDIR); rm -rf "$$lib" "$$lib.new"; mkdir -p "$$lib.new"; \
 	curl=$$($(CC) -print-file-name=libcurl.so.4); \
 	[ -f "$$curl" ] || { echo "make dist: no libcurl.so.4 (scripts/deps installs libcurl4)" >&2; exit 1; }; \
-	deps=$$(ldd $(DIST_BINS) "$$curl"); \
+	deps=$$(ldd $(DIST_DYN) "$$curl"); \
 	if echo "$$deps" | grep -q 'not found'; then echo "$$deps" >&2; exit 1; fi; \
 	cp -L "$$curl" "$$lib.new/libcurl.so.4"; \
 	echo "$$deps" | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
@@ -350,9 +387,10 @@ dist: $(DIST_BINS)
 	chmod 0644 "$$lib.new"/*; mv "$$lib.new" "$$lib"; \
 	echo "$(DIST): $(notdir $(DIST_BINS)) $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
 
-$(DIST)/plexus: $(META_OBJ) $(LIB) $(CJSON_A)
+# static (musl, above): needs nothing of the node, not even its libc
+$(DIST)/plexus: $(PLEXUS_MUSL_OBJ) $(MUSL_SYSROOT)/.versions
 	@mkdir -p $(DIST)
-	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $(META_OBJ) $(LIB) $(DIST_LIBS)
+	$(PLEXUS_LINK)
 
 $(DIST)/sriov: $(SRIOV_OBJ) $(LIB) $(CJSON_A)
 	@mkdir -p $(DIST)
@@ -378,9 +416,9 @@ image: dist
 	@set -e; ctx=$(BUILD)/image; r=$$ctx/rootfs; rm -rf "$$ctx"; \
 	mkdir -p "$$r/usr/libexec/plexus" "$$r/tmp"; chmod 1777 "$$r/tmp"; \
 	cp -a $(DIST_BINS) $(DIST)/$(DIST_LIBDIR) "$$r/usr/libexec/plexus/"; \
-	interp=$$(readelf -l $(DIST)/plexus | sed -n 's/.*interpreter: \(.*\)]/\1/p'); \
+	interp=$$(readelf -l $(DIST)/plexusd | sed -n 's/.*interpreter: \(.*\)]/\1/p'); \
 	mkdir -p "$$r$$(dirname "$$interp")"; cp -L "$$interp" "$$r$$interp"; \
-	for f in $(DIST_BINS) $(DIST)/$(DIST_LIBDIR)/*; do \
+	for f in $(DIST_DYN) $(DIST)/$(DIST_LIBDIR)/*; do \
 		LD_LIBRARY_PATH=$(DIST)/$(DIST_LIBDIR) ldd "$$f"; \
 	done | awk '$$2 == "=>" && $$3 ~ /^\// {print $$1, $$3}' | sort -u | \
 	while read -r name path; do \
@@ -393,4 +431,4 @@ image: dist
 clean:
 	rm -rf build build-asan build-fuzz bin
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) \( -path build/deb-src -o -path $(MUSL_SYSROOT) \) -prune -o -name '*.d' -print 2>/dev/null)

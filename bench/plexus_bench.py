@@ -99,19 +99,18 @@ def musl_start_ms():
 def breakdown(runs):
     """Where one ADD and one DEL with a tiny delegate spend their time, from medians of calls
     interleaved in one loop: the tiny plugin run directly (a static process's start and exit,
-    and the delegate's share), `plexus version` (plexus's start with its shared libraries), and
-    the call with fsync(2) made a no-op by bench/nofsync.c (LD_PRELOAD; the preload's own start
-    cost is taken out by timing `version` with it too). The shipped build (build/dist/plexus:
-    linked as bin/plexus, cJSON, libnl, libyaml and libprotobuf-c statically, what else it needs
-    found in plexus-lib/ through DT_RPATH) is timed alongside when it is built. The cache's
+    and the delegate's share), `plexus version` (plexus's start: static, musl), and the same
+    code built with glibc (build/glibc/plexus: dynamic libc, cJSON, libnl, libyaml and
+    libprotobuf-c static, libcurl dlopen()ed), whose calls with fsync(2) made a no-op by
+    bench/nofsync.c (LD_PRELOAD, which a static binary does not take; the preload's own start
+    cost is taken out by timing `version` with it too) tell what the fsyncs cost. The cache's
     filesystem is timed in the same loop: creating a file, and removing one that was synced
     (an ADD creates four: the lock, the plan, Multus's copy, the result cache; its DEL removes
     them), since its cost drifts with the machine as much as a process start does."""
     bindir = work + "/tinybin"
     conf = plexus_conf([tiny("t0")], bindir)
     nofsync = {"LD_PRELOAD": os.path.join(ROOT, "build", "bench", "nofsync.so")}
-    dist = os.path.join(ROOT, "build", "dist", "plexus")
-    dist = dist if os.access(dist, os.X_OK) else None
+    glibc = os.path.join(ROOT, "build", "glibc", "plexus")
     m = {}
 
     def add(k, v):
@@ -134,15 +133,14 @@ def breakdown(runs):
         add("tiny DEL", run(bindir + "/tiny", "DEL", tiny("t0"), cid, path=bindir))
         add("version", start_ms(PLEXUS))
         add("musl", musl_start_ms())
-        add("version nofsync", start_ms(PLEXUS, nofsync))
         add("ADD", run(PLEXUS, "ADD", conf, cid, path=bindir))
         add("DEL", run(PLEXUS, "DEL", conf, cid, path=bindir))
-        add("ADD nofsync", run(PLEXUS, "ADD", conf, "n" + cid, path=bindir, extra=nofsync))
-        add("DEL nofsync", run(PLEXUS, "DEL", conf, "n" + cid, path=bindir, extra=nofsync))
-        if dist:
-            add("dist version", start_ms(dist))
-            add("dist ADD", run(dist, "ADD", conf, "d" + cid, path=bindir))
-            add("dist DEL", run(dist, "DEL", conf, "d" + cid, path=bindir))
+        add("glibc version", start_ms(glibc))
+        add("glibc version nofsync", start_ms(glibc, nofsync))
+        add("glibc ADD", run(glibc, "ADD", conf, "g" + cid, path=bindir))
+        add("glibc DEL", run(glibc, "DEL", conf, "g" + cid, path=bindir))
+        add("glibc ADD nofsync", run(glibc, "ADD", conf, "n" + cid, path=bindir, extra=nofsync))
+        add("glibc DEL nofsync", run(glibc, "DEL", conf, "n" + cid, path=bindir, extra=nofsync))
     # medians of differences taken within one run: slow drift of a shared machine cancels
     med = {k: statistics.median(v) for k, v in m.items()}
     floor = med["tiny"]
@@ -152,8 +150,8 @@ def breakdown(runs):
 
     rows = []
     for verb, tk in (("ADD", "tiny"), ("DEL", "tiny DEL")):
-        fsync = part(lambda i: (m[verb][i] - m["version"][i]) -
-                     (m[verb + " nofsync"][i] - m["version nofsync"][i]))
+        fsync = part(lambda i: (m["glibc " + verb][i] - m["glibc version"][i]) -
+                     (m["glibc " + verb + " nofsync"][i] - m["glibc version nofsync"][i]))
         rows.append((med[verb], part(lambda i: m["version"][i] - m["tiny"][i]), fsync, med[tk],
                      part(lambda i: m[verb][i] - m["version"][i] - m[tk][i]) - fsync,
                      part(lambda i: m[verb][i] - m[tk][i])))
@@ -169,24 +167,23 @@ def breakdown(runs):
     print("| of which glibc's own start: the floor minus a static musl process's "
           "(bin/plexus-shim answering VERSION), paid by every glibc process, plexus's and its "
           "delegates' | %.2f | %.2f |" % (glibc, glibc))
-    names = ["bin/plexus's start with its shared libraries, beyond the floor (`plexus version`)",
+    names = ["bin/plexus's start beyond the floor (`plexus version`; below zero: the static "
+             "musl plexus starts faster than the static glibc tiny plugin)",
              "the plan made durable: what its two fsyncs (file, directory) add, run in a thread "
-             "while the delegate runs (DEL calls no fsync: its figure is this estimate's noise)",
+             "while the delegate runs (DEL calls no fsync: its figure is this estimate's noise; "
+             "measured on the glibc build)",
              "the delegate: the tiny plugin's exec and run (its direct call)",
              "the rest: lock, netns check, plan and result-cache files, JSON, spawn and wait"]
     for i, name in enumerate(names):
         print("| %s | %.2f | %.2f |" % (name, rows[0][i + 1], rows[1][i + 1]))
     print("| total / own time (total minus the delegate's direct call) | %.2f / %.2f | "
           "%.2f / %.2f |" % (rows[0][0], rows[0][5], rows[1][0], rows[1][5]))
-    if dist:
-        print("| shipped build (build/dist/plexus): start beyond the floor; own time | "
-              "%.2f; %.2f | %.2f; %.2f |"
-              % (part(lambda i: m["dist version"][i] - m["tiny"][i]),
-                 part(lambda i: m["dist ADD"][i] - m["tiny"][i]),
-                 part(lambda i: m["dist version"][i] - m["tiny"][i]),
-                 part(lambda i: m["dist DEL"][i] - m["tiny DEL"][i])))
-    else:
-        print("| shipped build (build/dist/plexus) | not built (make dist) | |")
+    print("| the same code built with glibc (build/glibc/plexus: dynamic libc, the rest static, "
+          "libcurl dlopen()ed): start beyond the floor; own time | %.2f; %.2f | %.2f; %.2f |"
+          % (part(lambda i: m["glibc version"][i] - m["tiny"][i]),
+             part(lambda i: m["glibc ADD"][i] - m["tiny"][i]),
+             part(lambda i: m["glibc version"][i] - m["tiny"][i]),
+             part(lambda i: m["glibc DEL"][i] - m["tiny DEL"][i])))
     print("| the cache's filesystem here (%s), in the same loop: creating a file (ADD creates "
           "four); removing a synced one (DEL removes the plan so), in µs | %.0f | %.0f |"
           % (describe_fs(work), med["create"], med["unlink"]))

@@ -1,5 +1,7 @@
 /* k8s/curl.c: the one dlopen of libcurl in the process (see k8s/curl.h).
- * Follows docs/DESIGN.md: libcurl costs ~3 ms and 6 MB per exec, so only API paths load it. */
+ * Follows docs/DESIGN.md: libcurl costs ~3 ms and 6 MB per exec, so only API paths load it.
+ * Built with K8S_CURL_STATIC (the static musl bin/plexus), libcurl is linked in instead: its
+ * pages are only read in by the paths that use it. */
 #include "k8s/curl.h"
 
 #include <dlfcn.h>
@@ -23,6 +25,39 @@ bool k8s_curl_loaded(void)
 	return loaded;
 }
 
+#ifdef K8S_CURL_STATIC
+/* The static (musl) bin/plexus: libcurl is linked in, and loading it is binding the members. */
+static int load(struct cni_err *err)
+{
+	struct k8s_curl_api *lc = &k8s_curl;
+
+	if (lc->dl)
+		return 0;
+	lc->global_init = curl_global_init;
+	lc->easy_init = curl_easy_init;
+	lc->easy_setopt = curl_easy_setopt;
+	lc->easy_perform = curl_easy_perform;
+	lc->easy_getinfo = curl_easy_getinfo;
+	lc->easy_cleanup = curl_easy_cleanup;
+	lc->easy_strerror = curl_easy_strerror;
+	lc->slist_append = curl_slist_append;
+	lc->slist_free_all = curl_slist_free_all;
+	lc->multi_init = curl_multi_init;
+	lc->multi_add_handle = curl_multi_add_handle;
+	lc->multi_remove_handle = curl_multi_remove_handle;
+	lc->multi_perform = curl_multi_perform;
+	lc->multi_poll = curl_multi_poll;
+	lc->multi_wakeup = curl_multi_wakeup;
+	lc->multi_info_read = curl_multi_info_read;
+	lc->multi_cleanup = curl_multi_cleanup;
+	if (lc->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		memset(lc, 0, sizeof(*lc));
+		return cni_err_set(err, CNI_ERR_IO, "libcurl: curl_global_init failed");
+	}
+	lc->dl = lc; /* loaded: no handle to keep */
+	return 0;
+}
+#else
 static int load(struct cni_err *err)
 {
 	struct k8s_curl_api *lc = &k8s_curl;
@@ -71,6 +106,7 @@ fail:
 	dlclose(dl);
 	return -1;
 }
+#endif
 
 int k8s_curl_load(struct cni_err *err)
 {

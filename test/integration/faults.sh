@@ -146,7 +146,10 @@ t_plan_that_cannot_be_made_durable_fails_add_and_rolls_back() {
 	setup
 	netns_new $ns
 	netconf "$(bridge_conf cluster ${TAG}f0 10.237.8.0/24),$(bridge_conf second ${TAG}f1 10.237.9.0/24)" >"$WORK/nc.json"
-	out=$(PLEXUS_FAILSYNC=$WORK/cni/plexus LD_PRELOAD=$BUILD/test/preload/failsync.so \
+	# a static binary (bin/plexus, musl) takes no LD_PRELOAD: the same code built with glibc does
+	local bin=$PLEXUS
+	readelf -l "$bin" | grep -q 'program interpreter' || bin=$BUILD/glibc/plexus
+	out=$(PLEXUS=$bin PLEXUS_FAILSYNC=$WORK/cni/plexus LD_PRELOAD=$BUILD/test/preload/failsync.so \
 		plexus ADD $ns cy <"$WORK/nc.json") && fail "ADD succeeded with a plan the disk did not keep: $out"
 	expect_eq "I/O error code" "$(json_get "$out" 'j["code"]')" 5
 	expect_contains "says why" "$out" "the plan could not be made durable"
