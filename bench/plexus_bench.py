@@ -110,7 +110,7 @@ def breakdown(runs):
     bindir = work + "/tinybin"
     conf = plexus_conf([tiny("t0")], bindir)
     nofsync = {"LD_PRELOAD": os.path.join(ROOT, "build", "bench", "nofsync.so")}
-    glibc = os.path.join(ROOT, "build", "glibc", "plexus")
+    glibc_plexus = os.path.join(ROOT, "build", "glibc", "plexus")
     m = {}
 
     def add(k, v):
@@ -135,12 +135,14 @@ def breakdown(runs):
         add("musl", musl_start_ms())
         add("ADD", run(PLEXUS, "ADD", conf, cid, path=bindir))
         add("DEL", run(PLEXUS, "DEL", conf, cid, path=bindir))
-        add("glibc version", start_ms(glibc))
-        add("glibc version nofsync", start_ms(glibc, nofsync))
-        add("glibc ADD", run(glibc, "ADD", conf, "g" + cid, path=bindir))
-        add("glibc DEL", run(glibc, "DEL", conf, "g" + cid, path=bindir))
-        add("glibc ADD nofsync", run(glibc, "ADD", conf, "n" + cid, path=bindir, extra=nofsync))
-        add("glibc DEL nofsync", run(glibc, "DEL", conf, "n" + cid, path=bindir, extra=nofsync))
+        add("glibc version", start_ms(glibc_plexus))
+        add("glibc version nofsync", start_ms(glibc_plexus, nofsync))
+        add("glibc ADD", run(glibc_plexus, "ADD", conf, "g" + cid, path=bindir))
+        add("glibc DEL", run(glibc_plexus, "DEL", conf, "g" + cid, path=bindir))
+        add("glibc ADD nofsync",
+            run(glibc_plexus, "ADD", conf, "n" + cid, path=bindir, extra=nofsync))
+        add("glibc DEL nofsync",
+            run(glibc_plexus, "DEL", conf, "n" + cid, path=bindir, extra=nofsync))
     # medians of differences taken within one run: slow drift of a shared machine cancels
     med = {k: statistics.median(v) for k, v in m.items()}
     floor = med["tiny"]

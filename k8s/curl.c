@@ -25,39 +25,40 @@ bool k8s_curl_loaded(void)
 	return loaded;
 }
 
-#ifdef K8S_CURL_STATIC
-/* The static (musl) bin/plexus: libcurl is linked in, and loading it is binding the members. */
-static int load(struct cni_err *err)
-{
-	struct k8s_curl_api *lc = &k8s_curl;
+/* Every member of struct k8s_curl_api but dl, with the libcurl function it stands for. */
+#define CURL_FUNCS(X)                                                                              \
+	X(global_init, curl_global_init)                                                           \
+	X(easy_init, curl_easy_init)                                                               \
+	X(easy_setopt, curl_easy_setopt)                                                           \
+	X(easy_perform, curl_easy_perform)                                                         \
+	X(easy_getinfo, curl_easy_getinfo)                                                         \
+	X(easy_cleanup, curl_easy_cleanup)                                                         \
+	X(easy_strerror, curl_easy_strerror)                                                       \
+	X(slist_append, curl_slist_append)                                                         \
+	X(slist_free_all, curl_slist_free_all)                                                     \
+	X(multi_init, curl_multi_init)                                                             \
+	X(multi_add_handle, curl_multi_add_handle)                                                 \
+	X(multi_remove_handle, curl_multi_remove_handle)                                           \
+	X(multi_perform, curl_multi_perform)                                                       \
+	X(multi_poll, curl_multi_poll)                                                             \
+	X(multi_wakeup, curl_multi_wakeup)                                                         \
+	X(multi_info_read, curl_multi_info_read)                                                   \
+	X(multi_cleanup, curl_multi_cleanup)
 
-	if (lc->dl)
-		return 0;
-	lc->global_init = curl_global_init;
-	lc->easy_init = curl_easy_init;
-	lc->easy_setopt = curl_easy_setopt;
-	lc->easy_perform = curl_easy_perform;
-	lc->easy_getinfo = curl_easy_getinfo;
-	lc->easy_cleanup = curl_easy_cleanup;
-	lc->easy_strerror = curl_easy_strerror;
-	lc->slist_append = curl_slist_append;
-	lc->slist_free_all = curl_slist_free_all;
-	lc->multi_init = curl_multi_init;
-	lc->multi_add_handle = curl_multi_add_handle;
-	lc->multi_remove_handle = curl_multi_remove_handle;
-	lc->multi_perform = curl_multi_perform;
-	lc->multi_poll = curl_multi_poll;
-	lc->multi_wakeup = curl_multi_wakeup;
-	lc->multi_info_read = curl_multi_info_read;
-	lc->multi_cleanup = curl_multi_cleanup;
-	if (lc->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		memset(lc, 0, sizeof(*lc));
-		return cni_err_set(err, CNI_ERR_IO, "libcurl: curl_global_init failed");
-	}
-	lc->dl = lc; /* loaded: no handle to keep */
-	return 0;
-}
+#ifdef K8S_CURL_STATIC
+/* the static (musl) bin/plexus: libcurl is linked in, and loading it is binding the members */
+#define CURL_NAME	"libcurl (linked in)"
+#define BIND(field, fn) lc->field = fn;
 #else
+#define CURL_NAME K8S_CURL_SONAME
+#define BIND(field, fn)                                                                            \
+	*(void **)&lc->field = dlsym(dl, #fn);                                                     \
+	if (!lc->field) {                                                                          \
+		cni_err_set(err, CNI_ERR_IO, "%s has no %s", K8S_CURL_SONAME, #fn);                \
+		goto fail;                                                                         \
+	}
+#endif
+
 static int load(struct cni_err *err)
 {
 	struct k8s_curl_api *lc = &k8s_curl;
@@ -65,48 +66,28 @@ static int load(struct cni_err *err)
 
 	if (lc->dl)
 		return 0;
+#ifdef K8S_CURL_STATIC
+	dl = lc; /* no handle to keep: dl only says "loaded" */
+#else
 	dl = dlopen(K8S_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!dl)
 		return cni_err_set(err, CNI_ERR_IO, "cannot load %s: %s", K8S_CURL_SONAME,
 				   dlerror());
-#define SYM(field, name)                                                                           \
-	do {                                                                                       \
-		*(void **)&lc->field = dlsym(dl, name);                                            \
-		if (!lc->field) {                                                                  \
-			cni_err_set(err, CNI_ERR_IO, "%s has no %s", K8S_CURL_SONAME, name);       \
-			goto fail;                                                                 \
-		}                                                                                  \
-	} while (0)
-	SYM(global_init, "curl_global_init");
-	SYM(easy_init, "curl_easy_init");
-	SYM(easy_setopt, "curl_easy_setopt");
-	SYM(easy_perform, "curl_easy_perform");
-	SYM(easy_getinfo, "curl_easy_getinfo");
-	SYM(easy_cleanup, "curl_easy_cleanup");
-	SYM(easy_strerror, "curl_easy_strerror");
-	SYM(slist_append, "curl_slist_append");
-	SYM(slist_free_all, "curl_slist_free_all");
-	SYM(multi_init, "curl_multi_init");
-	SYM(multi_add_handle, "curl_multi_add_handle");
-	SYM(multi_remove_handle, "curl_multi_remove_handle");
-	SYM(multi_perform, "curl_multi_perform");
-	SYM(multi_poll, "curl_multi_poll");
-	SYM(multi_wakeup, "curl_multi_wakeup");
-	SYM(multi_info_read, "curl_multi_info_read");
-	SYM(multi_cleanup, "curl_multi_cleanup");
-#undef SYM
+#endif
+	CURL_FUNCS(BIND)
 	if (lc->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		cni_err_set(err, CNI_ERR_IO, "%s: curl_global_init failed", K8S_CURL_SONAME);
+		cni_err_set(err, CNI_ERR_IO, "%s: curl_global_init failed", CURL_NAME);
 		goto fail;
 	}
 	lc->dl = dl;
 	return 0;
 fail:
 	memset(lc, 0, sizeof(*lc));
+#ifndef K8S_CURL_STATIC
 	dlclose(dl);
+#endif
 	return -1;
 }
-#endif
 
 int k8s_curl_load(struct cni_err *err)
 {
