@@ -374,7 +374,11 @@ t_delegates_run_inside_chroot_dir() {
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
+	# a slave of the host's (Kubernetes' HostToContainer): /run/netns is a shared mount (ip
+	# netns makes it one), and a shared copy's unmount would propagate back and unmount every
+	# network namespace of the machine, other tests' included
 	mount --rbind /run/netns "$root/run/netns"
+	mount --make-rslave "$root/run/netns"
 	cleanup_add "umount -R $root/run/netns"
 	mount -t proc proc "$root/proc"
 	cleanup_add "umount $root/proc"
@@ -395,6 +399,9 @@ t_delegates_run_inside_chroot_dir() {
 	daemon_start
 	expect_eq "without chrootDir" "$(cni ADD $ns c2 <"$WORK/nc.json")" 400
 	expect_contains "not found" "$(json_get "$(reply)" 'j["msg"]')" 'failed to find plugin "onlyroot"'
+	# taking the root's view of /run/netns down leaves the machine's namespaces alone
+	umount -R "$root/run/netns"
+	ip netns exec $ns true || fail "unmounting the root's /run/netns unmounted the host's $ns"
 }
 
 # expect_sample WHAT METRICS-TEXT LINE: LINE (a sample, its value included) is one of the
