@@ -120,10 +120,6 @@ SHIM_OBJ  := $(patsubst %.c,$(MUSL)/%.o,$(wildcard shim/*.c)) \
 	     $(MUSL)/cjson/cJSON.o
 SHIM_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIE -ffunction-sections -fdata-sections \
 	       -I. -I$(MUSL)/include -MMD -MP
-SHIM_LINK = gcc -nostdlib -nostartfiles -static-pie -Wl,--gc-sections -Wl,--strip-debug -o $@ \
-	    $(MUSL_DIR)/rcrt1.o $(MUSL_DIR)/crti.o $$(gcc -print-file-name=crtbeginS.o) \
-	    $(SHIM_OBJ) -L$(MUSL_DIR) -lc $$(gcc -print-libgcc-file-name) \
-	    $$(gcc -print-file-name=crtendS.o) $(MUSL_DIR)/crtn.o
 $(MUSL)/include/cjson/cJSON.h: $(CJSON_SRC)/cJSON.c
 	@command -v $(MUSL_CC) >/dev/null || { echo "make: no $(MUSL_CC): make deps installs musl-tools" >&2; exit 1; }
 	@mkdir -p $(dir $@)
@@ -136,7 +132,10 @@ $(MUSL)/%.o: %.c $(MUSL)/include/cjson/cJSON.h
 	$(MUSL_CC) $(SHIM_CFLAGS) -c -o $@ $<
 bin/plexus-shim: $(SHIM_OBJ)
 	@mkdir -p bin
-	$(SHIM_LINK)
+	gcc -nostdlib -nostartfiles -static-pie -Wl,--gc-sections -Wl,--strip-debug -o $@ \
+	    $(MUSL_DIR)/rcrt1.o $(MUSL_DIR)/crti.o $$(gcc -print-file-name=crtbeginS.o) \
+	    $(SHIM_OBJ) -L$(MUSL_DIR) -lc $$(gcc -print-libgcc-file-name) \
+	    $$(gcc -print-file-name=crtendS.o) $(MUSL_DIR)/crtn.o
 
 # bin/plexus, the plugin the runtime execs on every call in thin mode: static against musl
 # too. A glibc process starts in about 0.45 ms more here, most of it glibc's probing of the CPU
@@ -161,13 +160,12 @@ $(MUSL)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(MUSL)/include/cjson/cJSON.h
 	cp $(BUILD)/gen/$*.pb-c.h $(MUSL)/gen/$*.pb-c.h
 	$(MUSL_CC) $(SHIM_CFLAGS) -c -o $@ $<
 $(MUSL)/k8s/podresources.o: $(MUSL)/gen/k8s/podresources.pb-c.o
-PLEXUS_LINK = gcc -nostdlib -nostartfiles -static -no-pie -Wl,--gc-sections -o $@ \
-	$(MUSL_DIR)/crt1.o $(MUSL_DIR)/crti.o $$(gcc -print-file-name=crtbegin.o) \
-	$(PLEXUS_MUSL_OBJ) -L$(MUSL_SYSROOT)/lib $(MUSL_LIBS) -L$(MUSL_DIR) -lc \
-	$$(gcc -print-libgcc-file-name) $$(gcc -print-file-name=crtend.o) $(MUSL_DIR)/crtn.o
 bin/plexus: $(PLEXUS_MUSL_OBJ) $(MUSL_SYSROOT)/.versions
 	@mkdir -p bin
-	$(PLEXUS_LINK)
+	gcc -nostdlib -nostartfiles -static -no-pie -Wl,--gc-sections -o $@ \
+	    $(MUSL_DIR)/crt1.o $(MUSL_DIR)/crti.o $$(gcc -print-file-name=crtbegin.o) \
+	    $(PLEXUS_MUSL_OBJ) -L$(MUSL_SYSROOT)/lib $(MUSL_LIBS) -L$(MUSL_DIR) -lc \
+	    $$(gcc -print-libgcc-file-name) $$(gcc -print-file-name=crtend.o) $(MUSL_DIR)/crtn.o
 
 $(BUILD)/daemon/%.o: ALL_CFLAGS += $(MHD_CFLAGS)
 DAEMON_LINK = $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lpthread -ldl
@@ -388,19 +386,19 @@ dist: $(DIST_BINS)
 	chmod 0644 "$$lib.new"/*; mv "$$lib.new" "$$lib"; \
 	echo "$(DIST): $(notdir $(DIST_BINS)) $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
 
-# static (musl, above): needs nothing of the node, not even its libc
-$(DIST)/plexus: $(PLEXUS_MUSL_OBJ) $(MUSL_SYSROOT)/.versions
+# static (musl, above): needs nothing of the node, not even its libc; bin/plexus as it is
+$(DIST)/plexus: bin/plexus
 	@mkdir -p $(DIST)
-	$(PLEXUS_LINK)
+	cp $< $@
 
 $(DIST)/sriov: $(SRIOV_OBJ) $(LIB) $(CJSON_A)
 	@mkdir -p $(DIST)
 	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $(SRIOV_OBJ) $(LIB) $(DIST_LIBS)
 
 # static (musl, above): needs nothing of the node, not even its libc
-$(DIST)/plexus-shim: $(SHIM_OBJ)
+$(DIST)/plexus-shim: bin/plexus-shim
 	@mkdir -p $(DIST)
-	$(SHIM_LINK)
+	cp $< $@
 
 # plexusd (deploy/thick/daemonset.yaml): libmicrohttpd and its TLS stack have no usable .a
 # closure on Debian, so it is bundled in plexus-lib/

@@ -1,6 +1,7 @@
 /* k8s/curl.h: libcurl loaded with dlopen on first use, shared by every k8s/ module that talks
- * HTTP (the API client, the kubelet pod-resources client). Follows docs/DESIGN.md: the plugin
- * binary has no NEEDED entry for libcurl, so only paths that make a request pay for loading it. */
+ * HTTP (the API client, the kubelet pod-resources client). Follows docs/DESIGN.md: the glibc
+ * binaries have no NEEDED entry for libcurl, so only paths that make a request pay for loading
+ * it; the static musl bin/plexus (K8S_CURL_STATIC) has it linked in, and loading binds it. */
 #ifndef PLEXUS_K8S_CURL_H
 #define PLEXUS_K8S_CURL_H
 
@@ -42,10 +43,11 @@ struct k8s_curl_api {
 
 extern struct k8s_curl_api k8s_curl;
 
-/* Loads libcurl.so.4, resolves every member and runs curl_global_init, once per process (safe
- * to call from several threads: the reflectors each load it). Returns 0, or -1 with code 5: "cannot load
- * libcurl.so.4: <dlerror>", "libcurl.so.4 has no <symbol>" or "...: curl_global_init failed";
- * after a failure the next call tries again. */
+/* Loads libcurl.so.4 (or, with K8S_CURL_STATIC, takes the linked-in one), resolves every member
+ * and runs curl_global_init, once per process (safe to call from several threads: the
+ * reflectors each load it). Returns 0, or -1 with code 5: "cannot load libcurl.so.4: <dlerror>",
+ * "libcurl.so.4 has no <symbol>" or "...: curl_global_init failed"; after a failure the next
+ * call tries again. */
 CNI_MUST_CHECK int k8s_curl_load(struct cni_err *err);
 
 /* True once this process has loaded libcurl. */

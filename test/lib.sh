@@ -103,6 +103,12 @@ await_eq() {
 	fail "$what: [$got], want [$want]${AWAIT_LOG:+; $(basename "$AWAIT_LOG"): $(tail -n 20 "$AWAIT_LOG")}"
 }
 
+# elf_dynamic FILE: FILE asks for a program interpreter (a dynamically linked ELF file, which
+# takes LD_PRELOAD and imports libc's functions), unlike the static bin/plexus and plexus-shim
+elf_dynamic() {
+	readelf -l "$1" | grep -q 'program interpreter'
+}
+
 # links NETNS: the netns's interfaces but lo, sorted, space-separated
 links() {
 	ip -n "$1" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx lo | sort | tr '\n' ' ' | sed 's/ $//'

@@ -61,7 +61,7 @@ rootfs() {
 
 # static FILE: no program interpreter and no NEEDED entry
 is_static() {
-	[ -z "$(needed "$1")" ] && ! readelf -l "$1" | grep -q 'program interpreter'
+	[ -z "$(needed "$1")" ] && ! elf_dynamic "$1"
 }
 
 t_dist_binaries_need_only_libc_and_their_bundle() {

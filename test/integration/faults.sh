@@ -148,7 +148,7 @@ t_plan_that_cannot_be_made_durable_fails_add_and_rolls_back() {
 	netconf "$(bridge_conf cluster ${TAG}f0 10.237.8.0/24),$(bridge_conf second ${TAG}f1 10.237.9.0/24)" >"$WORK/nc.json"
 	# a static binary (bin/plexus, musl) takes no LD_PRELOAD: the same code built with glibc does
 	local bin=$PLEXUS
-	readelf -l "$bin" | grep -q 'program interpreter' || bin=$BUILD/glibc/plexus
+	elf_dynamic "$bin" || bin=$BUILD/glibc/plexus
 	out=$(PLEXUS=$bin PLEXUS_FAILSYNC=$WORK/cni/plexus LD_PRELOAD=$BUILD/test/preload/failsync.so \
 		plexus ADD $ns cy <"$WORK/nc.json") && fail "ADD succeeded with a plan the disk did not keep: $out"
 	expect_eq "I/O error code" "$(json_get "$out" 'j["code"]')" 5

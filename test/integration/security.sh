@@ -120,7 +120,7 @@ t_the_product_never_runs_a_shell() {
 	# static (musl, every library inside), so their own symbol tables would hold them; a binary
 	# without symbols would pass unseen, so each listing must show a symbol every binary has
 	for b in plexus sriov plexusd plexus-shim; do
-		if readelf -l "$ROOT/bin/$b" | grep -q 'program interpreter'; then
+		if elf_dynamic "$ROOT/bin/$b"; then
 			syms=$(nm -D "$ROOT/bin/$b")
 		else
 			syms=$(nm "$ROOT/bin/$b")
