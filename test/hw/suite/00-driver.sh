@@ -92,8 +92,21 @@ t_an_up_vf_takes_the_admin_mac_and_only_trusted_may_change_it() {
 	ip link set "$nd" up
 	hw_wait_carrier "" "$nd"
 	expect_contains "$nd once up" "$(ip link show "$nd")" "link/ether 02:00:00:00:00:20"
-	expect_fail "untrusted $nd address" "Cannot assign requested address" \
-		ip link set "$nd" address 02:00:00:00:00:21
+	# The PF is the authority: with an admin MAC set it refuses an untrusted VF's new address
+	# (igb_set_vf_mac_addr), and its view must not move. igbvf reports that refusal
+	# (EADDRNOTAVAIL) when the PF's answer arrives within igbvf's mailbox timeout; in a guest
+	# starved of CPU the read can time out, and igbvf_set_mac then keeps the address locally
+	# and returns success (e1000_rar_set_vf restores it only on a NACK it has read). That case
+	# is said, and judged by the PF's view alone.
+	local err
+	if err=$(ip link set "$nd" address 02:00:00:00:00:21 2>&1); then
+		echo "  note: igbvf reported success for 02:00:00:00:00:21 (no refusal read in time);" \
+			"the PF's view decides"
+	else
+		expect_contains "untrusted $nd address" "$err" "Cannot assign requested address"
+	fi
+	expect_contains "vf 0 at the PF after the untrusted change" "$(hw_vf_info 0)" \
+		"link/ether 02:00:00:00:00:20"
 	ip link set "$HW_PF" vf 0 trust on
 	ip link set "$nd" address 02:00:00:00:00:21
 	expect_contains "trusted $nd" "$(ip link show "$nd")" "link/ether 02:00:00:00:00:21"
