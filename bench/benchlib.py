@@ -1,13 +1,24 @@
 """bench/benchlib.py: what the bench scripts share: the API stand-in (started, controlled, a
 kubeconfig for it), plexusd's unix socket as an HTTP client, its readiness and its memory, and
 what the filesystem under a path is."""
-import http.client, json, os, shutil, socket, ssl, subprocess, time, urllib.request
+import http.client, json, os, shutil, socket, ssl, statistics, subprocess, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "build", "bench", "tinyplugin")
 PLEXUS = os.environ.get("PLEXUS", os.path.join(ROOT, "bin", "plexus"))
 PLEXUSD = os.environ.get("PLEXUSD", os.path.join(ROOT, "bin", "plexusd"))
 SHIM = os.environ.get("PLEXUS_SHIM", os.path.join(ROOT, "bin", "plexus-shim"))
+
+
+def own_ms(calls, refs, slices=5):
+    """'F ms (L-H)': F the median of calls minus the median of refs (times of one loop, in
+    order), L and H the lowest and highest of that difference over `slices` consecutive slices
+    of the loop: how far a shared machine's noise moves the figure within one run"""
+    k = max(1, len(calls) // slices)
+    parts = [statistics.median(calls[i:i + k]) - statistics.median(refs[i:i + k])
+             for i in range(0, len(calls) - k + 1, k)]
+    return "%.2f ms (%.2f-%.2f)" % (statistics.median(calls) - statistics.median(refs),
+                                     min(parts), max(parts))
 
 
 def describe_fs(path):

@@ -14,8 +14,8 @@ Static delegates only (no API): a tiny static plugin, so the figures are plexus'
 Prints "thick: not built" when bin/plexusd or bin/plexus-shim is missing. Asserts nothing."""
 import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, describe_fs, kib, status_of, stop,
-                      thick_setup, wait_ready)
+from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, describe_fs, kib, own_ms, status_of,
+                      stop, thick_setup, wait_ready)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 BURST = int(os.environ.get("BENCH_BURST", "100"))
@@ -202,20 +202,26 @@ def main():
         threads = status_of(daemon.pid).get("Threads", "?")
 
         print("%d runs, medians; own time = the call minus the tiny delegate called directly, "
-              "interleaved in one loop; the cache on %s" % (RUNS, describe_fs(cnidir)))
+              "interleaved in one loop, then in brackets the lowest and highest of the same over "
+              "five slices of the loop (the machine's noise); the cache on %s"
+              % (RUNS, describe_fs(cnidir)))
         print()
         print("| measure | thin (bin/plexus) | thick (plexus-shim -> plexusd) | target | Multus |")
         print("|---|---|---|---|---|")
-        print("| own time per ADD | %.2f ms | %.2f ms | thin <= 1.5 ms, thick <= 1.0 ms | "
+        print("| own time per ADD | %s | %s | thin <= 1.5 ms, thick <= 1.0 ms | "
               "thin 11-20 ms (measured here) |"
-              % (med["thin ADD"] - med["tiny ADD"], med["shim ADD"] - med["tiny ADD"]))
-        print("| own time per DEL | %.2f ms | %.2f ms | thin <= 1.0 ms | |"
-              % (med["thin DEL"] - med["tiny DEL"], med["shim DEL"] - med["tiny DEL"]))
+              % (own_ms(rows["thin ADD"], rows["tiny ADD"]),
+                 own_ms(rows["shim ADD"], rows["tiny ADD"])))
+        print("| own time per DEL | %s | %s | thin <= 1.0 ms | |"
+              % (own_ms(rows["thin DEL"], rows["tiny DEL"]),
+                 own_ms(rows["shim DEL"], rows["tiny DEL"])))
         if memdaemon:
-            print("| own time per ADD / DEL, the cache on tmpfs (no device I/O) | %.2f / %.2f ms "
-                  "| %.2f / %.2f ms | | |"
-                  % (med["thin mem ADD"] - med["tiny ADD"], med["thin mem DEL"] - med["tiny DEL"],
-                     med["shim mem ADD"] - med["tiny ADD"], med["shim mem DEL"] - med["tiny DEL"]))
+            print("| own time per ADD; per DEL, the cache on tmpfs (no device I/O) | %s; %s "
+                  "| %s; %s | | |"
+                  % (own_ms(rows["thin mem ADD"], rows["tiny ADD"]),
+                     own_ms(rows["thin mem DEL"], rows["tiny DEL"]),
+                     own_ms(rows["shim mem ADD"], rows["tiny ADD"]),
+                     own_ms(rows["shim mem DEL"], rows["tiny DEL"])))
         else:
             print("| own time per ADD / DEL, the cache on tmpfs | no tmpfs at /dev/shm or /run "
                   "| | | |")
