@@ -21,6 +21,34 @@ def own_ms(calls, refs, slices=5):
                                      min(parts), max(parts))
 
 
+def durable_write_ms(directory, runs=50):
+    """(file, directory): medians in ms of what one plan's durable write waits for in
+    directory: the fsync of a new 600-byte file renamed into place (cni/file.c), then of the
+    directory. Measured beside the calls, on the same filesystem, so a reader can tell the
+    device's share of an ADD from plexus's."""
+    files, dirs = [], []
+    os.makedirs(directory, exist_ok=True)
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in range(runs):
+            tmp, path = "%s/fsync%d.tmp" % (directory, i), "%s/fsync%d" % (directory, i)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, b"x" * 600)
+            os.rename(tmp, path)
+            t0 = time.perf_counter()
+            os.fsync(fd)
+            t1 = time.perf_counter()
+            os.fsync(dfd)
+            t2 = time.perf_counter()
+            os.close(fd)
+            os.unlink(path)
+            files.append((t1 - t0) * 1000.0)
+            dirs.append((t2 - t1) * 1000.0)
+    finally:
+        os.close(dfd)
+    return statistics.median(files), statistics.median(dirs)
+
+
 def describe_fs(path):
     """The filesystem under path, as far as its removals cost: ext4 without a journal and mounted
     with discard trims a removed file's blocks before unlink returns (ext4_free_blocks); with a

@@ -14,8 +14,8 @@ Static delegates only (no API): a tiny static plugin, so the figures are plexus'
 Prints "thick: not built" when bin/plexusd or bin/plexus-shim is missing. Asserts nothing."""
 import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, describe_fs, kib, own_ms, status_of,
-                      stop, thick_setup, wait_ready)
+from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, describe_fs, durable_write_ms, kib,
+                      own_ms, status_of, stop, thick_setup, wait_ready)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 BURST = int(os.environ.get("BENCH_BURST", "100"))
@@ -225,6 +225,10 @@ def main():
         else:
             print("| own time per ADD / DEL, the cache on tmpfs | no tmpfs at /dev/shm or /run "
                   "| | | |")
+        sync_file, sync_dir = durable_write_ms(work + "/fsync")
+        print("| what an ADD's durable plan waits for on the cache's filesystem (fsync of a new "
+              "600-byte file; of its directory), measured beside | %.2f ms; %.2f ms | the same | | |"
+              % (sync_file, sync_dir))
         print("| ADD total / tiny ADD alone | %.2f / %.2f ms | %.2f / %.2f ms | | |"
               % (med["thin ADD"], med["tiny ADD"], med["shim ADD"], med["tiny ADD"]))
         print("| daemon alone per ADD / DEL (POST /cni from here, no shim exec), own: kept-alive "
