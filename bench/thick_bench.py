@@ -8,6 +8,8 @@ Static delegates only (no API): a tiny static plugin, so the figures are plexus'
 - The daemon's RSS (VmRSS of its process, delegates excluded): idle after start, idle after
   the sequential calls, and the peak (VmHWM, reset before) during a burst of 100 concurrent pod
   ADDs through the shim, then 100 DELs. Wall time of the bursts, thin and thick.
+- What the plan's durable write waits for on the cache's filesystem (fsync of a new small file,
+  then of its directory), measured beside the calls: the device's share of an ADD.
 - The shim's size and libraries.
 - The same own times with the cache (cniDir: plans, Multus's and libcni's caches, locks) on tmpfs,
   a second daemon for thick: what the code costs without the device's fsync and trim.
