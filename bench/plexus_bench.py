@@ -10,6 +10,8 @@ import json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
 from benchlib import PLEXUS, ROOT, SHIM, TINY, describe_fs
 
 PLUGINS = "/usr/lib/cni"
+# the same code as bin/plexus built with glibc (the Makefile's $(BUILD)/glibc/plexus)
+GLIBC_PLEXUS = os.path.join(ROOT, "build", "glibc", "plexus")
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 tag = "pxb%d" % (os.getpid() % 10000)
 work = tempfile.mkdtemp(prefix="plexus-bench.")
@@ -110,7 +112,6 @@ def breakdown(runs):
     bindir = work + "/tinybin"
     conf = plexus_conf([tiny("t0")], bindir)
     nofsync = {"LD_PRELOAD": os.path.join(ROOT, "build", "bench", "nofsync.so")}
-    glibc_plexus = os.path.join(ROOT, "build", "glibc", "plexus")
     m = {}
 
     def add(k, v):
@@ -135,14 +136,14 @@ def breakdown(runs):
         add("musl", musl_start_ms())
         add("ADD", run(PLEXUS, "ADD", conf, cid, path=bindir))
         add("DEL", run(PLEXUS, "DEL", conf, cid, path=bindir))
-        add("glibc version", start_ms(glibc_plexus))
-        add("glibc version nofsync", start_ms(glibc_plexus, nofsync))
-        add("glibc ADD", run(glibc_plexus, "ADD", conf, "g" + cid, path=bindir))
-        add("glibc DEL", run(glibc_plexus, "DEL", conf, "g" + cid, path=bindir))
+        add("glibc version", start_ms(GLIBC_PLEXUS))
+        add("glibc version nofsync", start_ms(GLIBC_PLEXUS, nofsync))
+        add("glibc ADD", run(GLIBC_PLEXUS, "ADD", conf, "g" + cid, path=bindir))
+        add("glibc DEL", run(GLIBC_PLEXUS, "DEL", conf, "g" + cid, path=bindir))
         add("glibc ADD nofsync",
-            run(glibc_plexus, "ADD", conf, "n" + cid, path=bindir, extra=nofsync))
+            run(GLIBC_PLEXUS, "ADD", conf, "n" + cid, path=bindir, extra=nofsync))
         add("glibc DEL nofsync",
-            run(glibc_plexus, "DEL", conf, "n" + cid, path=bindir, extra=nofsync))
+            run(GLIBC_PLEXUS, "DEL", conf, "n" + cid, path=bindir, extra=nofsync))
     # medians of differences taken within one run: slow drift of a shared machine cancels
     med = {k: statistics.median(v) for k, v in m.items()}
     floor = med["tiny"]
@@ -233,17 +234,16 @@ def main():
         print("| own time per DEL (1 bridge delegate) | %.2f ms | < 1 ms | |" % one[1])
         print("| plexus ADD total / bridge ADD alone | %.2f ms / %.2f ms | | |" % (one[2], one[3]))
         print("| own peak RSS | %.1f MiB | < 4 MiB | about 32 MiB |" % (rss / 1024.0))
-        glibc_plexus = os.path.join(ROOT, "build", "glibc", "plexus")
         print("| binary size: bin/plexus, static (musl; libnl, libyaml, protobuf-c, OpenSSL, "
               "nghttp2 and libcurl inside), with symbols / stripped | %.0f / %.0f KiB "
               "| < 1 MB dynamically linked (next row) | 68 MB |"
               % (size / 1024.0, stripped_size(PLEXUS) / 1024.0))
-        if os.path.exists(glibc_plexus):
+        if os.path.exists(GLIBC_PLEXUS):
             print("| binary size: the same code dynamically linked (build/glibc/plexus: libc "
                   "shared, libcurl loaded once the API is used), with symbols / stripped "
                   "| %.0f / %.0f KiB | < 1 MB | |"
-                  % (os.path.getsize(glibc_plexus) / 1024.0,
-                     stripped_size(glibc_plexus) / 1024.0))
+                  % (os.path.getsize(GLIBC_PLEXUS) / 1024.0,
+                     stripped_size(GLIBC_PLEXUS) / 1024.0))
         print()
         print("The bridge plugin's own time varies by milliseconds between calls, so the scaling")
         print("below uses a tiny static delegate whose cost is steady (about a process start).")
