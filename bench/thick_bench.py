@@ -11,13 +11,20 @@ Static delegates only (no API): a tiny static plugin, so the figures are plexus'
 - What the plan's durable write waits for on the cache's filesystem (fsync of a new small file,
   then of its directory), measured beside the calls: the device's share of an ADD.
 - The shim's size and libraries.
+- The own time of a DEL whose pod's files were written back (sync(2) between its ADD and its
+  DEL, as the first 30 s of a pod's life do): on a disk that trims at removal, the figure a
+  node sees, since calls back to back remove files that never got a block.
+- The floor of each design, in the same loop: bench/floor.c, which does nothing but what a thin
+  plugin (run the one delegate through pipes) or a shim and its daemon (hand the CNI variables
+  and the netconf over a unix socket to a thread per connection that does the same) cannot do
+  less than; plexus's own time above it is its plan, lock, caches and checks.
 - The same own times with the cache (cniDir: plans, Multus's and libcni's caches, locks) on tmpfs,
   a second daemon for thick: what the code costs without the device's fsync and trim.
 Prints "thick: not built" when bin/plexusd or bin/plexus-shim is missing. Asserts nothing."""
 import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-from benchlib import (PLEXUS, PLEXUSD, SHIM, UnixHTTP, describe_fs, durable_write_ms, kib,
-                      own_ms, status_of, stop, thick_setup, wait_ready)
+from benchlib import (PLEXUS, PLEXUSD, ROOT, SHIM, UnixHTTP, describe_fs, durable_write_ms,
+                      kib, own_ms, status_of, stop, thick_setup, wait_ready)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 BURST = int(os.environ.get("BENCH_BURST", "100"))
@@ -31,6 +38,9 @@ bindir, cnidir, sockdir = work + "/bin", work + "/cni", work + "/sock"
 sock = sockdir + "/multus.sock"
 memcni, memsockdir = memwork + "/cni", memwork + "/sock"
 memsock = memsockdir + "/multus.sock"
+FLOOR_MUSL = os.path.join(ROOT, "build", "bench", "floor-musl")
+FLOOR_GLIBC = os.path.join(ROOT, "build", "bench", "floor-glibc")
+floorsock = sockdir + "/floor.sock"
 DELEGATES = [{"cniVersion": "1.0.0", "name": "t0", "type": "tiny"}]
 
 
@@ -73,10 +83,10 @@ def cni_env(verb, cid):
             "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=" + cid}
 
 
-def run(binary, verb, conf, cid):
+def run(binary, verb, conf, cid, args=()):
     data = json.dumps(conf).encode()
     t0 = time.perf_counter()
-    p = subprocess.Popen([binary], env=dict(os.environ, **cni_env(verb, cid)),
+    p = subprocess.Popen([binary] + list(args), env=dict(os.environ, **cni_env(verb, cid)),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out, _ = p.communicate(data)
     dt = time.perf_counter() - t0
@@ -132,7 +142,7 @@ def deps_of(binary):
 def main():
     print()
     print("== thick mode: plexus-shim -> plexusd (static tiny delegate, no API) ==")
-    daemon = memdaemon = None
+    daemon = memdaemon = floor = None
     try:
         if not thick_setup(bindir, sockdir):
             return 0
@@ -144,13 +154,23 @@ def main():
         if why:
             print("thick: " + why)
             return 1
+        # the floors run the tiny plugin as their one delegate
+        os.environ["FLOOR_DELEGATE"] = bindir + "/tiny"
+        floor = subprocess.Popen([FLOOR_GLIBC, "server", floorsock], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
+        if floor.poll() is not None or not os.path.exists(floorsock):
+            print("thick: the floor server (build/bench/floor-glibc) did not start")
+            return 1
         rss_start = kib(daemon.pid, "VmRSS")
         thin_conf, shim_conf = netconf("plexus"), netconf("plexus-shim")
         thin_mem, shim_mem = netconf("plexus", memcni), netconf("plexus-shim", memcni, memsock)
         conn = UnixHTTP(sock)
         rows = {k: [] for k in ("thin ADD", "thin DEL", "shim ADD", "shim DEL", "daemon ADD",
-                                "daemon DEL", "fresh ADD", "fresh DEL", "tiny ADD", "tiny DEL")}
+                                "daemon DEL", "fresh ADD", "fresh DEL", "tiny ADD", "tiny DEL",
+                                "floor thin ADD", "floor thin DEL", "floor shim ADD",
+                                "floor shim DEL", "thin DEL written back",
+                                "shim DEL written back")}
         if memdaemon:
             rows.update({k: [] for k in ("thin mem ADD", "thin mem DEL", "shim mem ADD",
                                          "shim mem DEL")})
@@ -170,6 +190,16 @@ def main():
                 fresh = UnixHTTP(sock)
                 rows["fresh " + verb].append(post_cni(fresh, verb, thin_conf, "f%d" % r))
                 fresh.close()
+            for binary, conf, cid, key in ((PLEXUS, thin_conf, "w%d" % r, "thin"),
+                                           (SHIM, shim_conf, "v%d" % r, "shim")):
+                run(binary, "ADD", conf, cid)
+                os.sync()
+                rows[key + " DEL written back"].append(run(binary, "DEL", conf, cid))
+            for verb in ("ADD", "DEL"):
+                rows["floor thin " + verb].append(run(FLOOR_MUSL, verb, thin_conf, "p%d" % r,
+                                                      ["thin"]))
+                rows["floor shim " + verb].append(run(FLOOR_MUSL, verb, shim_conf, "q%d" % r,
+                                                      ["shim", floorsock]))
             rows["tiny ADD"].append(run(bindir + "/tiny", "ADD", DELEGATES[0], "t%d" % r))
             rows["tiny DEL"].append(run(bindir + "/tiny", "DEL", DELEGATES[0], "t%d" % r))
         conn.close()
@@ -217,6 +247,17 @@ def main():
         print("| own time per DEL | %s | %s | thin <= 1.0 ms | |"
               % (own_ms(rows["thin DEL"], rows["tiny DEL"]),
                  own_ms(rows["shim DEL"], rows["tiny DEL"])))
+        print("| own time per DEL of a pod whose files were written back (sync(2) between its "
+              "ADD and its DEL, as a pod's first 30 s do) | %s | %s | | |"
+              % (own_ms(rows["thin DEL written back"], rows["tiny DEL"]),
+                 own_ms(rows["shim DEL written back"], rows["tiny DEL"])))
+        print("| the design's floor, own time per ADD; per DEL (bench/floor.c: the delegate run "
+              "through pipes and nothing else; thick: a static shim handing the CNI variables and "
+              "the netconf to a thread per connection that does the same) | %s; %s | %s; %s | | |"
+              % (own_ms(rows["floor thin ADD"], rows["tiny ADD"]),
+                 own_ms(rows["floor thin DEL"], rows["tiny DEL"]),
+                 own_ms(rows["floor shim ADD"], rows["tiny ADD"]),
+                 own_ms(rows["floor shim DEL"], rows["tiny DEL"])))
         if memdaemon:
             print("| own time per ADD; per DEL, the cache on tmpfs (no device I/O) | %s; %s "
                   "| %s; %s | | |"
@@ -242,7 +283,7 @@ def main():
         print("| %d-pod DEL burst, wall (failures) | %.0f ms (%d) | %.0f ms (%d) | | |"
               % (BURST, thin_del[0], thin_del[1], thick_del[0], thick_del[1]))
         print("| daemon RSS idle: after start / after %d calls | | %.1f / %.1f MiB | <= 20 MiB "
-              "| 50-60 MiB |" % (6 * RUNS, rss_start / 1024.0, rss_warm / 1024.0))
+              "| 50-60 MiB |" % (8 * RUNS, rss_start / 1024.0, rss_warm / 1024.0))
         print("| daemon peak RSS in the %d-pod burst (VmHWM / sampled), delegates excluded | | "
               "%.1f / %.1f MiB | <= 40 MiB | OOM-killed at its 50 MiB limit (Multus #1346) |"
               % (BURST, hwm / 1024.0, peak[0] / 1024.0))
@@ -262,7 +303,7 @@ def main():
                 print("%s's log:\n%s" % (name, log_tail(name)))
         return 1
     finally:
-        for d in (daemon, memdaemon):
+        for d in (daemon, memdaemon, floor):
             if d:
                 stop(d)
         subprocess.run(["ip", "netns", "del", netns], stderr=subprocess.DEVNULL)
