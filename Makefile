@@ -359,6 +359,15 @@ bench: all
 # dlopen()ed libcurl. glibc stays the node's.
 DIST        := $(BUILD)/dist
 DIST_LIBDIR := plexus-lib
+# The dist binaries ship stripped; their symbols and DWARF go to $(DIST_DEBUG)/FILE.debug,
+# which a debugger finds by the build ID both carry (installed as
+# /usr/lib/debug/.build-id/xx/yyyy.debug) or by the name in the binary's .gnu_debuglink.
+DIST_DEBUG  := $(BUILD)/dist-debug
+define split_debug
+	@mkdir -p $(DIST_DEBUG)
+	objcopy --only-keep-debug $(1) $(DIST_DEBUG)/$(notdir $(1)).debug
+	objcopy --strip-all --add-gnu-debuglink=$(DIST_DEBUG)/$(notdir $(1)).debug $(1)
+endef
 DIST_LDFLAGS = -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/$(DIST_LIBDIR)' -Wl,--as-needed
 STATIC_LIBS  = -Wl,--start-group $(CJSON_A) \
 	$(foreach l,$(patsubst -l%,%,$(filter-out -lcjson,$(filter -l%,$(PKG_LIBS) -lpci))),$(if \
@@ -390,21 +399,25 @@ dist: $(DIST_BINS)
 $(DIST)/plexus: bin/plexus
 	@mkdir -p $(DIST)
 	cp $< $@
+	$(call split_debug,$@)
 
 $(DIST)/sriov: $(SRIOV_OBJ) $(LIB) $(CJSON_A)
 	@mkdir -p $(DIST)
 	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $(SRIOV_OBJ) $(LIB) $(DIST_LIBS)
+	$(call split_debug,$@)
 
 # static (musl, above): needs nothing of the node, not even its libc
 $(DIST)/plexus-shim: bin/plexus-shim
 	@mkdir -p $(DIST)
 	cp $< $@
+	$(call split_debug,$@)
 
 # plexusd (deploy/thick/daemonset.yaml): libmicrohttpd and its TLS stack have no usable .a
 # closure on Debian, so it is bundled in plexus-lib/
 $(DIST)/plexusd: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p $(DIST)
 	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $^ $(DIST_LIBS) $(MHD_LIBS)
+	$(call split_debug,$@)
 
 # The DaemonSet's image (deploy/daemonset.yaml), FROM scratch: the dist tree in
 # /usr/libexec/plexus, plus the glibc files it needs, assembled in $(BUILD)/image/rootfs.

@@ -9,6 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 DIST=$BUILD/dist
+DEBUG=$BUILD/dist-debug
 LIBDIR=plexus-lib
 STANDIN=$ROOT/test/stand-ins/apiserver.py
 # the libraries a node may lack, by file name
@@ -24,6 +25,16 @@ need_dist() {
 }
 
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+
+build_id() { readelf -n "$1" | sed -n 's/.*Build ID: *//p'; }
+
+# the symbols of the shipped BINARY (stripped), from its debug file: the same link, as the
+# build ID both carry says
+symbols_of() {
+	local b=$1
+	expect_eq "$b: build ID of its debug file" "$(build_id "$DEBUG/$b.debug")" "$(build_id "$DIST/$b")"
+	nm "$DEBUG/$b.debug"
+}
 
 is_glibc() { # FILE-NAME: a library of glibc itself (the node's, never bundled)
 	[[ "$1" =~ ^(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libmvec|ld-linux[-a-z0-9_]*)\.so ]]
@@ -80,17 +91,18 @@ t_dist_binaries_need_only_libc_and_their_bundle() {
 		is_static "$DIST/$b" || fail "$b is not static: $(readelf -l "$DIST/$b" | grep interpreter) $(needed "$DIST/$b")"
 	done
 	# plexus has its libraries inside: libcurl with OpenSSL and nghttp2, libnl, libyaml, cJSON
-	local sym
+	local sym syms
+	syms=$(symbols_of plexus)
 	for sym in curl_easy_perform SSL_CTX_new nghttp2_session_client_new2 nl_socket_alloc \
 		yaml_parser_initialize cJSON_Parse; do
-		nm "$DIST/plexus" | grep -q " T $sym\$" || fail "plexus does not contain $sym"
+		grep -q " T $sym\$" <<<"$syms" || fail "plexus does not contain $sym"
 	done
 	# and runs none of OpenSSL before main: its CPU probe waits for the first API call
 	# (scripts/musl-libs)
 	! objdump -d -j .init "$DIST/plexus" | grep -q OPENSSL || fail "plexus's .init calls OpenSSL: $(objdump -d -j .init "$DIST/plexus" | grep OPENSSL)"
 	# libnl and libyaml are inside the binaries, not next to them
 	[ -z "$(ls "$DIST/$LIBDIR" | grep -E '^lib(nl-|yaml)')" ] || fail "libnl or libyaml bundled instead of linked statically: $(ls "$DIST/$LIBDIR")"
-	nm "$DIST/sriov" | grep -q ' T nl_socket_alloc$' || fail "sriov does not contain libnl"
+	symbols_of sriov | grep -q ' T nl_socket_alloc$' || fail "sriov does not contain libnl"
 	# what has no .a in Debian is bundled, libcurl with it (plexusd dlopen()s it)
 	for lib in libcurl.so.4 libpci.so.3; do
 		[ -f "$DIST/$LIBDIR/$lib" ] || fail "$lib not bundled"
@@ -105,6 +117,31 @@ t_dist_binaries_need_only_libc_and_their_bundle() {
 		n=$((n + 1))
 	done
 	[ "$n" -gt 10 ] || fail "only $n bundled libraries: libcurl's closure is missing"
+}
+
+t_dist_binaries_ship_stripped_with_their_debug_files() {
+	need_dist
+	local b id out
+	for b in plexus sriov plexus-shim plexusd; do
+		! readelf -S "$DIST/$b" | grep -Eq '\.(symtab|debug_info) ' || fail "$b ships with its symbols or DWARF"
+		expect_eq "$b: the debug file it names" "$(readelf --string-dump=.gnu_debuglink "$DIST/$b" 2>/dev/null | sed -n 's/^ *\[ *0\] *//p')" "$b.debug"
+		id=$(build_id "$DIST/$b")
+		[ -n "$id" ] || fail "$b has no build ID"
+		expect_eq "$b: build ID of its debug file" "$(build_id "$DEBUG/$b.debug")" "$id"
+		readelf -S "$DEBUG/$b.debug" | grep -q '\.symtab ' || fail "$b.debug has no symbols"
+		# installed as a distribution installs debug files, under .build-id
+		mkdir -p "$WORK/debug/.build-id/${id:0:2}"
+		cp "$DEBUG/$b.debug" "$WORK/debug/.build-id/${id:0:2}/${id:2}.debug"
+	done
+	# gdb, a real consumer, finds them by build ID and maps the shipped code to our sources
+	for b in "plexus cni_skel_run cni/skel.c" "plexusd pxd_request_parse daemon/request.c" \
+		"sriov main sriov/main.c"; do
+		set -- $b
+		out=$(gdb -batch -nx -iex "set debug-file-directory $WORK/debug" -ex "info line $2" "$DIST/$1" 2>&1)
+		expect_contains "gdb: $1's $2" "$out" "of \"$3\" starts at address"
+		out=$(gdb -batch -nx -iex "set debug-file-directory $WORK/nothing" -ex "info line $2" "$DIST/$1" 2>&1 || true)
+		expect_not_contains "gdb without the debug files: $1" "$out" "of \"$3\""
+	done
 }
 
 t_install_puts_the_bundle_next_to_the_binaries() {
