@@ -592,10 +592,14 @@ START_TEST(retries_give_up_after_max_attempts_with_code_11)
 }
 END_TEST
 
+/* The retries end when the next wait would pass the deadline. The waits (400 ms, then 800) are
+ * long beside an attempt, so the second attempt starts with about 600 ms left: on a loaded
+ * machine an attempt can take more than 50 ms, and with 50 ms waits the last one ran into the
+ * deadline (a different error) in one CI run. */
 START_TEST(retries_stop_at_the_deadline)
 {
 	struct k8s_podres_opts o = {
-		.socket = sock, .deadline_ms = 400, .max_attempts = 1000, .backoff_ms = 50
+		.socket = sock, .deadline_ms = 1000, .max_attempts = 1000, .backoff_ms = 400
 	};
 	struct cni_err err = { 0 };
 	struct k8s_devmap *m = NULL;
