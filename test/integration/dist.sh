@@ -28,12 +28,16 @@ needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 
 build_id() { readelf -n "$1" | sed -n 's/.*Build ID: *//p'; }
 
-# the symbols of the shipped BINARY (stripped), from its debug file: the same link, as the
-# build ID both carry says
+# debug_file BINARY: the path of the shipped BINARY's debug file, which must come from the same
+# link, as the build ID both carry says
+debug_file() {
+	expect_eq "$1: build ID of its debug file" "$(build_id "$DEBUG/$1.debug")" "$(build_id "$DIST/$1")"
+	echo "$DEBUG/$1.debug"
+}
+
+# the symbols of the shipped BINARY (stripped), from its debug file
 symbols_of() {
-	local b=$1
-	expect_eq "$b: build ID of its debug file" "$(build_id "$DEBUG/$b.debug")" "$(build_id "$DIST/$b")"
-	nm "$DEBUG/$b.debug"
+	nm "$(debug_file "$1")"
 }
 
 is_glibc() { # FILE-NAME: a library of glibc itself (the node's, never bundled)
@@ -121,17 +125,17 @@ t_dist_binaries_need_only_libc_and_their_bundle() {
 
 t_dist_binaries_ship_stripped_with_their_debug_files() {
 	need_dist
-	local b id out
+	local b id dbg out
 	for b in plexus sriov plexus-shim plexusd; do
 		! readelf -S "$DIST/$b" | grep -Eq '\.(symtab|debug_info) ' || fail "$b ships with its symbols or DWARF"
 		expect_eq "$b: the debug file it names" "$(readelf --string-dump=.gnu_debuglink "$DIST/$b" 2>/dev/null | sed -n 's/^ *\[ *0\] *//p')" "$b.debug"
 		id=$(build_id "$DIST/$b")
 		[ -n "$id" ] || fail "$b has no build ID"
-		expect_eq "$b: build ID of its debug file" "$(build_id "$DEBUG/$b.debug")" "$id"
-		readelf -S "$DEBUG/$b.debug" | grep -q '\.symtab ' || fail "$b.debug has no symbols"
+		dbg=$(debug_file "$b")
+		readelf -S "$dbg" | grep -q '\.symtab ' || fail "$b.debug has no symbols"
 		# installed as a distribution installs debug files, under .build-id
 		mkdir -p "$WORK/debug/.build-id/${id:0:2}"
-		cp "$DEBUG/$b.debug" "$WORK/debug/.build-id/${id:0:2}/${id:2}.debug"
+		cp "$dbg" "$WORK/debug/.build-id/${id:0:2}/${id:2}.debug"
 	done
 	# gdb, a real consumer, finds them by build ID and maps the shipped code to our sources
 	for b in "plexus cni_skel_run cni/skel.c" "plexusd pxd_request_parse daemon/request.c" \
