@@ -381,7 +381,10 @@ DIST_GLIBC  := ^(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libmv
 DIST_BINS   := $(DIST)/plexus $(DIST)/sriov $(DIST)/plexus-shim $(DIST)/plexusd
 # the ones linked against the node's glibc
 DIST_DYN    := $(DIST)/sriov $(DIST)/plexusd
-dist: $(DIST_BINS)
+# each binary's debug file comes out of the same recipe (a grouped target): one missing is
+# made again with its binary
+DIST_DEBUGS := $(DIST_BINS:$(DIST)/%=$(DIST_DEBUG)/%.debug)
+dist: $(DIST_BINS) $(DIST_DEBUGS)
 	@set -e; lib=$(DIST)/$(DIST_LIBDIR); rm -rf "$$lib" "$$lib.new"; mkdir -p "$$lib.new"; \
 	curl=$$($(CC) -print-file-name=libcurl.so.4); \
 	[ -f "$$curl" ] || { echo "make dist: no libcurl.so.4 (scripts/deps installs libcurl4)" >&2; exit 1; }; \
@@ -396,28 +399,28 @@ dist: $(DIST_BINS)
 	echo "$(DIST): $(notdir $(DIST_BINS)) $(DIST_LIBDIR)/{$$(cd "$$lib" && ls | tr '\n' ' ' | sed 's/ $$//; s/ /,/g')}"
 
 # static (musl, above): needs nothing of the node, not even its libc; bin/plexus as it is
-$(DIST)/plexus: bin/plexus
+$(DIST)/plexus $(DIST_DEBUG)/plexus.debug &: bin/plexus
 	@mkdir -p $(DIST)
-	cp $< $@
-	$(call split_debug,$@)
+	cp $< $(DIST)/plexus
+	$(call split_debug,$(DIST)/plexus)
 
-$(DIST)/sriov: $(SRIOV_OBJ) $(LIB) $(CJSON_A)
+$(DIST)/sriov $(DIST_DEBUG)/sriov.debug &: $(SRIOV_OBJ) $(LIB) $(CJSON_A)
 	@mkdir -p $(DIST)
-	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $(SRIOV_OBJ) $(LIB) $(DIST_LIBS)
-	$(call split_debug,$@)
+	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $(DIST)/sriov $(SRIOV_OBJ) $(LIB) $(DIST_LIBS)
+	$(call split_debug,$(DIST)/sriov)
 
 # static (musl, above): needs nothing of the node, not even its libc
-$(DIST)/plexus-shim: bin/plexus-shim
+$(DIST)/plexus-shim $(DIST_DEBUG)/plexus-shim.debug &: bin/plexus-shim
 	@mkdir -p $(DIST)
-	cp $< $@
-	$(call split_debug,$@)
+	cp $< $(DIST)/plexus-shim
+	$(call split_debug,$(DIST)/plexus-shim)
 
 # plexusd (deploy/thick/daemonset.yaml): libmicrohttpd and its TLS stack have no usable .a
 # closure on Debian, so it is bundled in plexus-lib/
-$(DIST)/plexusd: $(DAEMON_OBJ) $(LIB)
+$(DIST)/plexusd $(DIST_DEBUG)/plexusd.debug &: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p $(DIST)
-	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $@ $^ $(DIST_LIBS) $(MHD_LIBS)
-	$(call split_debug,$@)
+	$(CC) $(LDFLAGS) $(DIST_LDFLAGS) -o $(DIST)/plexusd $^ $(DIST_LIBS) $(MHD_LIBS)
+	$(call split_debug,$(DIST)/plexusd)
 
 # The DaemonSet's image (deploy/daemonset.yaml), FROM scratch: the dist tree in
 # /usr/libexec/plexus, plus the glibc files it needs, assembled in $(BUILD)/image/rootfs.
