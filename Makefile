@@ -53,6 +53,10 @@ TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
 # LD_PRELOAD fault injectors for the integration tests (test/preload/*.c)
 PRELOAD_SO := $(patsubst test/preload/%.c,$(BUILD)/test/preload/%.so,$(wildcard test/preload/*.c))
 
+# A recipe that fails removes the target it was making: a dist binary whose strip failed, say,
+# would otherwise be taken as made by the next `make dist`.
+.DELETE_ON_ERROR:
+
 .PHONY: all check test-bins unit unit-asan integration-asan daemon-tsan integration hwtest deps lint layers clean demo bench tools noop fuzz valgrind cri-image
 all: $(BINS) $(BUILD)/glibc/plexus $(LIB) $(TOOL_BIN) $(PRELOAD_SO) cri-image
 

@@ -148,6 +148,31 @@ t_dist_binaries_ship_stripped_with_their_debug_files() {
 	done
 }
 
+# A strip that fails takes the half-made binary with it (.DELETE_ON_ERROR): left in place, the
+# unstripped copy would be newer than its inputs and the next `make dist` would ship it.
+t_a_dist_binary_whose_strip_failed_is_not_left_behind() {
+	need_dist
+	local out
+	mkdir -p "$WORK/fakebin"
+	cat >"$WORK/fakebin/objcopy" <<-'EOF'
+	#!/bin/sh
+	for a; do [ "$a" = --strip-all ] && { echo "objcopy (test): strip refused" >&2; exit 1; }; done
+	exec /usr/bin/objcopy "$@"
+	EOF
+	chmod +x "$WORK/fakebin/objcopy"
+	touch "$ROOT/bin/plexus-shim"
+	if out=$(PATH="$WORK/fakebin:$PATH" make -s -C "$ROOT" dist 2>&1); then
+		fail "make dist succeeded with a strip that fails: $out"
+	fi
+	expect_contains "make dist's error" "$out" "strip refused"
+	[ ! -e "$DIST/plexus-shim" ] || fail "the unstripped plexus-shim was left in $DIST"
+	[ ! -e "$DEBUG/plexus-shim.debug" ] || fail "plexus-shim.debug was left in $DEBUG"
+	# and the next make dist makes both again
+	make -s -C "$ROOT" dist >"$WORK/redo.log" 2>&1 || fail "make dist after: $(tail -5 "$WORK/redo.log")"
+	! readelf -S "$DIST/plexus-shim" | grep -q '\.symtab ' || fail "plexus-shim made again unstripped"
+	debug_file plexus-shim >/dev/null
+}
+
 t_install_puts_the_bundle_next_to_the_binaries() {
 	need_dist
 	local out f
