@@ -2,7 +2,8 @@
 # test/integration/harness.sh: the harness the other scripts stand on (test/lib.sh): a passing,
 # a skipped and a failing test are each reported as such, a skip prints no FAIL line, the
 # summary and exit status count them, a fail where errexit is off fails the test all the same,
-# and what a test kept with diag (or kept, for a command's failure) is shown when it fails.
+# and what a test kept with diag (or kept, for a command's failure) is shown when it fails;
+# and test/run-integration, interrupted, lets the suite in flight clean up and starts no other.
 . "$(dirname "$0")/../lib.sh"
 
 t_pass_skip_and_fail_are_reported_apart() {
@@ -43,6 +44,38 @@ EOF2
 		'| line 7: plugin ADD c9 exited 3: {"code": 7}'
 	expect_not_contains "a command that succeeded, in a failing test" "$out" "quiet"
 	expect_contains "summary" "$out" "inner: 1 passed, 4 failed, 2 skipped"
+}
+
+# Interrupted (make check stopped, test/run-all's SIGINT or SIGTERM to the step's process
+# group), test/run-integration lets the suite in flight clean up and starts no other.
+t_interrupted_run_integration_stops_after_the_suite_in_flight() {
+	local pgid rc=0
+	cat >"$WORK/s1.sh" <<EOF2
+. "$ROOT/test/lib.sh"
+t_slow() {
+	cleanup_add "touch $WORK/s1.cleaned"
+	echo "\$WORKROOT" >"$WORK/s1.root"
+	read -r -a st </proc/\$\$/stat
+	echo "\${st[4]}" >"$WORK/s1.pgid.tmp" && mv "$WORK/s1.pgid.tmp" "$WORK/s1.pgid"
+	sleep 60
+}
+run_tests
+EOF2
+	printf 'touch %q\necho "s2: 1 passed, 0 failed, 0 skipped"\n' "$WORK/s2.ran" >"$WORK/s2.sh"
+	# a process group of its own, as run-all gives each step; setsid runs it in place (a
+	# background job is no group leader), so $! is the group's ID
+	env -u ONLY setsid "$ROOT/test/run-integration" "$WORK/s1.sh" "$WORK/s2.sh" >"$WORK/out" 2>&1 &
+	cleanup_add "kill -KILL -- -$! 2>/dev/null"
+	AWAIT_LOG=$WORK/out await_eq "the slow suite started" yes sh -c "[ -s '$WORK/s1.pgid' ] && echo yes || :"
+	pgid=$(cat "$WORK/s1.pgid")
+	expect_eq "run-integration leads the group" "$pgid" "$!"
+	kill -TERM -- "-$pgid"
+	wait "$!" || rc=$?
+	diag "$(cat "$WORK/out")"
+	expect_eq "run-integration's exit status" "$rc" 130
+	[ -e "$WORK/s1.cleaned" ] || fail "the suite in flight did not run its test's cleanups"
+	[ ! -e "$(cat "$WORK/s1.root")" ] || fail "the suite in flight left its scratch directory"
+	[ ! -e "$WORK/s2.ran" ] || fail "the next suite ran after the interruption"
 }
 
 run_tests
