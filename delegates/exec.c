@@ -454,42 +454,63 @@ static void sigpipe_restore(const sigset_t *oldmask, bool was_pending)
 	pthread_sigmask(SIG_SETMASK, oldmask, NULL);
 }
 
-int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cni_err *err)
+struct dlg_exec_child {
+	struct dlg_exec_req req; /* the caller's; input set when it is fed */
+	struct run r;
+};
+
+/* Closes the child's pipes and frees c; the child must be reaped by then. */
+static void child_free(struct dlg_exec_child *c)
 {
-	struct run r = { .req = req, .pid = -1, .pidfd = -1, .in_fd = -1 };
+	close_fd(&c->r.pidfd);
+	close_fd(&c->r.in_fd);
+	close_fd(&c->r.out.fd);
+	close_fd(&c->r.err.fd);
+	cni_buf_free(&c->r.out.b);
+	cni_buf_free(&c->r.err.b);
+	free(c);
+}
+
+int dlg_exec_start(const struct dlg_exec_req *req, struct dlg_exec_child **child,
+		   struct cni_err *err)
+{
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	sigset_t pipe_set, oldmask;
-	bool was_pending;
-	int ret = -1, rc;
+	struct dlg_exec_child *c;
+	struct run *r;
+	int ret = -1;
 
-	*res = (struct dlg_exec_res){ 0 };
-	r.out.fd = r.err.fd = -1;
-	if (!req || !req->path || !*req->path)
-		return cni_err_set(err, CNI_ERR_IO, "exec: no executable path given");
-	r.max = req->max_output ? req->max_output : DLG_EXEC_MAX_OUTPUT_DEFAULT;
-	/* The buffer holds max + 2 bytes (one to notice the overflow, one NUL). */
-	if (r.max > SIZE_MAX / 2)
-		r.max = SIZE_MAX / 2;
-	cni_buf_init(&r.out.b, r.max, false);
-	cni_buf_init(&r.err.b, r.max, false);
-	if (req->timeout_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &r.deadline);
-		r.deadline.tv_sec += req->timeout_ms / 1000;
-		r.deadline.tv_nsec += (long)(req->timeout_ms % 1000) * 1000000L;
-		if (r.deadline.tv_nsec >= 1000000000L) {
-			r.deadline.tv_sec++;
-			r.deadline.tv_nsec -= 1000000000L;
-		}
-		r.has_deadline = true;
+	*child = NULL;
+	if (!req || !req->path || !*req->path) {
+		cni_err_set(err, CNI_ERR_IO, "exec: no executable path given");
+		return -1;
 	}
-
-	/* Blocked only in this thread and only while we run, so writing to a child that quit
-	 * reading gives EPIPE instead of killing the caller. */
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	was_pending = sigpipe_pending();
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &oldmask);
-
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		cni_err_oom(err);
+		return -1;
+	}
+	c->req = *req;
+	c->req.input = NULL;
+	c->req.input_len = 0;
+	r = &c->r;
+	*r = (struct run){ .req = &c->req, .pid = -1, .pidfd = -1, .in_fd = -1 };
+	r->out.fd = r->err.fd = -1;
+	r->max = req->max_output ? req->max_output : DLG_EXEC_MAX_OUTPUT_DEFAULT;
+	/* The buffer holds max + 2 bytes (one to notice the overflow, one NUL). */
+	if (r->max > SIZE_MAX / 2)
+		r->max = SIZE_MAX / 2;
+	cni_buf_init(&r->out.b, r->max, false);
+	cni_buf_init(&r->err.b, r->max, false);
+	if (req->timeout_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &r->deadline);
+		r->deadline.tv_sec += req->timeout_ms / 1000;
+		r->deadline.tv_nsec += (long)(req->timeout_ms % 1000) * 1000000L;
+		if (r->deadline.tv_nsec >= 1000000000L) {
+			r->deadline.tv_sec++;
+			r->deadline.tv_nsec -= 1000000000L;
+		}
+		r->has_deadline = true;
+	}
 	if (make_pipe(in) < 0 || make_pipe(out) < 0 || make_pipe(errp) < 0) {
 		cni_err_set(err, CNI_ERR_IO, "exec %s: pipe: %s", req->path, strerror(errno));
 		goto out;
@@ -498,69 +519,104 @@ int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cn
 		cni_err_set(err, CNI_ERR_IO, "exec %s: fcntl: %s", req->path, strerror(errno));
 		goto out;
 	}
-	if (spawn(&r, in, out, errp, err) < 0)
+	if (spawn(r, in, out, errp, err) < 0)
 		goto out;
-
 	/* The child has its copies; ours would hide EOF. */
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&errp[1]);
-	r.in_fd = in[1];
-	r.out.fd = out[0];
-	r.err.fd = errp[0];
+	r->in_fd = in[1];
+	r->out.fd = out[0];
+	r->err.fd = errp[0];
 	in[1] = out[0] = errp[0] = -1;
-	if (req->input_len == 0)
-		close_fd(&r.in_fd);
 	/* A pidfd wakes poll the moment the child exits; without one we fall back to a tick. */
-	r.pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
-
-	if (pump(&r, res, err) < 0)
-		goto out;
-	close_fd(&r.in_fd);
-	rc = stream_drain(&r.out);
-	if (!rc)
-		rc = stream_drain(&r.err);
-	if (rc < 0) {
-		io_error(&r, rc, "read output of", err);
-		goto out;
-	}
-	/* The caller gets a string even when the stream said nothing. */
-	res->out = cni_buf_take(&r.out.b, &res->out_len);
-	res->errout = cni_buf_take(&r.err.b, &res->err_len);
-	if (!res->out || !res->errout) {
-		cni_err_oom(err);
-		goto out;
-	}
-
-	if (WIFSIGNALED(r.status)) {
-		res->signaled = true;
-		res->exit_code = 128 + WTERMSIG(r.status);
-	} else {
-		res->exit_code = WEXITSTATUS(r.status);
-	}
-	if (req->forward_stderr && res->err_len)
-		write_all(STDERR_FILENO, res->errout, res->err_len);
+	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+	*child = c;
+	c = NULL;
 	ret = 0;
 out:
-	if (r.pid > 0 && !r.reaped) {
-		kill_group(&r);
-		reap(&r, true);
-	}
-	close_fd(&r.pidfd);
-	close_fd(&r.in_fd);
-	close_fd(&r.out.fd);
-	close_fd(&r.err.fd);
 	for (int i = 0; i < 2; i++) {
 		close_fd(&in[i]);
 		close_fd(&out[i]);
 		close_fd(&errp[i]);
 	}
-	cni_buf_free(&r.out.b);
-	cni_buf_free(&r.err.b);
+	if (c)
+		child_free(c);
+	return ret;
+}
+
+void dlg_exec_cancel(struct dlg_exec_child *c)
+{
+	if (!c)
+		return;
+	if (c->r.pid > 0 && !c->r.reaped) {
+		kill_group(&c->r);
+		reap(&c->r, true);
+	}
+	child_free(c);
+}
+
+int dlg_exec_finish(struct dlg_exec_child *c, const char *input, size_t input_len,
+		    struct dlg_exec_res *res, struct cni_err *err)
+{
+	const struct dlg_exec_req *req = &c->req;
+	struct run *r = &c->r;
+	sigset_t pipe_set, oldmask;
+	bool was_pending;
+	int ret = -1, rc;
+
+	*res = (struct dlg_exec_res){ 0 };
+	c->req.input = input;
+	c->req.input_len = input_len;
+	if (input_len == 0)
+		close_fd(&r->in_fd);
+	/* Blocked only in this thread and only while we run, so writing to a child that quit
+	 * reading gives EPIPE instead of killing the caller. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	was_pending = sigpipe_pending();
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &oldmask);
+
+	if (pump(r, res, err) < 0)
+		goto out;
+	close_fd(&r->in_fd);
+	rc = stream_drain(&r->out);
+	if (!rc)
+		rc = stream_drain(&r->err);
+	if (rc < 0) {
+		io_error(r, rc, "read output of", err);
+		goto out;
+	}
+	/* The caller gets a string even when the stream said nothing. */
+	res->out = cni_buf_take(&r->out.b, &res->out_len);
+	res->errout = cni_buf_take(&r->err.b, &res->err_len);
+	if (!res->out || !res->errout) {
+		cni_err_oom(err);
+		goto out;
+	}
+
+	if (WIFSIGNALED(r->status)) {
+		res->signaled = true;
+		res->exit_code = 128 + WTERMSIG(r->status);
+	} else {
+		res->exit_code = WEXITSTATUS(r->status);
+	}
+	if (req->forward_stderr && res->err_len)
+		write_all(STDERR_FILENO, res->errout, res->err_len);
+	ret = 0;
+out:
+	dlg_exec_cancel(c);
 	if (ret < 0)
 		dlg_exec_res_free(res);
 	sigpipe_restore(&oldmask, was_pending);
 	return ret;
+}
+
+int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res, struct cni_err *err)
+{
+	struct dlg_exec_child *c;
+
+	*res = (struct dlg_exec_res){ 0 };
+	if (dlg_exec_start(req, &c, err) < 0)
+		return -1;
+	return dlg_exec_finish(c, req->input, req->input_len, res, err);
 }
 
 void dlg_exec_res_free(struct dlg_exec_res *res)

@@ -44,6 +44,22 @@ struct dlg_exec_res {
 int dlg_exec(const struct dlg_exec_req *req, struct dlg_exec_res *res,
 	     struct cni_err *err) CNI_MUST_CHECK;
 
+/* dlg_exec in two steps, for a caller with work to do while the child starts (its exec, its
+ * loader, its libc's start: half a millisecond for a small static glibc program here), work
+ * that must be done before the child may act. dlg_exec_start spawns the child as dlg_exec does,
+ * with its stdin still open and nothing written to it (a CNI plugin reads its config before it
+ * does anything); the deadline runs from here. dlg_exec_finish gives it input (the request's
+ * input is ignored) and does the rest of dlg_exec, the same returns; dlg_exec_cancel instead
+ * kills its process group and reaps it. Each consumes the child; req->path must live until
+ * then (errors name it). */
+struct dlg_exec_child;
+
+int dlg_exec_start(const struct dlg_exec_req *req, struct dlg_exec_child **child,
+		   struct cni_err *err) CNI_MUST_CHECK;
+int dlg_exec_finish(struct dlg_exec_child *child, const char *input, size_t input_len,
+		    struct dlg_exec_res *res, struct cni_err *err) CNI_MUST_CHECK;
+void dlg_exec_cancel(struct dlg_exec_child *child); /* NULL: nothing */
+
 void dlg_exec_res_free(struct dlg_exec_res *res);
 
 /* Multus's host-root trick (its daemon's chrootDir): from now on every delegate runs chroot()ed

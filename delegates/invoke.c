@@ -136,41 +136,86 @@ static const char *verb_word(const char *verb)
 	return "status";
 }
 
-int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_data,
-		    const struct dlg_rt *rt, char **out, struct cni_err *err)
+/* One plugin between its spawn and its end: what plugin_finish needs to judge its run. */
+struct dlg_started {
+	const char *verb;
+	char desc[256];
+	char *path;
+	char **envp;
+	int timeout_ms;
+	struct dlg_exec_child *child;
+};
+
+static void started_free(struct dlg_started *s)
+{
+	dlg_env_free(s->envp);
+	free(s->path);
+	free(s);
+}
+
+/* Finds the plugin and spawns it, its stdin not yet given (delegates/exec.h dlg_exec_start). */
+static int plugin_start(const char *verb, const cJSON *plugin, const struct dlg_rt *rt,
+			struct dlg_started **out, struct cni_err *err)
+{
+	struct dlg_started *s = calloc(1, sizeof(*s));
+	struct dlg_exec_req req = { 0 };
+
+	*out = NULL;
+	if (!s) {
+		cni_err_oom(err);
+		return -1;
+	}
+	s->verb = verb;
+	s->timeout_ms = rt->timeout_ms;
+	describe(plugin, s->desc, sizeof(s->desc));
+	s->path = dlg_find(cni_plugin_type(plugin), rt->path, rt->npath, err);
+	if (!s->path)
+		goto fail;
+	s->envp = dlg_env(verb, rt);
+	if (!s->envp) {
+		cni_err_oom(err);
+		goto fail;
+	}
+	req.path = s->path;
+	req.envp = s->envp;
+	req.timeout_ms = rt->timeout_ms;
+	req.forward_stderr = true;
+	log_debug("exec %s %s ifname=%s", verb, s->path, rt->ifname ? rt->ifname : "");
+	if (dlg_exec_start(&req, &s->child, err) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	cni_err_prefix(err, "plugin %s failed (%s)", s->desc, verb_word(verb));
+	started_free(s);
+	return -1;
+}
+
+static void plugin_cancel(struct dlg_started *s)
+{
+	if (!s)
+		return;
+	dlg_exec_cancel(s->child);
+	started_free(s);
+}
+
+/* Gives the started plugin its stdin and judges its run as libcni does; consumes s. */
+static int plugin_finish(struct dlg_started *s, const char *stdin_data, char **out,
+			 struct cni_err *err)
 {
 	struct dlg_exec_res res = { 0 };
-	struct dlg_exec_req req = { 0 };
-	char desc[256], *path;
-	char **envp = NULL;
 	int ret = -1;
 
 	if (out)
 		*out = NULL;
-	describe(plugin, desc, sizeof(desc));
-	path = dlg_find(cni_plugin_type(plugin), rt->path, rt->npath, err);
-	if (!path)
-		return cni_err_prefix(err, "plugin %s failed (%s)", desc, verb_word(verb));
-	envp = dlg_env(verb, rt);
-	if (!envp) {
-		cni_err_oom(err);
-		goto out;
-	}
-	req.path = path;
-	req.envp = envp;
-	req.input = stdin_data;
-	req.input_len = strlen(stdin_data);
-	req.timeout_ms = rt->timeout_ms;
-	req.forward_stderr = true;
-	log_debug("exec %s %s ifname=%s", verb, path, rt->ifname ? rt->ifname : "");
-	if (dlg_exec(&req, &res, err) < 0) {
-		cni_err_prefix(err, "plugin %s failed (%s)", desc, verb_word(verb));
+	if (dlg_exec_finish(s->child, stdin_data, strlen(stdin_data), &res, err) < 0) {
+		cni_err_prefix(err, "plugin %s failed (%s)", s->desc, verb_word(s->verb));
 		goto out;
 	}
 	if (res.timed_out) {
 		cni_err_set(err, CNI_ERR_INTERNAL,
 			    "plugin %s failed (%s): netplugin timed out after %d ms and was killed",
-			    desc, verb_word(verb), rt->timeout_ms);
+			    s->desc, verb_word(s->verb), s->timeout_ms);
 		goto out;
 	}
 	if (res.exit_code != 0) {
@@ -190,7 +235,7 @@ int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_dat
 			    "netplugin failed but error parsing its diagnostic message \"%s\"",
 			    res.out);
 		}
-		cni_err_prefix(err, "plugin %s failed (%s)", desc, verb_word(verb));
+		cni_err_prefix(err, "plugin %s failed (%s)", s->desc, verb_word(s->verb));
 		goto out;
 	}
 	if (out) {
@@ -200,9 +245,20 @@ int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_dat
 	ret = 0;
 out:
 	dlg_exec_res_free(&res);
-	dlg_env_free(envp);
-	free(path);
+	started_free(s);
 	return ret;
+}
+
+int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_data,
+		    const struct dlg_rt *rt, char **out, struct cni_err *err)
+{
+	struct dlg_started *s;
+
+	if (out)
+		*out = NULL;
+	if (plugin_start(verb, plugin, rt, &s, err) < 0)
+		return -1;
+	return plugin_finish(s, stdin_data, out, err);
 }
 
 static int run_one(const char *verb, const struct cni_conflist *list, size_t i, const cJSON *prev,
@@ -218,19 +274,55 @@ static int run_one(const char *verb, const struct cni_conflist *list, size_t i, 
 	return ret;
 }
 
-cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err)
+/* libcni addNetwork's checks, before each plugin of an ADD */
+static int add_checks(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err)
+{
+	if (cni_validate_container_id(rt->container_id, err) < 0 ||
+	    cni_validate_network_name(list->name, err) < 0 ||
+	    cni_validate_ifname(rt->ifname, err) < 0)
+		return -1;
+	return 0;
+}
+
+int dlg_add_start(const struct cni_conflist *list, const struct dlg_rt *rt,
+		  struct dlg_started **first, struct cni_err *err)
+{
+	*first = NULL;
+	if (list->nplugins == 0)
+		return 0;
+	if (add_checks(list, rt, err) < 0)
+		return -1;
+	return plugin_start("ADD", list->plugins[0], rt, first, err);
+}
+
+void dlg_add_cancel(struct dlg_started *first)
+{
+	plugin_cancel(first);
+}
+
+cJSON *dlg_add_started(const struct cni_conflist *list, const struct dlg_rt *rt,
+		       struct dlg_started *first, struct cni_err *err)
 {
 	cJSON *result = NULL;
 
 	for (size_t i = 0; i < list->nplugins; i++) {
-		char *out = NULL;
+		char *in, *out = NULL;
 		cJSON *next;
+		int ret;
 
-		if (cni_validate_container_id(rt->container_id, err) < 0 ||
-		    cni_validate_network_name(list->name, err) < 0 ||
-		    cni_validate_ifname(rt->ifname, err) < 0)
+		if (add_checks(list, rt, err) < 0)
 			goto fail;
-		if (run_one("ADD", list, i, result, NULL, rt, &out, err) < 0)
+		in = cni_conflist_plugin_stdin(list, i, result, rt->cap_args, NULL, err);
+		if (!in)
+			goto fail;
+		if (i == 0 && first) {
+			ret = plugin_finish(first, in, &out, err);
+			first = NULL;
+		} else {
+			ret = dlg_exec_plugin("ADD", list->plugins[i], in, rt, &out, err);
+		}
+		free(in);
+		if (ret < 0)
 			goto fail;
 		next = cni_result_parse(out ? out : "", list->cni_version, err);
 		free(out);
@@ -262,8 +354,14 @@ cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct 
 	}
 	return result;
 fail:
+	plugin_cancel(first);
 	cJSON_Delete(result);
 	return NULL;
+}
+
+cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err)
+{
+	return dlg_add_started(list, rt, NULL, err);
 }
 
 /* The cached result converted to the list's version, or NULL (absent, or unreadable: libcni

@@ -42,6 +42,20 @@ int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_dat
  * the final result (in the list's version) or NULL with err. Nothing is rolled back here. */
 cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err);
 
+/* dlg_add in two steps, for a caller with work to do while the first plugin starts that must be
+ * done before it may act (meta/plugin.c: the plan on disk). dlg_add_start checks what dlg_add
+ * checks and spawns the first plugin without its stdin (delegates/exec.h dlg_exec_start);
+ * *first is NULL for a list without plugins. dlg_add_started then gives it its config and
+ * goes on as dlg_add; dlg_add_cancel kills it before it has read anything. Each consumes
+ * first; rt and list as given to dlg_add_start. */
+struct dlg_started;
+
+int dlg_add_start(const struct cni_conflist *list, const struct dlg_rt *rt,
+		  struct dlg_started **first, struct cni_err *err) CNI_MUST_CHECK;
+cJSON *dlg_add_started(const struct cni_conflist *list, const struct dlg_rt *rt,
+		       struct dlg_started *first, struct cni_err *err);
+void dlg_add_cancel(struct dlg_started *first); /* NULL: nothing */
+
 /* DEL every plugin in reverse order, each with the cached result as prevResult when the list
  * is 0.4.0 or later and a cache entry exists (prev_result, when not NULL, is used instead).
  * Stops at the first failure, as libcni does; removes the cache entry after success. */

@@ -127,6 +127,39 @@ static void rt_for(const struct meta_ctx *c, const struct meta_plan *plan,
 	rt->cache_dir = c->nc.cni_dir;
 }
 
+/* The attachment's delegate parsed, in the plexus netconf's version where it has none, and the
+ * runtime config it runs with. */
+static int prepare(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+		   struct cni_conflist *list, struct dlg_rt *rt, struct cni_err *err)
+{
+	const struct meta_attachment *a = &plan->att[i];
+
+	if (cni_conflist_parse(a->config, a->config_len, list, err) < 0)
+		return cni_err_prefix(err, "network \"%s\"", a->network);
+	/* Multus: conflist delegates without cniVersion take the plexus netconf's */
+	if (list->is_list && !*list->cni_version && plan->cni_version && *plan->cni_version) {
+		free(list->cni_version);
+		list->cni_version = strdup(plan->cni_version);
+	}
+	rt_for(c, plan, a, rt);
+	return 0;
+}
+
+/* ADD's first step: the NPWG device-info spec's file, the device plugin's copied as the CNI's */
+static int devinfo_in_place(const struct meta_ctx *c, const struct meta_attachment *a,
+			    struct cni_err *err)
+{
+	char *dp;
+	int ret;
+
+	if (!a->devinfo_file || !a->resource_name)
+		return 0;
+	dp = k8s_devinfo_dp_path(c->nc.device_info_dir, a->resource_name, a->device_id, err);
+	ret = dp ? k8s_devinfo_copy(dp, a->devinfo_file, err) : -1;
+	free(dp);
+	return ret;
+}
+
 /* Runs one verb of one attachment. ADD returns the delegate's result in *res. */
 int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
 		 cJSON **res, struct cni_err *err)
@@ -136,29 +169,11 @@ int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_p
 	struct dlg_rt rt;
 	int ret = 0;
 
-	if (cni_conflist_parse(a->config, a->config_len, &list, err) < 0)
-		return cni_err_prefix(err, "network \"%s\"", a->network);
-	/* Multus: conflist delegates without cniVersion take the plexus netconf's */
-	if (list.is_list && !*list.cni_version && plan->cni_version && *plan->cni_version) {
-		free(list.cni_version);
-		list.cni_version = strdup(plan->cni_version);
-	}
-	rt_for(c, plan, a, &rt);
+	if (prepare(c, plan, i, &list, &rt, err) < 0)
+		return -1;
 	log_verbose("%s %s on %s (network \"%s\")", verb, a->status_name, a->ifname, a->network);
-	if (strcmp(verb, "ADD") == 0 && a->devinfo_file && a->resource_name) {
-		/* the NPWG device-info spec: the device plugin's file becomes the CNI file */
-		char *dp =
-		    k8s_devinfo_dp_path(c->nc.device_info_dir, a->resource_name, a->device_id, err);
-
-		if (!dp || k8s_devinfo_copy(dp, a->devinfo_file, err) < 0) {
-			free(dp);
-			cni_conflist_free(&list);
-			return -1;
-		}
-		free(dp);
-	}
 	if (strcmp(verb, "ADD") == 0) {
-		*res = dlg_add(&list, &rt, err);
+		*res = devinfo_in_place(c, a, err) < 0 ? NULL : dlg_add(&list, &rt, err);
 		ret = *res ? 0 : -1;
 	} else if (strcmp(verb, "DEL") == 0) {
 		ret = dlg_del(&list, &rt, NULL, err);
@@ -171,6 +186,48 @@ int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_p
 	}
 	cni_conflist_free(&list);
 	return ret;
+}
+
+int meta_ctx_start_add(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+		       struct meta_started *s, struct cni_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (prepare(c, plan, i, &s->list, &s->rt, err) < 0)
+		return -1;
+	s->i = i;
+	s->live = true;
+	if (dlg_add_start(&s->list, &s->rt, &s->first, err) < 0) {
+		meta_started_cancel(s);
+		return -1;
+	}
+	return 0;
+}
+
+int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
+			 struct meta_started *s, cJSON **res, struct cni_err *err)
+{
+	const struct meta_attachment *a = &plan->att[s->i];
+
+	log_verbose("ADD %s on %s (network \"%s\")", a->status_name, a->ifname, a->network);
+	if (devinfo_in_place(c, a, err) < 0) {
+		meta_started_cancel(s);
+		*res = NULL;
+		return -1;
+	}
+	*res = dlg_add_started(&s->list, &s->rt, s->first, err);
+	s->first = NULL;
+	meta_started_cancel(s);
+	return *res ? 0 : -1;
+}
+
+void meta_started_cancel(struct meta_started *s)
+{
+	if (!s->live)
+		return;
+	dlg_add_cancel(s->first);
+	s->first = NULL;
+	cni_conflist_free(&s->list);
+	s->live = false;
 }
 
 int meta_ctx_write_cache(const struct meta_ctx *c, const struct meta_plan *plan,

@@ -9,8 +9,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "cni/config.h"
 #include "cni/err.h"
 #include "cni/skel.h"
+#include "delegates/invoke.h"
 #include "meta/kube.h"
 #include "meta/netconf.h"
 #include "meta/plan.h"
@@ -54,6 +56,26 @@ int meta_ctx_lock(struct meta_ctx *c, struct cni_err *err) CNI_MUST_CHECK;
  * device-info file first; DEL removes the attachment's device-info file. */
 int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
 		 cJSON **res, struct cni_err *err) CNI_MUST_CHECK;
+
+/* ADD of attachment i in two steps (delegates/invoke.h dlg_add_start): meta_ctx_start_add spawns
+ * its delegate's first plugin without its config, so that the plugin's own start overlaps the
+ * caller's work before it may act (the interface-name check, the plan's write);
+ * meta_ctx_run_started then does what meta_ctx_run does for ADD, feeding that plugin. Each
+ * consumes s, as meta_started_cancel does (it kills the plugin, which never read its config);
+ * cancelling a consumed or zeroed s does nothing. */
+struct meta_started {
+	struct cni_conflist list;
+	struct dlg_rt rt;
+	struct dlg_started *first;
+	size_t i;
+	bool live;
+};
+
+int meta_ctx_start_add(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+		       struct meta_started *s, struct cni_err *err) CNI_MUST_CHECK;
+int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
+			 struct meta_started *s, cJSON **res, struct cni_err *err) CNI_MUST_CHECK;
+void meta_started_cancel(struct meta_started *s);
 
 /* The plan written as the container's cache, atomically and durably (mode 0600), then the same
  * plan in Multus's layout at <cniDir>/<containerID> (meta/multuscache.h). flush NULL: durable on

@@ -171,8 +171,18 @@ static int fetch_pod(struct meta_ctx *c, bool wait, bool *gone, struct cni_err *
 	return found;
 }
 
+/* Multus's words for a delegate's failed ADD */
+static void add_failed(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+		       struct cni_err *err)
+{
+	cni_err_prefix(err, "%s: [%s/%s/%s:%s]: error adding container to network \"%s\"", "plexus",
+		       c->k8s.pod_namespace, c->k8s.pod_name, c->k8s.pod_uid,
+		       plan->att[i].status_name, plan->att[i].network);
+}
+
 static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err *err)
 {
+	struct meta_started first = { 0 };
 	struct cni_flush *flush = NULL;
 	struct meta_plan plan = { 0 };
 	cJSON **results = NULL;
@@ -202,6 +212,13 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		goto out;
 	if (meta_ctx_lock(&c, err) < 0)
 		goto out;
+	/* The first delegate starts now and gets its config once the plan is in place: its own
+	 * start (exec, loader, libc) overlaps the checks and the plan's write below. It inherits
+	 * the lock; killed unfed, it has done nothing. */
+	if (plan.n && meta_ctx_start_add(&c, &plan, 0, &first, err) < 0) {
+		add_failed(&c, &plan, 0, err);
+		goto out;
+	}
 	for (i = 0; i < plan.n; i++) {
 		bool taken;
 
@@ -226,13 +243,10 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	if (meta_ctx_write_cache(&c, &plan, &flush, err) < 0)
 		goto out;
 	for (i = 0; i < plan.n; i++) {
-		if (meta_ctx_run("ADD", &c, &plan, i, &results[i], err) < 0 ||
+		if ((i == 0 ? meta_ctx_run_started(&c, &plan, &first, &results[i], err)
+			    : meta_ctx_run("ADD", &c, &plan, i, &results[i], err)) < 0 ||
 		    meta_ctx_default_route(&c, &plan, i, results[i], err) < 0) {
-			cni_err_prefix(err,
-				       "%s: [%s/%s/%s:%s]: error adding container to network "
-				       "\"%s\"",
-				       "plexus", c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid,
-				       plan.att[i].status_name, plan.att[i].network);
+			add_failed(&c, &plan, i, err);
 			rollback(&c, &plan, i);
 			goto out;
 		}
@@ -260,6 +274,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		}
 	ret = 0;
 out:
+	meta_started_cancel(&first);
 	if (flush) {
 		struct cni_err e = { 0 };
 

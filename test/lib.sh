@@ -109,6 +109,22 @@ elf_dynamic() {
 	readelf -l "$1" | grep -q 'program interpreter'
 }
 
+# planwatch_plugin DIR CNIDIR: DIR/planwatch, a delegate that reads its config, then appends to
+# DIR/planwatch.log whether plexus's plan for its container (CNIDIR/plexus/<containerID>) was
+# there by then ("ADD: plan in place" or "ADD: no plan"), and answers with an empty result
+planwatch_plugin() {
+	mkdir -p "$1"
+	cat >"$1/planwatch" <<EOF
+#!/bin/sh
+cat >/dev/null
+if [ "\$CNI_COMMAND" = ADD ]; then
+	if [ -s "$2/plexus/\$CNI_CONTAINERID" ]; then echo "ADD: plan in place"; else echo "ADD: no plan"; fi >>"$1/planwatch.log"
+fi
+echo '{"cniVersion":"1.0.0"}'
+EOF
+	chmod +x "$1/planwatch"
+}
+
 # links NETNS: the netns's interfaces but lo, sorted, space-separated
 links() {
 	ip -n "$1" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx lo | sort | tr '\n' ' ' | sed 's/ $//'

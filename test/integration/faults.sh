@@ -166,6 +166,24 @@ t_plan_that_cannot_be_made_durable_fails_add_and_rolls_back() {
 	expect_clean $ns
 }
 
+# The first delegate is spawned before the plan is written, so that its start overlaps the write
+# (meta/plugin.c), and must get its config only once the plan is in place: with the plan's
+# rename slowed to 300 ms (test/preload/slowrename.so), the delegate, having read its config,
+# finds the plan there.
+t_first_delegate_is_fed_once_the_plan_is_in_place() {
+	local ns=${TAG}p bin=$PLEXUS
+	setup
+	netns_new $ns
+	planwatch_plugin "$WORK/bin" "$WORK/cni"
+	netconf '{"cniVersion":"1.0.0","name":"watch","type":"planwatch"}' >"$WORK/nc.json"
+	elf_dynamic "$bin" || bin=$BUILD/glibc/plexus
+	PLEXUS=$bin PLEXUS_SLOWRENAME=$WORK/cni/plexus/cp LD_PRELOAD=$BUILD/test/preload/slowrename.so \
+		plexus ADD $ns cp <"$WORK/nc.json" >"$WORK/add.out" || fail "ADD: $(cat "$WORK/add.out")"
+	expect_eq "what the delegate found" "$(cat "$WORK/bin/planwatch.log")" "ADD: plan in place"
+	plexus DEL $ns cp <"$WORK/nc.json"
+	expect_clean $ns
+}
+
 # Multus's copy cannot be written (a directory where the file goes): the ADD fails naming it,
 # before any delegate runs, and leaves nothing
 t_multus_copy_that_cannot_be_written_fails_add_before_any_delegate() {

@@ -78,6 +78,20 @@ t_added_by_plexusd_deleted_by_bin_plexus_and_back() {
 	expect_clean $ns
 }
 
+# As in thin mode (faults.sh t_first_delegate_is_fed_once_the_plan_is_in_place):
+# the daemon spawns the first delegate before the plan's write, and gives it its config after
+t_first_delegate_is_fed_once_the_plan_is_in_place() {
+	local ns=${TAG}w
+	netns_new $ns
+	planwatch_plugin "$WORK/bin" "$WORK/cni"
+	PLEXUS_SLOWRENAME=$WORK/cni/plexus/cw LD_PRELOAD=$BUILD/test/preload/slowrename.so daemon_start
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"watch","type":"planwatch"}]' >"$WORK/nc.json"
+	expect_eq "ADD status" "$(cni ADD $ns cw <"$WORK/nc.json")" 200
+	expect_eq "what the delegate found" "$(cat "$WORK/bin/planwatch.log")" "ADD: plan in place"
+	expect_eq "DEL status" "$(cni DEL $ns cw <"$WORK/nc.json")" 200
+	expect_clean $ns
+}
+
 t_cni_error_passed_through_as_400_with_its_code() {
 	daemon_start
 	netconf 1.0.0 "[]" '"defaultNetworks":5' >"$WORK/nc.json"

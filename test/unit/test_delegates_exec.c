@@ -553,6 +553,87 @@ START_TEST(text_file_busy_is_retried_until_the_writer_is_done)
 }
 END_TEST
 
+/* Waits up to 5 s for dir/name to exist. */
+static bool appears(const char *path)
+{
+	struct timespec tick = { 0, 10 * 1000000L };
+
+	for (int i = 0; i < 500; i++) {
+		if (access(path, F_OK) == 0)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+START_TEST(started_child_reads_nothing_until_finished)
+{
+	char *path = script("late", "touch \"$0.started\"; cat >\"$0.in\"; echo done");
+	struct dlg_exec_req req = {
+		.path = path, .envp = no_env, .input = "early", .input_len = 5
+	};
+	struct timespec pause = { 0, 200 * 1000000L };
+	struct dlg_exec_child *c = NULL;
+	struct cni_err err = { 0 };
+	struct dlg_exec_res res;
+	char *started, *in, *got;
+	struct stat st;
+	size_t n;
+
+	ck_assert(asprintf(&started, "%s.started", path) > 0);
+	ck_assert(asprintf(&in, "%s.in", path) > 0);
+	ck_assert_int_eq(dlg_exec_start(&req, &c, &err), 0);
+	/* the child runs, and reads nothing: the request's input is not its, and stdin stays open */
+	ck_assert_msg(appears(started), "the started child never ran");
+	nanosleep(&pause, NULL);
+	ck_assert_int_eq(stat(in, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert_int_eq(dlg_exec_finish(c, "payload", 7, &res, &err), 0);
+	ck_assert_int_eq(res.exit_code, 0);
+	ck_assert_str_eq(res.out, "done\n");
+	dlg_exec_res_free(&res);
+	got = unit_slurp(tmpdir, "late.in", &n);
+	ck_assert_str_eq(got, "payload");
+	free(got);
+	assert_no_children();
+	free(started);
+	free(in);
+	free(path);
+}
+END_TEST
+
+START_TEST(cancelled_child_is_killed_before_it_reads_and_reaped)
+{
+	char *path =
+	    script("unfed", "echo $$ >\"$0.pid\"; read line; echo \"[$line]\" >\"$0.got\"");
+	struct dlg_exec_req req = { .path = path, .envp = no_env };
+	struct timespec pause = { 0, 200 * 1000000L };
+	struct dlg_exec_child *c = NULL;
+	struct cni_err err = { 0 };
+	char *pidfile, *got, *text;
+	size_t n;
+	int pid = 0;
+
+	ck_assert(asprintf(&pidfile, "%s.pid", path) > 0);
+	ck_assert(asprintf(&got, "%s.got", path) > 0);
+	ck_assert_int_eq(dlg_exec_start(&req, &c, &err), 0);
+	ck_assert_msg(appears(pidfile), "the started child never ran");
+	nanosleep(&pause, NULL); /* it has written its pid whole and waits in read */
+	text = unit_slurp(tmpdir, "unfed.pid", &n);
+	ck_assert_int_eq(sscanf(text, "%d", &pid), 1);
+	free(text);
+	dlg_exec_cancel(c);
+	/* killed, not given EOF (read would return and the script go on) and reaped */
+	assert_no_children();
+	ck_assert_msg(kill(pid, 0) == -1 && errno == ESRCH, "child %d still there", pid);
+	ck_assert_msg(access(got, F_OK) != 0, "the cancelled child went on past its read");
+	dlg_exec_cancel(NULL);
+	free(pidfile);
+	free(got);
+	free(path);
+}
+END_TEST
+
 static Suite *exec_suite(void)
 {
 	Suite *s = suite_create("exec");
@@ -581,6 +662,8 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, missing_executable_is_an_error_naming_the_path);
 	tcase_add_test(tc, non_executable_file_is_an_error_naming_the_path);
 	tcase_add_test(tc, text_file_busy_is_retried_until_the_writer_is_done);
+	tcase_add_test(tc, started_child_reads_nothing_until_finished);
+	tcase_add_test(tc, cancelled_child_is_killed_before_it_reads_and_reaped);
 	suite_add_tcase(s, tc);
 	return s;
 }

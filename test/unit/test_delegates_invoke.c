@@ -7,6 +7,8 @@
  * and a plugin's error object passed through with its code. */
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "cni/config.h"
 #include "delegates/cache.h"
@@ -354,6 +356,57 @@ START_TEST(a_plugin_error_object_passes_through_with_its_code)
 }
 END_TEST
 
+/* dlg_add in two steps (meta/plugin.c starts the first delegate before the plan is written):
+ * the started plugin gets its config only from dlg_add_started, which goes on as dlg_add does;
+ * a cancelled one never had it */
+START_TEST(add_in_two_steps_feeds_the_started_plugin_or_kills_it_unfed)
+{
+	static const char *const plugins[] = { "rec:A", "static", "rec:C" };
+	struct timespec pause = { 0, 200 * 1000000L };
+	struct cni_conflist list;
+	struct dlg_rt rt = rt_for("c7"), other = rt_for("c9"), bad = rt_for("c8");
+	struct dlg_started *first = NULL;
+	struct cni_err err = { 0 };
+	cJSON *res, *recs;
+
+	conflist(&list, "1.0.0", plugins, 3, NULL);
+	ck_assert_msg(dlg_add_start(&list, &rt, &first, &err) == 0, "%s", err.msg);
+	ck_assert_ptr_nonnull(first);
+	nanosleep(&pause, NULL);
+	recs = records();
+	ck_assert_str_eq(calls(recs), "");
+	cJSON_Delete(recs);
+	res = dlg_add_started(&list, &rt, first, &err);
+	ck_assert_msg(res != NULL, "%s", err.msg);
+	recs = records();
+	ck_assert_str_eq(calls(recs), "ADD:A ADD:C");
+	ck_assert_str_eq(prev_address(cJSON_GetArrayItem(recs, 1)), "10.10.0.1/24");
+	ck_assert(cached("c7"));
+	/* the plugin that ran first was the one started, not another: none is left */
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	cJSON_Delete(recs);
+	cJSON_Delete(res);
+
+	ck_assert_msg(dlg_add_start(&list, &other, &first, &err) == 0, "%s", err.msg);
+	nanosleep(&pause, NULL);
+	dlg_add_cancel(first);
+	recs = records();
+	ck_assert_str_eq(calls(recs), "");
+	ck_assert(!cached("c9"));
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	cJSON_Delete(recs);
+
+	/* dlg_add's checks come before the spawn */
+	bad.ifname = "bad/name";
+	ck_assert_int_eq(dlg_add_start(&list, &bad, &first, &err), -1);
+	ck_assert_ptr_null(first);
+	ck_assert_msg(strstr(err.msg, "interface name") != NULL, "%s", err.msg);
+	cni_err_clear(&err);
+	dlg_add_cancel(NULL);
+	cni_conflist_free(&list);
+}
+END_TEST
+
 static Suite *invoke_suite(void)
 {
 	Suite *s = suite_create("invoke");
@@ -361,6 +414,7 @@ static Suite *invoke_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, add_in_two_steps_feeds_the_started_plugin_or_kills_it_unfed);
 	tcase_add_test(tc, add_threads_prev_result_from_plugin_to_plugin);
 	tcase_add_test(tc, del_runs_in_reverse_with_the_cached_result_and_removes_it);
 	tcase_add_test(tc, check_needs_0_4_0_and_honours_disable_check);
