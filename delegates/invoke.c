@@ -405,21 +405,42 @@ static cJSON *cached_result(const struct cni_conflist *list, const struct dlg_rt
 int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON *prev_result,
 	    struct cni_err *err)
 {
+	struct dlg_started *last = NULL;
 	cJSON *cached = NULL;
 	const cJSON *prev = NULL;
 
+	/* the last plugin goes first: started now, its own start overlaps reading its prevResult */
+	if (list->nplugins &&
+	    plugin_start("DEL", list->plugins[list->nplugins - 1], rt, &last, err) < 0)
+		return -1;
 	if (cni_version_ge(list->cni_version, "0.4.0")) {
 		if (prev_result) {
 			prev = prev_result;
 		} else {
 			cached = cached_result(list, rt, err);
-			if (!cached && cni_err_isset(err))
+			if (!cached && cni_err_isset(err)) {
+				plugin_cancel(last);
 				return -1;
+			}
 			prev = cached;
 		}
 	}
 	for (size_t i = list->nplugins; i-- > 0;) {
-		if (run_one("DEL", list, i, prev, NULL, rt, NULL, err) < 0) {
+		int ret;
+
+		if (last) {
+			char *in =
+			    cni_conflist_plugin_stdin(list, i, prev, rt->cap_args, NULL, err);
+
+			ret = in ? plugin_finish(last, in, NULL, err) : -1;
+			if (!in)
+				plugin_cancel(last);
+			last = NULL;
+			free(in);
+		} else {
+			ret = run_one("DEL", list, i, prev, NULL, rt, NULL, err);
+		}
+		if (ret < 0) {
 			cJSON_Delete(cached);
 			return -1;
 		}

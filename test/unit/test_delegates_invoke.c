@@ -407,6 +407,34 @@ START_TEST(add_in_two_steps_feeds_the_started_plugin_or_kills_it_unfed)
 }
 END_TEST
 
+/* DEL's last plugin is started before its prevResult is read (dlg_del); a cached result that
+ * cannot be used fails the DEL, as in libcni, and no plugin has had its config */
+START_TEST(del_with_an_unusable_cached_result_gives_no_plugin_its_config)
+{
+	static const char *const plugins[] = { "rec:A", "rec:B" };
+	struct cni_conflist list;
+	struct dlg_rt rt = rt_for("c10");
+	struct cni_err err = { 0 };
+	cJSON *bad, *recs;
+
+	conflist(&list, "1.0.0", plugins, 2, NULL);
+	bad = cJSON_Parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"not-an-address\"}]}");
+	ck_assert_int_eq(dlg_cache_write(cache, "inv-net", "c10", "eth0", rt.netns, NULL, 0, NULL,
+					 list.bytes, list.len, bad, &err),
+			 0);
+	ck_assert_int_eq(dlg_del(&list, &rt, NULL, &err), -1);
+	ck_assert_msg(strstr(err.msg, "failed to get network \"inv-net\" cached result") != NULL,
+		      "%s", err.msg);
+	cni_err_clear(&err);
+	recs = records();
+	ck_assert_str_eq(calls(recs), "");
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	cJSON_Delete(recs);
+	cJSON_Delete(bad);
+	cni_conflist_free(&list);
+}
+END_TEST
+
 static Suite *invoke_suite(void)
 {
 	Suite *s = suite_create("invoke");
@@ -414,6 +442,7 @@ static Suite *invoke_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, del_with_an_unusable_cached_result_gives_no_plugin_its_config);
 	tcase_add_test(tc, add_in_two_steps_feeds_the_started_plugin_or_kills_it_unfed);
 	tcase_add_test(tc, add_threads_prev_result_from_plugin_to_plugin);
 	tcase_add_test(tc, del_runs_in_reverse_with_the_cached_result_and_removes_it);
