@@ -184,6 +184,34 @@ t_first_delegate_is_fed_once_the_plan_is_in_place() {
 	expect_clean $ns
 }
 
+# running PID: "yes" while PID is a live process (not a zombie), else nothing
+running() { ps -o stat= -p "$1" 2>/dev/null | grep -qv Z && echo yes || true; }
+
+# plexus killed between starting its first delegate and feeding it (the plan's rename slowed to
+# 300 ms holds it there): the delegate, Debian's bridge plugin, reads an empty config, fails
+# without creating its bridge and exits; the runtime's DEL after it ends clean
+t_plexus_killed_before_feeding_its_first_delegate_leaves_nothing() {
+	local ns=${TAG}q bin=$PLEXUS pid child
+	setup
+	netns_new $ns
+	netconf "$(bridge_conf cluster ${TAG}f0 10.237.13.0/24)" >"$WORK/nc.json"
+	elf_dynamic "$bin" || bin=$BUILD/glibc/plexus
+	(PLEXUS=$bin EXEC=exec PLEXUS_SLOWRENAME=$WORK/cni/plexus/cq \
+		LD_PRELOAD=$BUILD/test/preload/slowrename.so plexus ADD $ns cq <"$WORK/nc.json" >/dev/null 2>&1) &
+	pid=$!
+	sleep 0.15
+	child=$(pgrep -P $pid -x bridge || true)
+	[ -n "$child" ] || fail "no bridge plugin waiting under plexus 150 ms into the ADD"
+	cleanup_add "kill -9 $child"
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	await_eq "the orphaned plugin exits on its empty stdin" "" running "$child"
+	! ip link show ${TAG}f0 >/dev/null 2>&1 || fail "the unfed plugin created its bridge"
+	[ "$(links_in $ns)" -eq 0 ] || fail "interfaces in the pod: $(ip -n $ns -br link)"
+	plexus DEL $ns cq <"$WORK/nc.json"
+	expect_clean $ns
+}
+
 # Multus's copy cannot be written (a directory where the file goes): the ADD fails naming it,
 # before any delegate runs, and leaves nothing
 t_multus_copy_that_cannot_be_written_fails_add_before_any_delegate() {
