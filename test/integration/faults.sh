@@ -188,7 +188,7 @@ t_first_delegate_is_fed_once_the_plan_is_in_place() {
 running() { ps -o stat= -p "$1" 2>/dev/null | grep -qv Z && echo yes || true; }
 
 # plexus killed between starting its first delegate and feeding it (the plan's rename slowed to
-# 300 ms holds it there): the delegate, Debian's bridge plugin, reads an empty config, fails
+# 2 s holds it there): the delegate, Debian's bridge plugin, reads an empty config, fails
 # without creating its bridge and exits; the runtime's DEL after it ends clean
 t_plexus_killed_before_feeding_its_first_delegate_leaves_nothing() {
 	local ns=${TAG}q bin=$PLEXUS pid child
@@ -196,12 +196,15 @@ t_plexus_killed_before_feeding_its_first_delegate_leaves_nothing() {
 	netns_new $ns
 	netconf "$(bridge_conf cluster ${TAG}f0 10.237.13.0/24)" >"$WORK/nc.json"
 	elf_dynamic "$bin" || bin=$BUILD/glibc/plexus
-	(PLEXUS=$bin EXEC=exec PLEXUS_SLOWRENAME=$WORK/cni/plexus/cq \
+	(PLEXUS=$bin EXEC=exec PLEXUS_SLOWRENAME=$WORK/cni/plexus/cq PLEXUS_SLOWRENAME_MS=2000 \
 		LD_PRELOAD=$BUILD/test/preload/slowrename.so plexus ADD $ns cq <"$WORK/nc.json" >/dev/null 2>&1) &
 	pid=$!
-	sleep 0.15
-	child=$(pgrep -P $pid -x bridge || true)
-	[ -n "$child" ] || fail "no bridge plugin waiting under plexus 150 ms into the ADD"
+	for _ in $(seq 1 100); do
+		child=$(pgrep -P $pid -x bridge || true)
+		[ -z "$child" ] || break
+		sleep 0.02
+	done
+	[ -n "$child" ] || fail "no bridge plugin started under plexus in 2 s"
 	cleanup_add "kill -9 $child"
 	kill -9 $pid
 	wait $pid 2>/dev/null || true
