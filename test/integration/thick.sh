@@ -513,6 +513,36 @@ t_shim_del_after_kill_9_mid_add() {
 	expect_clean $ns
 }
 
+# As faults.sh t_plexus_killed_before_feeding_its_first_delegate_leaves_nothing, the daemon:
+# killed -9 with the first delegate (Debian's bridge plugin) started and not yet fed, held there
+# by the plan's rename slowed to 2 s; the plugin reads an empty config and exits without its
+# bridge, and the shim's DEL with the daemon down ends clean
+t_shim_del_after_kill_9_before_the_first_delegate_is_fed() {
+	local ns=${TAG}f child client
+	netns_new $ns
+	PLEXUS_SLOWRENAME=$WORK/cni/plexus/c1 PLEXUS_SLOWRENAME_MS=2000 \
+		LD_PRELOAD=$BUILD/test/preload/slowrename.so daemon_start
+	bridges_cleanup
+	shim_netconf "[$(bridge_conf cluster ${TAG}b3 10.238.0.0/16)]" >"$WORK/nc.json"
+	shim ADD $ns c1 <"$WORK/nc.json" >"$WORK/add.out" 2>&1 &
+	client=$!
+	for _ in $(seq 1 100); do
+		child=$(pgrep -P $DPID -x bridge || true)
+		[ -z "$child" ] || break
+		sleep 0.02
+	done
+	[ -n "$child" ] || fail "no bridge plugin started under plexusd in 2 s"
+	cleanup_add "kill -9 $child"
+	kill -9 $DPID
+	wait $DPID || true
+	wait $client || true
+	for _ in $(seq 1 100); do [ -d /proc/$child ] || break; sleep 0.05; done
+	[ ! -d /proc/$child ] || fail "the unfed plugin is still there: $(ps -o stat=,args= -p $child)"
+	! ip link show ${TAG}b3 >/dev/null 2>&1 || fail "the unfed plugin created its bridge"
+	shim DEL $ns c1 <"$WORK/nc.json" || fail "DEL through the shim with the daemon down"
+	expect_clean $ns
+}
+
 # AddedInterface events, as Multus's daemon sends them: for every ADD without any netconf key,
 # one per attachment in Multus's words, and posted after the reply (never in the ADD's latency)
 t_events_async() {
