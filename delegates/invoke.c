@@ -261,15 +261,21 @@ int dlg_exec_plugin(const char *verb, const cJSON *plugin, const char *stdin_dat
 	return plugin_finish(s, stdin_data, out, err);
 }
 
+/* Builds plugin i's stdin and runs it: in started when given (consumed, killed unfed when its
+ * stdin cannot be built), else spawned now. */
 static int run_one(const char *verb, const struct cni_conflist *list, size_t i, const cJSON *prev,
-		   const cJSON *extra, const struct dlg_rt *rt, char **out, struct cni_err *err)
+		   const cJSON *extra, const struct dlg_rt *rt, struct dlg_started *started,
+		   char **out, struct cni_err *err)
 {
 	char *in = cni_conflist_plugin_stdin(list, i, prev, rt->cap_args, extra, err);
 	int ret;
 
-	if (!in)
+	if (!in) {
+		plugin_cancel(started);
 		return -1;
-	ret = dlg_exec_plugin(verb, list->plugins[i], in, rt, out, err);
+	}
+	ret = started ? plugin_finish(started, in, out, err)
+		      : dlg_exec_plugin(verb, list->plugins[i], in, rt, out, err);
 	free(in);
 	return ret;
 }
@@ -306,22 +312,14 @@ cJSON *dlg_add_started(const struct cni_conflist *list, const struct dlg_rt *rt,
 	cJSON *result = NULL;
 
 	for (size_t i = 0; i < list->nplugins; i++) {
-		char *in, *out = NULL;
+		char *out = NULL;
 		cJSON *next;
 		int ret;
 
 		if (add_checks(list, rt, err) < 0)
 			goto fail;
-		in = cni_conflist_plugin_stdin(list, i, result, rt->cap_args, NULL, err);
-		if (!in)
-			goto fail;
-		if (i == 0 && first) {
-			ret = plugin_finish(first, in, &out, err);
-			first = NULL;
-		} else {
-			ret = dlg_exec_plugin("ADD", list->plugins[i], in, rt, &out, err);
-		}
-		free(in);
+		ret = run_one("ADD", list, i, result, NULL, rt, first, &out, err);
+		first = NULL;
 		if (ret < 0)
 			goto fail;
 		next = cni_result_parse(out ? out : "", list->cni_version, err);
@@ -426,20 +424,9 @@ int dlg_del(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSO
 		}
 	}
 	for (size_t i = list->nplugins; i-- > 0;) {
-		int ret;
+		int ret = run_one("DEL", list, i, prev, NULL, rt, last, NULL, err);
 
-		if (last) {
-			char *in =
-			    cni_conflist_plugin_stdin(list, i, prev, rt->cap_args, NULL, err);
-
-			ret = in ? plugin_finish(last, in, NULL, err) : -1;
-			if (!in)
-				plugin_cancel(last);
-			last = NULL;
-			free(in);
-		} else {
-			ret = run_one("DEL", list, i, prev, NULL, rt, NULL, err);
-		}
+		last = NULL;
 		if (ret < 0) {
 			cJSON_Delete(cached);
 			return -1;
@@ -484,7 +471,7 @@ int dlg_check(const struct cni_conflist *list, const struct dlg_rt *rt, const cJ
 		prev = cached;
 	}
 	for (size_t i = 0; i < list->nplugins && ret == 0; i++)
-		ret = run_one("CHECK", list, i, prev, NULL, rt, NULL, err);
+		ret = run_one("CHECK", list, i, prev, NULL, rt, NULL, NULL, err);
 	cJSON_Delete(cached);
 	return ret;
 }
@@ -564,7 +551,7 @@ int dlg_gc(const struct cni_conflist *list, const struct dlg_rt *rt, const cJSON
 					.timeout_ms = rt->timeout_ms };
 
 		/* GC and STATUS carry no per-attachment runtime data */
-		if (run_one("GC", list, i, NULL, extra, &gc_rt, NULL, &one) < 0)
+		if (run_one("GC", list, i, NULL, extra, &gc_rt, NULL, NULL, &one) < 0)
 			cni_err_join(err, &one, "; ");
 	}
 	cJSON_Delete(extra);
@@ -580,7 +567,7 @@ int dlg_status(const struct cni_conflist *list, const struct dlg_rt *rt, struct 
 	if (!cni_version_ge(list->cni_version, "1.1.0"))
 		return 0;
 	for (size_t i = 0; i < list->nplugins; i++)
-		if (run_one("STATUS", list, i, NULL, NULL, &st_rt, NULL, err) < 0)
+		if (run_one("STATUS", list, i, NULL, NULL, &st_rt, NULL, NULL, err) < 0)
 			return -1;
 	return 0;
 }

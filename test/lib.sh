@@ -125,6 +125,18 @@ EOF
 	chmod +x "$1/planwatch"
 }
 
+# child_named PID NAME: the pid of PID's child process called NAME, waited for up to 2 s; empty
+# when none came
+child_named() {
+	local c
+	for _ in $(seq 1 100); do
+		c=$(pgrep -P "$1" -x "$2" || true)
+		[ -z "$c" ] || break
+		sleep 0.02
+	done
+	echo "$c"
+}
+
 # links NETNS: the netns's interfaces but lo, sorted, space-separated
 links() {
 	ip -n "$1" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx lo | sort | tr '\n' ' ' | sed 's/ $//'

@@ -199,11 +199,7 @@ t_plexus_killed_before_feeding_its_first_delegate_leaves_nothing() {
 	(PLEXUS=$bin EXEC=exec PLEXUS_SLOWRENAME=$WORK/cni/plexus/cq PLEXUS_SLOWRENAME_MS=2000 \
 		LD_PRELOAD=$BUILD/test/preload/slowrename.so plexus ADD $ns cq <"$WORK/nc.json" >/dev/null 2>&1) &
 	pid=$!
-	for _ in $(seq 1 100); do
-		child=$(pgrep -P $pid -x bridge || true)
-		[ -z "$child" ] || break
-		sleep 0.02
-	done
+	child=$(child_named $pid bridge)
 	[ -n "$child" ] || fail "no bridge plugin started under plexus in 2 s"
 	cleanup_add "kill -9 $child"
 	kill -9 $pid

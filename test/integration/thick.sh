@@ -526,11 +526,7 @@ t_shim_del_after_kill_9_before_the_first_delegate_is_fed() {
 	shim_netconf "[$(bridge_conf cluster ${TAG}b3 10.238.0.0/16)]" >"$WORK/nc.json"
 	shim ADD $ns c1 <"$WORK/nc.json" >"$WORK/add.out" 2>&1 &
 	client=$!
-	for _ in $(seq 1 100); do
-		child=$(pgrep -P $DPID -x bridge || true)
-		[ -z "$child" ] || break
-		sleep 0.02
-	done
+	child=$(child_named $DPID bridge)
 	[ -n "$child" ] || fail "no bridge plugin started under plexusd in 2 s"
 	cleanup_add "kill -9 $child"
 	kill -9 $DPID
