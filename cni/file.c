@@ -1,6 +1,7 @@
 /* cni/file.c: directories, atomic durable writes, the one file reader, removals.
- * Temp O_EXCL|O_NOFOLLOW, write, fsync, rename(2), fsync dir (or rename first and the fsyncs in
- * a thread, for a caller with work to overlap them with); reads through cni/buf.h. */
+ * Temp O_EXCL|O_NOFOLLOW, write, fsync, rename(2), fsync dir (or rename first and the fsyncs
+ * later, at a moment the caller chooses, for a caller with work to overlap them with); reads
+ * through cni/buf.h. */
 #include "cni/file.h"
 
 #include <dirent.h>
@@ -208,27 +209,12 @@ int cni_write_replace(const char *path, const void *data, size_t len, mode_t mod
 }
 
 struct cni_flush {
-	pthread_t thread;
-	bool threaded;
 	int fd;
 	char *path;
+	bool done;	  /* the fsyncs have run */
 	int err_no;	  /* 0, or the errno of the fsync that failed */
 	const char *what; /* which: "sync" or "sync directory of" */
 };
-
-static void *flush_run(void *arg)
-{
-	struct cni_flush *f = arg;
-
-	if (fsync(f->fd) < 0) {
-		f->err_no = errno;
-		f->what = "sync";
-	} else if (sync_dir_of(f->path) < 0) {
-		f->err_no = errno ? errno : EIO;
-		f->what = "sync directory of";
-	}
-	return NULL;
-}
 
 int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_t mode,
 			   enum cni_write_who who, struct cni_flush **flush, struct cni_err *err)
@@ -245,12 +231,22 @@ int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_
 		free(f);
 		return -1;
 	}
-	/* no thread (out of them): the same fsyncs, here and now */
-	f->threaded = pthread_create(&f->thread, NULL, flush_run, f) == 0;
-	if (!f->threaded)
-		flush_run(f);
 	*flush = f;
 	return 0;
+}
+
+void cni_flush_run(struct cni_flush *f)
+{
+	if (!f || f->done)
+		return;
+	f->done = true;
+	if (fsync(f->fd) < 0) {
+		f->err_no = errno;
+		f->what = "sync";
+	} else if (sync_dir_of(f->path) < 0) {
+		f->err_no = errno ? errno : EIO;
+		f->what = "sync directory of";
+	}
 }
 
 int cni_flush_wait(struct cni_flush *f, struct cni_err *err)
@@ -259,8 +255,7 @@ int cni_flush_wait(struct cni_flush *f, struct cni_err *err)
 
 	if (!f)
 		return 0;
-	if (f->threaded)
-		pthread_join(f->thread, NULL);
+	cni_flush_run(f);
 	close(f->fd);
 	if (f->err_no)
 		ret = cni_err_set(err, CNI_ERR_IO, "%s %s: %s", f->what, f->path,

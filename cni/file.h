@@ -39,20 +39,28 @@ int cni_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 int cni_write_replace(const char *path, const void *data, size_t len, mode_t mode,
 		      enum cni_write_who who, struct cni_err *err) CNI_MUST_CHECK;
 
-/* A cni_write_atomic whose fsyncs run in the background while the caller works on. */
+/* A cni_write_atomic whose fsyncs come later, when the caller has started the work they are to
+ * overlap. */
 struct cni_flush;
 
 /* Writes path atomically as cni_write_replace does (every reader, a process started after a
- * crash of this one included, sees the new content from the return on), then makes it durable
- * in a thread: fsync of the file, then of its directory. cni_flush_wait says whether it is.
- * For an intent written before slow work that it must outlive a power cut only if the work
- * succeeds: the caller overlaps the fsyncs with that work, and fails it when they fail. Returns
- * 0 with *flush (to be waited for) or -1 with err, as cni_write_atomic (then *flush is NULL). */
+ * crash of this one included, sees the new content from the return on); making it durable (fsync
+ * of the file, then of its directory) is left to cni_flush_run, on the caller's thread at the
+ * moment it chooses, or at the latest to cni_flush_wait, which says whether it is. For an intent
+ * written before slow work that it must outlive a power cut only if the work succeeds: the
+ * caller starts the work (meta/plugin.c: feeds its first delegate, which then runs in its own
+ * process), runs the fsyncs while it goes on, and fails it when they fail. No thread: one made
+ * for the fsyncs was often scheduled behind the very process it was to overlap. Returns 0 with
+ * *flush (to be waited for) or -1 with err, as cni_write_atomic (then *flush is NULL). */
 int cni_write_atomic_begin(const char *path, const void *data, size_t len, mode_t mode,
 			   enum cni_write_who who, struct cni_flush **flush,
 			   struct cni_err *err) CNI_MUST_CHECK;
 
-/* Waits for the fsyncs of cni_write_atomic_begin and frees flush (NULL: nothing to wait for, 0).
+/* Runs the fsyncs of cni_write_atomic_begin now, on this thread, once (again, or NULL: nothing);
+ * their outcome is kept for cni_flush_wait. */
+void cni_flush_run(struct cni_flush *flush);
+
+/* Runs the fsyncs unless cni_flush_run has, and frees flush (NULL: nothing to wait for, 0).
  * 0 when the file is durable; -1 with err (code 5: "sync <path>: <why>" or "sync directory of
  * <path>: <why>") when it may not be. */
 int cni_flush_wait(struct cni_flush *flush, struct cni_err *err) CNI_MUST_CHECK;

@@ -43,6 +43,8 @@ struct run {
 	int status;
 	struct timespec deadline;
 	bool has_deadline;
+	void (*fed)(void *arg); /* dlg_exec_when_fed: called once stdin is closed */
+	void *fed_arg;
 };
 
 static void close_fd(int *fd)
@@ -221,6 +223,12 @@ static int pump(struct run *r, struct dlg_exec_res *res, struct cni_err *err)
 	for (;;) {
 		int nfd = 0, timeout = -1, i_in = -1, i_out = -1, i_err = -1, i_pid = -1;
 
+		if (r->in_fd < 0 && r->fed) {
+			void (*fed)(void *) = r->fed;
+
+			r->fed = NULL;
+			fed(r->fed_arg);
+		}
 		if (r->has_deadline) {
 			int64_t left = ms_until(&r->deadline);
 
@@ -540,6 +548,12 @@ out:
 	if (c)
 		child_free(c);
 	return ret;
+}
+
+void dlg_exec_when_fed(struct dlg_exec_child *c, void (*fn)(void *arg), void *arg)
+{
+	c->r.fed = fn;
+	c->r.fed_arg = arg;
 }
 
 void dlg_exec_cancel(struct dlg_exec_child *c)

@@ -60,6 +60,13 @@ int dlg_exec_finish(struct dlg_exec_child *child, const char *input, size_t inpu
 		    struct dlg_exec_res *res, struct cni_err *err) CNI_MUST_CHECK;
 void dlg_exec_cancel(struct dlg_exec_child *child); /* NULL: nothing */
 
+/* Has dlg_exec_finish call fn(arg) once, on its thread, as soon as the child has all its input
+ * (its stdin closed: written in full, or closed by the child) and before anything more of it is
+ * waited for: for work that may overlap the child's run but not come before its feeding
+ * (meta/plugin.c: the plan's fsyncs). Not called when the child is cancelled, or ends or fails
+ * before it has its input. */
+void dlg_exec_when_fed(struct dlg_exec_child *child, void (*fn)(void *arg), void *arg);
+
 void dlg_exec_res_free(struct dlg_exec_res *res);
 
 /* Multus's host-root trick (its daemon's chrootDir): from now on every delegate runs chroot()ed

@@ -301,6 +301,12 @@ int dlg_add_start(const struct cni_conflist *list, const struct dlg_rt *rt,
 	return plugin_start("ADD", list->plugins[0], rt, first, err);
 }
 
+void dlg_add_when_fed(struct dlg_started *first, void (*fn)(void *arg), void *arg)
+{
+	if (first)
+		dlg_exec_when_fed(first->child, fn, arg);
+}
+
 void dlg_add_cancel(struct dlg_started *first)
 {
 	plugin_cancel(first);

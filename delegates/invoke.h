@@ -55,6 +55,9 @@ int dlg_add_start(const struct cni_conflist *list, const struct dlg_rt *rt,
 cJSON *dlg_add_started(const struct cni_conflist *list, const struct dlg_rt *rt,
 		       struct dlg_started *first, struct cni_err *err);
 void dlg_add_cancel(struct dlg_started *first); /* NULL: nothing */
+/* fn(arg) once the first plugin has its config (delegates/exec.h dlg_exec_when_fed); first
+ * NULL: nothing. */
+void dlg_add_when_fed(struct dlg_started *first, void (*fn)(void *arg), void *arg);
 
 /* DEL every plugin in reverse order, each with the cached result as prevResult when the list
  * is 0.4.0 or later and a cache entry exists (prev_result, when not NULL, is used instead).

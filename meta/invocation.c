@@ -220,6 +220,11 @@ int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
 	return *res ? 0 : -1;
 }
 
+void meta_started_when_fed(struct meta_started *s, void (*fn)(void *arg), void *arg)
+{
+	dlg_add_when_fed(s->first, fn, arg);
+}
+
 void meta_started_cancel(struct meta_started *s)
 {
 	if (!s->live)

@@ -76,6 +76,9 @@ int meta_ctx_start_add(const struct meta_ctx *c, const struct meta_plan *plan, s
 int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
 			 struct meta_started *s, cJSON **res, struct cni_err *err) CNI_MUST_CHECK;
 void meta_started_cancel(struct meta_started *s);
+/* fn(arg) once the started plugin has its config, while it runs (delegates/invoke.h
+ * dlg_add_when_fed); nothing for an attachment without plugins. */
+void meta_started_when_fed(struct meta_started *s, void (*fn)(void *arg), void *arg);
 
 /* The plan written as the container's cache, atomically and durably (mode 0600), then the same
  * plan in Multus's layout at <cniDir>/<containerID> (meta/multuscache.h). flush NULL: durable on

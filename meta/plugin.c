@@ -180,6 +180,12 @@ static void add_failed(const struct meta_ctx *c, const struct meta_plan *plan, s
 		       plan->att[i].status_name, plan->att[i].network);
 }
 
+/* The plan's fsyncs, run on this thread while its first delegate runs (cni/file.h) */
+static void flush_run(void *flush)
+{
+	cni_flush_run(flush);
+}
+
 static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err *err)
 {
 	struct meta_started first = { 0 };
@@ -238,10 +244,11 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		goto out;
 	}
 	/* in place before the first delegate runs: a crash of this process from here on is
-	 * undone by DEL. Its fsyncs (a power cut) run while the delegates do; the ADD succeeds
-	 * only once they have. */
+	 * undone by DEL. Its fsyncs (a power cut) run here once that delegate has its config,
+	 * while it runs; the ADD succeeds only once they have. */
 	if (meta_ctx_write_cache(&c, &plan, &flush, err) < 0)
 		goto out;
+	meta_started_when_fed(&first, flush_run, flush);
 	for (i = 0; i < plan.n; i++) {
 		if ((i == 0 ? meta_ctx_run_started(&c, &plan, &first, &results[i], err)
 			    : meta_ctx_run("ADD", &c, &plan, i, &results[i], err)) < 0 ||

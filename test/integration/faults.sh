@@ -184,6 +184,39 @@ t_first_delegate_is_fed_once_the_plan_is_in_place() {
 	expect_clean $ns
 }
 
+# The plan's fsyncs run once the first delegate has its config, on plexus's own thread while that
+# delegate runs (meta/plugin.c, cni/file.h cni_flush_run), not after the delegates: the delegate
+# here, having read its config, waits up to 3 s for the plan's fsync to show in the log of
+# test/preload/synclog.so, which it would never see if the ADD synced only once it had ended.
+t_plan_is_made_durable_while_the_first_delegate_runs() {
+	local ns=${TAG}s bin=$PLEXUS
+	setup
+	netns_new $ns
+	mkdir -p "$WORK/bin"
+	cat >"$WORK/bin/syncwatch" <<EOF
+#!/bin/sh
+cat >/dev/null
+synced() { grep -qx "$WORK/cni/plexus/\$CNI_CONTAINERID" "$WORK/sync.log" 2>/dev/null; }
+if [ "\$CNI_COMMAND" = ADD ]; then
+	i=0
+	while ! synced && [ \$i -lt 300 ]; do sleep 0.01; i=\$((i + 1)); done
+	if synced; then echo "ADD: plan synced while the delegate ran"; else echo "ADD: plan not synced while the delegate ran"; fi >>"$WORK/syncwatch.log"
+fi
+echo '{"cniVersion":"1.0.0"}'
+EOF
+	chmod +x "$WORK/bin/syncwatch"
+	netconf '{"cniVersion":"1.0.0","name":"watch","type":"syncwatch"}' >"$WORK/nc.json"
+	elf_dynamic "$bin" || bin=$BUILD/glibc/plexus
+	PLEXUS=$bin PLEXUS_SYNCLOG=$WORK/sync.log LD_PRELOAD=$BUILD/test/preload/synclog.so \
+		plexus ADD $ns cs <"$WORK/nc.json" >"$WORK/add.out" || fail "ADD: $(cat "$WORK/add.out")"
+	expect_eq "what the delegate saw" "$(cat "$WORK/syncwatch.log")" "ADD: plan synced while the delegate ran"
+	# the plan, then its directory, and nothing else
+	expect_eq "what was synced" "$(cat "$WORK/sync.log")" "$WORK/cni/plexus/cs
+$WORK/cni/plexus"
+	plexus DEL $ns cs <"$WORK/nc.json"
+	expect_clean $ns
+}
+
 # running PID: "yes" while PID is a live process (not a zombie), else nothing
 running() { ps -o stat= -p "$1" 2>/dev/null | grep -qv Z && echo yes || true; }
 

@@ -34,17 +34,15 @@ void explicit_bzero(void *p, size_t n)
 }
 
 /* Stands in for libc's fsync(2) (the kernel's is still called, through syscall(2)): records
- * which inodes were synced and by which thread, can fail the Nth call with EIO, and can hold a
- * call until the test releases it (2 s at most, then it says it timed out). */
+ * which inodes were synced and whether by another thread than the test's, and can fail the Nth
+ * call with EIO. */
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	int calls, fail_nth; /* fail_nth: 1-based, 0 none */
 	ino_t ino[8];
 	bool other_thread[8];
-	bool hold, released, timed_out;
 	pthread_t caller;
-} fs = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} fs = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 int fsync(int fd)
 {
@@ -56,15 +54,6 @@ int fsync(int fd)
 	if (n <= 8 && fstat(fd, &st) == 0) {
 		fs.ino[n - 1] = st.st_ino;
 		fs.other_thread[n - 1] = !pthread_equal(pthread_self(), fs.caller);
-	}
-	if (fs.hold) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 2;
-		while (!fs.released && !fs.timed_out)
-			if (pthread_cond_timedwait(&fs.cv, &fs.mu, &until) == ETIMEDOUT)
-				fs.timed_out = true;
 	}
 	pthread_mutex_unlock(&fs.mu);
 	if (n == fs.fail_nth) {
@@ -95,7 +84,6 @@ static void setup(void)
 {
 	unit_tmpdir(dir, sizeof(dir), "file");
 	fs.calls = fs.fail_nth = 0;
-	fs.hold = fs.released = fs.timed_out = false;
 	fs.caller = pthread_self();
 }
 
@@ -219,9 +207,10 @@ START_TEST(atomic_write_syncs_the_file_then_its_directory)
 }
 END_TEST
 
-/* The file is in place while its fsync is still held in the other thread: a caller overlaps
- * the fsyncs with its work (bin/plexus runs the delegates meanwhile). */
-START_TEST(begun_write_is_in_place_before_its_fsyncs_end)
+/* The file is in place with no fsync yet: they run when the caller says, on its own thread
+ * (bin/plexus and plexusd once their first delegate has its config), once; cni_flush_wait
+ * reports them without running them again, or runs them itself when nobody did. */
+START_TEST(begun_write_is_in_place_and_synced_when_the_caller_says)
 {
 	struct cni_err err = { 0 };
 	struct cni_flush *f = NULL;
@@ -231,7 +220,6 @@ START_TEST(begun_write_is_in_place_before_its_fsyncs_end)
 	snprintf(path, sizeof(path), "%s/plan", dir);
 	ck_assert_int_eq(cni_write_atomic(path, "old", 3, 0600, CNI_WRITE_SHARED, &err), 0);
 	fs.calls = 0;
-	fs.hold = true;
 	ck_assert_int_eq(
 	    cni_write_atomic_begin(path, "new plan", 8, 0600, CNI_WRITE_SHARED, &f, &err), 0);
 	ck_assert_ptr_nonnull(f);
@@ -239,17 +227,27 @@ START_TEST(begun_write_is_in_place_before_its_fsyncs_end)
 	ck_assert_str_eq(back, "new plan");
 	free(back);
 	ck_assert_int_eq(entries(dir), 1);
-	pthread_mutex_lock(&fs.mu);
-	fs.released = true;
-	pthread_cond_broadcast(&fs.cv);
-	pthread_mutex_unlock(&fs.mu);
-	ck_assert_int_eq(cni_flush_wait(f, &err), 0);
-	ck_assert_msg(!fs.timed_out, "the fsync ran in the caller: begin returned only after it");
+	ck_assert_int_eq(fs.calls, 0);
+	cni_flush_run(f);
 	ck_assert_int_eq(fs.calls, 2);
 	ck_assert_uint_eq(fs.ino[0], inode_of(path));
 	ck_assert_uint_eq(fs.ino[1], inode_of(dir));
-	ck_assert(fs.other_thread[0] && fs.other_thread[1]);
+	ck_assert(!fs.other_thread[0] && !fs.other_thread[1]);
+	cni_flush_run(f);
+	ck_assert_int_eq(cni_flush_wait(f, &err), 0);
+	ck_assert_int_eq(fs.calls, 2);
+	cni_flush_run(NULL);
 	ck_assert_int_eq(cni_flush_wait(NULL, &err), 0);
+
+	/* nobody ran them: the wait does */
+	fs.calls = 0;
+	ck_assert_int_eq(cni_write_atomic_begin(path, "again", 5, 0600, CNI_WRITE_SHARED, &f, &err),
+			 0);
+	ck_assert_int_eq(fs.calls, 0);
+	ck_assert_int_eq(cni_flush_wait(f, &err), 0);
+	ck_assert_int_eq(fs.calls, 2);
+	ck_assert_uint_eq(fs.ino[0], inode_of(path));
+	ck_assert_uint_eq(fs.ino[1], inode_of(dir));
 }
 END_TEST
 
@@ -265,6 +263,9 @@ START_TEST(begun_write_reports_the_fsync_that_failed)
 		fs.fail_nth = nth;
 		ck_assert_int_eq(
 		    cni_write_atomic_begin(path, "x", 1, 0600, CNI_WRITE_SHARED, &f, &err), 0);
+		/* run by the caller or by the wait: the wait reports it either way */
+		if (nth == 2)
+			cni_flush_run(f);
 		ck_assert_int_eq(cni_flush_wait(f, &err), -1);
 		ck_assert_uint_eq(err.code, 5);
 		snprintf(want, sizeof(want), "%s %s: %s", nth == 1 ? "sync" : "sync directory of",
@@ -596,7 +597,7 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, checked_directory_is_walked_again_only_when_it_changed);
 	tcase_add_test(tc, failed_atomic_write_leaves_no_temporary_and_the_old_file);
 	tcase_add_test(tc, atomic_write_syncs_the_file_then_its_directory);
-	tcase_add_test(tc, begun_write_is_in_place_before_its_fsyncs_end);
+	tcase_add_test(tc, begun_write_is_in_place_and_synced_when_the_caller_says);
 	tcase_add_test(tc, begun_write_reports_the_fsync_that_failed);
 	tcase_add_test(tc, begun_write_that_cannot_start_leaves_nothing_to_wait_for);
 	tcase_add_test(tc, temporary_names_are_the_two_a_write_uses);

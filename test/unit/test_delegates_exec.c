@@ -634,6 +634,104 @@ START_TEST(cancelled_child_is_killed_before_it_reads_and_reaped)
 }
 END_TEST
 
+/* What the fed hook saw: how often it ran and whether the child had its whole input (EOF on its
+ * stdin) by then. The child it belongs to waits for the hook's mark (1.5 s at most) before it
+ * ends, and says whether it came. */
+struct fed_seen {
+	const char *path;
+	int calls;
+	bool child_had_eof;
+};
+
+static void fed_mark(void *arg)
+{
+	struct timespec tick = { 0, 10 * 1000000L };
+	struct fed_seen *f = arg;
+	char *eof, *go;
+	FILE *m;
+
+	f->calls++;
+	ck_assert(asprintf(&eof, "%s.eof", f->path) > 0);
+	ck_assert(asprintf(&go, "%s.go", f->path) > 0);
+	/* the child gets EOF only once all of its input is written and its stdin closed: a hook
+	 * run before that would hold the writer here, and the child would never see it */
+	f->child_had_eof = false;
+	for (int i = 0; i < 150 && !f->child_had_eof; i++) { /* 1.5 s at most */
+		f->child_had_eof = access(eof, F_OK) == 0;
+		if (!f->child_had_eof)
+			nanosleep(&tick, NULL);
+	}
+	m = fopen(go, "w");
+	ck_assert_ptr_nonnull(m);
+	fclose(m);
+	free(eof);
+	free(go);
+}
+
+static void unlink_marks(const char *path)
+{
+	char *eof, *go;
+
+	ck_assert(asprintf(&eof, "%s.eof", path) > 0);
+	ck_assert(asprintf(&go, "%s.go", path) > 0);
+	unlink(eof);
+	unlink(go);
+	free(eof);
+	free(go);
+}
+
+START_TEST(fed_hook_runs_once_the_child_has_its_input_and_before_its_end)
+{
+	char *path = script("fed", "cat >\"$0.in\"; touch \"$0.eof\"; i=0\n"
+				   "while [ ! -e \"$0.go\" ] && [ $i -lt 150 ]; do sleep 0.01; "
+				   "i=$((i + 1)); done\n"
+				   "[ -e \"$0.go\" ] && echo went || echo alone");
+	const size_t len = 1u << 20; /* far more than a pipe holds */
+	char *input = pattern(len), *got;
+	struct dlg_exec_req req = { .path = path, .envp = no_env };
+	struct fed_seen seen = { .path = path };
+	struct dlg_exec_child *c = NULL;
+	struct cni_err err = { 0 };
+	struct dlg_exec_res res;
+	size_t n;
+
+	ck_assert_int_eq(dlg_exec_start(&req, &c, &err), 0);
+	dlg_exec_when_fed(c, fed_mark, &seen);
+	ck_assert_int_eq(dlg_exec_finish(c, input, len, &res, &err), 0);
+	ck_assert_int_eq(seen.calls, 1);
+	ck_assert_msg(seen.child_had_eof, "the hook ran before the child had all of its input");
+	/* and before its end: the child waited for the hook's mark */
+	ck_assert_str_eq(res.out, "went\n");
+	dlg_exec_res_free(&res);
+	got = unit_slurp(tmpdir, "fed.in", &n);
+	ck_assert_uint_eq(n, len);
+	ck_assert_mem_eq(got, input, len);
+	free(got);
+	assert_no_children();
+
+	/* empty input: the child has it at once */
+	unlink_marks(path);
+	seen = (struct fed_seen){ .path = path };
+	ck_assert_int_eq(dlg_exec_start(&req, &c, &err), 0);
+	dlg_exec_when_fed(c, fed_mark, &seen);
+	ck_assert_int_eq(dlg_exec_finish(c, "", 0, &res, &err), 0);
+	ck_assert_int_eq(seen.calls, 1);
+	ck_assert(seen.child_had_eof);
+	ck_assert_str_eq(res.out, "went\n");
+	dlg_exec_res_free(&res);
+
+	/* cancelled: never */
+	seen = (struct fed_seen){ .path = path };
+	ck_assert_int_eq(dlg_exec_start(&req, &c, &err), 0);
+	dlg_exec_when_fed(c, fed_mark, &seen);
+	dlg_exec_cancel(c);
+	ck_assert_int_eq(seen.calls, 0);
+	assert_no_children();
+	free(input);
+	free(path);
+}
+END_TEST
+
 static Suite *exec_suite(void)
 {
 	Suite *s = suite_create("exec");
@@ -664,6 +762,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, text_file_busy_is_retried_until_the_writer_is_done);
 	tcase_add_test(tc, started_child_reads_nothing_until_finished);
 	tcase_add_test(tc, cancelled_child_is_killed_before_it_reads_and_reaped);
+	tcase_add_test(tc, fed_hook_runs_once_the_child_has_its_input_and_before_its_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
