@@ -3,6 +3,7 @@
  * through, never echoes the stdin config, asks /readyz only when /cni says the daemon is not
  * ready, and deletes from the plan on disk when the daemon is down. */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,29 +94,95 @@ static int conf_load(const struct cni_request *req, struct shim_conf *c, struct 
 	return c->socket ? 0 : cni_err_oom(err);
 }
 
-/* Multus's request: {"env": {every variable, split at the first '='}, "config": base64(stdin)} */
+/* Appends s to the body at *off as a JSON string, escaped by cJSON, without a tree: one string
+ * item on the stack printed into the space left. */
+static bool put_string(char *body, size_t cap, size_t *off, const char *s)
+{
+	cJSON item = { .type = cJSON_String | cJSON_IsReference, .valuestring = (char *)s };
+
+	if (cap - *off > INT_MAX ||
+	    !cJSON_PrintPreallocated(&item, body + *off, (int)(cap - *off), false))
+		return false;
+	*off += strlen(body + *off);
+	return true;
+}
+
+/* Appends the literal text lit (room for it was counted in). */
+static void put_text(char *body, size_t *off, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	memcpy(body + *off, lit, n + 1);
+	*off += n;
+}
+
+/* Multus's request: {"env": {every variable, split at the first '='}, "config": base64(stdin)}.
+ * Printed straight into one buffer sized for the worst case up front, from one copy of the
+ * environment: the environment is the runtime's, dozens of variables, and a tree of them cost
+ * this short-lived process more than the rest of its work (an allocation and a free for each,
+ * and musl's allocator takes fresh pages, a page fault each, for each new size of block). */
 static char *request_body(const struct cni_request *req, struct cni_err *err)
 {
-	cJSON *o = cJSON_CreateObject(), *env = o ? cJSON_AddObjectToObject(o, "env") : NULL;
-	char *config = cni_base64_encode(req->stdin_data, req->stdin_len), *text = NULL;
+	size_t total = 0, n = 0, off = 0, cap = 0;
+	char *copy, *p, *config = NULL, *body = NULL;
+	char **names = NULL;
+	bool ok = true;
 
-	for (char **e = environ; env && config && e && *e; e++) {
-		const char *eq = strchr(*e, '=');
-		char *key = eq ? strndup(*e, (size_t)(eq - *e)) : NULL;
+	for (char **e = environ; e && *e; e++, n++)
+		total += strlen(*e) + 1;
+	copy = malloc(total + 1);
+	names = calloc(n + 1, sizeof(*names));
+	if (copy && names)
+		config = cni_base64_encode(req->stdin_data, req->stdin_len);
+	/* the environment's every byte escaped as \u00XX at worst (base64 needs no escape), the
+	 * quotes, colons, commas and braces */
+	if (config)
+		cap = 6 * total + 4 * n + strlen(config) + 64;
+	if (cap)
+		body = malloc(cap);
+	if (!body)
+		goto out;
+	put_text(body, &off, "{\"env\":{");
+	p = copy;
+	n = 0;
+	for (char **e = environ; ok && e && *e; e++) {
+		size_t len = strlen(*e);
+		char *eq;
+		bool seen = false;
 
-		/* a duplicate name: the first wins, as getenv() reads it */
-		if (eq && (!key || (!cJSON_GetObjectItemCaseSensitive(env, key) &&
-				    !cJSON_AddStringToObject(env, key, eq + 1))))
-			env = NULL;
-		free(key);
+		memcpy(p, *e, len + 1);
+		eq = strchr(p, '=');
+		if (eq) {
+			*eq = '\0';
+			/* a duplicate name: the first wins, as getenv() reads it */
+			for (size_t i = 0; i < n && !seen; i++)
+				seen = strcmp(names[i], p) == 0;
+			if (!seen) {
+				if (n)
+					put_text(body, &off, ",");
+				ok = put_string(body, cap, &off, p);
+				if (ok)
+					put_text(body, &off, ":");
+				ok = ok && put_string(body, cap, &off, eq + 1);
+				names[n++] = p;
+			}
+		}
+		p += len + 1;
 	}
-	if (env && config && cJSON_AddStringToObject(o, "config", config))
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+	put_text(body, &off, "},\"config\":");
+	if (!ok || !put_string(body, cap, &off, config)) {
+		free(body);
+		body = NULL;
+		goto out;
+	}
+	put_text(body, &off, "}");
+out:
 	free(config);
-	if (!text)
+	free(names);
+	free(copy);
+	if (!body)
 		cni_err_oom(err);
-	return text;
+	return body;
 }
 
 static void sleep_ms(int ms)

@@ -111,6 +111,32 @@ t_add_forwards_env_and_exact_config_bytes() {
 	expect_eq "result printed" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.56.217.10/24
 }
 
+# The environment goes over as it is: a value with quotes, backslashes, control characters and
+# non-ASCII arrives byte for byte, and of a name given twice the first wins, as getenv() reads
+# it (the shim prints the body itself, so this is its JSON escaping against python's parser). An
+# environment with a name twice can only come from an execve(2): python's, through ctypes.
+t_env_arrives_exactly_and_a_repeated_name_keeps_its_first() {
+	local out
+	standin --result "$GOLDEN/matrix-from-1.0.0.in.json"
+	cat >"$WORK/exec.py" <<'EOF'
+import ctypes, os, sys
+env = [b"CNI_COMMAND=ADD", b"CNI_CONTAINERID=cenv", b"CNI_NETNS=/run/netns/none",
+       b"CNI_IFNAME=eth0", b"CNI_PATH=" + sys.argv[2].encode(),
+       b"CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-cenv",
+       b"DUP=first", b"ODD=q\"b\\n\nt\t\x01\xc3\xbc=", b"EMPTY=", b"DUP=second"]
+argv = (ctypes.c_char_p * 2)(sys.argv[1].encode(), None)
+envp = (ctypes.c_char_p * (len(env) + 1))(*env, None)
+ctypes.CDLL(None, use_errno=True).execve(argv[0], argv, envp)
+sys.exit("execve %s: %s" % (sys.argv[1], os.strerror(ctypes.get_errno())))
+EOF
+	out=$(shim_conf 1.0.0 | /usr/bin/python3 "$WORK/exec.py" "$SHIM" "$PLUGINS") || fail "ADD: $out"
+	expect_eq "the first of a repeated name" "$(last_request /cni 'env["DUP"]')" first
+	expect_eq "a value that needs escaping" "$(last_request /cni 'env["ODD"].encode("unicode_escape").decode()')" 'q"b\\n\nt\t\x01\xfc='
+	expect_eq "an empty value" "$(last_request /cni 'repr(env["EMPTY"])')" "''"
+	expect_eq "every name once" "$(last_request /cni '" ".join(sorted(env))')" "CNI_ARGS CNI_COMMAND CNI_CONTAINERID CNI_IFNAME CNI_NETNS CNI_PATH DUP EMPTY ODD"
+	expect_eq "result printed" "$(json_get "$out" 'j["ips"][0]["address"]')" 10.56.217.10/24
+}
+
 # a request far larger than the socket's buffer: the daemon gets every byte, in order, however
 # many writes it takes
 t_large_config_is_forwarded_whole() {
