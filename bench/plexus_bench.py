@@ -172,9 +172,9 @@ def breakdown(runs):
           "delegates' | %.2f | %.2f |" % (glibc, glibc))
     names = ["bin/plexus's start beyond the floor (`plexus version`; below zero: the static "
              "musl plexus starts faster than the static glibc tiny plugin)",
-             "the plan made durable: what its two fsyncs (file, directory) add, run in a thread "
-             "while the delegate runs (DEL calls no fsync: its figure is this estimate's noise; "
-             "measured on the glibc build)",
+             "the plan made durable: what its two fsyncs (file, directory) add, run once the "
+             "delegate has its config, while it runs (DEL calls no fsync: its figure is this "
+             "estimate's noise; measured on the glibc build)",
              "the delegate: the tiny plugin's exec and run (its direct call)",
              "the rest: lock, netns check, plan and result-cache files, JSON, spawn and wait"]
     for i, name in enumerate(names):
