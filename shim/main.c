@@ -123,28 +123,27 @@ static void put_text(char *body, size_t *off, const char *lit)
  * and musl's allocator takes fresh pages, a page fault each, for each new size of block). */
 static char *request_body(const struct cni_request *req, struct cni_err *err)
 {
-	size_t total = 0, n = 0, off = 0, cap = 0;
+	size_t total = 0, nvars = 0, nnames = 0, off = 0, cap = 0;
 	char *copy, *p, *config = NULL, *body = NULL;
 	char **names = NULL;
 	bool ok = true;
 
-	for (char **e = environ; e && *e; e++, n++)
+	for (char **e = environ; e && *e; e++, nvars++)
 		total += strlen(*e) + 1;
 	copy = malloc(total + 1);
-	names = calloc(n + 1, sizeof(*names));
+	names = calloc(nvars + 1, sizeof(*names));
 	if (copy && names)
 		config = cni_base64_encode(req->stdin_data, req->stdin_len);
 	/* the environment's every byte escaped as \u00XX at worst (base64 needs no escape), the
 	 * quotes, colons, commas and braces */
 	if (config)
-		cap = 6 * total + 4 * n + strlen(config) + 64;
+		cap = 6 * total + 4 * nvars + strlen(config) + 64;
 	if (cap)
 		body = malloc(cap);
 	if (!body)
 		goto out;
 	put_text(body, &off, "{\"env\":{");
 	p = copy;
-	n = 0;
 	for (char **e = environ; ok && e && *e; e++) {
 		size_t len = strlen(*e);
 		char *eq;
@@ -155,16 +154,16 @@ static char *request_body(const struct cni_request *req, struct cni_err *err)
 		if (eq) {
 			*eq = '\0';
 			/* a duplicate name: the first wins, as getenv() reads it */
-			for (size_t i = 0; i < n && !seen; i++)
+			for (size_t i = 0; i < nnames && !seen; i++)
 				seen = strcmp(names[i], p) == 0;
 			if (!seen) {
-				if (n)
+				if (nnames)
 					put_text(body, &off, ",");
 				ok = put_string(body, cap, &off, p);
 				if (ok)
 					put_text(body, &off, ":");
 				ok = ok && put_string(body, cap, &off, eq + 1);
-				names[n++] = p;
+				names[nnames++] = p;
 			}
 		}
 		p += len + 1;
