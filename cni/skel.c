@@ -212,15 +212,29 @@ static char *error_json(const struct cni_err *err, const char *cni_version)
 	return s;
 }
 
-int cni_skel_handle(const struct cni_plugin *p, const char *const *envkv, const char *data,
-		    size_t len, const char *want_version, char **out_json, struct cni_err *err)
+void cni_later_run(struct cni_later *l)
 {
-	struct cni_request req = { 0 };
+	struct cni_later now;
+
+	if (!l || !l->fn)
+		return;
+	now = *l;
+	*l = (struct cni_later){ 0 };
+	now.fn(now.arg);
+}
+
+int cni_skel_handle(const struct cni_plugin *p, const char *const *envkv, const char *data,
+		    size_t len, const char *want_version, struct cni_later *later, char **out_json,
+		    struct cni_err *err)
+{
+	struct cni_request req = { .later = later };
 	cJSON *result = NULL, *conv = NULL;
 	const char *cmd = lookup(envkv, "CNI_COMMAND");
 	int rc = -1;
 
 	*out_json = NULL;
+	if (later)
+		*later = (struct cni_later){ 0 };
 	req.verb = cni_verb_parse(cmd);
 	req.container_id = lookup(envkv, "CNI_CONTAINERID");
 	req.netns = lookup(envkv, "CNI_NETNS");
@@ -313,7 +327,7 @@ int cni_skel_run(const struct cni_plugin *p, FILE *in, FILE *out)
 	/* stdin is read only when the verb takes a config (VERSION and errors never wait on it) */
 	if (verb != CNI_VERB_NONE && verb != CNI_VERB_VERSION)
 		data = cni_read_all(in, &len);
-	rc = cni_skel_handle(p, NULL, data, len, NULL, &json, &err);
+	rc = cni_skel_handle(p, NULL, data, len, NULL, NULL, &json, &err);
 	if (json)
 		fprintf(out, "%s\n", json);
 	else if (rc < 0)

@@ -12,6 +12,18 @@
 #include "cni/err.h"
 #include "cni/spec.h"
 
+/* Work a plugin leaves until its answer is out: the bookkeeping of a successful ADD that nothing
+ * reads before the next call on the same container (which waits for it: the plugin holds that
+ * container's lock until fn has run). Set by the plugin through its request's later; run once by
+ * the caller with cni_later_run, whatever became of the answer. */
+struct cni_later {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* Runs l's work, once (NULL, or nothing left: nothing). */
+void cni_later_run(struct cni_later *l);
+
 /* One invocation, as the runtime made it. Empty environment variables read as NULL. */
 struct cni_request {
 	enum cni_verb verb;
@@ -26,6 +38,9 @@ struct cni_request {
 	cJSON *conf;		 /* stdin parsed; an object */
 	const char *cni_version; /* conf's cniVersion, "" when absent (meaning 0.1.0) */
 	const char *name;	 /* conf's name, never NULL after validation (except VERSION) */
+	/* where the plugin may leave work for after its answer; NULL: the caller has nothing to
+	 * run it after (a plugin process: its answer counts only once it has exited) */
+	struct cni_later *later;
 };
 
 struct cni_plugin {
@@ -46,9 +61,11 @@ struct cni_plugin {
  * dispatch, and conversion of the ADD result, to want_version when not NULL (else the netconf's
  * cniVersion). Returns 0 with *out_json the result or VERSION document (NULL for the other
  * verbs), or -1 with err set and *out_json the error object as cni_skel_run prints it (may be
- * NULL when out of memory). *out_json is malloc'd; the caller frees it. */
+ * NULL when out of memory). *out_json is malloc'd; the caller frees it. With later (cleared here),
+ * the plugin may leave work in it, which the caller runs with cni_later_run once the answer is
+ * out, whatever this returned; NULL: the plugin does all its work before it returns. */
 int cni_skel_handle(const struct cni_plugin *plugin, const char *const *envkv, const char *data,
-		    size_t len, const char *want_version, char **out_json,
+		    size_t len, const char *want_version, struct cni_later *later, char **out_json,
 		    struct cni_err *err) CNI_MUST_CHECK;
 
 /* Runs one invocation from the process environment and stdin, printing to out: the result or

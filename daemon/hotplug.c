@@ -108,9 +108,10 @@ static bool reconcile_pod(struct pxd_hotplug *h, const struct k8s_pod *p,
 			 "K8S_POD_INFRA_CONTAINER_ID=%s;K8S_POD_UID=%s",
 			 p->namespace, p->name, plans[i].container_id, p->uid);
 		snprintf(path, sizeof(path), "CNI_PATH=%s", h->cfg->bin_dir);
-		if (cni_skel_handle(
-			&meta_reconcile_plugin, env, force ? h->netconf_force : h->netconf,
-			force ? h->netconf_force_len : h->netconf_len, NULL, &json, &err) < 0) {
+		if (cni_skel_handle(&meta_reconcile_plugin, env,
+				    force ? h->netconf_force : h->netconf,
+				    force ? h->netconf_force_len : h->netconf_len, NULL, NULL,
+				    &json, &err) < 0) {
 			log_error("hot-plug: %s/%s: %s", p->namespace, p->name, err.msg);
 			/* a refused annotation waits for the next change; the rest is retried */
 			again = again || err.code != CNI_ERR_INVALID_CONFIG;

@@ -38,7 +38,8 @@ struct conn {
 	char method[16];     /* and its method label: lower-case */
 	struct cni_buf body;
 	bool too_big;
-	bool counted; /* in s->answering until libmicrohttpd says the reply went out */
+	bool counted;		/* in s->answering until libmicrohttpd says the reply went out */
+	struct cni_later later; /* what the core left for after the reply (cni/skel.h) */
 };
 
 int pxd_socket_listen(const char *path, struct cni_err *err)
@@ -160,8 +161,8 @@ static double seconds_since(const struct timespec *t0)
 
 /* One /cni request (meta_plugin: the pod's ADD, DEL...) or /delegate request
  * (meta_delegate_plugin: one network hot-plugged), through the queue and the core. */
-static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
-				 const struct conn *st, const char *body, size_t len, bool delegate)
+static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c, struct conn *st,
+				 const char *body, size_t len, bool delegate)
 {
 	struct timespec t0;
 	struct pxd_request req;
@@ -190,8 +191,8 @@ static enum MHD_Result serve_cni(struct pxd_server *s, struct MHD_Connection *c,
 		goto out;
 	queue_metrics(s);
 	rc = cni_skel_handle(delegate ? &meta_delegate_plugin : &meta_plugin,
-			     (const char *const *)req.env, conf, conf_len, REPLY_VERSION, &json,
-			     &err);
+			     (const char *const *)req.env, conf, conf_len, REPLY_VERSION,
+			     &st->later, &json, &err);
 	pxd_queue_leave(&s->queue);
 	queue_metrics(s);
 	/* the core names the pod in this thread's log prefix; the thread may serve another pod */
@@ -347,6 +348,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)toe;
 	if (st) {
+		/* the reply is out (or the client gone): the ADD's bookkeeping, under its lock */
+		cni_later_run(&st->later);
 		if (st->counted)
 			atomic_fetch_sub(&s->answering, 1);
 		cni_buf_free(&st->body);

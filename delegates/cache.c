@@ -24,15 +24,15 @@ char *dlg_cache_path(const char *cache_dir, const char *net, const char *contain
 	return p;
 }
 
-int dlg_cache_write(const char *cache_dir, const char *net, const char *container_id,
-		    const char *ifname, const char *netns, const struct cni_kv *args, size_t nargs,
-		    const cJSON *cap_args, const char *config, size_t config_len,
-		    const cJSON *result, struct cni_err *err)
+int dlg_cache_entry_make(const char *cache_dir, const char *net, const char *container_id,
+			 const char *ifname, const char *netns, const struct cni_kv *args,
+			 size_t nargs, const cJSON *cap_args, const char *config, size_t config_len,
+			 const cJSON *result, struct dlg_cache_entry *out, struct cni_err *err)
 {
 	cJSON *doc = cJSON_CreateObject(), *a;
-	char *path = NULL, *dir = NULL, *text = NULL, *b = NULL;
-	int ret = -1;
+	char *b = NULL;
 
+	memset(out, 0, sizeof(*out));
 	if (!doc)
 		goto oom;
 	b = cni_base64_encode(config, config_len);
@@ -59,23 +59,52 @@ int dlg_cache_write(const char *cache_dir, const char *net, const char *containe
 		cJSON_AddItemToObject(doc, "capabilityArgs", cJSON_Duplicate(cap_args, true));
 	if (result)
 		cJSON_AddItemToObject(doc, "result", cJSON_Duplicate(result, true));
-	text = cni_json_print_go(doc, false);
-	path = dlg_cache_path(cache_dir, net, container_id, ifname);
-	if (!text || !path || asprintf(&dir, "%s/results", cache_dir) < 0)
+	out->text = cni_json_print_go(doc, false);
+	out->path = dlg_cache_path(cache_dir, net, container_id, ifname);
+	if (!out->text || !out->path || asprintf(&out->dir, "%s/results", cache_dir) < 0) {
+		out->dir = NULL;
+		dlg_cache_entry_free(out);
 		goto oom;
-	if (cni_mkdir_p(dir, 0700, err) < 0)
-		goto out;
-	/* libcni's own WriteFile is not synced either; losing it only costs DEL its prevResult */
-	ret = cni_write_replace(path, text, strlen(text), 0600, CNI_WRITE_LOCKED, err);
-	goto out;
-oom:
-	cni_err_oom(err);
-out:
+	}
 	cJSON_Delete(doc);
 	free(b);
-	free(text);
-	free(path);
-	free(dir);
+	return 0;
+oom:
+	cJSON_Delete(doc);
+	free(b);
+	cni_err_oom(err);
+	return -1;
+}
+
+int dlg_cache_entry_write(const struct dlg_cache_entry *e, struct cni_err *err)
+{
+	if (cni_mkdir_p(e->dir, 0700, err) < 0)
+		return -1;
+	/* libcni's own WriteFile is not synced either; losing it only costs DEL its prevResult */
+	return cni_write_replace(e->path, e->text, strlen(e->text), 0600, CNI_WRITE_LOCKED, err);
+}
+
+void dlg_cache_entry_free(struct dlg_cache_entry *e)
+{
+	free(e->dir);
+	free(e->path);
+	free(e->text);
+	memset(e, 0, sizeof(*e));
+}
+
+int dlg_cache_write(const char *cache_dir, const char *net, const char *container_id,
+		    const char *ifname, const char *netns, const struct cni_kv *args, size_t nargs,
+		    const cJSON *cap_args, const char *config, size_t config_len,
+		    const cJSON *result, struct cni_err *err)
+{
+	struct dlg_cache_entry e;
+	int ret;
+
+	if (dlg_cache_entry_make(cache_dir, net, container_id, ifname, netns, args, nargs, cap_args,
+				 config, config_len, result, &e, err) < 0)
+		return -1;
+	ret = dlg_cache_entry_write(&e, err);
+	dlg_cache_entry_free(&e);
 	return ret;
 }
 

@@ -34,6 +34,24 @@ int dlg_cache_write(const char *cache_dir, const char *net, const char *containe
 		    const cJSON *cap_args, const char *config, size_t config_len,
 		    const cJSON *result, struct cni_err *err) CNI_MUST_CHECK;
 
+/* dlg_cache_write in two steps, for a caller that writes the entry later than it has the result
+ * (delegates/invoke.h dlg_add_started): dlg_cache_entry_make builds the file's path and text
+ * (0, or -1 with err and nothing to free), dlg_cache_entry_write writes it as dlg_cache_write
+ * does, dlg_cache_entry_free frees it (zeroed: nothing). */
+struct dlg_cache_entry {
+	char *dir;  /* <cache_dir>/results */
+	char *path; /* the file */
+	char *text; /* its content */
+};
+
+int dlg_cache_entry_make(const char *cache_dir, const char *net, const char *container_id,
+			 const char *ifname, const char *netns, const struct cni_kv *args,
+			 size_t nargs, const cJSON *cap_args, const char *config, size_t config_len,
+			 const cJSON *result, struct dlg_cache_entry *out,
+			 struct cni_err *err) CNI_MUST_CHECK;
+int dlg_cache_entry_write(const struct dlg_cache_entry *e, struct cni_err *err) CNI_MUST_CHECK;
+void dlg_cache_entry_free(struct dlg_cache_entry *e);
+
 /* Replaces the result of an existing entry (a meta-plugin that edits what its delegate set up,
  * such as default routes, keeps prevResult truthful). Returns 0, or -1 with err (code 5/6). */
 int dlg_cache_set_result(const char *cache_dir, const char *net, const char *container_id,

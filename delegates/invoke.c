@@ -313,9 +313,14 @@ void dlg_add_cancel(struct dlg_started *first)
 }
 
 cJSON *dlg_add_started(const struct cni_conflist *list, const struct dlg_rt *rt,
-		       struct dlg_started *first, struct cni_err *err)
+		       struct dlg_started *first, struct dlg_cache_entry *later,
+		       struct cni_err *err)
 {
 	cJSON *result = NULL;
+	int rc;
+
+	if (later)
+		memset(later, 0, sizeof(*later));
 
 	for (size_t i = 0; i < list->nplugins; i++) {
 		char *out = NULL;
@@ -349,10 +354,15 @@ cJSON *dlg_add_started(const struct cni_conflist *list, const struct dlg_rt *rt,
 		cJSON_Delete(result);
 		result = next;
 	}
-	if (rt->cache_dir &&
-	    dlg_cache_write(rt->cache_dir, list->name, rt->container_id, rt->ifname, rt->netns,
-			    rt->args, rt->nargs, rt->cap_args, list->bytes, list->len, result,
-			    err) < 0) {
+	if (!rt->cache_dir)
+		return result;
+	rc = later ? dlg_cache_entry_make(rt->cache_dir, list->name, rt->container_id, rt->ifname,
+					  rt->netns, rt->args, rt->nargs, rt->cap_args, list->bytes,
+					  list->len, result, later, err)
+		   : dlg_cache_write(rt->cache_dir, list->name, rt->container_id, rt->ifname,
+				     rt->netns, rt->args, rt->nargs, rt->cap_args, list->bytes,
+				     list->len, result, err);
+	if (rc < 0) {
 		cni_err_prefix(err, "failed to set network \"%s\" cached result", list->name);
 		goto fail;
 	}
@@ -365,7 +375,7 @@ fail:
 
 cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct cni_err *err)
 {
-	return dlg_add_started(list, rt, NULL, err);
+	return dlg_add_started(list, rt, NULL, NULL, err);
 }
 
 /* The cached result converted to the list's version, or NULL (absent, or unreadable: libcni

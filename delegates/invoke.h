@@ -47,13 +47,18 @@ cJSON *dlg_add(const struct cni_conflist *list, const struct dlg_rt *rt, struct 
  * checks and spawns the first plugin without its stdin (delegates/exec.h dlg_exec_start);
  * *first is NULL for a list without plugins. dlg_add_started then gives it its config and
  * goes on as dlg_add; dlg_add_cancel kills it before it has read anything. Each consumes
- * first; rt and list as given to dlg_add_start. */
+ * first; rt and list as given to dlg_add_start. With later (and rt->cache_dir), the final
+ * result's cache entry is built into *later instead of written: the caller writes it
+ * (delegates/cache.h dlg_cache_entry_write) before anything may read it, and frees it; on failure
+ * *later is left empty. */
 struct dlg_started;
+struct dlg_cache_entry;
 
 int dlg_add_start(const struct cni_conflist *list, const struct dlg_rt *rt,
 		  struct dlg_started **first, struct cni_err *err) CNI_MUST_CHECK;
 cJSON *dlg_add_started(const struct cni_conflist *list, const struct dlg_rt *rt,
-		       struct dlg_started *first, struct cni_err *err);
+		       struct dlg_started *first, struct dlg_cache_entry *later,
+		       struct cni_err *err);
 void dlg_add_cancel(struct dlg_started *first); /* NULL: nothing */
 /* fn(arg) once the first plugin has its config (delegates/exec.h dlg_exec_when_fed); first
  * NULL: nothing. */

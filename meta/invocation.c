@@ -204,7 +204,8 @@ int meta_ctx_start_add(const struct meta_ctx *c, const struct meta_plan *plan, s
 }
 
 int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
-			 struct meta_started *s, cJSON **res, struct cni_err *err)
+			 struct meta_started *s, cJSON **res, struct dlg_cache_entry *entry,
+			 struct cni_err *err)
 {
 	const struct meta_attachment *a = &plan->att[s->i];
 
@@ -214,7 +215,7 @@ int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
 		*res = NULL;
 		return -1;
 	}
-	*res = dlg_add_started(&s->list, &s->rt, s->first, err);
+	*res = dlg_add_started(&s->list, &s->rt, s->first, entry, err);
 	s->first = NULL;
 	meta_started_cancel(s);
 	return *res ? 0 : -1;

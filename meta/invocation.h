@@ -62,7 +62,8 @@ int meta_ctx_run(const char *verb, const struct meta_ctx *c, const struct meta_p
  * caller's work before it may act (the interface-name check, the plan's write);
  * meta_ctx_run_started then does what meta_ctx_run does for ADD, feeding that plugin. Each
  * consumes s, as meta_started_cancel does (it kills the plugin, which never read its config);
- * cancelling a consumed or zeroed s does nothing. */
+ * cancelling a consumed or zeroed s does nothing. With entry, the result's cache entry is left
+ * in it, not written (delegates/invoke.h dlg_add_started). */
 struct meta_started {
 	struct cni_conflist list;
 	struct dlg_rt rt;
@@ -74,7 +75,8 @@ struct meta_started {
 int meta_ctx_start_add(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
 		       struct meta_started *s, struct cni_err *err) CNI_MUST_CHECK;
 int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
-			 struct meta_started *s, cJSON **res, struct cni_err *err) CNI_MUST_CHECK;
+			 struct meta_started *s, cJSON **res, struct dlg_cache_entry *entry,
+			 struct cni_err *err) CNI_MUST_CHECK;
 void meta_started_cancel(struct meta_started *s);
 /* fn(arg) once the started plugin has its config, while it runs (delegates/invoke.h
  * dlg_add_when_fed); nothing for an attachment without plugins. */

@@ -17,6 +17,7 @@
 #include "cni/file.h"
 #include "cni/ipconfig.h"
 #include "cni/json.h"
+#include "cni/lock.h"
 #include "cni/log.h"
 #include "cni/netns.h"
 #include "cni/result.h"
@@ -186,11 +187,66 @@ static void flush_run(void *flush)
 	cni_flush_run(flush);
 }
 
+/* The delegates' result cache entries an ADD built but did not write (a caller that runs work
+ * after its answer, cni/skel.h struct cni_later): written now, and freed. A failed write is
+ * logged: the entry only gives a later DEL its prevResult (delegates/cache.c). */
+static void write_entries(struct dlg_cache_entry *entries, size_t n)
+{
+	for (size_t i = 0; entries && i < n; i++) {
+		struct cni_err e = { 0 };
+
+		if (entries[i].path && dlg_cache_entry_write(&entries[i], &e) < 0)
+			log_error("%s", e.msg);
+		cni_err_clear(&e);
+		dlg_cache_entry_free(&entries[i]);
+	}
+}
+
+/* What a successful ADD leaves for after its answer: the entries, then the container's lock,
+ * which the next call on the container waits for, so that none finds them missing. */
+struct add_rest {
+	struct dlg_cache_entry *entries;
+	size_t n;
+	int lock_fd;
+	char *lock_file;
+	char prefix[sizeof(((struct meta_ctx *)0)->prefix)];
+};
+
+static void add_rest_run(void *arg)
+{
+	struct add_rest *r = arg;
+
+	cni_log_set_prefix(r->prefix);
+	write_entries(r->entries, r->n);
+	cni_unlock(r->lock_fd, r->lock_file, true);
+	cni_log_set_prefix(NULL);
+	free(r->entries);
+	free(r->lock_file);
+	free(r);
+}
+
+/* ADD of attachment i: the first was started before the plan's write, the others start now. With
+ * entry, the result's cache entry is left in it (delegates/invoke.h dlg_add_started). */
+static int run_add(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
+		   struct meta_started *first, cJSON **res, struct dlg_cache_entry *entry,
+		   struct cni_err *err)
+{
+	struct meta_started s;
+
+	if (i == 0)
+		return meta_ctx_run_started(c, plan, first, res, entry, err);
+	if (meta_ctx_start_add(c, plan, i, &s, err) < 0)
+		return -1;
+	return meta_ctx_run_started(c, plan, &s, res, entry, err);
+}
+
 static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err *err)
 {
 	struct meta_started first = { 0 };
 	struct cni_flush *flush = NULL;
 	struct meta_plan plan = { 0 };
+	struct dlg_cache_entry *entries = NULL;
+	struct add_rest *rest = NULL;
 	cJSON **results = NULL;
 	struct meta_ctx c;
 	size_t i;
@@ -239,7 +295,13 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		}
 	}
 	results = calloc(plan.n + 1, sizeof(*results));
-	if (!results) {
+	/* a caller that can run work after its answer gets the entries and the lock left to it:
+	 * nothing reads them before the next call on the container, which waits for the lock */
+	if (req->later) {
+		entries = calloc(plan.n + 1, sizeof(*entries));
+		rest = calloc(1, sizeof(*rest));
+	}
+	if (!results || (req->later && (!entries || !rest))) {
 		cni_err_oom(err);
 		goto out;
 	}
@@ -250,10 +312,13 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		goto out;
 	meta_started_when_fed(&first, flush_run, flush);
 	for (i = 0; i < plan.n; i++) {
-		if ((i == 0 ? meta_ctx_run_started(&c, &plan, &first, &results[i], err)
-			    : meta_ctx_run("ADD", &c, &plan, i, &results[i], err)) < 0 ||
+		struct dlg_cache_entry *entry = entries ? &entries[i] : NULL;
+
+		if (run_add(&c, &plan, i, &first, &results[i], entry, err) < 0 ||
 		    meta_ctx_default_route(&c, &plan, i, results[i], err) < 0) {
 			add_failed(&c, &plan, i, err);
+			/* the rollback's DELs get their prevResult as without a deferral */
+			write_entries(entries, i + 1);
 			rollback(&c, &plan, i);
 			goto out;
 		}
@@ -263,6 +328,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		flush = NULL;
 		cni_err_prefix(err, "plexus: [%s/%s/%s]: the plan could not be made durable",
 			       c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid);
+		write_entries(entries, plan.n);
 		rollback(&c, &plan, plan.n - 1);
 		goto out;
 	}
@@ -279,9 +345,24 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 			*result = results[i];
 			results[i] = NULL;
 		}
+	if (rest) {
+		rest->entries = entries;
+		rest->n = plan.n;
+		rest->lock_fd = c.lock_fd;
+		rest->lock_file = c.lock_file;
+		memcpy(rest->prefix, c.prefix, sizeof(rest->prefix));
+		c.lock_fd = -1;
+		c.lock_file = NULL;
+		*req->later = (struct cni_later){ .fn = add_rest_run, .arg = rest };
+		entries = NULL;
+		rest = NULL;
+	}
 	ret = 0;
 out:
 	meta_started_cancel(&first);
+	write_entries(entries, plan.n);
+	free(entries);
+	free(rest);
 	if (flush) {
 		struct cni_err e = { 0 };
 

@@ -92,6 +92,95 @@ t_first_delegate_is_fed_once_the_plan_is_in_place() {
 	expect_clean $ns
 }
 
+# The ADD answers once its networks are attached and its plan is durable; the delegates' result
+# caches (libcni's, read by nothing before the next call on the container) and the container's
+# lock follow the reply. Here the first cache's rename is held 3 s: the reply comes with neither
+# cache in place and the lock held, a DEL sent at once waits for both, and once plexusd has
+# stopped (SIGTERM waits for the work after each reply) nothing is left. Then the same held
+# rename with plexusd killed -9 in it: the shim's DEL with the daemon down leaves nothing either.
+t_result_caches_after_the_reply() {
+	local ns=${TAG}r
+	netns_new $ns
+	bridges_cleanup
+	PLEXUS_SLOWRENAME=$WORK/cni/results/cluster-cr-eth0 PLEXUS_SLOWRENAME_MS=3000 \
+		LD_PRELOAD=$BUILD/test/preload/slowrename.so daemon_start
+	netconf 1.0.0 "$(two_bridges)" >"$WORK/nc.json"
+	expect_eq "ADD status" "$(cni ADD $ns cr <"$WORK/nc.json")" 200
+	expect_contains "attached" "$(ip -n $ns -4 -br addr show net1)" 10.234.0.2/16
+	[ ! -e "$WORK/cni/results/cluster-cr-eth0" ] && [ ! -e "$WORK/cni/results/second-cr-net1" ] ||
+		fail "a result cache was in place when the reply came: $(ls "$WORK/cni/results")"
+	[ -e "$WORK/cni/plexus/cr.lock" ] || fail "the lock went before the result caches were written"
+	expect_eq "DEL status" "$(cni DEL $ns cr <"$WORK/nc.json")" 200
+	kill -TERM $DPID
+	wait $DPID || fail "plexusd's exit status after SIGTERM: $?"
+	expect_clean $ns
+
+	PLEXUS_SLOWRENAME=$WORK/cni/results/cluster-cr-eth0 PLEXUS_SLOWRENAME_MS=3000 \
+		LD_PRELOAD=$BUILD/test/preload/slowrename.so daemon_start
+	expect_eq "ADD status" "$(cni ADD $ns cr <"$WORK/nc.json")" 200
+	[ -e "$WORK/cni/results/cluster-cr-eth0.tmp" ] || fail "the first cache is not being written"
+	kill -9 $DPID
+	wait $DPID || true
+	shim DEL $ns cr <"$WORK/nc.json" || fail "DEL through the shim with the daemon down"
+	expect_clean $ns
+}
+
+# prevrec_plugin: $WORK/bin/prevrec, a delegate that answers ADD with 10.99.0.5/24 and keeps the
+# stdin of its last DEL in $WORK/prevrec.del; and $WORK/bin/failing, which fails ADD (code 11)
+prevrec_plugin() {
+	mkdir -p "$WORK/bin"
+	cat >"$WORK/bin/prevrec" <<EOF
+#!/bin/sh
+in=\$(cat)
+if [ "\$CNI_COMMAND" = ADD ]; then
+	echo '{"cniVersion":"1.0.0","ips":[{"address":"10.99.0.5/24"}]}'
+else
+	printf '%s\n' "\$in" >"$WORK/prevrec.del"
+fi
+EOF
+	cat >"$WORK/bin/failing" <<'EOF'
+#!/bin/sh
+cat >/dev/null
+[ "$CNI_COMMAND" = ADD ] && { echo '{"cniVersion":"1.0.0","code":11,"msg":"not now"}'; exit 1; }
+exit 0
+EOF
+	chmod +x "$WORK/bin/prevrec" "$WORK/bin/failing"
+}
+
+# the address in the prevResult of prevrec's last DEL
+prevrec_del_prev() { json_get "$(cat "$WORK/prevrec.del")" 'j["prevResult"]["ips"][0]["address"]'; }
+
+# A failed ADD rolls back, in thick mode as in thin, with the result caches it otherwise leaves
+# for after the reply written first, so each DEL of the rollback gets its prevResult: when a
+# second delegate fails, and when the plan's fsyncs fail (EIO from test/preload/failsync.so, as
+# faults.sh t_plan_that_cannot_be_made_durable_fails_add_and_rolls_back), code 5 once every
+# delegate ran
+t_thick_rollback_gets_prev_results() {
+	local ns=${TAG}p
+	netns_new $ns
+	prevrec_plugin
+	daemon_start
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"first","type":"prevrec"},{"cniVersion":"1.0.0","name":"second","type":"failing"}]' >"$WORK/nc.json"
+	expect_eq "ADD status" "$(cni ADD $ns cp <"$WORK/nc.json")" 400
+	expect_contains "the second delegate's error" "$(reply)" "not now"
+	expect_eq "the first delegate's DEL got its prevResult" "$(prevrec_del_prev)" 10.99.0.5/24
+	expect_eq "DEL status" "$(cni DEL $ns cp <"$WORK/nc.json")" 200
+	expect_clean $ns
+	kill -TERM $DPID
+	wait $DPID || fail "plexusd's exit status after SIGTERM: $?"
+
+	rm -f "$WORK/prevrec.del"
+	PLEXUS_FAILSYNC=$WORK/cni/plexus LD_PRELOAD=$BUILD/test/preload/failsync.so daemon_start
+	netconf 1.0.0 '[{"cniVersion":"1.0.0","name":"first","type":"prevrec"},{"cniVersion":"1.0.0","name":"second","type":"prevrec"}]' >"$WORK/nc.json"
+	expect_eq "ADD status, the plan not durable" "$(cni ADD $ns cy <"$WORK/nc.json")" 400
+	expect_eq "I/O error code" "$(json_get "$(reply)" 'j["code"]')" 5
+	expect_contains "says why" "$(reply)" "the plan could not be made durable"
+	expect_eq "the first delegate's DEL (the rollback's last) got its prevResult" \
+		"$(prevrec_del_prev)" 10.99.0.5/24
+	expect_eq "DEL status" "$(cni DEL $ns cy <"$WORK/nc.json")" 200
+	expect_clean $ns
+}
+
 t_cni_error_passed_through_as_400_with_its_code() {
 	daemon_start
 	netconf 1.0.0 "[]" '"defaultNetworks":5' >"$WORK/nc.json"

@@ -376,7 +376,7 @@ START_TEST(add_in_two_steps_feeds_the_started_plugin_or_kills_it_unfed)
 	recs = records();
 	ck_assert_str_eq(calls(recs), "");
 	cJSON_Delete(recs);
-	res = dlg_add_started(&list, &rt, first, &err);
+	res = dlg_add_started(&list, &rt, first, NULL, &err);
 	ck_assert_msg(res != NULL, "%s", err.msg);
 	recs = records();
 	ck_assert_str_eq(calls(recs), "ADD:A ADD:C");
@@ -404,6 +404,62 @@ START_TEST(add_in_two_steps_feeds_the_started_plugin_or_kills_it_unfed)
 	cni_err_clear(&err);
 	dlg_add_cancel(NULL);
 	cni_conflist_free(&list);
+}
+END_TEST
+
+/* With an entry to fill, dlg_add_started leaves the final result's cache entry to its caller
+ * (plexusd writes it after its answer): nothing at the entry's path until the caller writes it,
+ * then the very bytes dlg_add writes; a failed ADD leaves the entry empty */
+START_TEST(started_add_leaves_its_cache_entry_to_the_caller)
+{
+	static const char *const plugins[] = { "rec:A", "static", "rec:C" };
+	static const char *const failing[] = { "rec:A", "rec:B!ADD" };
+	struct cni_conflist list;
+	struct dlg_rt rt = rt_for("c11");
+	struct dlg_started *first = NULL;
+	struct dlg_cache_entry entry;
+	struct cni_err err = { 0 };
+	cJSON *recs;
+	char *file = dlg_cache_path(cache, "inv-net", "c11", "eth0"), *inline_bytes, *later_bytes;
+	size_t inline_len, later_len;
+
+	conflist(&list, "1.0.0", plugins, 3, NULL);
+	cJSON_Delete(dlg_add(&list, &rt, &err));
+	ck_assert_msg(!cni_err_isset(&err), "%s", err.msg);
+	inline_bytes = unit_slurp(cache, "results/inv-net-c11-eth0", &inline_len);
+	ck_assert_int_eq(unlink(file), 0);
+	cJSON_Delete(records());
+
+	ck_assert_msg(dlg_add_start(&list, &rt, &first, &err) == 0, "%s", err.msg);
+	cJSON_Delete(dlg_add_started(&list, &rt, first, &entry, &err));
+	ck_assert_msg(!cni_err_isset(&err), "%s", err.msg);
+	recs = records();
+	ck_assert_str_eq(calls(recs), "ADD:A ADD:C");
+	cJSON_Delete(recs);
+	ck_assert(!cached("c11"));
+	ck_assert_str_eq(entry.path, file);
+	ck_assert_msg(dlg_cache_entry_write(&entry, &err) == 0, "%s", err.msg);
+	dlg_cache_entry_free(&entry);
+	later_bytes = unit_slurp(cache, "results/inv-net-c11-eth0", &later_len);
+	ck_assert_uint_eq(later_len, inline_len);
+	ck_assert_mem_eq(later_bytes, inline_bytes, inline_len);
+	ck_assert_int_eq(unlink(file), 0);
+	cni_conflist_free(&list);
+
+	conflist(&list, "1.0.0", failing, 2, NULL);
+	entry = (struct dlg_cache_entry){ .path = file, .text = file };
+	ck_assert_msg(dlg_add_start(&list, &rt, &first, &err) == 0, "%s", err.msg);
+	ck_assert_ptr_null(dlg_add_started(&list, &rt, first, &entry, &err));
+	ck_assert_uint_eq(err.code, 11);
+	cni_err_clear(&err);
+	ck_assert_ptr_null(entry.path);
+	ck_assert_ptr_null(entry.text);
+	ck_assert(!cached("c11"));
+	cJSON_Delete(records());
+	cni_conflist_free(&list);
+	free(inline_bytes);
+	free(later_bytes);
+	free(file);
 }
 END_TEST
 
@@ -444,6 +500,7 @@ static Suite *invoke_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, del_with_an_unusable_cached_result_gives_no_plugin_its_config);
 	tcase_add_test(tc, add_in_two_steps_feeds_the_started_plugin_or_kills_it_unfed);
+	tcase_add_test(tc, started_add_leaves_its_cache_entry_to_the_caller);
 	tcase_add_test(tc, add_threads_prev_result_from_plugin_to_plugin);
 	tcase_add_test(tc, del_runs_in_reverse_with_the_cached_result_and_removes_it);
 	tcase_add_test(tc, check_needs_0_4_0_and_honours_disable_check);
