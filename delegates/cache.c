@@ -262,28 +262,48 @@ const char *dlg_cached_arg(const struct dlg_cached *c, const char *key)
 	return NULL;
 }
 
+/* An entry's document with its result replaced, printed as written; NULL out of memory. */
+static char *with_result(cJSON *doc, const cJSON *result)
+{
+	if (cni_json_set(doc, "result", cJSON_Duplicate(result, true)) < 0)
+		return NULL;
+	return cni_json_print_go(doc, false);
+}
+
 int dlg_cache_set_result(const char *cache_dir, const char *net, const char *container_id,
 			 const char *ifname, const cJSON *result, struct cni_err *err)
 {
 	struct dlg_cached c;
-	char *text = NULL;
-	int found, ret = -1;
+	char *text;
+	int found, ret;
 
 	found = dlg_cache_read(cache_dir, net, container_id, ifname, &c, err);
 	if (found <= 0)
 		return found == 0 ? cni_err_set(err, CNI_ERR_IO, "no cached result for %s-%s-%s",
 						net, container_id, ifname)
 				  : -1;
-	if (cni_json_set(c.doc, "result", cJSON_Duplicate(result, true)) < 0 ||
-	    !(text = cni_json_print_go(c.doc, false))) {
-		cni_err_oom(err);
-		goto out;
-	}
-	ret = cni_write_replace(c.path, text, strlen(text), 0600, CNI_WRITE_LOCKED, err);
-out:
+	text = with_result(c.doc, result);
+	ret = text ? cni_write_replace(c.path, text, strlen(text), 0600, CNI_WRITE_LOCKED, err)
+		   : cni_err_oom(err);
 	free(text);
 	dlg_cached_free(&c);
 	return ret;
+}
+
+int dlg_cache_entry_set_result(struct dlg_cache_entry *e, const cJSON *result, struct cni_err *err)
+{
+	cJSON *doc = cni_json_parse(e->text, strlen(e->text), e->path, err);
+	char *text;
+
+	if (!doc)
+		return -1;
+	text = with_result(doc, result);
+	cJSON_Delete(doc);
+	if (!text)
+		return cni_err_oom(err);
+	free(e->text);
+	e->text = text;
+	return 0;
 }
 
 void dlg_cached_free(struct dlg_cached *c)

@@ -50,6 +50,9 @@ int dlg_cache_entry_make(const char *cache_dir, const char *net, const char *con
 			 const cJSON *result, struct dlg_cache_entry *out,
 			 struct cni_err *err) CNI_MUST_CHECK;
 int dlg_cache_entry_write(const struct dlg_cache_entry *e, struct cni_err *err) CNI_MUST_CHECK;
+/* dlg_cache_set_result for an entry not written yet: its text gets result instead. */
+int dlg_cache_entry_set_result(struct dlg_cache_entry *e, const cJSON *result,
+			       struct cni_err *err) CNI_MUST_CHECK;
 void dlg_cache_entry_free(struct dlg_cache_entry *e);
 
 /* Replaces the result of an existing entry (a meta-plugin that edits what its delegate set up,

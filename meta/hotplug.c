@@ -159,7 +159,7 @@ static int attach(struct meta_ctx *c, struct meta_plan *plan, struct meta_attach
 		return -1;
 	}
 	if (meta_ctx_run("ADD", c, plan, k, res, err) == 0 &&
-	    meta_ctx_default_route(c, plan, k, *res, err) == 0) {
+	    meta_ctx_default_route(c, plan, k, *res, NULL, err) == 0) {
 		plan->att[k].pending = false;
 		if (meta_ctx_write_cache(c, plan, NULL, err) == 0)
 			return 0;

@@ -209,6 +209,8 @@ int meta_ctx_run_started(const struct meta_ctx *c, const struct meta_plan *plan,
 {
 	const struct meta_attachment *a = &plan->att[s->i];
 
+	if (entry)
+		memset(entry, 0, sizeof(*entry));
 	log_verbose("ADD %s on %s (network \"%s\")", a->status_name, a->ifname, a->network);
 	if (devinfo_in_place(c, a, err) < 0) {
 		meta_started_cancel(s);
@@ -326,7 +328,7 @@ int meta_ctx_del_plan(const struct meta_ctx *c, const struct meta_plan *plan, st
 /* default-route: after attachment i's ADD, its default routes follow the pod's requests, in the
  * netns and in the cached result (prevResult stays truthful for CHECK and DEL). */
 int meta_ctx_default_route(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
-			   cJSON *result, struct cni_err *err)
+			   cJSON *result, struct dlg_cache_entry *entry, struct cni_err *err)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	const struct meta_attachment *a = &plan->att[i];
@@ -350,10 +352,12 @@ int meta_ctx_default_route(const struct meta_ctx *c, const struct meta_plan *pla
 			return cni_err_isset(err) ? -1 : cni_err_oom(err);
 		changed = true;
 	}
-	if (changed && dlg_cache_set_result(c->nc.cni_dir, a->network, plan->container_id,
-					    a->ifname, result, err) < 0)
-		return -1;
-	return 0;
+	if (!changed)
+		return 0;
+	if (entry && entry->text)
+		return dlg_cache_entry_set_result(entry, result, err);
+	return dlg_cache_set_result(c->nc.cni_dir, a->network, plan->container_id, a->ifname,
+				    result, err);
 }
 
 struct ifcheck {

@@ -109,9 +109,11 @@ int meta_ctx_read_cache(const struct meta_ctx *c, struct meta_plan *plan,
 			struct cni_err *err) CNI_MUST_CHECK;
 
 /* default-route: after attachment i's ADD, its default routes follow the pod's requests, in the
- * netns and in the cached result (prevResult stays truthful for CHECK and DEL). */
+ * netns and in the cached result (prevResult stays truthful for CHECK and DEL): entry's when
+ * the ADD left it unwritten (meta_ctx_run_started), else the file's. */
 int meta_ctx_default_route(const struct meta_ctx *c, const struct meta_plan *plan, size_t i,
-			   cJSON *result, struct cni_err *err) CNI_MUST_CHECK;
+			   cJSON *result, struct dlg_cache_entry *entry,
+			   struct cni_err *err) CNI_MUST_CHECK;
 
 /* Whether the pod's netns (CNI_NETNS) has an interface named ifname. Returns 0, or -1 with err
  * "validateIfName: no net namespace <netns> found: ..." when it cannot be entered. */

@@ -315,7 +315,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		struct dlg_cache_entry *entry = entries ? &entries[i] : NULL;
 
 		if (run_add(&c, &plan, i, &first, &results[i], entry, err) < 0 ||
-		    meta_ctx_default_route(&c, &plan, i, results[i], err) < 0) {
+		    meta_ctx_default_route(&c, &plan, i, results[i], entry, err) < 0) {
 			add_failed(&c, &plan, i, err);
 			/* the rollback's DELs get their prevResult as without a deferral */
 			write_entries(entries, i + 1);

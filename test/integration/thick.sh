@@ -181,6 +181,41 @@ t_thick_rollback_gets_prev_results() {
 	expect_clean $ns
 }
 
+# default-route in plexusd: the pod's request moves its default route to net1, in the netns and
+# in the result caches, which plexusd writes after the reply: their results are replaced
+# before they are written.
+t_default_route_in_thick_mode() {
+	local ns=${TAG}d fixture
+	netns_new $ns
+	bridges_cleanup
+	fixture=$(/usr/bin/python3 - "$(bridge_conf blue ${TAG}b1 10.236.1.0/24)" "node-$TAG" <<'EOF'
+import json, sys
+nets = json.dumps([{"name": "blue", "default-route": ["10.236.1.1"]}])
+print(json.dumps({"tokens": {"tok": "u"},
+                  "pods": [{"apiVersion": "v1", "kind": "Pod",
+                            "metadata": {"name": "pod-dr1", "namespace": "ns1", "uid": "uid-dr1",
+                                         "annotations": {"k8s.v1.cni.cncf.io/networks": nets}},
+                            "spec": {"nodeName": sys.argv[2]}}],
+                  "nads": [{"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+                            "metadata": {"name": "blue", "namespace": "ns1"},
+                            "spec": {"config": sys.argv[1]}}]}))
+EOF
+	)
+	apiserver_start "$fixture"
+	daemon_start "\"kubeconfig\": \"$WORK/kubeconfig\""
+	netconf 1.0.0 "[{\"cniVersion\":\"1.0.0\",\"name\":\"cluster\",\"type\":\"bridge\",\"bridge\":\"${TAG}b0\",\"isDefaultGateway\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"$WORK/ipam\",\"ranges\":[[{\"subnet\":\"10.233.0.0/16\"}]]}}]" >"$WORK/nc.json"
+	expect_eq "ADD status" "$(cni ADD $ns dr1 <"$WORK/nc.json")" 200
+	expect_eq "default route moved to net1" "$(ip -n $ns -4 route show default)" "default via 10.236.1.1 dev net1 "
+	expect_eq "CHECK status: $(reply)" "$(cni CHECK $ns dr1 <"$WORK/nc.json")" 200
+	# CHECK held the container's lock, so the caches are written
+	expect_eq "eth0's cached result lost its default route" \
+		"$(json_get "$(cat "$WORK/cni/results/cluster-dr1-eth0")" '[r for r in j["result"].get("routes", []) if r["dst"] == "0.0.0.0/0"]')" '[]'
+	expect_eq "net1's cached result has it" \
+		"$(json_get "$(cat "$WORK/cni/results/blue-dr1-net1")" '[r.get("gw") for r in j["result"]["routes"] if r["dst"] == "0.0.0.0/0"]')" '["10.236.1.1"]'
+	expect_eq "DEL status" "$(cni DEL $ns dr1 <"$WORK/nc.json")" 200
+	expect_clean $ns
+}
+
 t_cni_error_passed_through_as_400_with_its_code() {
 	daemon_start
 	netconf 1.0.0 "[]" '"defaultNetworks":5' >"$WORK/nc.json"

@@ -58,6 +58,50 @@ START_TEST(result_cache_round_trip_in_libcni_format)
 }
 END_TEST
 
+/* An entry built and written later (plexusd writes it after its reply) is the file
+ * dlg_cache_write writes; its result replaced before the write (default-route) is the file
+ * dlg_cache_set_result leaves. */
+START_TEST(an_entry_written_later_is_the_same_file)
+{
+	struct cni_err err = { 0 };
+	const char *conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"plugins\":[]}";
+	cJSON *res =
+	    cJSON_Parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.1.1.2/24\"}],"
+			"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.1.1\"}]}");
+	cJSON *moved =
+	    cJSON_Parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.1.1.2/24\"}]}");
+	struct dlg_cache_entry e;
+	char *path = dlg_cache_path(dir, "net", "c1", "eth0"), *direct, *later;
+	size_t len;
+
+	ck_assert_int_eq(dlg_cache_write(dir, "net", "c1", "eth0", "/run/netns/x", NULL, 0, NULL,
+					 conf, strlen(conf), res, &err),
+			 0);
+	ck_assert_int_eq(dlg_cache_set_result(dir, "net", "c1", "eth0", moved, &err), 0);
+	direct = cni_read_file(path, 1 << 20, CNI_FILE_NOFOLLOW, &len, &err);
+	ck_assert_ptr_nonnull(direct);
+	ck_assert_int_eq(unlink(path), 0);
+
+	ck_assert_int_eq(dlg_cache_entry_make(dir, "net", "c1", "eth0", "/run/netns/x", NULL, 0,
+					      NULL, conf, strlen(conf), res, &e, &err),
+			 0);
+	ck_assert_str_eq(e.path, path);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(dlg_cache_entry_set_result(&e, moved, &err), 0);
+	ck_assert_int_eq(dlg_cache_entry_write(&e, &err), 0);
+	dlg_cache_entry_free(&e);
+	later = cni_read_file(path, 1 << 20, CNI_FILE_NOFOLLOW, &len, &err);
+	ck_assert_ptr_nonnull(later);
+	ck_assert_str_eq(later, direct);
+	ck_assert_ptr_null(strstr(later, "0.0.0.0/0"));
+	free(direct);
+	free(later);
+	free(path);
+	cJSON_Delete(res);
+	cJSON_Delete(moved);
+}
+END_TEST
+
 START_TEST(result_cache_list_filters_by_network_and_skips_junk)
 {
 	struct cni_err err = { 0 };
@@ -148,6 +192,7 @@ static Suite *cache_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, result_cache_round_trip_in_libcni_format);
+	tcase_add_test(tc, an_entry_written_later_is_the_same_file);
 	tcase_add_test(tc, result_cache_list_filters_by_network_and_skips_junk);
 	tcase_add_test(tc, result_cache_arg_reads_libcni_cni_args);
 	suite_add_tcase(s, tc);
