@@ -196,7 +196,7 @@ static void write_entries(struct dlg_cache_entry *entries, size_t n)
 		struct cni_err e = { 0 };
 
 		if (entries[i].path && dlg_cache_entry_write(&entries[i], &e) < 0)
-			log_error("%s", e.msg);
+			log_error("result cache %s not written: %s", entries[i].path, e.msg);
 		cni_err_clear(&e);
 		dlg_cache_entry_free(&entries[i]);
 	}

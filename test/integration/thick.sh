@@ -125,6 +125,30 @@ t_result_caches_after_the_reply() {
 	expect_clean $ns
 }
 
+# A result cache that cannot be written after the reply ($WORK/cni/results is a file here) is
+# logged with the pod's name: the ADD has succeeded (in thin mode, where libcni's order holds,
+# the same failure fails the ADD before the answer), and the pod's DEL, once the fault is gone,
+# removes everything without the prevResults
+t_result_cache_failing_after_the_reply_is_logged() {
+	local ns=${TAG}k
+	netns_new $ns
+	bridges_cleanup
+	daemon_start
+	mkdir -p "$WORK/cni"
+	: >"$WORK/cni/results"
+	netconf 1.0.0 "$(two_bridges)" >"$WORK/nc.json"
+	expect_eq "ADD status" "$(cni ADD $ns ck <"$WORK/nc.json")" 200
+	expect_contains "attached" "$(ip -n $ns -4 -br addr show net1)" 10.234.0.2/16
+	# the lock goes once the writes were tried
+	wait_value "the container's lock released" no 10 \
+		sh -c "[ -e '$WORK/cni/plexus/ck.lock' ] && echo yes || echo no"
+	expect_contains "the failed write logged with the pod" "$(cat "$WORK/plexusd.log")" \
+		"[ns1/pod-ck/uid-ck] result cache $WORK/cni/results/cluster-ck-eth0 not written: $WORK/cni/results: not a directory"
+	rm "$WORK/cni/results"
+	expect_eq "DEL status" "$(cni DEL $ns ck <"$WORK/nc.json")" 200
+	expect_clean $ns
+}
+
 # prevrec_plugin: $WORK/bin/prevrec, a delegate that answers ADD with 10.99.0.5/24 and keeps the
 # stdin of its last DEL in $WORK/prevrec.del; and $WORK/bin/failing, which fails ADD (code 11)
 prevrec_plugin() {
