@@ -118,7 +118,8 @@ t_result_caches_after_the_reply() {
 	PLEXUS_SLOWRENAME=$WORK/cni/results/cluster-cr-eth0 PLEXUS_SLOWRENAME_MS=3000 \
 		LD_PRELOAD=$BUILD/test/preload/slowrename.so daemon_start
 	expect_eq "ADD status" "$(cni ADD $ns cr <"$WORK/nc.json")" 200
-	[ -e "$WORK/cni/results/cluster-cr-eth0.tmp" ] || fail "the first cache is not being written"
+	wait_value "the first cache being written after the reply" yes 10 \
+		sh -c "[ -e '$WORK/cni/results/cluster-cr-eth0.tmp' ] && echo yes || echo no"
 	kill -9 $DPID
 	wait $DPID || true
 	shim DEL $ns cr <"$WORK/nc.json" || fail "DEL through the shim with the daemon down"
