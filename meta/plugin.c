@@ -107,8 +107,27 @@ static int build_plan(struct meta_ctx *c, struct meta_plan *plan, struct cni_err
 	return 0;
 }
 
-static void rollback(const struct meta_ctx *c, const struct meta_plan *plan, size_t upto)
+/* The delegates' result cache entries an ADD built but did not write (a caller that runs work
+ * after its answer, cni/skel.h struct cni_later): written now, and freed. A failed write is
+ * logged: the entry only gives a later DEL its prevResult (delegates/cache.c). */
+static void write_entries(struct dlg_cache_entry *entries, size_t n)
 {
+	for (size_t i = 0; entries && i < n; i++) {
+		struct cni_err e = { 0 };
+
+		if (entries[i].path && dlg_cache_entry_write(&entries[i], &e) < 0)
+			log_error("result cache %s not written: %s", entries[i].path, e.msg);
+		cni_err_clear(&e);
+		dlg_cache_entry_free(&entries[i]);
+	}
+}
+
+/* DEL of attachments upto..0, in reverse; their result cache entries, when the ADD kept them
+ * for after its answer, are written first, so that each DEL gets its prevResult. */
+static void rollback(const struct meta_ctx *c, const struct meta_plan *plan, size_t upto,
+		     struct dlg_cache_entry *entries)
+{
+	write_entries(entries, upto + 1);
 	for (size_t i = upto + 1; i-- > 0;) {
 		struct cni_err e = { 0 };
 
@@ -185,21 +204,6 @@ static void add_failed(const struct meta_ctx *c, const struct meta_plan *plan, s
 static void flush_run(void *flush)
 {
 	cni_flush_run(flush);
-}
-
-/* The delegates' result cache entries an ADD built but did not write (a caller that runs work
- * after its answer, cni/skel.h struct cni_later): written now, and freed. A failed write is
- * logged: the entry only gives a later DEL its prevResult (delegates/cache.c). */
-static void write_entries(struct dlg_cache_entry *entries, size_t n)
-{
-	for (size_t i = 0; entries && i < n; i++) {
-		struct cni_err e = { 0 };
-
-		if (entries[i].path && dlg_cache_entry_write(&entries[i], &e) < 0)
-			log_error("result cache %s not written: %s", entries[i].path, e.msg);
-		cni_err_clear(&e);
-		dlg_cache_entry_free(&entries[i]);
-	}
 }
 
 /* What a successful ADD leaves for after its answer: the entries, then the container's lock,
@@ -317,9 +321,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		if (run_add(&c, &plan, i, &first, &results[i], entry, err) < 0 ||
 		    meta_ctx_default_route(&c, &plan, i, results[i], entry, err) < 0) {
 			add_failed(&c, &plan, i, err);
-			/* the rollback's DELs get their prevResult as without a deferral */
-			write_entries(entries, i + 1);
-			rollback(&c, &plan, i);
+			rollback(&c, &plan, i, entries);
 			goto out;
 		}
 		log_verbose("added %s on %s", plan.att[i].status_name, plan.att[i].ifname);
@@ -328,8 +330,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 		flush = NULL;
 		cni_err_prefix(err, "plexus: [%s/%s/%s]: the plan could not be made durable",
 			       c.k8s.pod_namespace, c.k8s.pod_name, c.k8s.pod_uid);
-		write_entries(entries, plan.n);
-		rollback(&c, &plan, plan.n - 1);
+		rollback(&c, &plan, plan.n - 1, entries);
 		goto out;
 	}
 	flush = NULL;
@@ -360,7 +361,7 @@ static int cmd_add(const struct cni_request *req, cJSON **result, struct cni_err
 	ret = 0;
 out:
 	meta_started_cancel(&first);
-	write_entries(entries, plan.n);
+	/* a failure wrote (and freed) the entries in its rollback */
 	free(entries);
 	free(rest);
 	if (flush) {
